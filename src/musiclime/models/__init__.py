@@ -1,0 +1,5 @@
+"""Classifiers behind the ``predict_fn(texts, audios) -> probabilities`` contract.
+
+``glassbox`` holds a model whose attributions are known analytically (tests, evaluation);
+``demo_classifier`` the trained multimodal demo model.
+"""
