@@ -1,0 +1,191 @@
+"""Structured configs (Hydra ConfigStore schemas) and their validation.
+
+Every config group in ``conf/`` is backed by a dataclass here: OmegaConf rejects wrong types and
+unknown keys at compose time, and ``__post_init__`` rejects out-of-range values with a
+:class:`~musiclime.errors.ConfigError` naming the key (``OmegaConf.to_object`` runs it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+
+from .errors import ConfigError
+from .modality import MODALITIES
+from .sampling import SAMPLERS
+from .surrogate import FEATURE_SELECTIONS
+
+SEPARATION_BACKENDS = ("stems", "openunmix", "time_only")
+LYRICS_UNITS = ("line", "word")
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"config key {key}: {message}")
+
+
+@dataclass
+class DemoDataConfig:
+    """Synthesize the demo songs (``musiclime.demo``) instead of reading user songs."""
+
+    n_songs: int = 4
+    duration_s: float = 20.0
+    seed: int = 0
+
+    def __post_init__(self):
+        _require(self.n_songs >= 1, "data.demo.n_songs", f"must be >= 1, got {self.n_songs}")
+        _require(self.duration_s >= 2, "data.demo.duration_s", f"must be >= 2 seconds, got {self.duration_s}")
+
+
+@dataclass
+class DataConfig:
+    """Songs: a TSV sample sheet (song_id, audio, lyrics[, stems][, label]); paths relative to the sheet."""
+
+    sample_sheet: str = "resources/demo/samples.tsv"
+    sample_rate: int = 22050
+    demo: Optional[DemoDataConfig] = None
+    songs: Optional[list[str]] = None  # subset of song ids; None = all
+
+    def __post_init__(self):
+        _require(self.sample_rate >= 1000, "data.sample_rate", f"must be >= 1000 Hz, got {self.sample_rate}")
+
+
+@dataclass
+class SeparationConfig:
+    """How songs are split into sources."""
+
+    backend: str = "stems"
+    model: str = "umxl"  # openunmix: pretrained name or local weights folder
+    device: str = "auto"
+    residual: bool = False
+    chunk_seconds: float = 30.0
+    overlap_seconds: float = 1.0
+    niter: int = 1
+
+    def __post_init__(self):
+        _require(self.backend in SEPARATION_BACKENDS, "separation.backend",
+                 f"unknown backend {self.backend!r}; expected one of {SEPARATION_BACKENDS}")
+        _require(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), "separation.device",
+                 f"expected auto, cpu or cuda[:N], got {self.device!r}")
+        _require(self.chunk_seconds > 2 * self.overlap_seconds >= 0, "separation.chunk_seconds",
+                 f"must exceed twice separation.overlap_seconds ({self.overlap_seconds}), got {self.chunk_seconds}")
+
+
+@dataclass
+class DemoTrainConfig:
+    """Train the demo classifier inside the workflow (``musiclime.models.demo_classifier``)."""
+
+    seed: int = 0
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelConfig:
+    """The classifier: ``predict_fn`` is a node with ``_target_`` naming a factory that returns a predict_fn."""
+
+    name: str = "demo"
+    predict_fn: Any = field(default_factory=lambda: {
+        "_target_": "musiclime.models.demo_classifier.load_demo_predict_fn", "weights_dir": "resources/models/demo"})
+    requires: list[str] = field(default_factory=list)  # files the factory reads (workflow inputs)
+    batch_size: int = 32
+    train_demo: Optional[DemoTrainConfig] = None
+
+    def __post_init__(self):
+        _require(isinstance(self.predict_fn, dict) and "_target_" in self.predict_fn, "model.predict_fn",
+                 "must be a mapping with a _target_ naming a factory that returns predict_fn(texts, audios)")
+        _require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")
+
+
+@dataclass
+class ExplainConfig:
+    """MusicLIME parameters; defaults reproduce the seed."""
+
+    num_samples: int = 1000
+    kernel_width: float = 25.0
+    distance_scale: float = 1.0
+    temporal_segments: int = 10
+    modality: str = "both"
+    lyrics_unit: str = "line"
+    sampler: str = "random"
+    seed: int = 0
+    feature_selection: str = "auto"
+    num_features: int = 20
+    labels: Optional[list[int]] = None  # None: the class the model predicts for the original song
+
+    def __post_init__(self):
+        _require(self.num_samples >= 2, "explain.num_samples", f"must be >= 2, got {self.num_samples}")
+        _require(self.kernel_width > 0, "explain.kernel_width", f"must be > 0, got {self.kernel_width}")
+        _require(self.distance_scale > 0, "explain.distance_scale", f"must be > 0, got {self.distance_scale}")
+        _require(self.temporal_segments >= 1, "explain.temporal_segments",
+                 f"must be >= 1, got {self.temporal_segments}")
+        _require(self.modality in MODALITIES, "explain.modality",
+                 f"unknown modality {self.modality!r}; expected one of {MODALITIES}")
+        _require(self.lyrics_unit in LYRICS_UNITS, "explain.lyrics_unit",
+                 f"unknown unit {self.lyrics_unit!r}; expected one of {LYRICS_UNITS}")
+        _require(self.sampler in SAMPLERS, "explain.sampler", f"unknown sampler {self.sampler!r}; expected {SAMPLERS}")
+        _require(self.feature_selection in FEATURE_SELECTIONS, "explain.feature_selection",
+                 f"unknown {self.feature_selection!r}; expected one of {FEATURE_SELECTIONS}")
+        _require(self.num_features >= 1, "explain.num_features", f"must be >= 1, got {self.num_features}")
+        _require(self.labels is None or all(label >= 0 for label in self.labels), "explain.labels",
+                 f"must be null or non-negative class indices, got {self.labels}")
+
+
+@dataclass
+class TrackingConfig:
+    """MLflow: ``uri`` is a SQLite file (default, MLflow's own default) or ``http://host:port``."""
+
+    enabled: bool = True
+    uri: str = "sqlite:///mlflow.db"
+    experiment_name: str = "musiclime"
+
+    def __post_init__(self):
+        _require(self.uri.split(":", 1)[0] in ("sqlite", "http", "https", "file", "postgresql", "mysql"),
+                 "tracking.uri", f"unsupported tracking URI {self.uri!r}")
+
+
+@dataclass
+class ReportConfig:
+    """Per-point summary table, plots and HTML report."""
+
+    num_features: int = 10
+
+    def __post_init__(self):
+        _require(self.num_features >= 1, "report.num_features", f"must be >= 1, got {self.num_features}")
+
+
+@dataclass
+class ComputeConfig:
+    """Resources declared by the rules (local runs ignore gpu; SLURM requests it)."""
+
+    gpu: int = 0
+    separate_mem_mb: int = 4000
+    predict_mem_mb: int = 4000
+    threads: int = 2
+
+
+@dataclass
+class MusicLimeConfig:
+    """The root config composed from ``conf/config.yaml``."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    separation: SeparationConfig = field(default_factory=SeparationConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    explain: ExplainConfig = field(default_factory=ExplainConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+    experiment_name: str = "default"
+    sweep: list[str] = field(default_factory=list)  # Hydra sweep overrides, e.g. explain.kernel_width=5,25,50
+    results_dir: str = "results"
+
+
+def register_configs() -> None:
+    """Store the schemas in Hydra's ConfigStore (``base_<group>`` names used by ``conf/`` defaults)."""
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=MusicLimeConfig)
+    for group, node in [("data", DataConfig), ("separation", SeparationConfig), ("model", ModelConfig),
+                        ("explain", ExplainConfig), ("tracking", TrackingConfig), ("report", ReportConfig),
+                        ("compute", ComputeConfig)]:
+        cs.store(group=group, name=f"base_{group}", node=node)
