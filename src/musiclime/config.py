@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
 from .errors import ConfigError
 from .modality import MODALITIES
@@ -86,13 +87,14 @@ class ModelConfig:
     """The classifier: ``predict_fn`` is a node with ``_target_`` naming a factory that returns a predict_fn."""
 
     name: str = "demo"
-    predict_fn: Any = field(default_factory=lambda: {
-        "_target_": "musiclime.models.demo_classifier.load_demo_predict_fn", "weights_dir": "resources/models/demo"})
+    predict_fn: Any = MISSING  # set by the model group (a node replaces it whole, no key merging)
     requires: list[str] = field(default_factory=list)  # files the factory reads (workflow inputs)
     batch_size: int = 32
     train_demo: Optional[DemoTrainConfig] = None
 
     def __post_init__(self):
+        if self.predict_fn is MISSING or self.predict_fn == "???":
+            return  # the schema's own default; composition fills it in
         _require(isinstance(self.predict_fn, dict) and "_target_" in self.predict_fn, "model.predict_fn",
                  "must be a mapping with a _target_ naming a factory that returns predict_fn(texts, audios)")
         _require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")

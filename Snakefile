@@ -1,0 +1,30 @@
+# MusicLIME workflow: separate -> perturb -> predict -> fit -> plot -> track -> report.
+#   snakemake --cores 2                                   # the demo, end to end
+#   snakemake --cores 4 --config experiment=kernel_sweep  # a named experiment (conf/experiment/)
+#   snakemake --cores 4 --config 'overrides=["explain.kernel_width=5,25,50"]'
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+from musiclime.workflow_setup import plan_from_snakemake_config
+
+min_version("9.0")
+
+
+PLAN = plan_from_snakemake_config(config, conf_dir=Path(workflow.basedir) / "conf")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/separate.smk"
+include: "workflow/rules/perturb.smk"
+include: "workflow/rules/predict.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/track.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,104 @@
+"""The sample sheet: a TSV naming each song's audio, lyrics and (optionally) stems and label.
+
+Columns: ``song_id``, ``audio``, ``lyrics``, optional ``stems`` (a folder of stem files) and
+``label`` (0 = AI-Generated, 1 = Human-Composed). Relative paths are relative to the sheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .atomic_io import write_text
+from .errors import ConfigError
+
+REQUIRED_COLUMNS = ("song_id", "audio", "lyrics")
+OPTIONAL_COLUMNS = ("stems", "label")
+SONG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Song:
+    """One row of the sample sheet, paths resolved."""
+
+    song_id: str
+    audio: Path
+    lyrics: Path
+    stems: Path | None = None
+    label: int | None = None
+
+    def info(self) -> dict:
+        """JSON-ready description for explanation metadata."""
+        return {"song_id": self.song_id, "audio": str(self.audio), "lyrics": str(self.lyrics),
+                "stems": None if self.stems is None else str(self.stems), "true_label": self.label}
+
+
+def read_sample_sheet(path: str | os.PathLike, check_files: bool = True, need_stems: bool = False) -> list[Song]:
+    """Read and check a sample sheet.
+
+    Raises:
+        ConfigError: the sheet is missing or malformed, an id repeats or is not path-safe, a label is
+            not 0/1, or (with ``check_files``) a song's audio, lyrics or stems path does not exist;
+            the message names the sheet, the song and the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"sample sheet not found: {path} (config key data.sample_sheet)")
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+        columns = rows[0].keys() if rows else []
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if not rows or missing:
+        raise ConfigError(f"sample sheet {path} must have a header with columns {REQUIRED_COLUMNS} and at least one "
+                          f"song; missing {missing or 'rows'}")
+    songs, seen = [], set()
+    for number, row in enumerate(rows, start=2):
+        song_id = (row.get("song_id") or "").strip()
+        where = f"sample sheet {path}, line {number}, song {song_id!r}"
+        if not SONG_ID.match(song_id):
+            raise ConfigError(f"{where}: song_id must be letters, digits, '_', '-', '.'")
+        if song_id in seen:
+            raise ConfigError(f"{where}: duplicate song_id")
+        seen.add(song_id)
+        label = (row.get("label") or "").strip()
+        if label not in ("", "0", "1"):
+            raise ConfigError(f"{where}: label must be 0, 1 or empty, got {label!r}")
+        stems = (row.get("stems") or "").strip()
+        song = Song(song_id=song_id, audio=_resolve(path, row["audio"]), lyrics=_resolve(path, row["lyrics"]),
+                    stems=_resolve(path, stems) if stems else None, label=int(label) if label else None)
+        if need_stems and song.stems is None:
+            raise ConfigError(f"{where}: separation.backend=stems needs a 'stems' column naming a folder of stems")
+        if check_files:
+            files = [("audio", song.audio), ("lyrics", song.lyrics)] + ([("stems", song.stems)] if need_stems else [])
+            for kind, file in files:
+                if not file.exists():
+                    raise ConfigError(f"{where}: {kind} file not found: {file}")
+        songs.append(song)
+    return songs
+
+
+def write_sample_sheet(path: str | os.PathLike, songs: list[Song]) -> Path:
+    """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic)."""
+    path = Path(path)
+    lines = ["\t".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)]
+    for s in songs:
+        cells = [s.song_id, _relative(path, s.audio), _relative(path, s.lyrics),
+                 "" if s.stems is None else _relative(path, s.stems), "" if s.label is None else str(s.label)]
+        lines.append("\t".join(cells))
+    return write_text(path, "\n".join(lines) + "\n")
+
+
+def _resolve(sheet: Path, value: str) -> Path:
+    value = (value or "").strip()
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else sheet.parent / candidate
+
+
+def _relative(sheet: Path, file: Path) -> str:
+    try:
+        return str(Path(os.path.relpath(file, sheet.parent)))
+    except ValueError:
+        return str(file)

@@ -1,0 +1,47 @@
+# Generated inputs: the demo songs (synthesized from known stems) and the trained demo classifier.
+import re
+
+DATA = PLAN.sweep.points[0].config["data"]
+DEMO_MODELS = {
+    p.config["model"]["predict_fn"]["weights_dir"]: p.config["model"]["train_demo"]
+    for p in PLAN.sweep.points
+    if p.config["model"].get("train_demo") is not None
+}
+
+if DATA["demo"] is not None:
+
+    rule demo_songs:
+        output:
+            sheet=DATA["sample_sheet"],
+            audio=[str(s.audio) for s in PLAN.songs.values()],
+            lyrics=[str(s.lyrics) for s in PLAN.songs.values()],
+        params:
+            demo=DATA["demo"],
+        log:
+            "logs/demo_songs.log",
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        script:
+            "../scripts/demo_songs.py"
+
+
+if DEMO_MODELS:
+
+    rule train_demo_model:
+        output:
+            weights="{weights_dir}/model.pt",
+            config="{weights_dir}/config.json",
+            metrics="{weights_dir}/metrics.json",
+        params:
+            train=lambda wildcards: DEMO_MODELS[wildcards.weights_dir],
+        log:
+            "logs/train_demo_model/{weights_dir}.log",
+        threads: 2
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        wildcard_constraints:
+            weights_dir="|".join(re.escape(d) for d in DEMO_MODELS),
+        script:
+            "../scripts/train_demo_model.py"

@@ -1,0 +1,53 @@
+# MLflow tracking: one parent run per invocation (sweep), one run per explanation (song x point).
+
+
+def tracking_config(point):
+    return PLAN.points[point].config["tracking"]
+
+
+rule track_parent:
+    output:
+        parent=f"{RESULTS}/sweeps/{{sweep}}/mlflow_parent.json",
+    params:
+        tracking=lambda wildcards: PLAN.sweep.points[0].config["tracking"],
+        sweep_name=PLAN.sweep.name,
+        overrides=PLAN.sweep.overrides,
+        points={point: p.overrides for point, p in PLAN.points.items()},
+    log:
+        "logs/track_parent/{sweep}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/track_parent.py"
+
+
+def track_inputs(wildcards):
+    explanation = PLAN.artifact(PATHS.explanation, wildcards.song, wildcards.point)
+    return {
+        "explanation": explanation,
+        "plot": PLAN.artifact(PATHS.plot, wildcards.song, wildcards.point),
+        "config": str(Path(explanation).parent / "config.yaml"),
+        "parent": f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
+    }
+
+
+rule track:
+    input:
+        unpack(track_inputs),
+    output:
+        run=f"{RESULTS}/points/{{point}}/tracked/{{song}}.json",
+    params:
+        tracking=lambda wildcards: tracking_config(wildcards.point),
+        point=lambda wildcards: wildcards.point,
+        overrides=lambda wildcards: PLAN.points[wildcards.point].overrides,
+        stage_keys=lambda wildcards: PLAN.keys(wildcards.point),
+        config=lambda wildcards: PLAN.points[wildcards.point].config,
+        sweep_name=PLAN.sweep.name,
+    log:
+        "logs/track/{point}/{song}.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/track.py"
