@@ -3,6 +3,7 @@ PATHS = PLAN.paths
 SWEEP_ID = PLAN.sweep.id
 RESULTS = PATHS.results
 COMPUTE = PLAN.sweep.points[0].config["compute"]
+DATA = PLAN.sweep.points[0].config["data"]
 
 
 wildcard_constraints:
@@ -35,6 +36,40 @@ def all_targets():
             targets += [f"{RESULTS}/points/{point}/tracked/{song}.json" for song in PLAN.songs]
     targets.append(f"{RESULTS}/sweeps/{SWEEP_ID}/summary.tsv")
     return targets
+
+
+def separation_inputs(wildcards):
+    song = PLAN.songs[wildcards.song]
+    inputs = {"audio": str(song.audio)}
+    if DATA["demo"] is not None:
+        inputs["sheet"] = DATA["sample_sheet"]  # written after every demo song and its stems
+    elif stage_slice("separation", wildcards.sep)["backend"] == "stems":
+        inputs["stems"] = str(song.stems)
+    return inputs
+
+
+def upstream_configs(wildcards):
+    return {
+        "separation": stage_slice("separation", wildcards.sep),
+        "masks": stage_slice("masks", wildcards.masks),
+        "model": stage_slice("model", wildcards.model),
+        "keys": {"separation": wildcards.sep, "masks": wildcards.masks, "model": wildcards.model,
+                 "fit": wildcards.fit},
+    }
+
+
+def tracking_config(point):
+    return PLAN.points[point].config["tracking"]
+
+
+def track_inputs(wildcards):
+    explanation = PLAN.artifact(PATHS.explanation, wildcards.song, wildcards.point)
+    return {
+        "explanation": explanation,
+        "plot": PLAN.artifact(PATHS.plot, wildcards.song, wildcards.point),
+        "config": str(Path(explanation).parent / "config.yaml"),
+        "parent": f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
+    }
 
 
 onsuccess:

@@ -1,7 +1,6 @@
 # Generated inputs: the demo songs (synthesized from known stems) and the trained demo classifier.
 import re
 
-DATA = PLAN.sweep.points[0].config["data"]
 DEMO_MODELS = {
     p.config["model"]["predict_fn"]["weights_dir"]: p.config["model"]["train_demo"]
     for p in PLAN.sweep.points
@@ -22,6 +21,8 @@ if DATA["demo"] is not None:
         resources:
             mem_mb=2000,
             runtime=10,
+        conda:
+            "../../environment.yml"
         script:
             "../scripts/demo_songs.py"
 
@@ -43,5 +44,7 @@ if DEMO_MODELS:
             runtime=30,
         wildcard_constraints:
             weights_dir="|".join(re.escape(d) for d in DEMO_MODELS),
+        conda:
+            "../../environment.yml"
         script:
             "../scripts/train_demo_model.py"

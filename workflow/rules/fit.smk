@@ -1,16 +1,6 @@
 # LIME fit and its plot: depend on the predictions and the kernel / feature-selection settings.
 
 
-def upstream_configs(wildcards):
-    return {
-        "separation": stage_slice("separation", wildcards.sep),
-        "masks": stage_slice("masks", wildcards.masks),
-        "model": stage_slice("model", wildcards.model),
-        "keys": {"separation": wildcards.sep, "masks": wildcards.masks, "model": wildcards.model,
-                 "fit": wildcards.fit},
-    }
-
-
 rule fit:
     input:
         masks=PATHS.masks,
@@ -27,6 +17,8 @@ rule fit:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/fit.py"
 
@@ -43,5 +35,7 @@ rule plot:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/plot.py"

@@ -15,5 +15,7 @@ rule perturb:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/perturb.py"

@@ -19,5 +19,7 @@ rule predict:
         mem_mb=COMPUTE["predict_mem_mb"],
         runtime=60,
         gpu=COMPUTE["gpu"],
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/predict.py"

@@ -17,6 +17,8 @@ rule report:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/report.py"
 
@@ -33,5 +35,7 @@ rule sweep_summary:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/sweep_summary.py"

@@ -1,10 +1,6 @@
 # MLflow tracking: one parent run per invocation (sweep), one run per explanation (song x point).
 
 
-def tracking_config(point):
-    return PLAN.points[point].config["tracking"]
-
-
 rule track_parent:
     output:
         parent=f"{RESULTS}/sweeps/{{sweep}}/mlflow_parent.json",
@@ -18,18 +14,10 @@ rule track_parent:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/track_parent.py"
-
-
-def track_inputs(wildcards):
-    explanation = PLAN.artifact(PATHS.explanation, wildcards.song, wildcards.point)
-    return {
-        "explanation": explanation,
-        "plot": PLAN.artifact(PATHS.plot, wildcards.song, wildcards.point),
-        "config": str(Path(explanation).parent / "config.yaml"),
-        "parent": f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
-    }
 
 
 rule track:
@@ -49,5 +37,7 @@ rule track:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/track.py"
