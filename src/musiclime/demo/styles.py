@@ -1,0 +1,91 @@
+"""The two demo styles and the only ways in which they differ.
+
+===========  ==========================================  ==============================================
+part         ``ai`` (label 0, AI-Generated)              ``human`` (label 1, Human-Composed)
+===========  ==========================================  ==============================================
+vocals       every note sung exactly at its equal-       each note starts with a scoop from below,
+             tempered pitch, no vibrato, no drift         carries delayed vibrato and slowly drifts
+drums        hits exactly on the 16th grid, every hit    timing jitter around the grid, accented and
+             at the same velocity                        randomly varied velocities, ghost snare notes
+lyrics       generic filler vocabulary, lines repeated   concrete narrative vocabulary, no repeated
+             verbatim inside verses and choruses          line inside a section, varied chorus endings
+===========  ==========================================  ==============================================
+
+Bass, chords ("other"), tempo, key, melody notes, drum pattern, section layout and mix balance come
+from style-independent random streams: for the same seed both styles share them exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+#: Class labels of the demo classifier.
+LABEL_NAMES = {0: "AI-Generated", 1: "Human-Composed"}
+
+
+@dataclass(frozen=True)
+class VocalExpression:
+    """Pitch deviations of a sung note (human style); all pitch amounts in semitones.
+
+    Attributes:
+        scoop_probability: chance that a note starts below its pitch and glides up.
+        scoop_depth: (low, high) start offset below the note.
+        scoop_time_s: (low, high) time constant of the glide.
+        vibrato_rate_hz: (low, high) vibrato rate, drawn per song.
+        vibrato_depth: (low, high) peak vibrato depth, drawn per song.
+        vibrato_delay_s: (low, high) time after the onset before vibrato starts.
+        drift: standard deviation of each note's constant pitch offset.
+        wander: amplitude of a slow (0.2-0.8 Hz) pitch wander.
+    """
+
+    scoop_probability: float = 0.85
+    scoop_depth: tuple[float, float] = (0.8, 2.0)
+    scoop_time_s: tuple[float, float] = (0.03, 0.07)
+    vibrato_rate_hz: tuple[float, float] = (4.8, 6.5)
+    vibrato_depth: tuple[float, float] = (0.35, 0.7)
+    vibrato_delay_s: tuple[float, float] = (0.08, 0.22)
+    drift: float = 0.12
+    wander: float = 0.1
+
+
+@dataclass(frozen=True)
+class DrumFeel:
+    """How a drummer deviates from the grid (human style).
+
+    Attributes:
+        jitter_s: (low, high) standard deviation of each hit's timing error, drawn per song.
+        velocity_spread: standard deviation of the log velocity around the accent pattern.
+        ghost_probability: (low, high) chance per free 16th step of a ghost snare note, per song.
+        ghost_velocity: (low, high) velocity of ghost notes.
+    """
+
+    jitter_s: tuple[float, float] = (0.006, 0.014)
+    velocity_spread: float = 0.18
+    ghost_probability: tuple[float, float] = (0.08, 0.2)
+    ghost_velocity: tuple[float, float] = (0.1, 0.28)
+
+
+@dataclass(frozen=True)
+class Style:
+    """A demo style: its label, the vocal and drum performance (``None`` = mechanical) and lyric writer."""
+
+    name: str
+    label: int
+    vocal_expression: VocalExpression | None
+    drum_feel: DrumFeel | None
+    lyrics: str  # "generic" or "narrative"
+
+
+STYLES = {
+    "ai": Style("ai", 0, vocal_expression=None, drum_feel=None, lyrics="generic"),
+    "human": Style("human", 1, vocal_expression=VocalExpression(), drum_feel=DrumFeel(), lyrics="narrative"),
+}
+
+
+def get_style(name: str) -> Style:
+    """The style called ``name`` (``"ai"`` or ``"human"``)."""
+    if name not in STYLES:
+        raise ConfigError(f"unknown demo style {name!r}; expected one of {sorted(STYLES)}")
+    return STYLES[name]

@@ -1,0 +1,304 @@
+"""The demo classifier: a small multimodal (audio + lyrics) torch model, and its ``predict_fn`` factory.
+
+Architecture (hyperparameters in :class:`DemoModelConfig`, saved as ``config.json``):
+
+* audio branch: mono audio at 22050 Hz ``(batch, nb_timesteps)`` -> log-mel spectrogram
+  ``(batch, n_mels, n_frames)`` (computed with torch ops) -> per-band standardization -> three
+  conv/pool blocks -> mean and max over time -> linear embedding;
+* lyrics branch: lyrics text -> hashed unigram + bigram counts and line-repetition statistics
+  (:func:`lyrics_features`, no downloaded tokenizer) -> linear embedding;
+* fusion head: both embeddings concatenated -> linear -> two logits (0 = AI-Generated,
+  1 = Human-Composed).
+
+A weights directory holds ``model.pt`` (the ``state_dict``), ``config.json`` and ``metrics.json``
+(written by :func:`musiclime.demo.training.train_demo_model`). :func:`load_demo_predict_fn` turns
+it into a ``predict_fn(texts, audios) -> (batch, 2)`` probabilities.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import zlib
+from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import MusicLimeError
+from ..lyrics import lyric_lines
+
+log = logging.getLogger(__name__)
+
+LABEL_NAMES = ("AI-Generated", "Human-Composed")
+WEIGHTS_FILE, CONFIG_FILE, METRICS_FILE = "model.pt", "config.json", "metrics.json"
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+#: Number of line statistics appended to the hashed n-gram counts.
+N_LINE_STATS = 6
+
+
+class DemoModelError(MusicLimeError):
+    """The demo model's weights directory is missing, incomplete or corrupt."""
+
+
+@dataclass
+class DemoModelConfig:
+    """Architecture hyperparameters of :class:`DemoClassifier` (all lengths in samples, rates in Hz)."""
+
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 512
+    n_mels: int = 64
+    f_min: float = 30.0
+    f_max: float = 11025.0
+    conv_channels: list = field(default_factory=lambda: [16, 32, 32])
+    audio_embedding: int = 32
+    text_buckets: int = 1024
+    text_embedding: int = 32
+    dropout: float = 0.1
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DemoModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise DemoModelError(f"unknown demo model config keys {unknown}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def mel_filterbank(n_freqs: int, n_mels: int, sample_rate: int, f_min: float, f_max: float) -> np.ndarray:
+    """Triangular filters on the HTK mel scale, ``(n_mels, n_freqs)`` float32, for an STFT of ``n_freqs`` bins."""
+
+    def to_mel(hz):
+        return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+    def to_hz(mel):
+        return 700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0)
+
+    bins_hz = np.linspace(0.0, sample_rate / 2, n_freqs)
+    edges = to_hz(np.linspace(to_mel(f_min), to_mel(min(f_max, sample_rate / 2)), n_mels + 2))
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (bins_hz[None, :] - lower) / (centre - lower)
+    falling = (upper - bins_hz[None, :]) / (upper - centre)
+    return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
+
+
+class LogMel(nn.Module):
+    """Log-mel spectrogram: ``(batch, nb_timesteps)`` -> ``(batch, n_mels, n_frames)``.
+
+    ``n_frames = max(nb_timesteps, min_frames * hop_length) // hop_length + 1`` (centred frames;
+    audio shorter than ``min_frames`` hops is zero-padded).
+    """
+
+    def __init__(self, config: DemoModelConfig, min_frames: int = 8):
+        super().__init__()
+        self.n_fft, self.hop_length, self.min_frames = config.n_fft, config.hop_length, min_frames
+        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        fbank = mel_filterbank(config.n_fft // 2 + 1, config.n_mels, config.sample_rate, config.f_min, config.f_max)
+        self.register_buffer("fbank", torch.from_numpy(fbank), persistent=False)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        shortfall = self.min_frames * self.hop_length - audio.shape[-1]
+        if shortfall > 0:
+            audio = nn.functional.pad(audio, (0, shortfall))
+        spec = torch.stft(audio, self.n_fft, self.hop_length, window=self.window, center=True, pad_mode="constant",
+                          return_complex=True)
+        power = spec.real ** 2 + spec.imag ** 2  # (batch, n_freqs, n_frames)
+        return torch.log(torch.matmul(self.fbank, power) + 1e-6)
+
+
+class DemoClassifier(nn.Module):
+    """Audio + lyrics classifier; ``forward(audio (batch, nb_timesteps), text_features (batch, n_text)) -> logits (batch, 2)``.
+
+    Buffers ``mel_mean`` / ``mel_std`` ``(n_mels,)`` standardize the log-mel bands; they are set from
+    the training data and saved with the weights.
+    """
+
+    def __init__(self, config: DemoModelConfig):
+        super().__init__()
+        self.config = config
+        self.logmel = LogMel(config)
+        self.register_buffer("mel_mean", torch.zeros(config.n_mels))
+        self.register_buffer("mel_std", torch.ones(config.n_mels))
+        layers, channels = [], 1
+        for out_channels in config.conv_channels:
+            layers += [nn.Conv2d(channels, out_channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            channels = out_channels
+        self.conv = nn.Sequential(*layers)
+        pooled_bands = config.n_mels // 2 ** len(config.conv_channels)
+        self.audio_head = nn.Sequential(nn.Linear(2 * channels * pooled_bands, config.audio_embedding), nn.ReLU())
+        self.text_head = nn.Sequential(nn.Linear(config.text_buckets + N_LINE_STATS, config.text_embedding), nn.ReLU())
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.audio_embedding + config.text_embedding, 2)
+
+    def features(self, audio: torch.Tensor) -> torch.Tensor:
+        """Standardized log-mel ``(batch, n_mels, n_frames)`` of ``audio`` ``(batch, nb_timesteps)``."""
+        mel = self.logmel(audio)
+        return (mel - self.mel_mean[:, None]) / self.mel_std[:, None]
+
+    def embed_audio(self, mel: torch.Tensor) -> torch.Tensor:
+        """Audio embedding ``(batch, audio_embedding)`` of standardized log-mel ``(batch, n_mels, n_frames)``."""
+        maps = self.conv(mel[:, None])  # (batch, channels, bands, frames)
+        maps = maps.flatten(1, 2)
+        pooled = torch.cat([maps.mean(dim=-1), maps.amax(dim=-1)], dim=1)
+        return self.audio_head(pooled)
+
+    def forward(self, audio: torch.Tensor, text_features: torch.Tensor) -> torch.Tensor:
+        joint = torch.cat([self.embed_audio(self.features(audio)), self.text_head(text_features)], dim=1)
+        return self.classifier(self.dropout(joint))
+
+
+# --- lyrics features ------------------------------------------------------------------------------
+@lru_cache(maxsize=65536)
+def _bucket(token: str, n_buckets: int) -> int:
+    return zlib.crc32(token.encode("utf-8")) % n_buckets
+
+
+def lyrics_features(texts: Sequence[str], n_buckets: int) -> np.ndarray:
+    """Lyrics features ``(len(texts), n_buckets + N_LINE_STATS)`` float32.
+
+    Per text: ``log(1 + count)`` of lower-cased unigrams and in-line bigrams hashed (CRC-32) into
+    ``n_buckets`` buckets, then line statistics: number of lines / 20, fraction of lines that occur
+    more than once, distinct lines / lines, distinct words / words, mean words per line / 10, and
+    an "no lyrics" flag. ``[Section]``-style metadata lines and blank lines are ignored.
+    """
+    out = np.zeros((len(texts), n_buckets + N_LINE_STATS), dtype=np.float32)
+    for row, text in enumerate(texts):
+        lines = [" ".join(_TOKEN.findall(line.lower())) for line in lyric_lines(text or "")]
+        lines = [line for line in lines if line]
+        counts = np.zeros(n_buckets, dtype=np.float32)
+        words = []
+        for line in lines:
+            tokens = line.split()
+            words += tokens
+            for gram in tokens + [a + " " + b for a, b in zip(tokens, tokens[1:])]:
+                counts[_bucket(gram, n_buckets)] += 1.0
+        out[row, :n_buckets] = np.log1p(counts)
+        if lines:
+            repeats = {line: lines.count(line) for line in set(lines)}
+            out[row, n_buckets:] = (len(lines) / 20.0, sum(repeats[line] > 1 for line in lines) / len(lines),
+                                    len(repeats) / len(lines), len(set(words)) / max(1, len(words)),
+                                    len(words) / len(lines) / 10.0, 0.0)
+        else:
+            out[row, -1] = 1.0
+    return out
+
+
+# --- inference --------------------------------------------------------------------------------------
+def predict_proba(model: DemoClassifier, texts: Sequence[str], audios: np.ndarray, batch_size: int = 16,
+                  device: str | torch.device = "cpu") -> np.ndarray:
+    """Class probabilities ``(batch, 2)`` float64 of ``model`` (eval mode, no grad) on ``texts`` and ``audios``.
+
+    Args:
+        audios: float array ``(batch, nb_timesteps)`` (or ``(nb_timesteps,)`` for one song) at the
+            model's sample rate.
+    """
+    audios = np.asarray(audios, dtype=np.float32)
+    if audios.ndim == 1:
+        audios = audios[None]
+    texts = list(texts)
+    if audios.ndim != 2 or audios.shape[0] != len(texts):
+        raise ValueError(f"need one text per waveform: got {len(texts)} texts and audio of shape {audios.shape}")
+    was_training = model.training
+    model.eval()
+    outputs = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(texts), max(1, int(batch_size))):
+                chunk = slice(start, start + max(1, int(batch_size)))
+                audio = torch.from_numpy(np.ascontiguousarray(audios[chunk])).to(device)
+                text = torch.from_numpy(lyrics_features(texts[chunk], model.config.text_buckets)).to(device)
+                logits = model(audio, text).double()
+                outputs.append(torch.softmax(logits, dim=1).cpu().numpy())
+    finally:
+        model.train(was_training)
+    return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, 2))
+
+
+class DemoPredictor:
+    """``predict_fn(texts: list[str], audios: (batch, nb_timesteps) float32) -> (batch, 2)`` float64 probabilities.
+
+    Attributes:
+        sample_rate: Hz the audio must be at (22050 for the default config).
+        labels: class names, index = class.
+        model: the :class:`DemoClassifier` (eval mode).
+    """
+
+    labels = LABEL_NAMES
+
+    def __init__(self, model: DemoClassifier, device: str = "cpu", batch_size: int = 16):
+        self.model = model.eval()
+        self.device = device
+        self.batch_size = int(batch_size)
+        self.sample_rate = int(model.config.sample_rate)
+
+    def __call__(self, texts: list[str], audios: np.ndarray) -> np.ndarray:
+        return predict_proba(self.model, texts, audios, batch_size=self.batch_size, device=self.device)
+
+
+def save_demo_model(model: DemoClassifier, weights_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``model.pt`` (state_dict) and ``config.json`` into ``weights_dir`` atomically."""
+    from ..atomic_io import atomic_path, write_json
+
+    weights_dir = Path(weights_dir)
+    with atomic_path(weights_dir / WEIGHTS_FILE) as tmp:
+        torch.save(model.state_dict(), tmp)
+    config = write_json(weights_dir / CONFIG_FILE, model.config.to_dict())
+    return weights_dir / WEIGHTS_FILE, config
+
+
+def load_demo_model(weights_dir: str | os.PathLike, device: str = "cpu") -> DemoClassifier:
+    """Load the demo model of ``weights_dir`` (``model.pt`` + ``config.json``) in eval mode.
+
+    Raises:
+        DemoModelError: the directory or a file is missing, or a file is corrupt or does not fit the
+            architecture; the message names the path.
+    """
+    weights_dir = Path(weights_dir)
+    if not weights_dir.is_dir():
+        raise DemoModelError(f"demo model weights directory not found: {weights_dir} (train it with "
+                             "musiclime.demo.training.train_demo_model)")
+    config_path, weights_path = weights_dir / CONFIG_FILE, weights_dir / WEIGHTS_FILE
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise DemoModelError(f"demo model file missing: {path}")
+    try:
+        config = DemoModelConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+        model = DemoClassifier(config)
+    except (ValueError, TypeError, DemoModelError) as exc:
+        raise DemoModelError(f"corrupt demo model config {config_path}: {exc}") from exc
+    try:
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as exc:  # unpickling and shape errors come as several types
+        raise DemoModelError(f"corrupt demo model weights {weights_path}: {exc}") from exc
+    return model.to(_resolve_device(device)).eval()
+
+
+def load_demo_predict_fn(weights_dir: str, device: str = "cpu", batch_size: int = 16) -> DemoPredictor:
+    """The demo model of ``weights_dir`` as a ``predict_fn`` (see :class:`DemoPredictor`).
+
+    Args:
+        weights_dir: folder with ``model.pt`` and ``config.json``.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+        batch_size: waveforms per forward pass.
+    """
+    resolved = _resolve_device(device)
+    predictor = DemoPredictor(load_demo_model(weights_dir, resolved), device=resolved, batch_size=batch_size)
+    log.info("loaded demo model from %s on %s", weights_dir, resolved)
+    return predictor
+
+
+def _resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)

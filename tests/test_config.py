@@ -1,0 +1,66 @@
+"""Every config in conf/ composes and validates; bad values name their key."""
+
+from pathlib import Path
+
+import pytest
+
+from musiclime.composition import compose_config, compose_sweep, expand_overrides
+from musiclime.errors import ConfigError
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "experiment")
+
+
+def options(group):
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("group, option", [(g, o) for g in GROUPS for o in options(g)])
+def test_every_group_option_composes(group, option):
+    overrides = [f"{group}={option}"]
+    if group == "data" and option == "sheet":
+        overrides.append("data.sample_sheet=songs.tsv")
+    cfg = compose_config(CONF, overrides)
+    assert cfg[group] is not None
+
+
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_every_experiment_composes_and_sweeps(experiment):
+    sweep = compose_sweep(CONF, experiment)
+    assert len(sweep.points) >= 2, "an experiment sweeps something"
+    assert len({p.id for p in sweep.points}) == len(sweep.points)
+    assert all(p.config["experiment_name"] == experiment for p in sweep.points)
+
+
+def test_override_grammar_expands_to_the_cartesian_product():
+    points = expand_overrides(["explain.kernel_width=5,25", "explain.num_samples=range(100,400,100)", "seed=1"])
+    assert len(points) == 6
+    assert ["explain.kernel_width=25", "explain.num_samples=300", "seed=1"] in points
+
+
+def test_command_line_sweep_replaces_the_experiments_sweep_of_the_same_key():
+    sweep = compose_sweep(CONF, "kernel_sweep", ["explain.kernel_width=7,8"])
+    assert sorted(p.config["explain"]["kernel_width"] for p in sweep.points) == [7.0, 8.0]
+
+
+def test_defaults_reproduce_the_seed():
+    explain = compose_config(CONF, ["explain=seed"]).explain
+    assert (explain.kernel_width, explain.distance_scale, explain.num_features, explain.sampler,
+            explain.num_samples, list(explain.labels)) == (25.0, 1.0, 20, "random", 1000, [1])
+
+
+@pytest.mark.parametrize("override, key", [
+    ("explain.num_samples=1", "explain.num_samples"),
+    ("explain.kernel_width=-1", "explain.kernel_width"),
+    ("explain.distance_scale=0", "explain.distance_scale"),
+    ("explain.temporal_segments=0", "explain.temporal_segments"),
+    ("explain.lyrics_unit=syllable", "explain.lyrics_unit"),
+    ("explain.labels=[-1]", "explain.labels"),
+    ("model.batch_size=0", "model.batch_size"),
+    ("separation.device=tpu", "separation.device"),
+    ("tracking.uri=ftp://x", "tracking.uri"),
+    ("explain.num_samples=many", "explain.num_samples"),
+])
+def test_bad_values_name_their_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        compose_config(CONF, [override])

@@ -1,0 +1,148 @@
+"""The real Snakemake workflow on tiny data: caching, sweeps, validation, resuming."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musiclime import load_explanation
+from musiclime.artifacts import load_arrays
+
+from .workflow_helpers import SNAKEFILE, job_counts, make_songs, snakemake, tiny_overrides
+
+pytestmark = pytest.mark.slow
+NO_TRACKING = "tracking.enabled=false"
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """One full run on 2 songs of 5 s with 50 samples; later tests build on it."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    sheet = make_songs(workdir / "songs")
+    overrides = tiny_overrides(sheet, NO_TRACKING)
+    result = snakemake(workdir, overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir, overrides, result
+
+
+def test_first_run_produces_every_artifact(first_run):
+    workdir, _, result = first_run
+    counts = job_counts(result.stderr)
+    assert counts == {"separate": 2, "perturb": 2, "predict": 2, "fit": 2, "plot": 2, "report": 1,
+                      "sweep_summary": 1, "all": 1}
+    results = workdir / "results"
+    explanations = sorted(results.glob("songs/*/*/*/*/*/explanation.json"))
+    assert len(explanations) == 2
+    for path in explanations:
+        exp = load_explanation(path)
+        assert exp.metadata["parameters"]["num_samples"] == 50
+        assert len(exp.features) == 4 * 4 + 3  # 4 sources x 4 segments + 3 lyric lines
+        assert (path.parent / "explanation.png").stat().st_size > 1000
+        for level in (path.parent, path.parents[1], path.parents[2], path.parents[3]):
+            assert (level / "config.yaml").is_file(), f"resolved config missing beside {level}"
+    point = next((results / "points").iterdir())
+    assert {p.name for p in point.iterdir()} == {"summary.tsv", "report.html", "config.yaml"}
+    assert "explain:" in (point / "config.yaml").read_text()
+    assert len(next((results / "sweeps").iterdir()).joinpath("summary.tsv").read_text().splitlines()) == 3
+    assert "MusicLIME results" in result.stdout + result.stderr
+
+
+def test_second_run_has_nothing_to_do(first_run):
+    workdir, overrides, _ = first_run
+    result = snakemake(workdir, overrides)
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stderr
+
+
+def test_kernel_sweep_refits_only(first_run):
+    workdir, overrides, _ = first_run
+    result = snakemake(workdir, overrides + ["explain.kernel_width=5,10,50"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stderr)
+    assert counts.get("fit") == 3 * 2, counts  # 3 kernel widths x 2 songs
+    assert not {"separate", "perturb", "predict"} & set(counts), counts
+    points = list((workdir / "results" / "points").iterdir())
+    assert len(points) == 4  # the first run's point and 3 sweep points, each with its resolved config
+    widths = sorted(float(p.joinpath("config.yaml").read_text().split("kernel_width: ")[1].split()[0])
+                    for p in points)
+    assert widths == [5.0, 10.0, 25.0, 50.0]
+
+
+def test_num_samples_and_model_changes_never_reseparate(first_run):
+    workdir, overrides, _ = first_run
+    result = snakemake(workdir, overrides + ["explain.num_samples=60"], None, "-n")
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts.get("predict") == 2 and "separate" not in counts, counts
+    result = snakemake(workdir, overrides + ["model.predict_fn.segment=first_half"], None, "-n")
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts.get("predict") == 2 and not {"separate", "perturb"} & set(counts), counts
+
+
+def test_named_experiment_expands_its_sweep(first_run):
+    workdir, overrides, _ = first_run
+    result = snakemake(workdir, overrides, "kernel_sweep", "-n")
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts.get("report") == 3, counts  # one report per point: kernel widths 5, 25, 50
+    # fits of kernel widths 5 and 50 exist if the sweep test ran first; predictions always exist
+    assert counts.get("fit", 0) in (0, 2 * 2) and not {"separate", "perturb", "predict"} & set(counts), counts
+
+
+@pytest.mark.parametrize("override, message", [
+    ("explain.num_samples=1", "explain.num_samples: must be >= 2"),
+    ("explain.kernel_width=0", "explain.kernel_width: must be > 0"),
+    ("explain.modality=video", "unknown modality 'video'"),
+    ("separation=nope", "Could not find 'separation/nope'"),
+    ("separation.backend=magic", "separation.backend: unknown backend 'magic'"),
+    ("explain.num_sampels=10", "explain.num_sampels"),
+])
+def test_bad_config_fails_before_any_job(tmp_path, override, message):
+    sheet = make_songs(tmp_path / "songs", n_songs=1, seconds=1.0)
+    result = snakemake(tmp_path, tiny_overrides(sheet, NO_TRACKING, override))
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_song_file_is_named(tmp_path):
+    sheet = make_songs(tmp_path / "songs", n_songs=2, seconds=1.0)
+    (tmp_path / "songs" / "song1" / "mix.flac").unlink()
+    result = snakemake(tmp_path, tiny_overrides(sheet, NO_TRACKING))
+    assert result.returncode != 0
+    assert "song 'song1'" in result.stderr and "mix.flac" in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("kill_signal", [signal.SIGINT, signal.SIGKILL])
+def test_killed_predict_resumes_without_reading_a_truncated_artifact(tmp_path, kill_signal):
+    sheet = make_songs(tmp_path / "songs", n_songs=1, seconds=5.0)
+    overrides = tiny_overrides(sheet, NO_TRACKING, "explain.num_samples=4000", "model.batch_size=1")
+    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(tmp_path), "--cores", "1",
+               "--config", "overrides=[" + ",".join(f'"{o}"' for o in overrides) + "]"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(tmp_path.glob("logs/predict/**/*.log")):
+        time.sleep(0.2)
+    time.sleep(1.0)  # predict is running
+    os.killpg(process.pid, kill_signal)  # Ctrl-C, or a hard kill (power loss, OOM killer)
+    process.wait(timeout=60)
+    assert not list(tmp_path.glob("results/**/predictions.npz")), "predict was meant to be interrupted"
+    if kill_signal == signal.SIGKILL:  # Snakemake's lock survives a hard kill: the README says to unlock
+        assert snakemake(tmp_path, overrides, None, "--unlock").returncode == 0
+    result = snakemake(tmp_path, overrides, None, cores=1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [predictions] = list(tmp_path.glob("results/**/predictions.npz"))
+    _, arrays = load_arrays(predictions)
+    assert arrays["predictions"].shape == (4000, 2) and np.all(np.isfinite(arrays["predictions"]))
+    assert not list(tmp_path.glob("results/**/.predictions*")), "no temporary file is left behind"
+
+
+def test_lint_is_clean():
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--lint"],
+                            capture_output=True, text=True, cwd=SNAKEFILE.parent, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
