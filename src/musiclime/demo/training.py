@@ -209,7 +209,7 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
                 loss.backward()
                 optimizer.step()
                 scheduler.step()
-                total += float(loss) * len(indices)
+                total += loss.item() * len(indices)
             log.info("epoch %d/%d: training loss %.4f", epoch + 1, epochs, total / len(order))
         train_time = time.perf_counter() - started
         model.eval()
