@@ -177,3 +177,55 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     explanation.save_to_json(out_explanation, num_features=20)
     write_config(out_config, {"song_id": song["song_id"], "fit": fit_slice, **stage_configs})
     return Path(out_explanation)
+
+
+# --- MLflow tracking ---------------------------------------------------------------------------
+def track_parent(tracking: dict, sweep_id: str, sweep_name: str, overrides: list[str], points: dict,
+                 out_parent: str | Path) -> Path:
+    """Find or create the invocation's MLflow parent run; record its id."""
+    from . import tracking as mlflow_tracking
+    from .atomic_io import write_json
+
+    settings = mlflow_tracking.TrackingSettings(uri=tracking["uri"], experiment_name=tracking["experiment_name"])
+    mlflow_tracking.check_tracking_uri(settings.uri)
+    run_id = mlflow_tracking.ensure_parent_run(
+        settings, sweep_id=sweep_id, sweep_name=sweep_name,
+        params={"overrides": " ".join(overrides) or "(none)", "num_points": len(points)},
+        tags={"musiclime.experiment": sweep_name})
+    write_json(out_parent, {"run_id": run_id, "sweep_id": sweep_id, "uri": settings.uri,
+                            "experiment_name": settings.experiment_name})
+    return Path(out_parent)
+
+
+def track(explanation_path: str | Path, plot_path: str | Path, config_path: str | Path, parent_json: str | Path,
+          tracking: dict, point: str, overrides: list[str], stage_keys: dict, config: dict, sweep_name: str,
+          out_run: str | Path) -> Path:
+    """Log one explanation (song x sweep point) as an MLflow run under the invocation's parent."""
+    import json
+
+    from . import tracking as mlflow_tracking
+    from .atomic_io import write_json
+    from .composition import short_hash
+
+    parent = json.loads(Path(parent_json).read_text())
+    settings = mlflow_tracking.TrackingSettings(uri=tracking["uri"], experiment_name=tracking["experiment_name"])
+    mlflow_tracking.check_tracking_uri(settings.uri)
+    meta = json.loads(Path(explanation_path).read_text())["metadata"]
+    song_id = meta["song_info"]["song_id"]
+    explain = config["explain"]
+    params = {"song": song_id, "modality": explain["modality"], "num_samples": explain["num_samples"],
+              "temporal_segments": explain["temporal_segments"], "kernel_width": explain["kernel_width"],
+              "distance_scale": explain["distance_scale"], "sampler": explain["sampler"], "seed": explain["seed"],
+              "feature_selection": explain["feature_selection"], "num_features": explain["num_features"],
+              "model": config["model"]["name"], "separation_backend": config["separation"]["backend"],
+              "lyrics_unit": explain["lyrics_unit"]}
+    tags = {"musiclime.experiment": sweep_name, "musiclime.sweep_id": parent["sweep_id"],
+            "musiclime.sweep_point": point, "musiclime.point_overrides": " ".join(overrides) or "(none)",
+            "musiclime.config_hash": short_hash(config), "musiclime.song": song_id,
+            **{f"musiclime.key.{stage}": key for stage, key in stage_keys.items()}}
+    run_id = mlflow_tracking.log_explanation(
+        settings, explanation_path, run_key=f"{point}/{song_id}", parent_run_id=parent["run_id"], params=params,
+        tags=tags, artifacts=[plot_path], config_path=config_path)
+    write_json(out_run, {"run_id": run_id, "run_key": f"{point}/{song_id}", "uri": settings.uri,
+                         "explanation": str(explanation_path)})
+    return Path(out_run)
