@@ -1,7 +1,7 @@
 """Rule train_demo_model: train the demo classifier on a synthesized corpus."""
 from pathlib import Path
 
-from musiclime.models.demo_classifier import train_demo_model
+from musiclime.demo import train_demo_model
 from musiclime.workflow_setup import configure_script_logging
 
 configure_script_logging(snakemake.log[0])
