@@ -23,7 +23,33 @@ def lyric_lines(lyrics: str) -> list[str]:
     return [line for line in lines if line and not _METADATA_LINE.match(line)]
 
 
-class LineIndexedString:
+class _IndexedLyrics:
+    """Shared reading methods: features are the strings in ``self._features``."""
+
+    unit = ""
+    _features: list[str]
+
+    def num_words(self) -> int:
+        """Number of features (lines or distinct words)."""
+        return len(self._features)
+
+    def word(self, index: int) -> str:
+        """Text of feature ``index``."""
+        return self._features[index]
+
+    def feature_names(self) -> list[str]:
+        """Text of every feature, in feature order."""
+        return list(self._features)
+
+    def inverse_removing(self, indices_to_remove: Iterable[int]) -> str:
+        raise NotImplementedError
+
+    def original(self) -> str:
+        """The cleaned lyrics with every feature present."""
+        return self.inverse_removing(())
+
+
+class LineIndexedString(_IndexedLyrics):
     """Lyrics whose features are lines.
 
     Args:
@@ -35,30 +61,15 @@ class LineIndexedString:
     def __init__(self, lyrics: str):
         self.raw = lyrics or ""
         self.lines = lyric_lines(self.raw)
-
-    def num_words(self) -> int:
-        """Number of features (lines)."""
-        return len(self.lines)
-
-    def word(self, index: int) -> str:
-        """Text of line ``index``."""
-        return self.lines[index]
-
-    def feature_names(self) -> list[str]:
-        """Text of every feature, in feature order."""
-        return list(self.lines)
+        self._features = self.lines
 
     def inverse_removing(self, indices_to_remove: Iterable[int]) -> str:
         """The lyrics without the given lines, kept lines joined by newlines."""
         removed = {int(i) for i in np.asarray(list(indices_to_remove), dtype=int).ravel()}
         return "\n".join(line for i, line in enumerate(self.lines) if i not in removed)
 
-    def original(self) -> str:
-        """The cleaned lyrics with every feature present."""
-        return self.inverse_removing(())
 
-
-class WordIndexedString:
+class WordIndexedString(_IndexedLyrics):
     """Lyrics whose features are distinct words (bag of words, as in the MusicLIME paper).
 
     Removing feature ``i`` removes every occurrence of that word (case-sensitive) and keeps the
@@ -90,18 +101,7 @@ class WordIndexedString:
             if position < len(line):
                 pieces.append((line[position:], -1))
             self._lines.append(pieces)
-
-    def num_words(self) -> int:
-        """Number of features (distinct words)."""
-        return len(self.vocabulary)
-
-    def word(self, index: int) -> str:
-        """Text of word ``index``."""
-        return self.vocabulary[index]
-
-    def feature_names(self) -> list[str]:
-        """Text of every feature, in feature order."""
-        return list(self.vocabulary)
+        self._features = self.vocabulary
 
     def inverse_removing(self, indices_to_remove: Iterable[int]) -> str:
         """The lyrics without every occurrence of the given words; whitespace runs collapsed."""
@@ -113,10 +113,6 @@ class WordIndexedString:
             if text:
                 out_lines.append(text)
         return "\n".join(out_lines)
-
-    def original(self) -> str:
-        """The cleaned lyrics with every feature present."""
-        return self.inverse_removing(())
 
 
 def make_text_factorization(lyrics: str, unit: str = "line") -> LineIndexedString | WordIndexedString:
