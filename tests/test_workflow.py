@@ -146,3 +146,21 @@ def test_lint_is_clean():
     result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--lint"],
                             capture_output=True, text=True, cwd=SNAKEFILE.parent, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("backend", ["openunmix", "time_only"])
+def test_other_separation_backends(tmp_path, backend):
+    from musiclime.factorization.openunmix_weights import init_untrained_weights_folder
+
+    sheet = make_songs(tmp_path / "songs", n_songs=1, seconds=2.0)
+    extra = [f"separation={backend}", "explain.num_samples=20"]
+    if backend == "openunmix":
+        weights = init_untrained_weights_folder(tmp_path / "umx", hidden_size=8)
+        extra += [f"separation.model={weights}", "separation.device=cpu"]
+    result = snakemake(tmp_path, tiny_overrides(sheet, NO_TRACKING, *extra))
+    assert result.returncode == 0, result.stderr[-3000:]
+    [path] = list(tmp_path.glob("results/songs/song0/*/*/*/*/explanation.json"))
+    exp = load_explanation(path)
+    assert exp.metadata["factorization"]["backend"] == backend
+    n_audio = 4 * 4 if backend == "openunmix" else 4
+    assert sum(f["type"] == "audio" for f in exp.features) == n_audio
