@@ -1,0 +1,120 @@
+"""What an explanation contributes to MLflow: metrics and the feature ranking table.
+
+Tracking reads explanations; it never recomputes them (``DESIGN.md`` section 8).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+
+from ..explanation import MusicLIMEExplanation, load_explanation
+from .settings import RANKING_COLUMNS, TrackingError
+
+log = logging.getLogger(__name__)
+
+_METRIC_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+def read_explanation(path: str | os.PathLike) -> MusicLIMEExplanation:
+    """Load an explanation JSON file; raise :class:`TrackingError` naming the file when unusable."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrackingError(f"explanation file {path} does not exist; nothing to log")
+    try:
+        return load_explanation(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TrackingError(f"explanation file {path} is not a MusicLIME explanation JSON: {exc!r}") from exc
+
+
+def song_id(explanation: MusicLIMEExplanation) -> str | None:
+    """The explained song's id from ``metadata.song_info``, if recorded."""
+    value = explanation.metadata.get("song_info", {}).get("song_id")
+    return None if value is None else str(value)
+
+
+def metric_name(name: str) -> str:
+    """``name`` with characters MLflow rejects in metric keys replaced by ``_``."""
+    return _METRIC_NAME_UNSAFE.sub("_", name)
+
+
+def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
+    """Numbers to log as metrics.
+
+    Per explained label ``L``: ``score_label_L`` (surrogate R^2), ``intercept_label_L``,
+    ``local_pred_label_L``; per class ``C``: ``prob_original_class_C``,
+    ``prob_reconstruction_class_C``; ``model_calls``; ``timing_<stage>_s`` for each recorded
+    timing; ``num_features_total`` (and its audio / lyrics split).
+    """
+    metrics: dict[str, float] = {}
+    for label in sorted(explanation.local_exp):
+        metrics[f"score_label_{label}"] = explanation.score[label]
+        metrics[f"intercept_label_{label}"] = explanation.intercept[label]
+        metrics[f"local_pred_label_{label}"] = explanation.local_pred[label]
+    for kind, probs in (("original", explanation.probabilities_original),
+                        ("reconstruction", explanation.probabilities_reconstruction)):
+        for cls, value in enumerate([] if probs is None else probs):
+            metrics[f"prob_{kind}_class_{cls}"] = value
+    meta = explanation.metadata
+    if meta.get("model_calls") is not None:
+        metrics["model_calls"] = meta["model_calls"]
+    for stage, seconds in (meta.get("timings_s") or {}).items():
+        metrics[metric_name(f"timing_{stage}_s")] = seconds
+    metrics["num_features_total"] = len(explanation.features)
+    metrics["num_features_audio"] = sum(f["type"] == "audio" for f in explanation.features)
+    metrics["num_features_lyrics"] = sum(f["type"] == "lyrics" for f in explanation.features)
+    return _numeric_only(metrics)
+
+
+def _numeric_only(metrics: dict) -> dict[str, float]:
+    """Keep values that convert to float (NaN allowed); drop and log the rest."""
+    kept = {}
+    for name, value in metrics.items():
+        if isinstance(value, bool) or value is None:
+            log.debug("metric %s skipped: %r is not a number", name, value)
+            continue
+        try:
+            kept[name] = float(value)
+        except (TypeError, ValueError):
+            log.debug("metric %s skipped: %r is not a number", name, value)
+    return kept
+
+
+def ranking_rows(explanation: MusicLIMEExplanation) -> list[dict]:
+    """Feature ranking of every explained label, one row per (label, feature), columns :data:`RANKING_COLUMNS`.
+
+    Every feature of the explanation appears once per label, ranked by ``|weight|`` (ties by
+    column order). Features the surrogate did not keep (``num_features`` < total) have weight 0.
+    ``index`` is the feature's position within its own factorization (as in ``get_explanation``).
+    """
+    rows = []
+    for label in sorted(explanation.local_exp):
+        weights = {int(i): float(w) for i, w in explanation.local_exp[label]}
+        order = sorted(range(len(explanation.features)), key=lambda col: (-abs(weights.get(col, 0.0)), col))
+        for rank, col in enumerate(order, start=1):
+            feature = explanation.features[col]
+            weight = weights.get(col, 0.0)
+            rows.append({"rank": rank, "label": int(label), "type": feature["type"], "feature": str(feature["feature"]),
+                         "index": int(feature["index"]), "weight": weight, "abs_weight": abs(weight)})
+    return rows
+
+
+def ranking_table(explanation: MusicLIMEExplanation):
+    """:func:`ranking_rows` as a ``pandas.DataFrame`` with columns :data:`RANKING_COLUMNS`."""
+    import pandas as pd
+
+    table = pd.DataFrame(ranking_rows(explanation), columns=list(RANKING_COLUMNS))
+    # plain object columns: MLflow's log_table probes ``object`` columns, which pandas 3 warns about for ``str``
+    return table.astype({"type": object, "feature": object})
+
+
+def stringify(value) -> str:
+    """Param/tag value as text: strings unchanged, lists/dicts as compact JSON, others via ``str``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)

@@ -1,0 +1,324 @@
+"""Find-or-create MLflow experiments and runs, and log one explanation into its run.
+
+Layout in MLflow: one experiment (``TrackingSettings.experiment_name``); per sweep one parent run
+(tags ``musiclime.sweep_id``, ``musiclime.role=parent``); per explanation one run nested under it
+(tag ``mlflow.parentRunId``), found again by its ``musiclime.run_key`` tag so re-logging updates it.
+Every operation goes through :func:`store.guarded`: store lock, locked-retries, short HTTP retries.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from .records import explanation_metrics, ranking_table, read_explanation, song_id, stringify
+from .settings import (RANKING_ARTIFACT, ROLE_EXPLANATION, ROLE_PARENT, TAG_EXPLANATION_FILE, TAG_GIT_COMMIT,
+                       TAG_LOG_COUNT, TAG_PARAMS_CHANGED, TAG_PARENT_RUN_ID, TAG_ROLE, TAG_RUN_KEY, TAG_SONG_ID,
+                       TAG_SWEEP_ID, TAG_SWEEP_NAME, TAG_VERSION, TrackingError, TrackingSettings)
+from .store import check_tracking_uri, default_artifact_location, guarded
+
+log = logging.getLogger(__name__)
+
+TAG_RUN_NAME = "mlflow.runName"
+MAX_PARAMS_PER_BATCH = 100
+MAX_TAGS_PER_BATCH = 100
+MAX_METRICS_PER_BATCH = 1000
+MAX_TAG_VALUE_CHARS = 5000
+
+
+# --- public API ---------------------------------------------------------------------------------
+def ensure_parent_run(settings: TrackingSettings, sweep_id: str, sweep_name: str, params: dict | None = None,
+                      tags: dict | None = None) -> str:
+    """Find or create the experiment and the one parent run of sweep ``sweep_id``; return its run id.
+
+    Idempotent: a second call finds the run by its tags (``musiclime.sweep_id``,
+    ``musiclime.role=parent``), logs params it does not have yet and refreshes its tags. Safe when
+    called concurrently against a SQLite store (inter-process lock); against a server, concurrent
+    creators converge on the earliest parent and delete their own duplicate (the workflow calls it
+    from one job anyway).
+
+    Raises:
+        TrackingError: the store is unreachable or refused the writes (message names the URI).
+    """
+    check_tracking_uri(settings.uri)
+    run_tags = {**_stringified(tags or {}), **_provenance_tags(), TAG_SWEEP_ID: str(sweep_id),
+                TAG_SWEEP_NAME: str(sweep_name), TAG_ROLE: ROLE_PARENT}
+    run_tags.setdefault(TAG_RUN_NAME, str(sweep_name))
+    run_params = _stringified(params or {})
+
+    def action() -> str:
+        client = MlflowClient(tracking_uri=settings.uri)
+        experiment_id = find_or_create_experiment(client, settings)
+        run = _find_or_create_parent(client, experiment_id, sweep_id, run_tags)
+        _log_values(client, run, params=run_params, tags=run_tags)
+        return run.info.run_id
+
+    run_id = guarded(settings.uri, f"finding or creating the parent run of sweep {sweep_id}", action)
+    log.info("MLflow parent run %s for sweep %s (%s) at %s", run_id, sweep_id, sweep_name, settings.uri)
+    return run_id
+
+
+def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathLike, *, run_key: str,
+                    parent_run_id: str | None, params: dict, tags: dict,
+                    artifacts: Sequence[str | os.PathLike] = (), config_path: str | os.PathLike | None = None) -> str:
+    """Log one explanation JSON as an MLflow run nested under ``parent_run_id``; return the run id.
+
+    Idempotent by ``run_key``: when the experiment has an active run tagged
+    ``musiclime.run_key=<run_key>`` it is updated (metrics logged again at the next step, tags and
+    artifacts replaced, params it lacks added) instead of creating a duplicate.
+
+    Logs params (stringified), metrics (:func:`records.explanation_metrics`), tags (the caller's,
+    plus musiclime version, git commit, run key, song id, parent), and artifacts: the explanation
+    JSON, the ranking table ``ranking.json``, ``config_path`` and ``artifacts`` (files or folders).
+
+    Raises:
+        TrackingError: unreadable explanation, missing artifact, unreachable store, missing parent.
+    """
+    path = Path(explanation_path)
+    explanation = read_explanation(path)
+    files = _artifact_files(path, config_path, artifacts)
+    metrics = explanation_metrics(explanation)
+    table = ranking_table(explanation)
+    run_tags = {**_stringified(tags), **_provenance_tags(), TAG_RUN_KEY: str(run_key), TAG_ROLE: ROLE_EXPLANATION,
+                TAG_EXPLANATION_FILE: str(path.resolve())}
+    song = song_id(explanation)
+    if song is not None:
+        run_tags[TAG_SONG_ID] = song
+    if parent_run_id:
+        run_tags[TAG_PARENT_RUN_ID] = str(parent_run_id)
+    run_tags.setdefault(TAG_RUN_NAME, str(run_key))
+    run_params = _stringified(params)
+    check_tracking_uri(settings.uri)
+
+    def action() -> str:
+        client = MlflowClient(tracking_uri=settings.uri)
+        experiment_id = find_or_create_experiment(client, settings)
+        if parent_run_id:
+            _check_parent(client, settings, parent_run_id, experiment_id)
+        run, fresh = _find_or_create_explanation_run(client, experiment_id, run_key, run_tags)
+        try:
+            count = 1 if fresh else int(run.data.tags.get(TAG_LOG_COUNT, "0") or 0) + 1
+            _log_values(client, run, params=run_params, tags={**run_tags, TAG_LOG_COUNT: str(count)},
+                        metrics=metrics, step=count - 1)
+            _log_files(client, run.info.run_id, files)
+            _log_ranking(client, run.info.run_id, table, fresh)
+            client.set_terminated(run.info.run_id, "FINISHED")
+        except Exception:
+            _mark_failed(client, run.info.run_id)
+            raise
+        return run.info.run_id
+
+    run_id = guarded(settings.uri, f"logging explanation {path} (run key {run_key!r})", action)
+    log.info("logged explanation %s as MLflow run %s (key %s) at %s", path, run_id, run_key, settings.uri)
+    return run_id
+
+
+# --- experiment and runs ------------------------------------------------------------------------
+def find_or_create_experiment(client: MlflowClient, settings: TrackingSettings) -> str:
+    """Id of experiment ``settings.experiment_name``, created (artifacts beside a SQLite DB) if missing."""
+    name = settings.experiment_name
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            experiment_id = client.create_experiment(name, artifact_location=default_artifact_location(settings.uri))
+            log.info("created MLflow experiment %r (id %s) at %s", name, experiment_id, settings.uri)
+            return experiment_id
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment = client.get_experiment_by_name(name)  # another process created it meanwhile
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage == "deleted":
+        raise TrackingError(f"MLflow experiment {name!r} (id {experiment.experiment_id}) at {settings.uri} is "
+                            f"deleted; restore it (mlflow experiments restore --experiment-id "
+                            f"{experiment.experiment_id}) or set another tracking.experiment_name")
+    return experiment.experiment_id
+
+
+def runs_with_tags(client: MlflowClient, experiment_id: str, tags: Mapping[str, str]) -> list:
+    """Active runs of the experiment carrying all ``tags``, earliest first (ties by run id)."""
+    condition = " and ".join(f"tags.`{key}` = {_quoted(value)}" for key, value in tags.items())
+    runs = client.search_runs([experiment_id], filter_string=condition, run_view_type=ViewType.ACTIVE_ONLY,
+                              max_results=1000)
+    return sorted(runs, key=lambda run: (run.info.start_time or 0, run.info.run_id))
+
+
+def _find_or_create_parent(client: MlflowClient, experiment_id: str, sweep_id: str, tags: dict):
+    """The sweep's parent run; a concurrent duplicate (server stores) is resolved to the earliest."""
+    identity = {TAG_SWEEP_ID: str(sweep_id), TAG_ROLE: ROLE_PARENT}
+    runs = runs_with_tags(client, experiment_id, identity)
+    if runs:
+        return _first_of(runs, f"parent runs of sweep {sweep_id}")
+    created = client.create_run(experiment_id, tags=tags, run_name=tags.get(TAG_RUN_NAME))
+    client.set_terminated(created.info.run_id, "FINISHED")
+    winner = runs_with_tags(client, experiment_id, identity)[0]
+    if winner.info.run_id != created.info.run_id:
+        log.info("another process created parent run %s of sweep %s first; deleting duplicate %s",
+                 winner.info.run_id, sweep_id, created.info.run_id)
+        client.delete_run(created.info.run_id)
+        return winner
+    log.info("created MLflow parent run %s for sweep %s", created.info.run_id, sweep_id)
+    return client.get_run(created.info.run_id)
+
+
+def _find_or_create_explanation_run(client: MlflowClient, experiment_id: str, run_key: str, tags: dict):
+    """``(run, fresh)``: the active run tagged with ``run_key``, or a new one."""
+    runs = runs_with_tags(client, experiment_id, {TAG_RUN_KEY: str(run_key)})
+    if runs:
+        run = _first_of(runs, f"runs with key {run_key!r}")
+        previous_parent = run.data.tags.get(TAG_PARENT_RUN_ID)
+        if previous_parent and tags.get(TAG_PARENT_RUN_ID) and previous_parent != tags[TAG_PARENT_RUN_ID]:
+            log.info("run %s (key %s) moves from parent %s to parent %s", run.info.run_id, run_key,
+                     previous_parent, tags[TAG_PARENT_RUN_ID])
+        log.info("updating existing MLflow run %s (key %s)", run.info.run_id, run_key)
+        return run, False
+    run = client.create_run(experiment_id, tags=tags, run_name=tags.get(TAG_RUN_NAME))
+    log.debug("created MLflow run %s (key %s)", run.info.run_id, run_key)
+    return run, True
+
+
+def _first_of(runs: list, what: str):
+    """The earliest run; warn when duplicates exist (written outside musiclime's lock)."""
+    if len(runs) > 1:
+        log.warning("%d active %s exist; using the earliest, %s", len(runs), what, runs[0].info.run_id)
+    return runs[0]
+
+
+def _check_parent(client: MlflowClient, settings: TrackingSettings, parent_run_id: str, experiment_id: str) -> None:
+    """Raise :class:`TrackingError` unless the parent run exists, is active and in the experiment."""
+    try:
+        parent = client.get_run(parent_run_id)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        parent = None
+    problem = None
+    if parent is None:
+        problem = "does not exist"
+    elif parent.info.lifecycle_stage == "deleted":
+        problem = "is deleted"
+    elif parent.info.experiment_id != experiment_id:
+        problem = f"belongs to experiment {parent.info.experiment_id}, not {settings.experiment_name!r}"
+    if problem:
+        raise TrackingError(f"parent run {parent_run_id} at {settings.uri} {problem}; create the sweep's parent "
+                            f"again with ensure_parent_run (in the workflow: delete the sweep's "
+                            f"mlflow_parent.json and re-run)")
+
+
+def _mark_failed(client: MlflowClient, run_id: str) -> None:
+    """Best effort: mark a run FAILED after an error while logging into it."""
+    try:
+        client.set_terminated(run_id, "FAILED")
+    except Exception as exc:  # the store may be the thing that failed
+        log.debug("could not mark run %s FAILED: %s", run_id, exc)
+
+
+# --- values ---------------------------------------------------------------------------------------
+def _log_values(client: MlflowClient, run, *, params: Mapping[str, str], tags: Mapping[str, str],
+                metrics: Mapping[str, float] | None = None, step: int = 0) -> None:
+    """Log params the run lacks, all tags and metrics (at ``step``) in batches within MLflow's limits."""
+    existing = run.data.params
+    changed = {k: v for k, v in params.items() if k in existing and existing[k] != v}
+    if changed:
+        log.warning("run %s keeps its logged params %s (MLflow params are immutable); new values %s",
+                    run.info.run_id, {k: existing[k] for k in changed}, changed)
+        tags = {**tags, TAG_PARAMS_CHANGED: stringify(changed)[:MAX_TAG_VALUE_CHARS]}
+    new_params = [Param(k, v) for k, v in params.items() if k not in existing]
+    timestamp = int(time.time() * 1000)
+    metric_list = [Metric(k, v, timestamp, step) for k, v in (metrics or {}).items()]
+    tag_list = [RunTag(k, v) for k, v in tags.items()]
+    run_id = run.info.run_id
+    for chunk in _chunks(new_params, MAX_PARAMS_PER_BATCH):
+        client.log_batch(run_id, params=chunk, synchronous=True)
+    for chunk in _chunks(tag_list, MAX_TAGS_PER_BATCH):
+        client.log_batch(run_id, tags=chunk, synchronous=True)
+    for chunk in _chunks(metric_list, MAX_METRICS_PER_BATCH):
+        client.log_batch(run_id, metrics=chunk, synchronous=True)
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _stringified(values: Mapping) -> dict[str, str]:
+    return {str(k): stringify(v) for k, v in values.items()}
+
+
+def _quoted(value: str) -> str:
+    """``value`` as a string literal of MLflow's search grammar."""
+    value = str(value)
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise TrackingError(f"cannot search MLflow for a tag value holding both quote characters: {value!r}")
+
+
+@functools.lru_cache(maxsize=1)
+def _git_commit() -> str | None:
+    """``git rev-parse HEAD`` in the working directory, or ``None`` outside a repository."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit or None
+
+
+def _provenance_tags() -> dict[str, str]:
+    """musiclime version and, when known, the git commit of the working directory."""
+    from .. import __version__
+
+    tags = {TAG_VERSION: __version__}
+    commit = _git_commit()
+    if commit:
+        tags[TAG_GIT_COMMIT] = commit
+    return tags
+
+
+# --- artifacts --------------------------------------------------------------------------------------
+def _artifact_files(explanation: Path, config_path, extras: Sequence) -> list[Path]:
+    """Files to upload at the run's artifact root; each must exist and names must not collide."""
+    files = [explanation] + ([Path(config_path)] if config_path is not None else []) + [Path(p) for p in extras]
+    for path in files:
+        if not path.exists():
+            raise TrackingError(f"artifact {path} to log with explanation {explanation} does not exist")
+    names = [p.name for p in files] + [RANKING_ARTIFACT]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise TrackingError(f"artifacts of explanation {explanation} share file names {clashes}; "
+                            f"they would overwrite each other in the run")
+    return files
+
+
+def _log_files(client: MlflowClient, run_id: str, files: list[Path]) -> None:
+    """Upload files (folders recursively, under their own name) to the run's artifact root."""
+    for path in files:
+        if path.is_dir():
+            client.log_artifacts(run_id, str(path), artifact_path=path.name)
+        else:
+            client.log_artifact(run_id, str(path))
+
+
+def _log_ranking(client: MlflowClient, run_id: str, table, fresh: bool) -> None:
+    """Log the ranking as an MLflow table; on update replace it (``log_table`` would append rows)."""
+    exists = not fresh and any(a.path == RANKING_ARTIFACT for a in client.list_artifacts(run_id))
+    if not exists:
+        client.log_table(run_id, data=table, artifact_file=RANKING_ARTIFACT)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / RANKING_ARTIFACT
+        table.to_json(local, orient="split", index=False)  # the format log_table writes
+        client.log_artifact(run_id, str(local))

@@ -1,0 +1,51 @@
+"""Where explanations are tracked, the tag names musiclime writes, and the tracking error type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import MusicLimeError
+
+#: Tag holding the caller's idempotency key of an explanation run (``<point>/<song>`` in the workflow).
+TAG_RUN_KEY = "musiclime.run_key"
+#: ``"parent"`` for a sweep's parent run, ``"explanation"`` for a run that logs one explanation.
+TAG_ROLE = "musiclime.role"
+#: Tag naming the sweep a parent run stands for.
+TAG_SWEEP_ID = "musiclime.sweep_id"
+TAG_SWEEP_NAME = "musiclime.sweep_name"
+TAG_SONG_ID = "musiclime.song_id"
+TAG_VERSION = "musiclime.version"
+TAG_EXPLANATION_FILE = "musiclime.explanation_file"
+#: How many times an explanation run was logged; also the step of its metrics.
+TAG_LOG_COUNT = "musiclime.log_count"
+#: Comma-separated names of params whose new value differed from the (immutable) logged one.
+TAG_PARAMS_CHANGED = "musiclime.params_changed"
+#: MLflow's own tags (the UI nests runs by ``mlflow.parentRunId``).
+TAG_PARENT_RUN_ID = "mlflow.parentRunId"
+TAG_GIT_COMMIT = "mlflow.source.git.commit"
+
+ROLE_PARENT = "parent"
+ROLE_EXPLANATION = "explanation"
+
+#: Artifact file of the feature ranking table (``MlflowClient.log_table`` format).
+RANKING_ARTIFACT = "ranking.json"
+#: Columns of the ranking table, in order.
+RANKING_COLUMNS = ("rank", "label", "type", "feature", "index", "weight", "abs_weight")
+
+
+class TrackingError(MusicLimeError):
+    """MLflow could not be reached or could not record a run; the message names the tracking URI."""
+
+
+@dataclass
+class TrackingSettings:
+    """Tracking store and experiment (the Hydra ``tracking`` group without ``enabled``).
+
+    Attributes:
+        uri: ``sqlite:///mlflow.db`` (relative to the working directory), ``sqlite:////abs/path.db``
+            or ``http(s)://host:port`` of an ``mlflow server``.
+        experiment_name: MLflow experiment receiving parent and explanation runs.
+    """
+
+    uri: str = "sqlite:///mlflow.db"
+    experiment_name: str = "musiclime"
