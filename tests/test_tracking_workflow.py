@@ -38,9 +38,7 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
     assert len(filtered) == 5  # the parent and its 4 children
     for run in runs:
         assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
-        tracked = json.loads(next(tmp_path.glob(
-            f"results/points/*/tracked/{run.data.params['song']}.json")).read_text())
-        record = next(json.loads(p.read_text()) for p in tmp_path.glob("results/points/*/tracked/*.json")
+        record = next(json.loads(p.read_text()) for p in tmp_path.glob("results/points/*/tracked/song*.json")
                       if json.loads(p.read_text())["run_id"] == run.info.run_id)
         explanation = load_explanation(tmp_path / record["explanation"])
         params = explanation.metadata["parameters"]
@@ -50,7 +48,7 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
         assert run.data.metrics[f"score_label_{label}"] == pytest.approx(explanation.score[label])
         assert run.data.metrics[f"intercept_label_{label}"] == pytest.approx(explanation.intercept[label])
         assert run.data.metrics["model_calls"] == explanation.metadata["model_calls"]
-        assert "musiclime.config_hash" in run.data.tags and tracked["uri"] == mlflow_server
+        assert "musiclime.config_hash" in run.data.tags and record["uri"] == mlflow_server
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"explanation.json", "ranking.json", "config.yaml", "explanation.png"} <= artifacts
         ranking = json.loads(Path(client.download_artifacts(run.info.run_id, "ranking.json", str(tmp_path))).read_text())
@@ -61,6 +59,11 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
         logged = json.loads(Path(client.download_artifacts(run.info.run_id, "explanation.json",
                                                            str(tmp_path / run.info.run_id))).read_text())
         assert logged == json.loads((tmp_path / record["explanation"]).read_text())
+    reports = {a.path for a in client.list_artifacts(parent.info.run_id, "points")}
+    assert len(reports) == 2  # one folder per sweep point
+    for folder in reports:
+        assert {a.path.rsplit("/", 1)[1] for a in client.list_artifacts(parent.info.run_id, folder)} == {
+            "summary.tsv", "report.html", "config.yaml"}
 
 
 def test_parallel_jobs_log_every_run_once_to_sqlite_and_rerun_adds_none(tmp_path):
@@ -89,7 +92,7 @@ def test_server_down_keeps_explanations_and_a_rerun_logs_everything(tmp_path):
     assert result.returncode != 0
     assert uri in result.stderr and "explanations" in result.stderr
     assert len(list(tmp_path.glob("results/songs/*/*/*/*/*/explanation.json"))) == 2
-    assert not list(tmp_path.glob("results/points/*/tracked/*.json"))
+    assert not list(tmp_path.glob("results/points/*/tracked/song*.json"))
     port = int(uri.rsplit(":", 1)[1])
     uri_again, stop = start_mlflow_server(tmp_path / "server", port=port)
     try:

@@ -229,3 +229,17 @@ def track(explanation_path: str | Path, plot_path: str | Path, config_path: str 
     write_json(out_run, {"run_id": run_id, "run_key": f"{point}/{song_id}", "uri": settings.uri,
                          "explanation": str(explanation_path)})
     return Path(out_run)
+
+
+def track_report(parent_json: str | Path, tracking: dict, point: str, files: list[str], out_marker: str | Path) -> Path:
+    """Attach a sweep point's summary, HTML report and config to the invocation's parent run."""
+    import json
+
+    from . import tracking as mlflow_tracking
+    from .atomic_io import write_json
+
+    parent = json.loads(Path(parent_json).read_text())
+    settings = mlflow_tracking.TrackingSettings(uri=tracking["uri"], experiment_name=tracking["experiment_name"])
+    mlflow_tracking.log_point_report(settings, parent["run_id"], point, files)
+    write_json(out_marker, {"parent_run_id": parent["run_id"], "point": point, "files": list(files)})
+    return Path(out_marker)

@@ -34,6 +34,7 @@ def all_targets():
         targets += PLAN.explanations(point) + [point_report(point)]
         if PLAN.points[point].config["tracking"]["enabled"]:
             targets += [f"{RESULTS}/points/{point}/tracked/{song}.json" for song in PLAN.songs]
+            targets.append(f"{RESULTS}/points/{point}/tracked/_point_report.json")
     targets.append(f"{RESULTS}/sweeps/{SWEEP_ID}/summary.tsv")
     return targets
 

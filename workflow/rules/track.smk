@@ -41,3 +41,24 @@ rule track:
         "../../environment.yml"
     script:
         "../scripts/track.py"
+
+
+rule track_report:
+    input:
+        parent=f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
+        summary=f"{RESULTS}/points/{{point}}/summary.tsv",
+        html=f"{RESULTS}/points/{{point}}/report.html",
+        config=f"{RESULTS}/points/{{point}}/config.yaml",
+    output:
+        marker=f"{RESULTS}/points/{{point}}/tracked/_point_report.json",
+    params:
+        tracking=lambda wildcards: tracking_config(wildcards.point),
+    log:
+        "logs/track_report/{point}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/track_report.py"

@@ -322,3 +322,29 @@ def _log_ranking(client: MlflowClient, run_id: str, table, fresh: bool) -> None:
         local = Path(tmp) / RANKING_ARTIFACT
         table.to_json(local, orient="split", index=False)  # the format log_table writes
         client.log_artifact(run_id, str(local))
+
+
+def log_point_report(settings: TrackingSettings, parent_run_id: str, point: str,
+                     files: Sequence[str | os.PathLike]) -> str:
+    """Attach one sweep point's report files (summary table, HTML, config) to the parent run.
+
+    They land under ``points/<point>/`` of the parent's artifacts; logging again replaces them.
+
+    Raises:
+        TrackingError: a file is missing or the store is unreachable (message names the URI).
+    """
+    paths = [Path(f) for f in files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise TrackingError(f"report files to log are missing: {missing}")
+    check_tracking_uri(settings.uri)
+
+    def action() -> str:
+        client = MlflowClient(tracking_uri=settings.uri)
+        for path in paths:
+            client.log_artifact(parent_run_id, str(path), artifact_path=f"points/{point}")
+        return parent_run_id
+
+    guarded(settings.uri, f"logging the report of point {point} to parent run {parent_run_id}", action)
+    log.info("logged report of point %s to parent run %s at %s", point, parent_run_id, settings.uri)
+    return parent_run_id
