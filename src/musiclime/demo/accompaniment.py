@@ -12,8 +12,8 @@ from .arrangement import Arrangement
 from .instruments import ad_envelope, harmonic_table, midi_to_hz, pan_gains, wavetable_tone
 
 #: Bass rhythms: note onsets within a bar, in beats.
-BASS_RHYTHMS = ((0.0,), (0.0, 2.0), (0.0, 1.0, 2.0, 3.0), (0.0, 1.5, 2.0, 3.5), (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5),
-                (0.0, 0.75, 2.0, 2.75))
+BASS_RHYTHMS = ((0.0,), (0.0, 2.0), (0.0, 1.0, 2.0, 3.0), (0.0, 1.5, 2.0, 3.5),
+                (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5), (0.0, 0.75, 2.0, 2.75))
 #: Chord rhythms: onsets within a bar in beats (one onset = a sustained pad).
 CHORD_RHYTHMS = ((0.0,), (0.0, 2.0), (0.0, 1.5, 2.5), (0.5, 1.5, 2.5, 3.5))
 

@@ -6,7 +6,8 @@ part         ``ai`` (label 0, AI-Generated)              ``human`` (label 1, Hum
 vocals       every note sung exactly at its equal-       each note starts with a scoop from below,
              tempered pitch, no vibrato, no drift         carries delayed vibrato and slowly drifts
 drums        hits exactly on the 16th grid, every hit    timing jitter around the grid, accented and
-             at the same velocity                        randomly varied velocities, ghost snare notes
+             at full velocity (identical samples)        randomly varied velocities (softer hits are
+                                                         also duller), ghost snare notes
 lyrics       generic filler vocabulary, lines repeated   concrete narrative vocabulary, no repeated
              verbatim inside verses and choruses          line inside a section, varied chorus endings
 ===========  ==========================================  ==============================================
@@ -61,10 +62,10 @@ class DrumFeel:
         ghost_velocity: (low, high) velocity of ghost notes.
     """
 
-    jitter_s: tuple[float, float] = (0.006, 0.014)
-    velocity_spread: float = 0.18
-    ghost_probability: tuple[float, float] = (0.08, 0.2)
-    ghost_velocity: tuple[float, float] = (0.1, 0.28)
+    jitter_s: tuple[float, float] = (0.008, 0.02)
+    velocity_spread: float = 0.35
+    ghost_probability: tuple[float, float] = (0.15, 0.35)
+    ghost_velocity: tuple[float, float] = (0.15, 0.35)
 
 
 @dataclass(frozen=True)

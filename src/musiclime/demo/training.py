@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Song seeds of training and test corpora: ``base + 10_000 * seed + index`` (demo sets use ``1000 * seed + i``).
 TRAIN_SEED_BASE, TEST_SEED_BASE = 2_000_000, 3_000_000
+#: Weight of the audio-only and lyrics-only auxiliary losses next to the fused loss.
+AUX_WEIGHT = 0.5
 
 
 @dataclass
@@ -52,14 +54,19 @@ class Augmentation:
     Attributes:
         clean_audio / clean_text: chance of leaving the audio / lyrics untouched.
         no_audio / no_text: chance of silencing all audio / removing all lyrics.
-        max_segments: segments per stem are drawn from 1..max_segments.
+        solo: chance that a perturbation keeps one whole stem alone (teaches each stem's cue on its own).
+        whole_stems: chance that a perturbation switches whole stems (one segment) rather than
+            stems in 2..max_segments segments.
+        max_segments: most segments per stem.
         keep: (low, high) range of the per-song chance that a component or line is kept.
     """
 
-    clean_audio: float = 0.25
+    clean_audio: float = 0.4
     clean_text: float = 0.3
     no_audio: float = 0.1
     no_text: float = 0.15
+    solo: float = 0.4
+    whole_stems: float = 0.2
     max_segments: int = 12
     keep: tuple[float, float] = (0.2, 0.9)
 
@@ -77,34 +84,49 @@ def synthesize_corpus(seeds: list[int], styles: list[str], duration_s: float, sa
     return Corpus(stems=stems, lines=lines, labels=np.asarray(labels, dtype=np.int64))
 
 
-def perturb_batch(corpus: Corpus, indices: np.ndarray, aug: Augmentation,
-                  rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
-    """Perturbed mixes ``(len(indices), nb_timesteps)`` float32 and lyrics texts of songs ``indices``."""
-    n_timesteps = corpus.stems.shape[-1]
+def perturb_batch(corpus: Corpus, indices: np.ndarray, aug: Augmentation, rng: np.random.Generator,
+                  audio: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Perturbed mixes ``(len(indices), nb_timesteps)`` float32 and lyrics texts of songs ``indices``.
+
+    A perturbed mix is the sum of the kept (stem, segment) components, as MusicLIME composes it.
+    With ``audio=False`` the mixes are left clean (only the lyrics are perturbed).
+    """
+    n_sources, n_timesteps = corpus.stems.shape[1:]
     audios = np.empty((len(indices), n_timesteps), dtype=np.float32)
     texts = []
     for row, index in enumerate(indices):
-        stems = corpus.stems[index]
-        audios[row] = stems.sum(axis=0)
-        draw = rng.random()
-        if draw < aug.no_audio:
-            audios[row] = 0.0
-        elif draw < aug.no_audio + (1 - aug.no_audio) * (1 - aug.clean_audio):
-            n_segments = int(rng.integers(1, aug.max_segments + 1))
-            edges = np.arange(n_segments + 1) * n_timesteps // n_segments
-            keep = rng.random((len(STEM_NAMES), n_segments)) < rng.uniform(*aug.keep)
-            for source, segment in zip(*np.nonzero(~keep)):
-                a, b = edges[segment], edges[segment + 1]
-                audios[row, a:b] -= stems[source, a:b]
-        lines = corpus.lines[index]
-        draw = rng.random()
-        if draw < aug.no_text:
-            lines = []
-        elif draw < aug.no_text + (1 - aug.no_text) * (1 - aug.clean_text):
-            keep_line = rng.uniform(*aug.keep)
-            lines = [line for line in lines if rng.random() < keep_line]
-        texts.append("\n".join(lines))
+        keep = _component_mask(aug, rng, n_sources) if audio else np.ones((n_sources, 1), dtype=bool)
+        edges = np.arange(keep.shape[1] + 1) * n_timesteps // keep.shape[1]
+        gains = np.repeat(keep.astype(np.float32), np.diff(edges), axis=1)  # (n_sources, nb_timesteps)
+        audios[row] = np.einsum("st,st->t", corpus.stems[index], gains)
+        texts.append("\n".join(_kept_lines(corpus.lines[index], aug, rng)))
     return audios, texts
+
+
+def _component_mask(aug: Augmentation, rng: np.random.Generator, n_sources: int) -> np.ndarray:
+    """Which (source, segment) components to keep: bool ``(n_sources, n_segments)``."""
+    draw = rng.random()
+    if draw < aug.no_audio:
+        return np.zeros((n_sources, 1), dtype=bool)
+    if draw >= aug.no_audio + (1 - aug.no_audio) * (1 - aug.clean_audio):
+        return np.ones((n_sources, 1), dtype=bool)
+    kind = rng.random()
+    if kind < aug.solo:
+        keep = np.zeros((n_sources, 1), dtype=bool)
+        keep[int(rng.integers(n_sources))] = True
+        return keep
+    n_segments = 1 if kind < aug.solo + aug.whole_stems else int(rng.integers(2, aug.max_segments + 1))
+    return rng.random((n_sources, n_segments)) < rng.uniform(*aug.keep)
+
+
+def _kept_lines(lines: list[str], aug: Augmentation, rng: np.random.Generator) -> list[str]:
+    draw = rng.random()
+    if draw < aug.no_text:
+        return []
+    if draw >= aug.no_text + (1 - aug.no_text) * (1 - aug.clean_text):
+        return list(lines)
+    keep_line = rng.uniform(*aug.keep)
+    return [line for line in lines if rng.random() < keep_line]
 
 
 def standardize_from(model: DemoClassifier, corpus: Corpus) -> None:
@@ -147,9 +169,9 @@ def evaluate_on_fresh_songs(model: DemoClassifier, seeds: list[int], duration_s:
     return accuracy
 
 
-def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 160, duration_s: float = 8.0,
-                     epochs: int = 24, n_test: int = 40, test_duration_s: float = 24.0, batch_size: int = 16,
-                     learning_rate: float = 2e-3, threads: int = 2, config: dict | None = None,
+def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 160, duration_s: float = 6.0,
+                     epochs: int = 36, clean_epochs: int = 6, n_test: int = 40, test_duration_s: float = 24.0,
+                     batch_size: int = 16, learning_rate: float = 2e-3, threads: int = 2, config: dict | None = None,
                      augmentation: dict | None = None) -> dict:
     """Train the demo classifier and write ``model.pt``, ``config.json`` and ``metrics.json`` into ``out_dir``.
 
@@ -159,6 +181,8 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
         n_train: training songs (rounded down to even: each seed in both styles).
         duration_s: seconds per training song.
         epochs: passes over the training corpus.
+        clean_epochs: first epochs without audio perturbation (the audio cues are found faster on
+            clean mixes; lyrics are perturbed from the start).
         n_test: held-out songs from fresh seeds, styles alternating.
         test_duration_s: seconds per held-out song.
         batch_size: songs per optimizer step.
@@ -191,8 +215,7 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
         standardize_from(model, corpus)
         optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-3)
         steps_per_epoch = int(np.ceil(len(corpus.labels) / batch_size))
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate, epochs=max(1, epochs),
-                                                        steps_per_epoch=steps_per_epoch)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * steps_per_epoch))
         loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
         labels = torch.from_numpy(corpus.labels)
         model.train()
@@ -201,10 +224,11 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
             total = 0.0
             for start in range(0, len(order), batch_size):
                 indices = order[start:start + batch_size]
-                audios, texts = perturb_batch(corpus, indices, aug, rng)
+                audios, texts = perturb_batch(corpus, indices, aug, rng, audio=epoch >= clean_epochs)
                 text_features = torch.from_numpy(lyrics_features(texts, model_config.text_buckets))
-                logits = model(torch.from_numpy(audios), text_features)
-                loss = loss_fn(logits, labels[indices])
+                target = labels[indices]
+                fused, audio_only, text_only = model.all_logits(torch.from_numpy(audios), text_features)
+                loss = loss_fn(fused, target) + AUX_WEIGHT * (loss_fn(audio_only, target) + loss_fn(text_only, target))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

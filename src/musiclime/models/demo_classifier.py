@@ -3,8 +3,9 @@
 Architecture (hyperparameters in :class:`DemoModelConfig`, saved as ``config.json``):
 
 * audio branch: mono audio at 22050 Hz ``(batch, nb_timesteps)`` -> log-mel spectrogram
-  ``(batch, n_mels, n_frames)`` (computed with torch ops) -> per-band standardization -> three
-  conv/pool blocks -> mean and max over time -> linear embedding;
+  ``(batch, n_mels, n_frames)`` (computed with torch ops) -> per-band standardization, stacked with
+  its frame-to-frame difference -> three conv/ReLU/max-pool blocks -> mean, max and standard
+  deviation over time -> linear embedding;
 * lyrics branch: lyrics text -> hashed unigram + bigram counts and line-repetition statistics
   (:func:`lyrics_features`, no downloaded tokenizer) -> linear embedding;
 * fusion head: both embeddings concatenated -> linear -> two logits (0 = AI-Generated,
@@ -44,7 +45,7 @@ N_LINE_STATS = 6
 
 
 class DemoModelError(MusicLimeError):
-    """The demo model's weights directory is missing, incomplete or corrupt."""
+    """The demo model's weights directory is missing, incomplete or corrupt, or its input is malformed."""
 
 
 @dataclass
@@ -57,7 +58,7 @@ class DemoModelConfig:
     n_mels: int = 64
     f_min: float = 30.0
     f_max: float = 11025.0
-    conv_channels: list = field(default_factory=lambda: [16, 32, 32])
+    conv_channels: list = field(default_factory=lambda: [8, 16, 32])
     audio_embedding: int = 32
     text_buckets: int = 1024
     text_embedding: int = 32
@@ -117,7 +118,10 @@ class LogMel(nn.Module):
 
 
 class DemoClassifier(nn.Module):
-    """Audio + lyrics classifier; ``forward(audio (batch, nb_timesteps), text_features (batch, n_text)) -> logits (batch, 2)``.
+    """Audio + lyrics classifier.
+
+    ``forward(audio (batch, nb_timesteps), text_features (batch, text_buckets + N_LINE_STATS))``
+    returns logits ``(batch, 2)``.
 
     Buffers ``mel_mean`` / ``mel_std`` ``(n_mels,)`` standardize the log-mel bands; they are set from
     the training data and saved with the weights.
@@ -129,32 +133,47 @@ class DemoClassifier(nn.Module):
         self.logmel = LogMel(config)
         self.register_buffer("mel_mean", torch.zeros(config.n_mels))
         self.register_buffer("mel_std", torch.ones(config.n_mels))
-        layers, channels = [], 1
+        layers, channels = [], 2  # log-mel and its frame-to-frame difference
         for out_channels in config.conv_channels:
             layers += [nn.Conv2d(channels, out_channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
             channels = out_channels
         self.conv = nn.Sequential(*layers)
         pooled_bands = config.n_mels // 2 ** len(config.conv_channels)
-        self.audio_head = nn.Sequential(nn.Linear(2 * channels * pooled_bands, config.audio_embedding), nn.ReLU())
+        self.audio_head = nn.Sequential(nn.Linear(3 * channels * pooled_bands, config.audio_embedding), nn.ReLU())
         self.text_head = nn.Sequential(nn.Linear(config.text_buckets + N_LINE_STATS, config.text_embedding), nn.ReLU())
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.audio_embedding + config.text_embedding, 2)
+        # auxiliary single-modality heads: used by the training loss only, so neither branch can lean
+        # on the other (lyrics alone are an easy shortcut) and both learn their own cues
+        self.audio_classifier = nn.Linear(config.audio_embedding, 2)
+        self.text_classifier = nn.Linear(config.text_embedding, 2)
 
     def features(self, audio: torch.Tensor) -> torch.Tensor:
-        """Standardized log-mel ``(batch, n_mels, n_frames)`` of ``audio`` ``(batch, nb_timesteps)``."""
-        mel = self.logmel(audio)
-        return (mel - self.mel_mean[:, None]) / self.mel_std[:, None]
+        """Input planes ``(batch, 2, n_mels, n_frames)`` of ``audio`` ``(batch, nb_timesteps)``.
 
-    def embed_audio(self, mel: torch.Tensor) -> torch.Tensor:
-        """Audio embedding ``(batch, audio_embedding)`` of standardized log-mel ``(batch, n_mels, n_frames)``."""
-        maps = self.conv(mel[:, None])  # (batch, channels, bands, frames)
+        Plane 0 is the standardized log-mel spectrogram, plane 1 its difference from the previous
+        frame (pitch glides and vibrato show up there as oscillating stripes).
+        """
+        mel = (self.logmel(audio) - self.mel_mean[:, None]) / self.mel_std[:, None]
+        delta = torch.diff(mel, dim=-1, prepend=mel[..., :1])
+        return torch.stack([mel, delta], dim=1)
+
+    def embed_audio(self, planes: torch.Tensor) -> torch.Tensor:
+        """Audio embedding ``(batch, audio_embedding)`` of input planes ``(batch, 2, n_mels, n_frames)``."""
+        maps = self.conv(planes)  # (batch, channels, bands, frames)
         maps = maps.flatten(1, 2)
-        pooled = torch.cat([maps.mean(dim=-1), maps.amax(dim=-1)], dim=1)
+        pooled = torch.cat([maps.mean(dim=-1), maps.amax(dim=-1), maps.std(dim=-1, correction=0)], dim=1)
         return self.audio_head(pooled)
 
     def forward(self, audio: torch.Tensor, text_features: torch.Tensor) -> torch.Tensor:
-        joint = torch.cat([self.embed_audio(self.features(audio)), self.text_head(text_features)], dim=1)
-        return self.classifier(self.dropout(joint))
+        return self.all_logits(audio, text_features)[0]
+
+    def all_logits(self, audio: torch.Tensor, text_features: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Logits ``(batch, 2)`` of the fusion head, the audio-only head and the lyrics-only head."""
+        audio_embedding = self.dropout(self.embed_audio(self.features(audio)))
+        text_embedding = self.dropout(self.text_head(text_features))
+        fused = self.classifier(torch.cat([audio_embedding, text_embedding], dim=1))
+        return fused, self.audio_classifier(audio_embedding), self.text_classifier(text_embedding)
 
 
 # --- lyrics features ------------------------------------------------------------------------------
@@ -207,7 +226,8 @@ def predict_proba(model: DemoClassifier, texts: Sequence[str], audios: np.ndarra
         audios = audios[None]
     texts = list(texts)
     if audios.ndim != 2 or audios.shape[0] != len(texts):
-        raise ValueError(f"need one text per waveform: got {len(texts)} texts and audio of shape {audios.shape}")
+        raise DemoModelError(f"need one text per waveform (batch, nb_timesteps): got {len(texts)} texts and "
+                             f"audio of shape {audios.shape}")
     was_training = model.training
     model.eval()
     outputs = []
