@@ -164,3 +164,21 @@ def test_other_separation_backends(tmp_path, backend):
     assert exp.metadata["factorization"]["backend"] == backend
     n_audio = 4 * 4 if backend == "openunmix" else 4
     assert sum(f["type"] == "audio" for f in exp.features) == n_audio
+
+
+def test_demo_job_generates_its_songs_and_model(tmp_path):
+    """The main job's own path (demo songs + demo model training), shrunk to run in about a minute."""
+    overrides = ["data.demo.n_songs=2", "data.demo.duration_s=4", "explain.num_samples=30",
+                 "explain.temporal_segments=2", NO_TRACKING, "model.train_demo.kwargs.n_train=8",
+                 "model.train_demo.kwargs.epochs=2", "model.train_demo.kwargs.clean_epochs=1",
+                 "model.train_demo.kwargs.n_test=2", "model.train_demo.kwargs.duration_s=3",
+                 "model.train_demo.kwargs.test_duration_s=3"]
+    result = snakemake(tmp_path, overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stderr)
+    assert counts["demo_songs"] == 1 and counts["train_demo_model"] == 1 and counts["fit"] == 2
+    metrics = json.loads((tmp_path / "resources/models/demo/metrics.json").read_text())
+    assert metrics["n_train"] == 8 and 0.0 <= metrics["accuracy"] <= 1.0
+    assert len((tmp_path / "resources/demo/samples.tsv").read_text().splitlines()) == 1 + 2
+    summary = next((tmp_path / "results/points").glob("*/summary.tsv")).read_text()
+    assert "demo00_ai" in summary and "demo01_human" in summary
