@@ -22,7 +22,8 @@ from .errors import ConfigError
 from .sample_sheet import Song, read_sample_sheet
 
 SEPARATION_KEYS = {"stems": ("backend", "residual"), "time_only": ("backend",),
-                   "openunmix": ("backend", "model", "residual", "chunk_seconds", "overlap_seconds", "niter")}
+                   "openunmix": ("backend", "model", "device", "residual", "chunk_seconds", "overlap_seconds",
+                                 "niter")}
 MASK_KEYS = ("num_samples", "temporal_segments", "modality", "lyrics_unit", "sampler", "seed")
 MODEL_KEYS = ("name", "predict_fn", "requires", "batch_size")
 FIT_KEYS = ("kernel_width", "distance_scale", "feature_selection", "num_features", "labels")
@@ -32,9 +33,7 @@ def stage_slices(config: dict) -> dict[str, dict]:
     """The config slice of each stage of one point (plain dicts)."""
     sep = config["separation"]
     separation = {k: sep[k] for k in SEPARATION_KEYS[sep["backend"]]}
-    separation["sample_rate"] = config["data"]["sample_rate"]
-    if sep["backend"] == "openunmix":
-        separation["device"] = sep["device"]  # not part of the key: results do not depend on it
+    separation["sample_rate"] = config["data"]["sample_rate"]  # device is in the key: GPU and CPU stems differ slightly
     return {
         "separation": separation,
         "masks": {k: config["explain"][k] for k in MASK_KEYS},
@@ -45,8 +44,7 @@ def stage_slices(config: dict) -> dict[str, dict]:
 
 def stage_keys(slices: dict[str, dict]) -> dict[str, str]:
     """Readable, collision-safe folder names for each stage slice."""
-    sep = {k: v for k, v in slices["separation"].items() if k != "device"}
-    m, f = slices["masks"], slices["fit"]
+    sep, m, f = slices["separation"], slices["masks"], slices["fit"]
     return {
         "separation": f"{sep['backend']}-{short_hash(sep)}",
         "masks": f"n{m['num_samples']}-T{m['temporal_segments']}-{m['modality']}-{m['lyrics_unit']}-{short_hash(m)}",

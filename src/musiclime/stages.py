@@ -48,7 +48,7 @@ def separate(song: dict, separation: dict, out_stems: str | Path, out_config: st
                                                 residual=separation["residual"])
     elif backend == "openunmix":
         fact = OpenUnmixFactorization(audio, temporal_segments=1, sample_rate=rate, model=separation["model"],
-                                      device=separation.get("device", "cpu"), residual=separation["residual"],
+                                      device=separation["device"], residual=separation["residual"],
                                       chunk_seconds=separation["chunk_seconds"],
                                       overlap_seconds=separation["overlap_seconds"], niter=separation["niter"])
     elif backend == "time_only":
