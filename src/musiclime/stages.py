@@ -6,6 +6,7 @@ plot -> track, and the per-point report.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from .artifacts import load_arrays, save_arrays, write_config
+from .atomic_io import write_json
+from .composition import short_hash
 from .audio import load_audio
 from .errors import ConfigError, MusicLimeError
 from .explanation import MusicLIMEExplanation, feature_records
@@ -183,8 +186,7 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
 def track_parent(tracking: dict, sweep_id: str, sweep_name: str, overrides: list[str], points: dict,
                  out_parent: str | Path) -> Path:
     """Find or create the invocation's MLflow parent run; record its id."""
-    from . import tracking as mlflow_tracking
-    from .atomic_io import write_json
+    from . import tracking as mlflow_tracking  # deferred: mlflow is a heavy import
 
     settings = mlflow_tracking.TrackingSettings(uri=tracking["uri"], experiment_name=tracking["experiment_name"])
     mlflow_tracking.check_tracking_uri(settings.uri)
@@ -201,11 +203,7 @@ def track(explanation_path: str | Path, plot_path: str | Path, config_path: str 
           tracking: dict, point: str, overrides: list[str], stage_keys: dict, config: dict, sweep_name: str,
           out_run: str | Path) -> Path:
     """Log one explanation (song x sweep point) as an MLflow run under the invocation's parent."""
-    import json
-
-    from . import tracking as mlflow_tracking
-    from .atomic_io import write_json
-    from .composition import short_hash
+    from . import tracking as mlflow_tracking  # deferred: mlflow is a heavy import
 
     parent = json.loads(Path(parent_json).read_text())
     settings = mlflow_tracking.TrackingSettings(uri=tracking["uri"], experiment_name=tracking["experiment_name"])
@@ -233,10 +231,7 @@ def track(explanation_path: str | Path, plot_path: str | Path, config_path: str 
 
 def track_report(parent_json: str | Path, tracking: dict, point: str, files: list[str], out_marker: str | Path) -> Path:
     """Attach a sweep point's summary, HTML report and config to the invocation's parent run."""
-    import json
-
-    from . import tracking as mlflow_tracking
-    from .atomic_io import write_json
+    from . import tracking as mlflow_tracking  # deferred: mlflow is a heavy import
 
     parent = json.loads(Path(parent_json).read_text())
     settings = mlflow_tracking.TrackingSettings(uri=tracking["uri"], experiment_name=tracking["experiment_name"])
