@@ -121,14 +121,15 @@ def test_missing_song_file_is_named(tmp_path):
 @pytest.mark.parametrize("kill_signal", [signal.SIGINT, signal.SIGKILL])
 def test_killed_predict_resumes_without_reading_a_truncated_artifact(tmp_path, kill_signal):
     sheet = make_songs(tmp_path / "songs", n_songs=1, seconds=5.0)
-    overrides = tiny_overrides(sheet, NO_TRACKING, "explain.num_samples=4000", "model.batch_size=1")
+    # 20000 one-item batches keep predict busy for several seconds, long enough to be killed mid-way
+    overrides = tiny_overrides(sheet, NO_TRACKING, "explain.num_samples=20000", "model.batch_size=1")
     command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(tmp_path), "--cores", "1",
                "--config", "overrides=[" + ",".join(f'"{o}"' for o in overrides) + "]"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline and not list(tmp_path.glob("logs/predict/**/*.log")):
         time.sleep(0.2)
-    time.sleep(1.0)  # predict is running
+    time.sleep(0.5)  # the predict script has started
     os.killpg(process.pid, kill_signal)  # Ctrl-C, or a hard kill (power loss, OOM killer)
     process.wait(timeout=60)
     assert not list(tmp_path.glob("results/**/predictions.npz")), "predict was meant to be interrupted"
@@ -138,7 +139,7 @@ def test_killed_predict_resumes_without_reading_a_truncated_artifact(tmp_path, k
     assert result.returncode == 0, result.stderr[-3000:]
     [predictions] = list(tmp_path.glob("results/**/predictions.npz"))
     _, arrays = load_arrays(predictions)
-    assert arrays["predictions"].shape == (4000, 2) and np.all(np.isfinite(arrays["predictions"]))
+    assert arrays["predictions"].shape == (20000, 2) and np.all(np.isfinite(arrays["predictions"]))
     assert not list(tmp_path.glob("results/**/.predictions*")), "no temporary file is left behind"
 
 
