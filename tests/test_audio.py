@@ -80,3 +80,12 @@ def test_silence_warns(tmp_path, caplog):
         audio, _ = load_audio(path)
     assert "quiet.wav is silent" in caplog.text
     assert not np.any(audio)
+
+
+def test_wav_writes_are_byte_reproducible(tmp_path):
+    audio = tone(channels=2)
+    first = save_audio(tmp_path / "a.wav", audio, 44100).read_bytes()
+    second = save_audio(tmp_path / "b.wav", audio, 44100).read_bytes()
+    assert first == second
+    loaded, rate = load_audio(tmp_path / "a.wav", sample_rate=None, mono=False)
+    np.testing.assert_array_equal(loaded, audio)

@@ -17,6 +17,7 @@ from scipy.signal import resample_poly
 
 from .atomic_io import atomic_path
 from .errors import AudioError
+from .float_wav import write_float_wav
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +95,16 @@ def resample(audio: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
 def save_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> Path:
     """Write ``audio`` (``(nb_timesteps,)`` or ``(nb_channels, nb_timesteps)``) atomically.
 
-    The format follows the extension (``.wav`` is written as 32-bit float).
+    The format follows the extension. ``.wav`` is 32-bit float, written byte-reproducibly (no
+    libsndfile PEAK chunk with a timestamp); other formats go through soundfile.
     """
     audio = np.asarray(audio, dtype=np.float32)
-    frames = audio.T if audio.ndim == 2 else audio
     path = Path(path)
-    subtype = "FLOAT" if path.suffix.lower() == ".wav" else None
+    if path.suffix.lower() == ".wav":
+        return write_float_wav(path, audio, sample_rate)
+    frames = audio.T if audio.ndim == 2 else audio
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), frames, int(sample_rate), subtype=subtype, format=_format_of(path))
+        sf.write(str(tmp), frames, int(sample_rate), format=_format_of(path))
     return path
 
 
@@ -122,4 +125,4 @@ def warn_if_silent(audio: np.ndarray, what: str) -> bool:
 
 def _format_of(path: Path) -> str | None:
     ext = path.suffix.lower().lstrip(".")
-    return {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}.get(ext)
+    return {"flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}.get(ext)

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..atomic_io import write_json, write_text
 from ..sample_sheet import Song, write_sample_sheet
 from .synthesis import STEM_NAMES, DemoSong, synthesize_song
-from .wav import write_float_wav
+from ..audio import save_audio
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ def write_song(song: DemoSong, folder: str | os.PathLike) -> SongFiles:
     """Write ``song``'s mix, stems, lyrics and description into ``folder`` (created if needed)."""
     folder = Path(folder)
     stems_dir = folder / "stems"
-    stems = {name: write_float_wav(stems_dir / f"{name}.wav", song.stems[name], song.sample_rate)
+    stems = {name: save_audio(stems_dir / f"{name}.wav", song.stems[name], song.sample_rate)
              for name in STEM_NAMES}
     lyrics = write_text(folder / "lyrics.txt", song.lyrics)
     info = write_json(folder / "song.json", {**song.info, "label_name": song.label_name})
     # the mix last: its presence means the song is complete
-    mix = write_float_wav(folder / "mix.wav", song.mix, song.sample_rate)
+    mix = save_audio(folder / "mix.wav", song.mix, song.sample_rate)
     return SongFiles(folder=folder, mix=mix, stems_dir=stems_dir, stems=stems, lyrics=lyrics, info=info)
 
 

@@ -1,8 +1,8 @@
 """Byte-reproducible 32-bit float WAV files.
 
 libsndfile (behind soundfile) adds a ``PEAK`` chunk with a wall-clock timestamp to float WAVs, so
-writing the same audio twice gives different bytes. Demo songs promise that the same seed gives
-byte-identical files, so they are written here: a plain RIFF/WAVE file with a ``fmt `` chunk
+writing the same audio twice gives different bytes. Artifacts must be reproducible (same seed, same
+bytes), so :func:`musiclime.audio.save_audio` writes .wav files here: a plain RIFF/WAVE file with a ``fmt `` chunk
 (IEEE float, 32 bits), a ``fact`` chunk and the interleaved little-endian samples. Any WAV reader,
 soundfile included, reads it.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic_io import atomic_path
+from .atomic_io import atomic_path
 
 WAVE_FORMAT_IEEE_FLOAT = 3
 
