@@ -36,11 +36,14 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
     filtered = client.search_runs([parent.info.experiment_id],
                                   filter_string=f"tags.`musiclime.sweep_id` = '{sweep_id}'")
     assert len(filtered) == 5  # the parent and its 4 children
+    tracked = [json.loads(p.read_text()) for p in tmp_path.glob("results/points/*/tracked.json")]
+    assert len(tracked) == 2 and all(record["uri"] == mlflow_server for record in tracked)
     for run in runs:
         assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
-        record = next(json.loads(p.read_text()) for p in tmp_path.glob("results/points/*/tracked/song*.json")
-                      if json.loads(p.read_text())["run_id"] == run.info.run_id)
-        explanation = load_explanation(tmp_path / record["explanation"])
+        [record] = [r for r in tracked if run.info.run_id in r["runs"].values()]
+        explanation_path = tmp_path / run.data.tags["musiclime.explanation_file"]
+        assert run.data.tags["musiclime.sweep_point"] == record["point"]
+        explanation = load_explanation(explanation_path)
         params = explanation.metadata["parameters"]
         assert float(run.data.params["kernel_width"]) == params["kernel_width"]
         assert run.data.params["num_samples"] == "50" and run.data.params["separation_backend"] == "stems"
@@ -48,7 +51,7 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
         assert run.data.metrics[f"score_label_{label}"] == pytest.approx(explanation.score[label])
         assert run.data.metrics[f"intercept_label_{label}"] == pytest.approx(explanation.intercept[label])
         assert run.data.metrics["model_calls"] == explanation.metadata["model_calls"]
-        assert "musiclime.config_hash" in run.data.tags and record["uri"] == mlflow_server
+        assert "musiclime.config_hash" in run.data.tags
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"explanation.json", "ranking.json", "config.yaml", "explanation.png"} <= artifacts
         ranking = json.loads(Path(client.download_artifacts(run.info.run_id, "ranking.json", str(tmp_path))).read_text())
@@ -58,7 +61,7 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
             assert weights[(label, rank)] == pytest.approx(weight)
         logged = json.loads(Path(client.download_artifacts(run.info.run_id, "explanation.json",
                                                            str(tmp_path / run.info.run_id))).read_text())
-        assert logged == json.loads((tmp_path / record["explanation"]).read_text())
+        assert logged == json.loads(explanation_path.read_text())
     reports = {a.path for a in client.list_artifacts(parent.info.run_id, "points")}
     assert len(reports) == 2  # one folder per sweep point
     for folder in reports:
@@ -71,16 +74,25 @@ def test_parallel_jobs_log_every_run_once_to_sqlite_and_rerun_adds_none(tmp_path
     overrides = tiny_overrides(sheet, "explain.kernel_width=5,10,25,50", "tracking.experiment_name=parallel")
     result = snakemake(tmp_path, overrides, None, cores=4)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert job_counts(result.stderr)["track"] == 8
+    assert job_counts(result.stderr)["track_point"] == 4  # one MLflow session per point, in threads
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     parents, runs = child_runs(client, "parallel")
     assert len(parents) == 1 and len(runs) == 8
     assert len({r.data.tags["musiclime.run_key"] for r in runs}) == 8
-    rerun = snakemake(tmp_path, overrides, None, "--forcerun", "track", cores=4)
+    assert {r.data.tags["musiclime.log_count"] for r in runs} == {"1"}
+    rerun = snakemake(tmp_path, overrides, None, "--forcerun", "track_point", cores=4)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert job_counts(rerun.stderr)["track"] == 8
+    assert job_counts(rerun.stderr)["track_point"] == 4
     parents, runs_again = child_runs(client, "parallel")
     assert len(parents) == 1 and {r.info.run_id for r in runs_again} == {r.info.run_id for r in runs}
+    # unchanged explanations are not logged again: re-tracking costs only new work
+    assert {r.data.tags["musiclime.log_count"] for r in runs_again} == {"1"}
+    # a refit (new explanation file) is logged again, into the same run
+    rerun = snakemake(tmp_path, overrides, None, "--forcerun", "fit", cores=4)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    parents, runs_refit = child_runs(client, "parallel")
+    assert {r.info.run_id for r in runs_refit} == {r.info.run_id for r in runs}
+    assert {r.data.tags["musiclime.log_count"] for r in runs_refit} == {"2"}
 
 
 def test_server_down_keeps_explanations_and_a_rerun_logs_everything(tmp_path):
@@ -92,7 +104,7 @@ def test_server_down_keeps_explanations_and_a_rerun_logs_everything(tmp_path):
     assert result.returncode != 0
     assert uri in result.stderr and "explanations" in result.stderr
     assert len(list(tmp_path.glob("results/songs/*/*/*/*/*/explanation.json"))) == 2
-    assert not list(tmp_path.glob("results/points/*/tracked/song*.json"))
+    assert not list(tmp_path.glob("results/points/*/tracked.json"))
     port = int(uri.rsplit(":", 1)[1])
     uri_again, stop = start_mlflow_server(tmp_path / "server", port=port)
     try:

@@ -34,8 +34,8 @@ def first_run(tmp_path_factory):
 def test_first_run_produces_every_artifact(first_run):
     workdir, _, result = first_run
     counts = job_counts(result.stderr)
-    assert counts == {"separate": 2, "perturb": 2, "predict": 2, "fit": 2, "plot": 2, "report": 1,
-                      "sweep_summary": 1, "all": 1}
+    assert counts == {"separate": 2, "perturb": 2, "predict": 2, "fit": 2, "report": 1, "sweep_summary": 1,
+                      "all": 1}
     results = workdir / "results"
     explanations = sorted(results.glob("songs/*/*/*/*/*/explanation.json"))
     assert len(explanations) == 2
@@ -51,6 +51,19 @@ def test_first_run_produces_every_artifact(first_run):
     assert "explain:" in (point / "config.yaml").read_text()
     assert len(next((results / "sweeps").iterdir()).joinpath("summary.tsv").read_text().splitlines()) == 3
     assert "MusicLIME results" in result.stdout + result.stderr
+
+
+def test_cheap_jobs_run_inside_the_snakemake_process(first_run):
+    """perturb, fit and report run in threads of Snakemake itself; separate and predict get a process each."""
+    workdir, _, result = first_run
+    logs = workdir / "logs"
+    cheap = sorted(logs.glob("perturb/**/*.log")) + sorted(logs.glob("fit/**/*.log")) + sorted(
+        logs.glob("report/*.log")) + sorted(logs.glob("sweep_summary/*.log"))
+    assert len(cheap) == 2 + 2 + 1 + 1
+    for path in cheap:
+        assert f"in process {result.pid} " in path.read_text(), path
+    for path in sorted(logs.glob("predict/**/*.log")):
+        assert "in process" not in path.read_text()
 
 
 def test_second_run_has_nothing_to_do(first_run):

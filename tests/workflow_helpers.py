@@ -40,7 +40,7 @@ def tiny_overrides(sheet: Path, *extra: str) -> list[str]:
 
 def snakemake(workdir: Path, overrides: list[str] = (), experiment: str | None = None, *args: str,
               cores: int = 2, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run ``snakemake`` in ``workdir`` with Hydra overrides; returns the finished process."""
+    """Run ``snakemake`` in ``workdir`` with Hydra overrides; returns the finished process (``.pid`` set)."""
     config = []
     if overrides:
         config.append("overrides=[" + ",".join(f'"{o}"' for o in overrides) + "]")
@@ -50,7 +50,15 @@ def snakemake(workdir: Path, overrides: list[str] = (), experiment: str | None =
                *args]
     if config:
         command += ["--config", *config]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    result.pid = process.pid
+    return result
 
 
 def job_counts(output: str) -> dict[str, int]:

@@ -1,20 +1,51 @@
 """MusicLIME: explanations of multimodal (audio + lyrics) music classifiers.
 
 The public API keeps the names of the original explainer (see ``DESIGN.md`` section 4).
+Names are imported on first use (PEP 562), so ``import musiclime`` stays cheap and a workflow
+stage pays only for the modules it uses (``python -X importtime`` shows the cost).
 """
 
-from .audio import load_audio
-from .errors import (AudioError, ConfigError, FactorizationError, LyricsError, MusicLimeError, PredictionError,
-                     WeightsUnavailableError)
-from .explainer import MusicLIMEExplainer
-from .explanation import MusicLIMEExplanation, load_explanation
-from .factorization import OpenUnmixFactorization, StemFactorization, TimeOnlyFactorization
-from .lyrics import LineIndexedString, WordIndexedString
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AudioError", "ConfigError", "FactorizationError", "LineIndexedString", "LyricsError", "MusicLIMEExplainer",
-    "MusicLIMEExplanation", "MusicLimeError", "OpenUnmixFactorization", "PredictionError", "StemFactorization",
-    "TimeOnlyFactorization", "WeightsUnavailableError", "WordIndexedString", "load_audio", "load_explanation",
-]
+#: Public name -> the module (relative to this package) that defines it.
+_EXPORTS = {
+    "load_audio": ".audio",
+    "AudioError": ".errors", "ConfigError": ".errors", "FactorizationError": ".errors", "LyricsError": ".errors",
+    "MusicLimeError": ".errors", "PredictionError": ".errors", "WeightsUnavailableError": ".errors",
+    "MusicLIMEExplainer": ".explainer",
+    "MusicLIMEExplanation": ".explanation", "load_explanation": ".explanation",
+    "OpenUnmixFactorization": ".factorization", "StemFactorization": ".factorization",
+    "TimeOnlyFactorization": ".factorization",
+    "LineIndexedString": ".lyrics", "WordIndexedString": ".lyrics",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import a public name's module on first access and cache the name in this package."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'musiclime' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
+    from .audio import load_audio
+    from .errors import (AudioError, ConfigError, FactorizationError, LyricsError, MusicLimeError,
+                         PredictionError, WeightsUnavailableError)
+    from .explainer import MusicLIMEExplainer
+    from .explanation import MusicLIMEExplanation, load_explanation
+    from .factorization import OpenUnmixFactorization, StemFactorization, TimeOnlyFactorization
+    from .lyrics import LineIndexedString, WordIndexedString

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from .atomic_io import atomic_path
 from .errors import AudioError
@@ -82,6 +81,8 @@ def resample(audio: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
     if orig_rate == target_rate:
         return np.asarray(audio, dtype=np.float32)
     g = gcd(orig_rate, target_rate)
+    from scipy.signal import resample_poly  # deferred: scipy.signal costs ~1 s to import
+
     out = resample_poly(np.asarray(audio, dtype=np.float64), target_rate // g, orig_rate // g, axis=-1)
     expected = int(round(audio.shape[-1] * target_rate / orig_rate))
     if out.shape[-1] > expected:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .demo import SET_STYLES, write_demo_set
+from .demo.styles import SET_STYLES
 from .errors import ConfigError
 from .sample_sheet import Song
 
@@ -33,6 +33,8 @@ def demo_songs(sample_sheet: str | Path, n_songs: int) -> list[Song]:
 
 def write_demo_songs(sample_sheet: str | Path, n_songs: int, duration_s: float, seed: int) -> Path:
     """Synthesize the demo songs and their sheet; check they are the songs :func:`demo_songs` announced."""
+    from .demo import write_demo_set  # deferred: synthesis imports scipy.signal; planning needs only the ids
+
     sheet = write_demo_set(Path(sample_sheet).parent, n_songs, seed=seed, duration_s=duration_s)
     expected = demo_songs(sample_sheet, n_songs)
     missing = [str(s.audio) for s in expected if not s.audio.is_file()]

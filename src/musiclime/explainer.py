@@ -7,14 +7,13 @@ import time
 from typing import Iterable
 
 import numpy as np
-from sklearn.utils import check_random_state
 
-from .explanation import MusicLIMEExplanation, feature_records
+from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
 from .factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from .inference import PredictFn, check_lyrics_for_modality, predict_masks, predict_original
 from .lyrics import make_text_factorization
 from .modality import FeatureLayout, check_modality
-from .sampling import sample_masks
+from .sampling import as_random_state, sample_masks
 from .surrogate import check_fit_params, fit_surrogate
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ class MusicLIMEExplainer:
                  sampler: str = "random", progress: bool = True):
         check_fit_params(kernel_width, distance_scale, feature_selection, num_features)
         self.kernel_width = kernel_width
-        self.random_state = check_random_state(random_state)
+        self.random_state = as_random_state(random_state)
         self.distance_scale = distance_scale
         self.feature_selection = feature_selection
         self.num_features = num_features
@@ -97,25 +96,16 @@ class MusicLIMEExplainer:
                              distance_scale=self.distance_scale, feature_selection=self.feature_selection,
                              num_features=self.num_features)
         fit_seconds = time.perf_counter() - fit_start
-        metadata = {
-            "song_info": dict(song_info or {}),
-            "sample_rate": audio_factorization.sample_rate,
-            "segment_boundaries_s": audio_factorization.segment_boundaries_seconds(),
-            "factorization": audio_factorization.describe(),
-            "lyrics_unit": getattr(text_factorization, "unit", "line"),
-            "parameters": {
-                "num_samples": int(masks.shape[0]), "kernel_width": self.kernel_width,
-                "distance_scale": self.distance_scale, "feature_selection": self.feature_selection,
-                "num_features": self.num_features, "sampler": self.sampler, "batch_size": self.batch_size,
-                "modality": modality, "labels": list(labels),
-            },
-            "timings_s": {"predict": result.seconds, "fit": fit_seconds,
-                          "total": time.perf_counter() - started,
-                          **({"separation": audio_factorization.separation_seconds}
-                             if hasattr(audio_factorization, "separation_seconds") else {})},
-            "model_calls": result.n_calls + 1,
-            "model_items": int(masks.shape[0]) + 1,
-        }
+        metadata = explanation_metadata(
+            audio_factorization.describe(), song_info, getattr(text_factorization, "unit", "line"),
+            parameters={"num_samples": int(masks.shape[0]), "kernel_width": self.kernel_width,
+                        "distance_scale": self.distance_scale, "feature_selection": self.feature_selection,
+                        "num_features": self.num_features, "sampler": self.sampler, "batch_size": self.batch_size,
+                        "modality": modality, "labels": list(labels)},
+            timings_s={"predict": result.seconds, "fit": fit_seconds, "total": time.perf_counter() - started,
+                       **({"separation": audio_factorization.separation_seconds}
+                          if hasattr(audio_factorization, "separation_seconds") else {})},
+            model_calls=result.n_calls + 1, model_items=int(masks.shape[0]) + 1)
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),

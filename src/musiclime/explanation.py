@@ -42,6 +42,36 @@ def feature_records(audio_factorization, text_factorization, modality: str) -> l
     return records
 
 
+def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, parameters: dict,
+                         timings_s: dict, model_calls: int, model_items: int, config: dict | None = None) -> dict:
+    """The provenance block of an explanation, the same whether the facade or the workflow made it.
+
+    Args:
+        audio: ``Factorization.describe()`` (backend, sources, ``sample_rate`` in Hz, ``duration_s``,
+            ``segment_boundaries_s`` in seconds, reconstruction error).
+        song_info: ``song_id`` and file paths, when known.
+        lyrics_unit: ``"line"`` or ``"word"``.
+        parameters: sampling and fit settings (num_samples, kernel_width, labels, ...).
+        timings_s: seconds per stage (``separation``, ``predict``, ``fit``, ...).
+        model_calls, model_items: ``predict_fn`` invocations and scored items (perturbations + original).
+        config: the workflow's stage config slices, when the workflow made it.
+    """
+    metadata = {
+        "song_info": dict(song_info or {}),
+        "sample_rate": audio["sample_rate"],
+        "segment_boundaries_s": audio["segment_boundaries_s"],
+        "factorization": audio,
+        "lyrics_unit": lyrics_unit,
+        "parameters": dict(parameters),
+        "timings_s": dict(timings_s),
+        "model_calls": int(model_calls),
+        "model_items": int(model_items),
+    }
+    if config is not None:
+        metadata["config"] = config
+    return metadata
+
+
 class MusicLIMEExplanation:
     """Explanation of one song's prediction (seed-compatible attributes and methods).
 

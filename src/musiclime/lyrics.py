@@ -6,10 +6,14 @@ Both classes share the seed's interface: ``num_words()`` features, ``word(i)`` t
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from .errors import MusicLimeError
 
 #: A line made only of bracketed metadata such as ``[Chorus]`` or ``(x2)``.
 _METADATA_LINE = re.compile(r"^\s*(\[[^\]]*\]|\([^)]*\))\s*$")
@@ -123,4 +127,13 @@ def make_text_factorization(lyrics: str, unit: str = "line") -> LineIndexedStrin
     return classes[unit](lyrics)
 
 
-__all__: Sequence[str] = ["LineIndexedString", "WordIndexedString", "lyric_lines", "make_text_factorization"]
+def read_lyrics_file(path: str | os.PathLike, song_id: str) -> str:
+    """The text of song ``song_id``'s lyrics file (UTF-8); a missing file raises naming both."""
+    path = Path(path)
+    if not path.is_file():
+        raise MusicLimeError(f"lyrics file of song {song_id!r} not found: {path}")
+    return path.read_text(encoding="utf-8")
+
+
+__all__: Sequence[str] = ["LineIndexedString", "WordIndexedString", "lyric_lines", "make_text_factorization",
+                          "read_lyrics_file"]

@@ -36,29 +36,33 @@ def explained_label(explanation: MusicLIMEExplanation) -> int:
     return predicted if predicted in explanation.local_exp else sorted(explanation.local_exp)[0]
 
 
-def plot_explanation(explanation_path: str | os.PathLike, out_png: str | os.PathLike, num_features: int = 10) -> Path:
-    """Horizontal bar chart of the top features of the explained label (PNG, atomic)."""
-    import matplotlib
+def plot_explanation(explanation: MusicLIMEExplanation | str | os.PathLike, out_png: str | os.PathLike,
+                     num_features: int = 10) -> Path:
+    """Horizontal bar chart of the top features of the explained label (PNG, atomic).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Thread-safe (a ``Figure`` with its own Agg canvas, no pyplot state), so workflow jobs can draw
+    in threads of one process.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    explanation = load_explanation(explanation_path)
+    if not isinstance(explanation, MusicLIMEExplanation):
+        explanation = load_explanation(explanation)
     label = explained_label(explanation)
     items = explanation.get_explanation(label, num_features)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * max(len(items), 3) + 1.2))
+    fig = Figure(figsize=(7, 0.35 * max(len(items), 3) + 1.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     colors = ["#2b8cbe" if item["type"] == "audio" else "#e6550d" for item in items]
     labels = [_short(item["feature"]) for item in items]
     ax.barh(range(len(items)), [item["weight"] for item in items], color=colors)
     ax.set_yticks(range(len(items)), labels, fontsize=8)
     ax.axvline(0, color="black", linewidth=0.8)
     song = explanation.metadata.get("song_info", {}).get("song_id", "")
-    ax.set_title(f"{song}: towards {explanation.label_name(label)} (blue audio, orange lyrics)", fontsize=9)
+    ax.set_title(f"{song}: towards {explanation.label_name(label)}\n(blue audio, orange lyrics)", fontsize=9)
     ax.set_xlabel("LIME weight (probability units)")
-    fig.tight_layout()
     with atomic_path(out_png) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
     return Path(out_png)
 
 

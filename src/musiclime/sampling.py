@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from sklearn.utils import check_random_state
 
 from .errors import ConfigError
 
@@ -38,7 +37,7 @@ def sample_masks(num_samples: int, num_features: int, random_state=None, sampler
     if num_features < 1:
         raise ConfigError(f"there must be at least one feature to perturb, got {num_features}")
     if sampler == "random":
-        rng = check_random_state(random_state)
+        rng = as_random_state(random_state)
         masks = rng.randint(0, 2, num_samples * num_features).reshape((num_samples, num_features))
         masks[0, :] = 1
         return masks
@@ -51,3 +50,18 @@ def sample_masks(num_samples: int, num_features: int, random_state=None, sampler
         rows = np.array(list(itertools.product((1, 0), repeat=num_features)), dtype=np.int64)
         return rows  # itertools.product((1, 0)) starts with the all-ones row
     raise ConfigError(f"unknown sampler {sampler!r}; expected one of {SAMPLERS}")
+
+
+def as_random_state(random_state=None) -> np.random.RandomState:
+    """``numpy.random.RandomState`` from an int seed, an existing ``RandomState`` or ``None``.
+
+    Same rules as scikit-learn's ``check_random_state`` (``None`` is NumPy's global state), without
+    importing scikit-learn.
+    """
+    if random_state is None:
+        return np.random.mtrand._rand
+    if isinstance(random_state, np.random.RandomState):
+        return random_state
+    if isinstance(random_state, (int, np.integer)):
+        return np.random.RandomState(int(random_state))
+    raise ValueError(f"random_state must be None, an int or a numpy RandomState, got {random_state!r}")

@@ -17,8 +17,6 @@ from functools import partial
 from typing import Iterable
 
 import numpy as np
-import sklearn.metrics
-from lime.lime_base import LimeBase
 
 from .errors import ConfigError
 
@@ -32,6 +30,8 @@ def exponential_kernel(distances: np.ndarray, kernel_width: float) -> np.ndarray
 
 def mask_distances(masks: np.ndarray, distance_scale: float = 1.0) -> np.ndarray:
     """Cosine distance of every mask row to row 0, times ``distance_scale``; ``(num_samples,)``."""
+    import sklearn.metrics  # deferred, like lime below: importing this module stays cheap
+
     return sklearn.metrics.pairwise_distances(masks, masks[0].reshape(1, -1), metric="cosine").ravel() * distance_scale
 
 
@@ -85,6 +85,8 @@ def fit_surrogate(masks: np.ndarray, predictions: np.ndarray, labels: Iterable[i
     predictions = np.asarray(predictions, dtype=np.float64)
     if masks.shape[0] != predictions.shape[0]:
         raise ValueError(f"{masks.shape[0]} masks but {predictions.shape[0]} predictions")
+    from lime.lime_base import LimeBase
+
     base = LimeBase(partial(exponential_kernel, kernel_width=kernel_width), verbose=False, random_state=random_state)
     distances = mask_distances(masks, distance_scale)
     fits = {}

@@ -1,4 +1,22 @@
 # Helpers shared by the rules: look up config slices and artifact paths in PLAN.
+#
+# Two kinds of job. Heavy jobs (demo, separate, predict) are `script:` rules: a process each, and on
+# a cluster a SLURM job with its own resources. Cheap jobs (perturb, fit, reports, tracking) are
+# `run:` rules listed in `localrules`: they run in threads of the Snakemake process itself, on a
+# cluster too, so a new explanation costs its work, not a Python start and the library's imports.
+from musiclime import stages
+from musiclime.workflow_setup import run_stage
+
+
+localrules:
+    perturb,
+    fit,
+    report,
+    sweep_summary,
+    track_parent,
+    track_point,
+
+
 PATHS = PLAN.paths
 SWEEP_ID = PLAN.sweep.id
 RESULTS = PATHS.results
@@ -33,8 +51,7 @@ def all_targets():
     for point in PLAN.points:
         targets += PLAN.explanations(point) + [point_report(point)]
         if PLAN.points[point].config["tracking"]["enabled"]:
-            targets += [f"{RESULTS}/points/{point}/tracked/{song}.json" for song in PLAN.songs]
-            targets.append(f"{RESULTS}/points/{point}/tracked/_point_report.json")
+            targets.append(f"{RESULTS}/points/{point}/tracked.json")
     targets.append(f"{RESULTS}/sweeps/{SWEEP_ID}/summary.tsv")
     return targets
 
@@ -59,18 +76,44 @@ def upstream_configs(wildcards):
     }
 
 
-def tracking_config(point):
-    return PLAN.points[point].config["tracking"]
+def point_info(point):
+    """What tracking needs to know of a sweep point: its id, config, overrides and stage keys."""
+    p = PLAN.points[point]
+    return {"id": point, "config": p.config, "overrides": list(p.overrides), "stage_keys": PLAN.keys(point),
+            "sweep_name": PLAN.sweep.name}
 
 
-def track_inputs(wildcards):
-    explanation = PLAN.artifact(PATHS.explanation, wildcards.song, wildcards.point)
+def track_point_inputs(wildcards):
+    explanations = PLAN.explanations(wildcards.point)
     return {
-        "explanation": explanation,
-        "plot": PLAN.artifact(PATHS.plot, wildcards.song, wildcards.point),
-        "config": str(Path(explanation).parent / "config.yaml"),
+        "explanations": explanations,
+        "plots": PLAN.plots(wildcards.point),
+        "configs": [str(Path(e).parent / "config.yaml") for e in explanations],
+        "report": [f"{RESULTS}/points/{wildcards.point}/{name}" for name in ("summary.tsv", "report.html",
+                                                                            "config.yaml")],
         "parent": f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
     }
+
+
+def run_jobs_in_threads(workflow):
+    """Make this process run `run:` jobs in its own threads when it executes them locally.
+
+    Snakemake runs `run:` jobs in threads under a cluster executor, but locally spawns a new
+    Snakemake process for each unless `--force-use-threads` is given (the profiles set it). This
+    sets the same for invocations without a profile, e.g. the README's `snakemake --cores 2`.
+    """
+    scheduler = getattr(workflow, "scheduler", None)
+    executors = [getattr(scheduler, name, None) for name in ("_executor", "_local_executor")]
+    local = [e for e in executors if e is not None and hasattr(e, "use_threads")]
+    for executor in local:
+        executor.use_threads = True
+    if not local:
+        logger.warning("musiclime: cannot make this Snakemake run cheap jobs in threads; pass "
+                       "--force-use-threads to avoid one process start per job")
+
+
+onstart:
+    run_jobs_in_threads(workflow)
 
 
 onsuccess:

@@ -1,4 +1,5 @@
-# LIME fit and its plot: depend on the predictions and the kernel / feature-selection settings.
+# LIME fit and its picture: depend on the predictions and the kernel / feature-selection settings.
+# A cheap stage: it runs inside the Snakemake process (see common.smk).
 
 
 rule fit:
@@ -8,6 +9,7 @@ rule fit:
     output:
         explanation=PATHS.explanation,
         config=f"{PATHS.song_dir}/{{sep}}/{{masks}}/{{model}}/{{fit}}/config.yaml",
+        plot=PATHS.plot,
     params:
         fit=lambda wildcards: stage_slice("fit", wildcards.fit),
         song=song_info,
@@ -17,25 +19,6 @@ rule fit:
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/fit.py"
-
-
-rule plot:
-    input:
-        explanation=PATHS.explanation,
-    output:
-        plot=PATHS.plot,
-    params:
-        num_features=lambda wildcards: 10,
-    log:
-        "logs/plot/{song}/{sep}/{masks}/{model}/{fit}.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/plot.py"
+    run:
+        run_stage(log[0], stages.fit, input.masks, input.predictions, params.fit, params.song, params.upstream,
+                  output.explanation, output.config, output.plot)

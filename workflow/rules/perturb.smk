@@ -1,4 +1,5 @@
 # Perturbation masks: depend on feature counts, num_samples, sampler, seed and modality.
+# A cheap stage: it runs inside the Snakemake process (see common.smk).
 
 
 rule perturb:
@@ -15,7 +16,6 @@ rule perturb:
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/perturb.py"
+    run:
+        run_stage(log[0], stages.perturb, input.stems, input.lyrics, params.masks, wildcards.song, output.masks,
+                  output.config)

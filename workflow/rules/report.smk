@@ -1,4 +1,5 @@
 # Reports: a summary table and an HTML page per sweep point, and one table for the whole sweep.
+# Cheap stages: they run inside the Snakemake process (see common.smk).
 
 
 rule report:
@@ -17,10 +18,9 @@ rule report:
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/report.py"
+    run:
+        run_stage(log[0], stages.report_point, input.explanations, input.plots, params.config, params.overrides,
+                  output.summary, output.html, output.config)
 
 
 rule sweep_summary:
@@ -35,7 +35,5 @@ rule sweep_summary:
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/sweep_summary.py"
+    run:
+        run_stage(log[0], stages.summarize_sweep, input.summaries, params.overrides, output.summary)

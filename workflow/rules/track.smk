@@ -1,4 +1,6 @@
-# MLflow tracking: one parent run per invocation (sweep), one run per explanation (song x point).
+# MLflow tracking: one parent run per invocation (sweep); per sweep point one job that logs a run per
+# explanation (song x point) and the point's report, in one MLflow session. Cheap stages: they run
+# inside the Snakemake process (see common.smk).
 
 
 rule track_parent:
@@ -14,51 +16,23 @@ rule track_parent:
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/track_parent.py"
+    run:
+        run_stage(log[0], stages.track_parent, params.tracking, wildcards.sweep, params.sweep_name,
+                  list(params.overrides), dict(params.points), output.parent)
 
 
-rule track:
+rule track_point:
     input:
-        unpack(track_inputs),
+        unpack(track_point_inputs),
     output:
-        run=f"{RESULTS}/points/{{point}}/tracked/{{song}}.json",
+        tracked=f"{RESULTS}/points/{{point}}/tracked.json",
     params:
-        tracking=lambda wildcards: tracking_config(wildcards.point),
-        point=lambda wildcards: wildcards.point,
-        overrides=lambda wildcards: PLAN.points[wildcards.point].overrides,
-        stage_keys=lambda wildcards: PLAN.keys(wildcards.point),
-        config=lambda wildcards: PLAN.points[wildcards.point].config,
-        sweep_name=PLAN.sweep.name,
+        point=lambda wildcards: point_info(wildcards.point),
     log:
-        "logs/track/{point}/{song}.log",
+        "logs/track_point/{point}.log",
     resources:
         mem_mb=1000,
-        runtime=10,
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/track.py"
-
-
-rule track_report:
-    input:
-        parent=f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
-        summary=f"{RESULTS}/points/{{point}}/summary.tsv",
-        html=f"{RESULTS}/points/{{point}}/report.html",
-        config=f"{RESULTS}/points/{{point}}/config.yaml",
-    output:
-        marker=f"{RESULTS}/points/{{point}}/tracked/_point_report.json",
-    params:
-        tracking=lambda wildcards: tracking_config(wildcards.point),
-    log:
-        "logs/track_report/{point}.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/track_report.py"
+        runtime=30,
+    run:
+        run_stage(log[0], stages.track_point, input.explanations, input.plots, input.configs, input.report,
+                  input.parent, params.point, output.tracked)

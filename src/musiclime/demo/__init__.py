@@ -3,21 +3,30 @@
 ``synthesize_song(seed, style)`` builds a song from four stems (vocals, drums, bass, other) and
 lyrics; ``write_song`` / ``write_demo_set`` put songs on disk with a sample sheet. The ``ai`` and
 ``human`` styles differ only in the vocals, the drums and the lyrics (see :mod:`.styles` and
-``docs/demo.md``). ``train_demo_model`` (in :mod:`.training`, imported lazily because it needs
-torch) trains the demo classifier on freshly synthesized songs.
+``docs/demo.md``). ``train_demo_model`` (in :mod:`.training`) trains the demo classifier on freshly
+synthesized songs. Names are imported on first use: synthesis needs scipy.signal and training
+needs torch, while the workflow's planning only needs the song ids (:mod:`.styles`).
 """
 
-from .corpus import SET_STYLES, SongFiles, demo_set_seed, write_demo_set, write_song
-from .styles import LABEL_NAMES, STYLES, get_style
-from .synthesis import STEM_NAMES, DemoSong, synthesize_song
+from __future__ import annotations
 
-__all__ = ["LABEL_NAMES", "SET_STYLES", "STEM_NAMES", "STYLES", "DemoSong", "SongFiles", "demo_set_seed",
-           "get_style", "synthesize_song", "train_demo_model", "write_demo_set", "write_song"]
+import importlib
+
+#: Public name -> the submodule that defines it.
+_EXPORTS = {
+    "SET_STYLES": ".styles", "LABEL_NAMES": ".styles", "STYLES": ".styles", "get_style": ".styles",
+    "SongFiles": ".corpus", "demo_set_seed": ".corpus", "write_demo_set": ".corpus", "write_song": ".corpus",
+    "STEM_NAMES": ".synthesis", "DemoSong": ".synthesis", "synthesize_song": ".synthesis",
+    "train_demo_model": ".training",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    if name == "train_demo_model":
-        from .training import train_demo_model
-
-        return train_demo_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -19,13 +19,12 @@ from pathlib import Path
 
 from ..atomic_io import write_json, write_text
 from ..sample_sheet import Song, write_sample_sheet
+from .styles import SET_STYLES
 from .synthesis import STEM_NAMES, DemoSong, synthesize_song
 from ..audio import save_audio
 
 log = logging.getLogger(__name__)
 
-#: Styles alternate through a demo set: song ``i`` has style ``SET_STYLES[i % 2]``.
-SET_STYLES = ("ai", "human")
 
 
 @dataclass(frozen=True)

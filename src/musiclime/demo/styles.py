@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 
+#: Styles alternate through a demo set: song ``i`` has style ``SET_STYLES[i % 2]``.
+SET_STYLES = ("ai", "human")
+
 #: Class labels of the demo classifier.
 LABEL_NAMES = {0: "AI-Generated", 1: "Human-Composed"}
 

@@ -9,6 +9,8 @@ Every operation goes through :func:`store.guarded`: store lock, locked-retries, 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -22,8 +24,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from .records import explanation_metrics, ranking_table, read_explanation, song_id, stringify
-from .settings import (RANKING_ARTIFACT, ROLE_EXPLANATION, ROLE_PARENT, TAG_EXPLANATION_FILE, TAG_GIT_COMMIT,
-                       TAG_LOG_COUNT, TAG_PARAMS_CHANGED, TAG_PARENT_RUN_ID, TAG_ROLE, TAG_RUN_KEY, TAG_SONG_ID,
+from .settings import (RANKING_ARTIFACT, ROLE_EXPLANATION, ROLE_PARENT, TAG_EXPLANATION_FILE, TAG_FINGERPRINT,
+                       TAG_GIT_COMMIT, TAG_LOG_COUNT, TAG_PARAMS_CHANGED, TAG_PARENT_RUN_ID, TAG_ROLE, TAG_RUN_KEY, TAG_SONG_ID,
                        TAG_SWEEP_ID, TAG_SWEEP_NAME, TAG_VERSION, TrackingError, TrackingSettings)
 from .store import check_tracking_uri, default_artifact_location, guarded
 
@@ -70,8 +72,13 @@ def ensure_parent_run(settings: TrackingSettings, sweep_id: str, sweep_name: str
 
 def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathLike, *, run_key: str,
                     parent_run_id: str | None, params: dict, tags: dict,
-                    artifacts: Sequence[str | os.PathLike] = (), config_path: str | os.PathLike | None = None) -> str:
+                    artifacts: Sequence[str | os.PathLike] = (), config_path: str | os.PathLike | None = None,
+                    skip_unchanged: bool = False) -> str:
     """Log one explanation JSON as an MLflow run nested under ``parent_run_id``; return the run id.
+
+    With ``skip_unchanged``, a run whose fingerprint tag (SHA-256 of the files, params and tags it
+    was logged from) equals this call's is left as it is: re-tracking a sweep point costs only its
+    new or changed explanations.
 
     Idempotent by ``run_key``: when the experiment has an active run tagged
     ``musiclime.run_key=<run_key>`` it is updated (metrics logged again at the next step, tags and
@@ -98,6 +105,7 @@ def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathL
         run_tags[TAG_PARENT_RUN_ID] = str(parent_run_id)
     run_tags.setdefault(TAG_RUN_NAME, str(run_key))
     run_params = _stringified(params)
+    run_tags[TAG_FINGERPRINT] = _fingerprint(files, run_params, run_tags)
     check_tracking_uri(settings.uri)
 
     def action() -> str:
@@ -106,6 +114,10 @@ def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathL
         if parent_run_id:
             _check_parent(client, settings, parent_run_id, experiment_id)
         run, fresh = _find_or_create_explanation_run(client, experiment_id, run_key, run_tags)
+        if (skip_unchanged and not fresh and run.info.status == "FINISHED"
+                and run.data.tags.get(TAG_FINGERPRINT) == run_tags[TAG_FINGERPRINT]):
+            log.info("MLflow run %s (key %s) is up to date; nothing to log", run.info.run_id, run_key)
+            return run.info.run_id
         try:
             count = 1 if fresh else int(run.data.tags.get(TAG_LOG_COUNT, "0") or 0) + 1
             _log_values(client, run, params=run_params, tags={**run_tags, TAG_LOG_COUNT: str(count)},
@@ -286,6 +298,16 @@ def _provenance_tags() -> dict[str, str]:
     if commit:
         tags[TAG_GIT_COMMIT] = commit
     return tags
+
+
+def _fingerprint(files: Sequence[Path], params: Mapping[str, str], tags: Mapping[str, str]) -> str:
+    """SHA-256 over the bytes of ``files`` and the sorted ``params`` and ``tags`` (hex)."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"<folder>")
+    digest.update(json.dumps([sorted(params.items()), sorted(tags.items())]).encode())
+    return digest.hexdigest()
 
 
 # --- artifacts --------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ TAG_VERSION = "musiclime.version"
 TAG_EXPLANATION_FILE = "musiclime.explanation_file"
 #: How many times an explanation run was logged; also the step of its metrics.
 TAG_LOG_COUNT = "musiclime.log_count"
+#: SHA-256 of what an explanation run was last logged from (files, params, tags): equal means nothing to do.
+TAG_FINGERPRINT = "musiclime.fingerprint"
 #: Comma-separated names of params whose new value differed from the (immutable) logged one.
 TAG_PARAMS_CHANGED = "musiclime.params_changed"
 #: MLflow's own tags (the UI nests runs by ``mlflow.parentRunId``).

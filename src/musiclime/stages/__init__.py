@@ -1,0 +1,36 @@
+"""One function per workflow stage: paths in, paths out. Workflow rules only call these.
+
+Each stage lives in its own module and imports only what it uses, so a job pays for its own
+dependencies and nothing else (a fit never imports torch; a separation never imports lime):
+
+* :mod:`.separation`  ``separate``, ``load_factorization``
+* :mod:`.masks`       ``perturb``
+* :mod:`.prediction`  ``predict``, ``load_predict_fn``
+* :mod:`.fitting`     ``fit``
+* :mod:`.tracking`    ``track_parent``, ``track_point``
+* :mod:`.reports`     ``report_point``, ``summarize_sweep``
+
+``musiclime.stages.<function>`` also works; the module is imported on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_STAGE_MODULES = {
+    "separate": ".separation", "load_factorization": ".separation",
+    "perturb": ".masks",
+    "predict": ".prediction", "load_predict_fn": ".prediction",
+    "fit": ".fitting",
+    "track_parent": ".tracking", "track_point": ".tracking",
+    "report_point": ".reports", "summarize_sweep": ".reports",
+}
+
+__all__ = sorted(_STAGE_MODULES)
+
+
+def __getattr__(name: str):
+    module = _STAGE_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
