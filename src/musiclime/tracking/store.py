@@ -15,6 +15,7 @@ import fcntl
 import logging
 import os
 import random
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -195,17 +196,33 @@ def retry_when_locked(action: Callable[[], T], uri: str, attempts: int = 6, base
     raise AssertionError("unreachable")
 
 
+_QUICK_HTTP_LOCK = threading.Lock()
+_quick_http_users = 0
+_quick_http_added: list[str] = []
+
+
 @contextlib.contextmanager
 def quick_http_requests() -> Iterator[None]:
-    """Shorten MLflow's HTTP retries and timeout for the block, unless the user configured them."""
-    added = [name for name in QUICK_HTTP_ENV if name not in os.environ]
-    for name in added:
-        os.environ[name] = QUICK_HTTP_ENV[name]
+    """Shorten MLflow's HTTP retries and timeout for the block, unless the user configured them.
+
+    Thread-safe: tracking jobs run in threads of one process, so the variables are set when the
+    first block opens and removed when the last one closes.
+    """
+    global _quick_http_users
+    with _QUICK_HTTP_LOCK:
+        if _quick_http_users == 0:
+            _quick_http_added[:] = [name for name in QUICK_HTTP_ENV if name not in os.environ]
+            for name in _quick_http_added:
+                os.environ[name] = QUICK_HTTP_ENV[name]
+        _quick_http_users += 1
     try:
         yield
     finally:
-        for name in added:
-            os.environ.pop(name, None)
+        with _QUICK_HTTP_LOCK:
+            _quick_http_users -= 1
+            if _quick_http_users == 0:
+                for name in _quick_http_added:
+                    os.environ.pop(name, None)
 
 
 def guarded(uri: str, action_name: str, action: Callable[[], T]) -> T:
