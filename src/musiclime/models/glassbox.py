@@ -72,3 +72,22 @@ class GlassBoxModel:
         score = self.score(texts, audios)
         p1 = np.clip(score, 0.0, 1.0) if self.link == "linear" else 1.0 / (1.0 + np.exp(-score))
         return np.stack([1.0 - p1, p1], axis=1)
+
+
+def glassbox_predict_fn(stems_npz: str, temporal_segments: int, audio_weights: Mapping[str, float] | None = None,
+                        line_weights: Mapping[str, float] | None = None, bias: float = 0.5,
+                        link: str = "linear") -> GlassBoxModel:
+    """A :class:`GlassBoxModel` of the song separated into ``stems_npz`` (a factory for model configs).
+
+    Args:
+        stems_npz: the song's separation artifact (``stems`` ``(nb_sources, nb_timesteps)``, ``mix``).
+        temporal_segments: segments per source, as in ``explain.temporal_segments``.
+    """
+    from ..artifacts import load_arrays
+
+    meta, arrays = load_arrays(stems_npz)
+    factorization = Factorization(arrays["stems"], meta["sources"], meta["sample_rate"], temporal_segments,
+                                  mix=arrays["mix"])
+    model = GlassBoxModel(factorization, audio_weights, line_weights, bias=bias, link=link)
+    model.sample_rate = int(meta["sample_rate"])
+    return model
