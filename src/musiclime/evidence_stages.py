@@ -137,3 +137,14 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str) -> Pa
 
 def _read_json(path: PathLike | None) -> dict | None:
     return None if path is None else json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# --- aggregate: global importance per sweep point ---------------------------------------------------------
+def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, out_png: PathLike) -> list[Path]:
+    """Global importance of one sweep point's songs (CSV with ``I_LIME``, ``I_AVG``, ``I_HOM``) and its plot."""
+    from .aggregation import global_importance, write_importance_csv
+    from .figures import draw_global_importance
+
+    rows = global_importance(load_explanation(p) for p in explanation_paths)
+    kinds = [k for k in ("modality", "source", "segment", "word") if any(r["kind"] == k for r in rows)]
+    return [write_importance_csv(rows, out_csv), draw_global_importance(rows, out_png, kinds=kinds)]
