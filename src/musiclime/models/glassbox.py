@@ -91,3 +91,21 @@ def glassbox_predict_fn(stems_npz: str, temporal_segments: int, audio_weights: M
     model = GlassBoxModel(factorization, audio_weights, line_weights, bias=bias, link=link)
     model.sample_rate = int(meta["sample_rate"])
     return model
+
+
+def randomized_glassbox_predict_fn(stems_npz: str, temporal_segments: int,
+                                   audio_weights: Mapping[str, float] | None = None,
+                                   line_weights: Mapping[str, float] | None = None, bias: float = 0.5,
+                                   link: str = "linear", seed: int = 0) -> GlassBoxModel:
+    """The same glass-box architecture with re-initialised weights (model-randomization sanity check).
+
+    Every component and weighted line gets a weight drawn from a normal distribution with the RMS
+    of the planted weights as scale (seeded), so the model keeps its form but forgets its plant.
+    """
+    model = glassbox_predict_fn(stems_npz, temporal_segments, audio_weights, line_weights, bias=bias, link=link)
+    planted = np.array(list((audio_weights or {}).values()) + list((line_weights or {}).values()) or [0.1])
+    scale = float(np.sqrt(np.mean(planted**2)))
+    rng = np.random.default_rng(seed)
+    model.audio_weight_vector = rng.normal(0.0, scale, model.audio_weight_vector.shape)
+    model.line_weights = {line: float(rng.normal(0.0, scale)) for line in model.line_weights}
+    return model
