@@ -79,8 +79,8 @@ def draw_audio_heatmap(explanation: MusicLIMEExplanation, label: int, out_png: s
         for row in range(n_sources):
             for col in range(n_segments):
                 value = grid.weights[row, col]
-                if abs(value) >= 0.005:
-                    ax.text(centres[col], row + 0.5, f"{value:+.2f}", ha="center", va="center", fontsize=7,
+                if abs(value) >= 0.05 * limit:  # label the cells that matter, with enough digits for small weights
+                    ax.text(centres[col], row + 0.5, f"{value:+.3f}", ha="center", va="center", fontsize=7,
                             color="white" if abs(value) > 0.6 * limit else "black")
     fig.colorbar(mesh, ax=ax, label=f"weight towards {towards}", shrink=0.9)
     ax.set_title(f"{_song(explanation)}\naudio components (sources x segments) towards {towards}", fontsize=10)
