@@ -60,6 +60,11 @@ def test_defaults_reproduce_the_seed():
     ("separation.device=tpu", "separation.device"),
     ("tracking.uri=ftp://x", "tracking.uri"),
     ("explain.num_samples=many", "explain.num_samples"),
+    ("report.listenable_top_k=0", "report.listenable_top_k"),
+    ("evaluation.stability_seeds=1", "evaluation.stability_seeds"),
+    ("evaluation.faithfulness_steps=0", "evaluation.faithfulness_steps"),
+    ("evaluation.faithfulness_random_draws=0", "evaluation.faithfulness_random_draws"),
+    ("model.randomized_predict_fn=oops", "model.randomized_predict_fn"),
 ])
 def test_bad_values_name_their_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

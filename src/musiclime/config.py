@@ -89,6 +89,8 @@ class ModelConfig:
     name: str = "demo"
     predict_fn: Any = MISSING  # set by the model group (a node replaces it whole, no key merging)
     requires: list[str] = field(default_factory=list)  # files the factory reads (workflow inputs)
+    # factory of the same architecture with re-initialised weights (evaluation.randomization); null = none
+    randomized_predict_fn: Any = None
     batch_size: int = 32
     train_demo: Optional[DemoTrainConfig] = None
 
@@ -98,6 +100,9 @@ class ModelConfig:
         _require(isinstance(self.predict_fn, dict) and "_target_" in self.predict_fn, "model.predict_fn",
                  "must be a mapping with a _target_ naming a factory that returns predict_fn(texts, audios)")
         _require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")
+        _require(self.randomized_predict_fn is None or (isinstance(self.randomized_predict_fn, dict)
+                                                        and "_target_" in self.randomized_predict_fn),
+                 "model.randomized_predict_fn", "must be null or a mapping with a _target_ naming a factory")
 
 
 @dataclass
@@ -149,12 +154,39 @@ class TrackingConfig:
 
 @dataclass
 class ReportConfig:
-    """Per-point summary table, plots and HTML report."""
+    """Per-point summary table, pictures, listenable WAVs, HTML pages and global aggregation (each switchable)."""
 
     num_features: int = 10
+    pictures: bool = True  # per-song heatmap, top-feature bars, weighted lyrics (PNG)
+    listenable: bool = True  # per-song WAVs of the top-k positive audio components and of the song without them
+    listenable_top_k: int = 3
+    html: bool = True  # per-song pages and the index
+    aggregate: bool = True  # global importance per class (I_LIME, I_AVG, I_HOM) per sweep point
 
     def __post_init__(self):
         _require(self.num_features >= 1, "report.num_features", f"must be >= 1, got {self.num_features}")
+        _require(self.listenable_top_k >= 1, "report.listenable_top_k", f"must be >= 1, got {self.listenable_top_k}")
+
+
+@dataclass
+class EvaluationConfig:
+    """Trust metrics per song (``evaluation.json``): stability, faithfulness, model randomization."""
+
+    enabled: bool = True
+    stability: bool = True
+    stability_seeds: int = 3  # explanations with mask seeds explain.seed, +1, ... (reuses cached artifacts)
+    faithfulness: bool = True
+    faithfulness_steps: int = 10  # chunks a deletion/insertion curve moves the features in
+    faithfulness_random_draws: int = 5  # random orders averaged for the baseline
+    faithfulness_seed: int = 0
+    randomization: bool = True  # needs model.randomized_predict_fn; skipped with a note otherwise
+
+    def __post_init__(self):
+        _require(self.stability_seeds >= 2, "evaluation.stability_seeds", f"must be >= 2, got {self.stability_seeds}")
+        _require(self.faithfulness_steps >= 1, "evaluation.faithfulness_steps",
+                 f"must be >= 1, got {self.faithfulness_steps}")
+        _require(self.faithfulness_random_draws >= 1, "evaluation.faithfulness_random_draws",
+                 f"must be >= 1, got {self.faithfulness_random_draws}")
 
 
 @dataclass
@@ -177,6 +209,7 @@ class MusicLimeConfig:
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     experiment_name: str = "default"
     sweep: list[str] = field(default_factory=list)  # Hydra sweep overrides, e.g. explain.kernel_width=5,25,50
@@ -188,6 +221,6 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=MusicLimeConfig)
     for group, node in [("data", DataConfig), ("separation", SeparationConfig), ("model", ModelConfig),
-                        ("explain", ExplainConfig), ("tracking", TrackingConfig), ("report", ReportConfig),
+                        ("explain", ExplainConfig), ("tracking", TrackingConfig), ("report", ReportConfig), ("evaluation", EvaluationConfig),
                         ("compute", ComputeConfig)]:
         cs.store(group=group, name=f"base_{group}", node=node)

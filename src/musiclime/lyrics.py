@@ -107,6 +107,10 @@ class WordIndexedString(_IndexedLyrics):
             self._lines.append(pieces)
         self._features = self.vocabulary
 
+    def line_pieces(self) -> list[list[tuple[str, int]]]:
+        """Per line, its pieces ``(text, word feature index)``; index ``-1`` for text between words."""
+        return [list(pieces) for pieces in self._lines]
+
     def inverse_removing(self, indices_to_remove: Iterable[int]) -> str:
         """The lyrics without every occurrence of the given words; whitespace runs collapsed."""
         removed = {int(i) for i in np.asarray(list(indices_to_remove), dtype=int).ravel()}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .atomic_io import atomic_path, write_text
 from .explanation import MusicLIMEExplanation, load_explanation
+from .explanation_views import explained_label  # noqa: F401 (re-exported for existing callers)
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,6 @@ def weight_shares(explanation: MusicLIMEExplanation, label: int) -> dict[str, fl
         totals[group] = totals.get(group, 0.0) + abs(weight)
     total = sum(totals.values()) or 1.0
     return {group: value / total for group, value in totals.items()}
-
-
-def explained_label(explanation: MusicLIMEExplanation) -> int:
-    """The predicted label when it was explained, else the first explained one."""
-    predicted = explanation.predicted_label
-    return predicted if predicted in explanation.local_exp else sorted(explanation.local_exp)[0]
 
 
 def plot_explanation(explanation: MusicLIMEExplanation | str | os.PathLike, out_png: str | os.PathLike,

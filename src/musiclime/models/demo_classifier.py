@@ -322,3 +322,33 @@ def _resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return str(device)
+
+
+def reinitialise_parameters(model: DemoClassifier, seed: int) -> DemoClassifier:
+    """Re-draw every learnable weight with PyTorch's default init from a local seeded generator (in place).
+
+    Linear and convolution weights and biases become ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, PyTorch's
+    own default; the band standardization buffers (data statistics, not learned) are kept.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.Linear, nn.Conv2d)):
+                bound = 1.0 / float(np.sqrt(module.weight[0].numel()))
+                module.weight.copy_(torch.rand(module.weight.shape, generator=generator) * 2 * bound - bound)
+                if module.bias is not None:
+                    module.bias.copy_(torch.rand(module.bias.shape, generator=generator) * 2 * bound - bound)
+    return model
+
+
+def load_randomized_demo_predict_fn(weights_dir: str, seed: int = 0, device: str = "cpu",
+                                    batch_size: int = 16) -> DemoPredictor:
+    """The demo architecture of ``weights_dir`` with re-initialised weights, as a ``predict_fn``.
+
+    For the model-randomization sanity check (Adebayo et al. 2018): same architecture and input
+    standardization as the trained model, learnable parameters re-drawn with ``seed``.
+    """
+    resolved = _resolve_device(device)
+    model = reinitialise_parameters(load_demo_model(weights_dir, "cpu"), seed).to(resolved).eval()
+    log.info("loaded demo model from %s with re-initialised weights (seed %d) on %s", weights_dir, seed, resolved)
+    return DemoPredictor(model, device=resolved, batch_size=batch_size)

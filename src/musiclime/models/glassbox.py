@@ -72,3 +72,40 @@ class GlassBoxModel:
         score = self.score(texts, audios)
         p1 = np.clip(score, 0.0, 1.0) if self.link == "linear" else 1.0 / (1.0 + np.exp(-score))
         return np.stack([1.0 - p1, p1], axis=1)
+
+
+def glassbox_predict_fn(stems_npz: str, temporal_segments: int, audio_weights: Mapping[str, float] | None = None,
+                        line_weights: Mapping[str, float] | None = None, bias: float = 0.5,
+                        link: str = "linear") -> GlassBoxModel:
+    """A :class:`GlassBoxModel` of the song separated into ``stems_npz`` (a factory for model configs).
+
+    Args:
+        stems_npz: the song's separation artifact (``stems`` ``(nb_sources, nb_timesteps)``, ``mix``).
+        temporal_segments: segments per source, as in ``explain.temporal_segments``.
+    """
+    from ..artifacts import load_arrays
+
+    meta, arrays = load_arrays(stems_npz)
+    factorization = Factorization(arrays["stems"], meta["sources"], meta["sample_rate"], temporal_segments,
+                                  mix=arrays["mix"])
+    model = GlassBoxModel(factorization, audio_weights, line_weights, bias=bias, link=link)
+    model.sample_rate = int(meta["sample_rate"])
+    return model
+
+
+def randomized_glassbox_predict_fn(stems_npz: str, temporal_segments: int,
+                                   audio_weights: Mapping[str, float] | None = None,
+                                   line_weights: Mapping[str, float] | None = None, bias: float = 0.5,
+                                   link: str = "linear", seed: int = 0) -> GlassBoxModel:
+    """The same glass-box architecture with re-initialised weights (model-randomization sanity check).
+
+    Every component and weighted line gets a weight drawn from a normal distribution with the RMS
+    of the planted weights as scale (seeded), so the model keeps its form but forgets its plant.
+    """
+    model = glassbox_predict_fn(stems_npz, temporal_segments, audio_weights, line_weights, bias=bias, link=link)
+    planted = np.array(list((audio_weights or {}).values()) + list((line_weights or {}).values()) or [0.1])
+    scale = float(np.sqrt(np.mean(planted**2)))
+    rng = np.random.default_rng(seed)
+    model.audio_weight_vector = rng.normal(0.0, scale, model.audio_weight_vector.shape)
+    model.line_weights = {line: float(rng.normal(0.0, scale)) for line in model.line_weights}
+    return model

@@ -24,8 +24,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from .records import explanation_metrics, ranking_table, read_explanation, song_id, stringify
-from .settings import (RANKING_ARTIFACT, ROLE_EXPLANATION, ROLE_PARENT, TAG_EXPLANATION_FILE, TAG_FINGERPRINT,
-                       TAG_GIT_COMMIT, TAG_LOG_COUNT, TAG_PARAMS_CHANGED, TAG_PARENT_RUN_ID, TAG_ROLE, TAG_RUN_KEY, TAG_SONG_ID,
+from .settings import (EXPERIMENT_KIND, RANKING_ARTIFACT, ROLE_EXPLANATION, ROLE_PARENT, TAG_EXPERIMENT_KIND,
+                       TAG_EXPLANATION_FILE, TAG_FINGERPRINT, TAG_GIT_COMMIT, TAG_LOG_COUNT, TAG_PARAMS_CHANGED,
+                       TAG_PARENT_RUN_ID, TAG_ROLE, TAG_RUN_KEY, TAG_SONG_ID,
                        TAG_SWEEP_ID, TAG_SWEEP_NAME, TAG_VERSION, TrackingError, TrackingSettings)
 from .store import check_tracking_uri, default_artifact_location, guarded
 
@@ -137,12 +138,17 @@ def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathL
 
 # --- experiment and runs ------------------------------------------------------------------------
 def find_or_create_experiment(client: MlflowClient, settings: TrackingSettings) -> str:
-    """Id of experiment ``settings.experiment_name``, created (artifacts beside a SQLite DB) if missing."""
+    """Id of experiment ``settings.experiment_name``, created (artifacts beside a SQLite DB) if missing.
+
+    The experiment carries ``mlflow.experimentKind=custom_model_development`` (set on older ones
+    too), so MLflow 3's UI opens its runs table instead of the GenAI traces view.
+    """
     name = settings.experiment_name
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
         try:
-            experiment_id = client.create_experiment(name, artifact_location=default_artifact_location(settings.uri))
+            experiment_id = client.create_experiment(name, artifact_location=default_artifact_location(settings.uri),
+                                                     tags={TAG_EXPERIMENT_KIND: EXPERIMENT_KIND})
             log.info("created MLflow experiment %r (id %s) at %s", name, experiment_id, settings.uri)
             return experiment_id
         except MlflowException as exc:
@@ -151,6 +157,8 @@ def find_or_create_experiment(client: MlflowClient, settings: TrackingSettings) 
             experiment = client.get_experiment_by_name(name)  # another process created it meanwhile
             if experiment is None:
                 raise
+    if experiment.lifecycle_stage != "deleted" and experiment.tags.get(TAG_EXPERIMENT_KIND) != EXPERIMENT_KIND:
+        client.set_experiment_tag(experiment.experiment_id, TAG_EXPERIMENT_KIND, EXPERIMENT_KIND)
     if experiment.lifecycle_stage == "deleted":
         raise TrackingError(f"MLflow experiment {name!r} (id {experiment.experiment_id}) at {settings.uri} is "
                             f"deleted; restore it (mlflow experiments restore --experiment-id "
@@ -370,3 +378,33 @@ def log_point_report(settings: TrackingSettings, parent_run_id: str, point: str,
     guarded(settings.uri, f"logging the report of point {point} to parent run {parent_run_id}", action)
     log.info("logged report of point %s to parent run %s at %s", point, parent_run_id, settings.uri)
     return parent_run_id
+
+
+def log_evaluation(settings: TrackingSettings, run_id: str, evaluation_json: str | os.PathLike) -> str:
+    """Log an ``evaluation.json``'s metrics (``jaccard_top5``, ``deletion_aopc``, ...) and the file to a run.
+
+    Metrics that could not be computed (``null``) are skipped; the file lands at the run's artifact root.
+
+    Raises:
+        TrackingError: the file is missing or unreadable, or the store is unreachable.
+    """
+    import json
+
+    path = Path(evaluation_json)
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))["metrics"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise TrackingError(f"evaluation file {path} is missing or not an evaluation JSON: {exc!r}") from exc
+    values = {name: float(value) for name, value in metrics.items() if value is not None}
+    check_tracking_uri(settings.uri)
+
+    def action() -> str:
+        client = MlflowClient(tracking_uri=settings.uri)
+        stamp = int(time.time() * 1000)
+        client.log_batch(run_id, metrics=[Metric(k, v, stamp, 0) for k, v in values.items()], synchronous=True)
+        client.log_artifact(run_id, str(path))
+        return run_id
+
+    guarded(settings.uri, f"logging evaluation {path} to run {run_id}", action)
+    log.info("logged evaluation %s (%d metrics) to MLflow run %s", path, len(values), run_id)
+    return run_id

@@ -25,6 +25,10 @@ TAG_PARAMS_CHANGED = "musiclime.params_changed"
 #: MLflow's own tags (the UI nests runs by ``mlflow.parentRunId``).
 TAG_PARENT_RUN_ID = "mlflow.parentRunId"
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
+#: MLflow 3's UI picks an experiment's view from this tag; ``custom_model_development`` opens the runs
+#: (model training) table, not the GenAI traces view.
+TAG_EXPERIMENT_KIND = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 
 ROLE_PARENT = "parent"
 ROLE_EXPLANATION = "explanation"

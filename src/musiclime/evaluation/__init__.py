@@ -1,0 +1,8 @@
+"""How far to trust an explanation: stability over mask seeds, faithfulness curves, model-randomization sanity."""
+
+from .faithfulness import FaithfulnessResult, aopc, explanation_order, faithfulness, perturbation_masks
+from .randomization import randomization_spearman
+from .stability import jaccard, stability
+
+__all__ = ["FaithfulnessResult", "aopc", "explanation_order", "faithfulness", "perturbation_masks",
+           "randomization_spearman", "jaccard", "stability"]

@@ -1,0 +1,112 @@
+"""Trust metrics on the glass-box model: stability, faithfulness (deletion/insertion AOPC), randomization."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from musiclime.evaluation import aopc, jaccard, perturbation_masks
+from musiclime.evidence_stages import evaluate_song, randomized_model_slice, write_listenable
+from musiclime.models.demo_classifier import (DemoClassifier, DemoModelConfig, load_demo_model,
+                                              load_randomized_demo_predict_fn, save_demo_model)
+from musiclime.models.glassbox import randomized_glassbox_predict_fn
+from musiclime.stages import load_factorization
+
+from .evidence_helpers import (AUDIO_PLANT, LINE_PLANT, SEGMENTS, explain_song, glassbox_slice, separate_song,
+                               write_song)
+
+EVALUATION = {"stability": True, "faithfulness": True, "randomization": True, "faithfulness_steps": 8,
+              "faithfulness_random_draws": 4, "faithfulness_seed": 0}
+
+
+@pytest.fixture(scope="module")
+def song_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    song = write_song(root / "songs", "s0", seed=3)
+    stems = separate_song(song, root / "sep")
+    seeds = [explain_song(song, stems, root / f"seed{s}" / "explanation.json", seed=s, num_samples=300)
+             for s in range(3)]
+    randomized = randomized_glassbox_predict_fn(str(stems), SEGMENTS, AUDIO_PLANT, LINE_PLANT, bias=0.45, seed=11)
+    randomized_json = explain_song(song, stems, root / "randomized" / "explanation.json", predict_fn=randomized,
+                                   num_samples=300)
+    return {"root": root, "song": song, "stems": stems, "seeds": seeds, "randomized": randomized_json}
+
+
+def test_curve_masks_and_aopc_by_hand():
+    deletion, insertion = perturbation_masks(np.array([2, 0, 1, 3]), steps=2)
+    np.testing.assert_array_equal(deletion, [[1, 1, 1, 1], [0, 1, 0, 1], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(insertion, 1 - deletion)
+    assert aopc(np.array([0.9, 0.5, 0.3]), "deletion") == pytest.approx((0.4 + 0.6) / 2)
+    assert aopc(np.array([0.1, 0.5, 0.3]), "insertion") == pytest.approx((0.4 + 0.2) / 2)
+    assert jaccard({1, 2, 3}, {2, 3, 4}) == pytest.approx(0.5)
+
+
+def test_glassbox_evaluation(song_run):
+    out = song_run["root"] / "evaluation.json"
+    start = time.perf_counter()
+    evaluate_song(song_run["seeds"][0], song_run["stems"], glassbox_slice(song_run["stems"]), EVALUATION, out,
+                  seed_explanations=song_run["seeds"], randomized_explanation=song_run["randomized"])
+    seconds = time.perf_counter() - start
+    doc = json.loads(out.read_text())
+    m = doc["metrics"]
+    assert set(m) == {"jaccard_top5", "jaccard_top10", "kendall_tau", "deletion_aopc", "random_deletion_aopc",
+                      "insertion_aopc", "random_insertion_aopc", "randomization_spearman", "n_seeds"}
+    # the explanation order removes the planted positive features first: clearly above random orders
+    assert m["deletion_aopc"] > m["random_deletion_aopc"] + 0.1
+    assert m["insertion_aopc"] > m["random_insertion_aopc"] + 0.1
+    # the glass-box is linear and the fit near exact: the planted features are the top ones for every seed
+    assert m["jaccard_top5"] == pytest.approx(1.0) and m["kendall_tau"] > 0.2
+    # a randomized model's explanation correlates weakly with the original's
+    assert abs(m["randomization_spearman"]) < 0.4
+    assert doc["notes"] == [] and doc["model_items"] == 2 * (1 + 4) * (8 + 1)
+    assert len(doc["curves"]["deletion"]) == 9 and doc["curves"]["deletion"][0] == pytest.approx(
+        0.45 + sum(AUDIO_PLANT.values()) + sum(LINE_PLANT.values()), abs=1e-6)
+    print(f"evaluate_song on {len(json.loads(song_run['seeds'][0].read_text())['features'])} features: {seconds:.2f} s")
+
+
+def test_skips_are_noted(song_run):
+    out = song_run["root"] / "evaluation_skips.json"
+    evaluate_song(song_run["seeds"][0], song_run["stems"], glassbox_slice(song_run["stems"]),
+                  {**EVALUATION, "faithfulness": False}, out)
+    doc = json.loads(out.read_text())
+    assert doc["metrics"] == {} and any("randomized_predict_fn" in n for n in doc["notes"])
+    assert randomized_model_slice({"name": "m", "predict_fn": {"_target_": "x"}}) is None
+
+
+def test_listenable_parts_sum_to_the_reconstruction(song_run, tmp_path):
+    import soundfile as sf
+
+    top, removed, mix, meta = write_listenable(song_run["seeds"][0], song_run["stems"], 2, tmp_path / "top.wav",
+                                               tmp_path / "removed.wav", tmp_path / "mix.wav", tmp_path / "top.json")
+    fact, _ = load_factorization(song_run["stems"], SEGMENTS)
+    a, b = sf.read(top, dtype="float32")[0], sf.read(removed, dtype="float32")[0]
+    np.testing.assert_allclose(a + b, fact.reconstruction(), atol=1e-6)
+    chosen = json.loads(meta.read_text())["components"]
+    assert [c["component"] for c in chosen] == ["drums_T2", "bass_T4"]  # the two largest planted positives
+    start, stop = fact.boundaries[2], fact.boundaries[3]
+    np.testing.assert_allclose(a[start:stop], fact.stems[1, start:stop], atol=1e-7)  # drums in segment 2 only
+
+
+def test_randomized_demo_model_keeps_architecture_and_statistics(tmp_path):
+    torch.manual_seed(0)
+    model = DemoClassifier(DemoModelConfig(n_mels=32, conv_channels=[4, 8], text_buckets=64))
+    model.mel_mean.fill_(0.5)
+    save_demo_model(model, tmp_path)
+    trained = load_demo_model(tmp_path)
+    first = load_randomized_demo_predict_fn(str(tmp_path), seed=1)
+    again = load_randomized_demo_predict_fn(str(tmp_path), seed=1)
+    other = load_randomized_demo_predict_fn(str(tmp_path), seed=2)
+    for name, value in trained.state_dict().items():
+        if name.startswith("mel_"):
+            assert torch.equal(first.model.state_dict()[name], value)
+        else:
+            assert not torch.equal(first.model.state_dict()[name], value), name
+            assert torch.equal(first.model.state_dict()[name], again.model.state_dict()[name])
+    assert not torch.equal(first.model.classifier.weight, other.model.classifier.weight)
+    audio = np.random.default_rng(0).standard_normal((2, 8000)).astype(np.float32)
+    probs = first(["la la", "x"], audio)
+    assert probs.shape == (2, 2) and np.allclose(probs.sum(1), 1)

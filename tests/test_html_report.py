@@ -1,0 +1,98 @@
+"""Song pages and the index, rendered from a tiny real run and opened in real headless Chromium."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+
+import numpy as np
+import pytest
+
+from musiclime import evidence_stages
+from musiclime.html_report import relative_href, weight_color
+
+from .chromium import Chromium, chromium_binary
+from .evidence_helpers import LINE_PLANT, explain_song, separate_song, write_song
+
+MARKUP_LINE = next(line for line in LINE_PLANT if "<b>" in line)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """Two songs of one sweep point: pictures, listenable WAVs, pages and the index under ``results/``."""
+    root = tmp_path_factory.mktemp("run")
+    results = root / "results"
+    songs = []
+    for i, song_id in enumerate(["song <i>0</i>", "song&1"]):
+        song = write_song(root / "songs", f"s{i}", seed=i)
+        song["song_id"] = song_id
+        folder = results / "points" / "p0" / f"s{i}"
+        stems = separate_song(song, folder)
+        explanation = explain_song(song, stems, folder / "explanation.json", num_samples=200)
+        pictures = evidence_stages.draw_song_pictures(explanation, folder / "heatmap.png", folder / "bars.png",
+                                                      folder / "lyrics.png")
+        top, removed, mix = evidence_stages.write_listenable(explanation, stems, 3, folder / "top.wav",
+                                                             folder / "removed.wav", folder / "mix.wav")
+        page = evidence_stages.write_song_page(explanation, folder / "page.html", pictures,
+                                               {"mix": mix, "top": top, "removed": removed}, point="p0",
+                                               overrides=["explain.kernel_width=<5>"],
+                                               index_html=results / "index.html")
+        songs.append({"explanation": explanation, "page": page})
+    index = evidence_stages.write_index([{"id": "p0", "overrides": ["explain.kernel_width=<5>"], "songs": songs}],
+                                        results / "index.html", title="demo <script>")
+    return {"results": results, "index": index, "pages": [s["page"] for s in songs]}
+
+
+def test_data_text_is_escaped_in_every_page(report):
+    for page in [report["index"], *report["pages"]]:
+        text = page.read_text(encoding="utf-8")
+        assert "<script>" not in text and "<i>0</i>" not in text and "kernel_width=<5>" not in text
+    for page in report["pages"]:
+        text = page.read_text(encoding="utf-8")
+        assert "<b>markup</b>" not in text
+        assert "&lt;b&gt;markup&lt;/b&gt; &amp;" in text and MARKUP_LINE in html.unescape(text)
+    assert "song &lt;i&gt;0&lt;/i&gt;" in report["index"].read_text(encoding="utf-8")
+
+
+def test_links_are_relative_and_survive_copying(report, tmp_path):
+    import shutil
+
+    for page in [report["index"], *report["pages"]]:
+        links = re.findall(r'(?:src|href)="([^"]+)"', page.read_text(encoding="utf-8"))
+        assert links and not [link for link in links if link.startswith("/") or "://" in link]
+    copied = tmp_path / "elsewhere"
+    shutil.copytree(report["results"], copied)
+    for page in [copied / "index.html", *copied.glob("points/p0/*/page.html")]:
+        folder = page.parent
+        for link in re.findall(r'(?:src|href)="([^"]+)"', page.read_text(encoding="utf-8")):
+            from urllib.parse import unquote
+            assert (folder / unquote(link)).is_file(), (page, link)
+
+
+def test_relative_href_quotes_path_segments(tmp_path):
+    assert relative_href(tmp_path / "a b" / "x#1.png", tmp_path / "page.html") == "a%20b/x%231.png"
+    assert weight_color(0.0, 1.0) == "transparent" and weight_color(0.5, 1.0).startswith("rgba(214")
+
+
+@pytest.mark.skipif(chromium_binary() is None, reason="chromium not installed (.ci/run installs it)")
+def test_pages_render_in_headless_chromium(report, tmp_path):
+    from matplotlib.image import imread
+
+    browser = Chromium(tmp_path / "profile")
+    try:
+        visits = {page: browser.visit(page) for page in [report["index"], *report["pages"]]}
+    finally:
+        browser.close()
+    for page, visit in visits.items():
+        assert visit.errors == [], (page, visit.errors)
+        assert visit.broken_images == [] and visit.broken_audio == [], page
+        (tmp_path / f"{page.parent.name}.png").write_bytes(visit.screenshot)
+        pixels = imread(io.BytesIO(visit.screenshot), format="png")[..., :3]
+        non_white = np.mean(np.any(pixels < 0.95, axis=-1))
+        assert non_white > 0.02, f"{page} renders (almost) blank: {non_white:.3%} non-white pixels"
+    for page in report["pages"]:
+        visit = visits[page]
+        assert visit.n_images == 3 and visit.n_audio == 3
+        assert MARKUP_LINE in visit.text  # the markup shows as text, not as bold
+    assert "song <i>0</i>" in visits[report["index"]].text and "demo <script>" in visits[report["index"]].text
