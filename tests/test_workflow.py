@@ -1,6 +1,7 @@
 """The real Snakemake workflow on tiny data: caching, sweeps, validation, resuming."""
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -53,17 +54,21 @@ def test_first_run_produces_every_artifact(first_run):
     assert "MusicLIME results" in result.stdout + result.stderr
 
 
-def test_cheap_jobs_run_inside_the_snakemake_process(first_run):
-    """perturb, fit and report run in threads of Snakemake itself; separate and predict get a process each."""
+def test_cheap_jobs_run_in_warm_workers_of_the_snakemake_process(first_run):
+    """perturb, fit and reports run in Snakemake's own worker pool; separate and predict get a process each."""
     workdir, _, result = first_run
     logs = workdir / "logs"
     cheap = sorted(logs.glob("perturb/**/*.log")) + sorted(logs.glob("fit/**/*.log")) + sorted(
         logs.glob("report/*.log")) + sorted(logs.glob("sweep_summary/*.log"))
     assert len(cheap) == 2 + 2 + 1 + 1
+    workers = set()
     for path in cheap:
-        assert f"in process {result.pid} " in path.read_text(), path
+        found = re.search(r"in worker (\d+) of Snakemake process (\d+)", path.read_text())
+        assert found and int(found.group(2)) == result.pid, path
+        workers.add(int(found.group(1)))
+    assert result.pid not in workers and len(workers) < len(cheap)  # warm workers serve several jobs each
     for path in sorted(logs.glob("predict/**/*.log")):
-        assert "in process" not in path.read_text()
+        assert "in worker" not in path.read_text()
 
 
 def test_second_run_has_nothing_to_do(first_run):

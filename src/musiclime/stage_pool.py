@@ -1,0 +1,96 @@
+"""Warm worker processes for the workflow's cheap stages.
+
+Snakemake runs ``run:`` jobs in threads of its own process (see ``workflow/rules/common.smk``).
+Doing the work there would serialise every fit, picture and MLflow call on one GIL, so each job's
+thread submits its stage function to a small pool of worker processes instead. Workers start on
+first use (``spawn``: no fork of a threaded process), import what the stages need once, and live
+until Snakemake exits. A job therefore costs its own work: no Python start, no repeated imports.
+
+Arguments travel by pickle: stage functions are module-level, and Snakemake's file lists are
+turned into plain lists of strings first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: Most workers, whatever the machine: cheap jobs are bounded by Snakemake's --cores anyway.
+MAX_WORKERS = 8
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def pool_size() -> int:
+    """Workers: the CPUs this process may use, at most :data:`MAX_WORKERS`."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def _get_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=pool_size(), mp_context=multiprocessing.get_context("spawn"))
+            atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
+        return _pool
+
+
+def plain(value):
+    """``value`` with Snakemake's file lists and path strings turned into builtin lists and ``str``."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Path):
+        return value
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def run_in_worker(log_path: str | Path | None, stage: Callable[..., T], *args, **kwargs) -> T:
+    """Run ``stage(*args, **kwargs)`` in a warm worker; its library logs go to ``log_path``.
+
+    Blocks the calling thread until the stage returns; its exception, if any, is raised here.
+    """
+    future = _get_pool().submit(_call_logged, None if log_path is None else str(log_path), os.getpid(), stage,
+                                plain(list(args)), plain(kwargs))
+    return future.result()
+
+
+def _call_logged(log_path: str | None, snakemake_pid: int, stage: Callable[..., T], args: list, kwargs: dict) -> T:
+    """Worker side: log the library's INFO records of this one call to ``log_path``, then call ``stage``."""
+    library = logging.getLogger("musiclime")
+    library.setLevel(logging.INFO)
+    library.propagate = False
+    handler: logging.Handler | None = None
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, mode="w")
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        library.addHandler(handler)
+    log = logging.getLogger(__name__)
+    try:
+        log.info("%s in worker %d of Snakemake process %d", stage.__qualname__, os.getpid(), snakemake_pid)
+        return stage(*args, **kwargs)
+    except Exception:
+        log.exception("%s failed", stage.__qualname__)
+        raise
+    finally:
+        if handler is not None:
+            library.removeHandler(handler)
+            handler.close()
