@@ -1,4 +1,4 @@
-# MusicLIME workflow: separate -> perturb -> predict -> fit -> plot -> track -> report.
+# MusicLIME workflow: separate -> perturb -> predict -> fit -> media, evaluate -> reports -> track.
 #   snakemake --cores 2                                   # the demo, end to end
 #   snakemake --cores 4 --config experiment=kernel_sweep  # a named experiment (conf/experiment/)
 #   snakemake --cores 4 --config 'overrides=["explain.kernel_width=5,25,50"]'
@@ -20,8 +20,10 @@ include: "workflow/rules/separate.smk"
 include: "workflow/rules/perturb.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/fit.smk"
-include: "workflow/rules/track.smk"
+include: "workflow/rules/media.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/track.smk"
 
 
 rule all:

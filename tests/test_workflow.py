@@ -35,7 +35,9 @@ def first_run(tmp_path_factory):
 def test_first_run_produces_every_artifact(first_run):
     workdir, _, result = first_run
     counts = job_counts(result.stderr)
-    assert counts == {"separate": 2, "perturb": 2, "predict": 2, "fit": 2, "report": 1, "sweep_summary": 1,
+    # evaluation: 2 more mask seeds per song for stability (custom_example names no randomized model)
+    assert counts == {"separate": 2, "perturb": 6, "predict": 6, "fit": 6, "song_media": 2, "song_mix": 2,
+                      "evaluate": 2, "report": 1, "pages": 1, "aggregate": 1, "sweep_summary": 1, "sweep_index": 1,
                       "all": 1}
     results = workdir / "results"
     explanations = sorted(results.glob("songs/*/*/*/*/*/explanation.json"))
@@ -44,11 +46,20 @@ def test_first_run_produces_every_artifact(first_run):
         exp = load_explanation(path)
         assert exp.metadata["parameters"]["num_samples"] == 50
         assert len(exp.features) == 4 * 4 + 3  # 4 sources x 4 segments + 3 lyric lines
-        assert (path.parent / "explanation.png").stat().st_size > 1000
+        [media] = list(path.parent.glob("media-*"))
+        assert {p.name for p in media.iterdir() if not p.name.startswith(".")} == {
+            "heatmap.png", "bars.png", "lyrics.png", "top.wav", "removed.wav", "components.json", "media.json"}
+        [evaluation] = list(path.parent.glob("evaluation-*/evaluation.json"))
+        metrics = json.loads(evaluation.read_text())["metrics"]
+        assert {"jaccard_top5", "jaccard_top10", "kendall_tau", "deletion_aopc", "random_deletion_aopc",
+                "insertion_aopc", "random_insertion_aopc"} <= set(metrics)
         for level in (path.parent, path.parents[1], path.parents[2], path.parents[3]):
             assert (level / "config.yaml").is_file(), f"resolved config missing beside {level}"
     point = next((results / "points").iterdir())
-    assert {p.name for p in point.iterdir()} == {"summary.tsv", "report.html", "config.yaml"}
+    assert {p.name for p in point.iterdir()} == {"summary.tsv", "report.html", "config.yaml", "songs",
+                                                 "importance.csv", "importance.png"}
+    assert sorted(p.name for p in (point / "songs").glob("*.html")) == ["song0.html", "song1.html"]
+    assert "I_LIME" in (point / "importance.csv").read_text().splitlines()[0]
     assert "explain:" in (point / "config.yaml").read_text()
     assert len(next((results / "sweeps").iterdir()).joinpath("summary.tsv").read_text().splitlines()) == 3
     assert "MusicLIME results" in result.stdout + result.stderr
@@ -58,9 +69,9 @@ def test_cheap_jobs_run_in_warm_workers_of_the_snakemake_process(first_run):
     """perturb, fit and reports run in Snakemake's own worker pool; separate and predict get a process each."""
     workdir, _, result = first_run
     logs = workdir / "logs"
-    cheap = sorted(logs.glob("perturb/**/*.log")) + sorted(logs.glob("fit/**/*.log")) + sorted(
-        logs.glob("report/*.log")) + sorted(logs.glob("sweep_summary/*.log"))
-    assert len(cheap) == 2 + 2 + 1 + 1
+    cheap = [path for rule in ("perturb", "fit", "song_media", "report", "pages", "sweep_summary")
+             for path in sorted(logs.glob(f"{rule}/**/*.log"))]
+    assert len(cheap) == 6 + 6 + 2 + 1 + 1 + 1
     workers = set()
     for path in cheap:
         found = re.search(r"in worker (\d+) of Snakemake process (\d+)", path.read_text())
@@ -83,7 +94,8 @@ def test_kernel_sweep_refits_only(first_run):
     result = snakemake(workdir, overrides + ["explain.kernel_width=5,10,50"])
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stderr)
-    assert counts.get("fit") == 3 * 2, counts  # 3 kernel widths x 2 songs
+    assert counts.get("fit") == 3 * 3 * 2, counts  # 3 kernel widths x 3 mask seeds (stability) x 2 songs
+    assert counts.get("song_media") == 3 * 2 and counts.get("evaluate") == 3 * 2, counts
     assert not {"separate", "perturb", "predict"} & set(counts), counts
     points = list((workdir / "results" / "points").iterdir())
     assert len(points) == 4  # the first run's point and 3 sweep points, each with its resolved config
@@ -96,10 +108,10 @@ def test_num_samples_and_model_changes_never_reseparate(first_run):
     workdir, overrides, _ = first_run
     result = snakemake(workdir, overrides + ["explain.num_samples=60"], None, "-n")
     counts = job_counts(result.stdout + result.stderr)
-    assert counts.get("predict") == 2 and "separate" not in counts, counts
+    assert counts.get("predict") == 2 * 3 and "separate" not in counts, counts  # 3 mask seeds (stability)
     result = snakemake(workdir, overrides + ["model.predict_fn.segment=first_half"], None, "-n")
     counts = job_counts(result.stdout + result.stderr)
-    assert counts.get("predict") == 2 and not {"separate", "perturb"} & set(counts), counts
+    assert counts.get("predict") == 2 * 3 and not {"separate", "perturb"} & set(counts), counts
 
 
 def test_named_experiment_expands_its_sweep(first_run):
@@ -108,7 +120,7 @@ def test_named_experiment_expands_its_sweep(first_run):
     counts = job_counts(result.stdout + result.stderr)
     assert counts.get("report") == 3, counts  # one report per point: kernel widths 5, 25, 50
     # fits of kernel widths 5 and 50 exist if the sweep test ran first; predictions always exist
-    assert counts.get("fit", 0) in (0, 2 * 2) and not {"separate", "perturb", "predict"} & set(counts), counts
+    assert counts.get("fit", 0) in (0, 2 * 3 * 2) and not {"separate", "perturb", "predict"} & set(counts), counts
 
 
 @pytest.mark.parametrize("override, message", [
@@ -195,7 +207,10 @@ def test_demo_job_generates_its_songs_and_model(tmp_path):
     result = snakemake(tmp_path, overrides)
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stderr)
-    assert counts["demo_songs"] == 1 and counts["train_demo_model"] == 1 and counts["fit"] == 2
+    # per song: 3 mask seeds (stability) + the randomized demo model (sanity check)
+    assert counts["demo_songs"] == 1 and counts["train_demo_model"] == 1 and counts["fit"] == 2 * 4
+    for evaluation in tmp_path.glob("results/songs/*/*/*/demo-*/*/evaluation-*/evaluation.json"):
+        assert "randomization_spearman" in json.loads(evaluation.read_text())["metrics"]
     metrics = json.loads((tmp_path / "resources/models/demo/metrics.json").read_text())
     assert metrics["n_train"] == 8 and 0.0 <= metrics["accuracy"] <= 1.0
     assert len((tmp_path / "resources/demo/samples.tsv").read_text().splitlines()) == 1 + 2

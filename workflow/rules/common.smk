@@ -11,8 +11,13 @@ from musiclime.workflow_setup import run_stage
 localrules:
     perturb,
     fit,
+    song_media,
+    song_mix,
     report,
+    pages,
+    aggregate,
     sweep_summary,
+    sweep_index,
     track_parent,
     track_point,
 
@@ -30,6 +35,8 @@ wildcard_constraints:
     masks=r"[^/]+",
     model=r"[^/]+",
     fit=r"[^/]+",
+    media=r"media-n\d+-k\d+",
+    evaluation=r"evaluation-[0-9a-f]{8}",
     point=r"[0-9a-f]{8}",
     sweep=r"[0-9a-f]{8}",
 
@@ -42,17 +49,31 @@ def stage_slice(stage, key):
     return PLAN.slices[stage][key]
 
 
-def point_report(point):
-    return f"{RESULTS}/points/{point}/report.html"
+def report_config(point):
+    return PLAN.points[point].config["report"]
+
+
+def point_targets(point):
+    """Every file one sweep point asks for: explanations, media, evaluations, pages, tables, tracking."""
+    targets = PLAN.explanations(point) + [f"{RESULTS}/points/{point}/summary.tsv"]
+    targets += PLAN.media(point) or []
+    targets += PLAN.evaluations(point) or []
+    if report_config(point)["html"]:
+        targets.append(f"{RESULTS}/points/{point}/report.html")
+    if report_config(point)["aggregate"]:
+        targets.append(f"{RESULTS}/points/{point}/importance.csv")
+    if PLAN.points[point].config["tracking"]["enabled"]:
+        targets.append(f"{RESULTS}/points/{point}/tracked.json")
+    return targets
 
 
 def all_targets():
     targets = []
     for point in PLAN.points:
-        targets += PLAN.explanations(point) + [point_report(point)]
-        if PLAN.points[point].config["tracking"]["enabled"]:
-            targets.append(f"{RESULTS}/points/{point}/tracked.json")
+        targets += point_targets(point)
     targets.append(f"{RESULTS}/sweeps/{SWEEP_ID}/summary.tsv")
+    if any(report_config(point)["html"] for point in PLAN.points):
+        targets.append(f"{RESULTS}/sweeps/{SWEEP_ID}/index.html")
     return targets
 
 
@@ -83,14 +104,65 @@ def point_info(point):
             "sweep_name": PLAN.sweep.name}
 
 
+def point_of(wildcards):
+    """A sweep point with the wildcards' stage keys (points with equal keys share these artifacts)."""
+    wanted = {"separation": wildcards.sep, "masks": wildcards.masks, "model": wildcards.model,
+              "fit": wildcards.fit, "evaluation": wildcards.evaluation}
+    return next(p for p, keys in PLAN.point_keys.items() if all(keys[s] == v for s, v in wanted.items()))
+
+
+def evaluation_inputs(wildcards):
+    point = point_of(wildcards)
+    compared = PLAN.comparison_explanations(wildcards.song, point)
+    inputs = {"explanation": PLAN.artifact(PATHS.explanation, wildcards.song, point),
+              "stems": PLAN.artifact(PATHS.stems, wildcards.song, point), "seeds": compared["seeds"]}
+    if compared["randomized"] is not None:
+        inputs["randomized"] = compared["randomized"]
+    return inputs
+
+
+def page_inputs(wildcards):
+    point = wildcards.point
+    return {"explanations": PLAN.explanations(point), "media": PLAN.media(point) or [],
+            "evaluations": PLAN.evaluations(point) or [], "mixes": PLAN.mixes(point)}
+
+
+def sweep_index_points(wildcards):
+    """Per point with pages: its id, overrides, explanations, evaluations, pages and aggregation files."""
+    points = []
+    for point in PLAN.points:
+        if not report_config(point)["html"]:
+            continue
+        aggregation = ([f"{RESULTS}/points/{point}/importance.{ext}" for ext in ("png", "csv")]
+                       if report_config(point)["aggregate"] else [])
+        points.append({"id": point, "overrides": list(PLAN.points[point].overrides),
+                       "explanations": PLAN.explanations(point), "evaluations": PLAN.evaluations(point) or [],
+                       "pages_dir": f"{RESULTS}/points/{point}/songs", "aggregation": aggregation})
+    return points
+
+
+def sweep_index_inputs(wildcards):
+    files = []
+    for point in sweep_index_points(wildcards):
+        files += point["explanations"] + point["evaluations"] + point["aggregation"]
+        files.append(f"{RESULTS}/points/{point['id']}/report.html")
+    return {"files": files}
+
+
 def track_point_inputs(wildcards):
-    explanations = PLAN.explanations(wildcards.point)
+    point = wildcards.point
+    explanations = PLAN.explanations(point)
+    report_files = [f"{RESULTS}/points/{point}/{name}" for name in ("summary.tsv", "config.yaml")]
+    if report_config(point)["html"]:
+        report_files.append(f"{RESULTS}/points/{point}/report.html")
+    if report_config(point)["aggregate"]:
+        report_files += [f"{RESULTS}/points/{point}/importance.{ext}" for ext in ("csv", "png")]
     return {
         "explanations": explanations,
-        "plots": PLAN.plots(wildcards.point),
         "configs": [str(Path(e).parent / "config.yaml") for e in explanations],
-        "report": [f"{RESULTS}/points/{wildcards.point}/{name}" for name in ("summary.tsv", "report.html",
-                                                                            "config.yaml")],
+        "media": PLAN.media(point) or [],
+        "evaluations": PLAN.evaluations(point) or [],
+        "report": report_files,
         "parent": f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
     }
 
@@ -120,8 +192,11 @@ onsuccess:
     print("\nMusicLIME results:")
     for point in PLAN.points:
         print(f"  explanations: {RESULTS}/songs/<song>/.../explanation.json  (point {point})")
-        print(f"  report:       {point_report(point)}")
+        if report_config(point)["html"]:
+            print(f"  report:       {RESULTS}/points/{point}/report.html")
     print(f"  sweep summary: {RESULTS}/sweeps/{SWEEP_ID}/summary.tsv")
+    if any(report_config(point)["html"] for point in PLAN.points):
+        print(f"  sweep index:   {RESULTS}/sweeps/{SWEEP_ID}/index.html")
     tracking = PLAN.sweep.points[0].config["tracking"]
     if tracking["enabled"]:
         print(f"  MLflow:       {tracking['uri']}  (mlflow ui --backend-store-uri {tracking['uri']})")

@@ -1,4 +1,4 @@
-# LIME fit and its picture: depend on the predictions and the kernel / feature-selection settings.
+# LIME fit: depends on the predictions and the kernel / feature-selection settings.
 # A cheap stage: it runs inside the Snakemake process (see common.smk).
 
 
@@ -8,8 +8,7 @@ rule fit:
         predictions=PATHS.predictions,
     output:
         explanation=PATHS.explanation,
-        config=f"{PATHS.song_dir}/{{sep}}/{{masks}}/{{model}}/{{fit}}/config.yaml",
-        plot=PATHS.plot,
+        config=f"{PATHS.fit_dir}/config.yaml",
     params:
         fit=lambda wildcards: stage_slice("fit", wildcards.fit),
         song=song_info,
@@ -21,4 +20,4 @@ rule fit:
         runtime=10,
     run:
         run_stage(log[0], stages.fit, input.masks, input.predictions, params.fit, params.song, params.upstream,
-                  output.explanation, output.config, output.plot)
+                  output.explanation, output.config)

@@ -1,14 +1,13 @@
-# Reports: a summary table and an HTML page per sweep point, and one table for the whole sweep.
-# Cheap stages: they run inside the Snakemake process (see common.smk).
+# Reports per sweep point: summary table, HTML pages (one per song and the point's index), global
+# importance; per invocation: one table and one index page. Cheap: run in the worker pool.
 
 
 rule report:
     input:
         explanations=lambda wildcards: PLAN.explanations(wildcards.point),
-        plots=lambda wildcards: PLAN.plots(wildcards.point),
     output:
-        summary=f"{RESULTS}/points/{{point}}/summary.tsv",
-        html=f"{RESULTS}/points/{{point}}/report.html",
+        summary=report(f"{RESULTS}/points/{{point}}/summary.tsv", category="Sweep points",
+                       subcategory="{point}", labels={"point": "{point}", "table": "summary"}),
         config=f"{RESULTS}/points/{{point}}/config.yaml",
     params:
         config=lambda wildcards: PLAN.points[wildcards.point].config,
@@ -19,15 +18,51 @@ rule report:
         mem_mb=1000,
         runtime=5,
     run:
-        run_stage(log[0], stages.report_point, input.explanations, input.plots, params.config, params.overrides,
-                  output.summary, output.html, output.config)
+        run_stage(log[0], stages.report_point, input.explanations, params.config, params.overrides,
+                  output.summary, output.config)
+
+
+rule pages:
+    input:
+        unpack(page_inputs),
+    output:
+        pages=directory(f"{RESULTS}/points/{{point}}/songs"),
+        index=f"{RESULTS}/points/{{point}}/report.html",
+    params:
+        point=lambda wildcards: point_info(wildcards.point),
+    log:
+        "logs/pages/{point}.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    run:
+        run_stage(log[0], stages.point_pages, input.explanations, input.media, input.evaluations, input.mixes,
+                  params.point, output.pages, output.index)
+
+
+rule aggregate:
+    input:
+        explanations=lambda wildcards: PLAN.explanations(wildcards.point),
+    output:
+        table=report(f"{RESULTS}/points/{{point}}/importance.csv", category="Global importance",
+                     subcategory="{point}", labels={"point": "{point}", "kind": "table"}),
+        plot=report(f"{RESULTS}/points/{{point}}/importance.png", category="Global importance",
+                    subcategory="{point}", labels={"point": "{point}", "kind": "plot"}),
+    log:
+        "logs/aggregate/{point}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    run:
+        run_stage(log[0], stages.aggregate_point, input.explanations, output.table, output.plot)
 
 
 rule sweep_summary:
     input:
         summaries=expand(f"{RESULTS}/points/{{point}}/summary.tsv", point=list(PLAN.points)),
     output:
-        summary=f"{RESULTS}/sweeps/{{sweep}}/summary.tsv",
+        summary=report(f"{RESULTS}/sweeps/{{sweep}}/summary.tsv", category="Sweep",
+                       labels={"table": "summary of every point"}),
     params:
         overrides={point: p.overrides for point, p in PLAN.points.items()},
     log:
@@ -37,3 +72,20 @@ rule sweep_summary:
         runtime=5,
     run:
         run_stage(log[0], stages.summarize_sweep, input.summaries, params.overrides, output.summary)
+
+
+rule sweep_index:
+    input:
+        unpack(sweep_index_inputs),
+    output:
+        index=f"{RESULTS}/sweeps/{{sweep}}/index.html",
+    params:
+        points=sweep_index_points,
+        title=PLAN.sweep.name,
+    log:
+        "logs/sweep_index/{sweep}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    run:
+        run_stage(log[0], stages.sweep_index, params.points, output.index, params.title)

@@ -34,5 +34,5 @@ rule track_point:
         mem_mb=1000,
         runtime=30,
     run:
-        run_stage(log[0], stages.track_point, input.explanations, input.plots, input.configs, input.report,
-                  input.parent, params.point, output.tracked)
+        run_stage(log[0], stages.track_point, input.explanations, input.configs, input.media, input.evaluations,
+                  input.report, input.parent, params.point, output.tracked)

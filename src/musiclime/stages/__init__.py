@@ -8,7 +8,9 @@ dependencies and nothing else (a fit never imports torch; a separation never imp
 * :mod:`.prediction`  ``predict``, ``load_predict_fn``
 * :mod:`.fitting`     ``fit``
 * :mod:`.tracking`    ``track_parent``, ``track_point``
-* :mod:`.reports`     ``report_point``, ``summarize_sweep``
+* :mod:`.media`       ``song_media``, ``song_mix``
+* :mod:`.evaluation`  ``evaluate``
+* :mod:`.reports`     ``report_point``, ``point_pages``, ``aggregate_point``, ``summarize_sweep``, ``sweep_index``
 
 ``musiclime.stages.<function>`` also works; the module is imported on first access.
 """
@@ -23,7 +25,9 @@ _STAGE_MODULES = {
     "predict": ".prediction", "load_predict_fn": ".prediction",
     "fit": ".fitting",
     "track_parent": ".tracking", "track_point": ".tracking",
-    "report_point": ".reports", "summarize_sweep": ".reports",
+    "song_media": ".media", "song_mix": ".media", "evaluate": ".evaluation",
+    "report_point": ".reports", "point_pages": ".reports", "aggregate_point": ".reports",
+    "summarize_sweep": ".reports", "sweep_index": ".reports",
 }
 
 __all__ = sorted(_STAGE_MODULES)

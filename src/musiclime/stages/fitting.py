@@ -9,18 +9,12 @@ import numpy as np
 
 from ..artifacts import load_arrays, write_config
 from ..explanation import MusicLIMEExplanation, explanation_metadata
-from ..reporting import plot_explanation
 from ..surrogate import fit_surrogate
 
 
 def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, song: dict, stage_configs: dict,
-        out_explanation: str | Path, out_config: str | Path, out_plot: str | Path | None = None,
-        plot_features: int = 10) -> Path:
-    """Fit the surrogate for one song and write the explanation JSON (no audio involved).
-
-    With ``out_plot``, also draw the bar chart of its ``plot_features`` strongest features: the
-    picture belongs to the explanation, so one job writes both.
-    """
+        out_explanation: str | Path, out_config: str | Path) -> Path:
+    """Fit the surrogate for one song and write the explanation JSON (no audio involved)."""
     masks_meta, mask_arrays = load_arrays(masks_npz)
     pred_meta, pred_arrays = load_arrays(predictions_npz)
     masks, predictions = mask_arrays["masks"].astype(np.int64), pred_arrays["predictions"]
@@ -45,6 +39,4 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
         explanation.add_fit(surrogate)
     explanation.save_to_json(out_explanation, num_features=20)
     write_config(out_config, {"song_id": song["song_id"], "fit": fit_slice, **stage_configs})
-    if out_plot is not None:
-        plot_explanation(explanation, out_plot, plot_features)
     return Path(out_explanation)

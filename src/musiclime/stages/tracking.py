@@ -45,14 +45,16 @@ def explanation_params(song_id: str, config: dict) -> dict:
             "separation_backend": config["separation"]["backend"]}
 
 
-def track_point(explanations: list[str], plots: list[str], configs: list[str], report_files: list[str],
-                parent_json: str | Path, point_info: dict, out_tracked: str | Path) -> Path:
+def track_point(explanations: list[str], configs: list[str], media_dirs: list[str], evaluations: list[str],
+                report_files: list[str], parent_json: str | Path, point_info: dict, out_tracked: str | Path) -> Path:
     """Log every explanation of one sweep point (run key ``<point>/<song>``) and the point's report.
 
     Args:
-        explanations, plots, configs: per song, the explanation JSON, its picture and its resolved config.
-        report_files: the point's summary table, HTML page and config (logged under ``points/<point>/``
-            of the parent run).
+        explanations, configs: per song, the explanation JSON and its resolved config.
+        media_dirs, evaluations: per song, its pictures (logged as artifacts) and its ``evaluation.json``
+            (metrics logged under their own names, the file as an artifact); empty lists when off.
+        report_files: the point's summary table, config, HTML page and global importance (logged
+            under ``points/<point>/`` of the parent run).
         point_info: ``id``, composed ``config``, ``overrides``, ``stage_keys`` and ``sweep_name``.
         out_tracked: JSON ``{"runs": {song_id: run_id}, ...}`` written when everything is logged.
     """
@@ -65,12 +67,17 @@ def track_point(explanations: list[str], plots: list[str], configs: list[str], r
                  "musiclime.config_hash": short_hash(config),
                  **{f"musiclime.key.{stage}": key for stage, key in stage_keys.items()}}
     runs = {}
-    for explanation_path, plot_path, config_path in zip(explanations, plots, configs):
+    for i, (explanation_path, config_path) in enumerate(zip(explanations, configs)):
         song_id = json.loads(Path(explanation_path).read_text())["metadata"]["song_info"]["song_id"]
+        artifacts = sorted(Path(media_dirs[i]).glob("*.png")) if media_dirs else []
+        metrics = {}
+        if evaluations:
+            artifacts.append(Path(evaluations[i]))
+            metrics = json.loads(Path(evaluations[i]).read_text())["metrics"]
         runs[song_id] = mlflow_tracking.log_explanation(
             settings, explanation_path, run_key=f"{point}/{song_id}", parent_run_id=parent["run_id"],
             params=explanation_params(song_id, config), tags={**base_tags, "musiclime.song": song_id},
-            artifacts=[plot_path], config_path=config_path, skip_unchanged=True)
+            artifacts=artifacts, config_path=config_path, extra_metrics=metrics, skip_unchanged=True)
     mlflow_tracking.log_point_report(settings, parent["run_id"], point, report_files)
     write_json(out_tracked, {"runs": runs, "parent_run_id": parent["run_id"], "point": point, "uri": settings.uri,
                              "report_files": list(map(str, report_files))})

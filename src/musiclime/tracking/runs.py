@@ -74,7 +74,7 @@ def ensure_parent_run(settings: TrackingSettings, sweep_id: str, sweep_name: str
 def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathLike, *, run_key: str,
                     parent_run_id: str | None, params: dict, tags: dict,
                     artifacts: Sequence[str | os.PathLike] = (), config_path: str | os.PathLike | None = None,
-                    skip_unchanged: bool = False) -> str:
+                    extra_metrics: Mapping[str, float] | None = None, skip_unchanged: bool = False) -> str:
     """Log one explanation JSON as an MLflow run nested under ``parent_run_id``; return the run id.
 
     With ``skip_unchanged``, a run whose fingerprint tag (SHA-256 of the files, params and tags it
@@ -96,6 +96,7 @@ def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathL
     explanation = read_explanation(path)
     files = _artifact_files(path, config_path, artifacts)
     metrics = explanation_metrics(explanation)
+    metrics.update({name: float(value) for name, value in (extra_metrics or {}).items() if value is not None})
     table = ranking_table(explanation)
     run_tags = {**_stringified(tags), **_provenance_tags(), TAG_RUN_KEY: str(run_key), TAG_ROLE: ROLE_EXPLANATION,
                 TAG_EXPLANATION_FILE: str(path.resolve())}

@@ -1,0 +1,8 @@
+"""Rule evaluate: explanation + stems + comparison explanations + model -> evaluation.json."""
+from musiclime import stages
+from musiclime.workflow_setup import configure_script_logging
+
+configure_script_logging(snakemake.log[0])
+stages.evaluate(snakemake.input.explanation, snakemake.input.stems, list(snakemake.input.seeds),
+                snakemake.input.get("randomized"), snakemake.params.model, snakemake.params.evaluation,
+                snakemake.output.evaluation, snakemake.output.config)
