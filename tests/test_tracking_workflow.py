@@ -53,7 +53,13 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
         assert run.data.metrics["model_calls"] == explanation.metadata["model_calls"]
         assert "musiclime.config_hash" in run.data.tags
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {"explanation.json", "ranking.json", "config.yaml", "explanation.png"} <= artifacts
+        assert {"explanation.json", "ranking.json", "config.yaml", "heatmap.png", "bars.png", "lyrics.png",
+                "evaluation.json"} <= artifacts
+        evaluation = json.loads((explanation_path.parent / next(explanation_path.parent.glob("evaluation-*")).name
+                                 / "evaluation.json").read_text())
+        for name in ("jaccard_top5", "jaccard_top10", "kendall_tau", "deletion_aopc", "random_deletion_aopc",
+                     "insertion_aopc", "random_insertion_aopc"):
+            assert run.data.metrics[name] == pytest.approx(evaluation["metrics"][name])
         ranking = json.loads(Path(client.download_artifacts(run.info.run_id, "ranking.json", str(tmp_path))).read_text())
         rows = [dict(zip(ranking["columns"], row)) for row in ranking["data"]]
         weights = {(int(r["label"]), int(r["rank"])): float(r["weight"]) for r in rows}
@@ -66,7 +72,7 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
     assert len(reports) == 2  # one folder per sweep point
     for folder in reports:
         assert {a.path.rsplit("/", 1)[1] for a in client.list_artifacts(parent.info.run_id, folder)} == {
-            "summary.tsv", "report.html", "config.yaml"}
+            "summary.tsv", "report.html", "config.yaml", "importance.csv", "importance.png"}
 
 
 def test_parallel_jobs_log_every_run_once_to_sqlite_and_rerun_adds_none(tmp_path):

@@ -40,7 +40,9 @@ def test_first_run_produces_every_artifact(first_run):
                       "evaluate": 2, "report": 1, "pages": 1, "aggregate": 1, "sweep_summary": 1, "sweep_index": 1,
                       "all": 1}
     results = workdir / "results"
-    explanations = sorted(results.glob("songs/*/*/*/*/*/explanation.json"))
+    assert len(list(results.glob("songs/*/*/*/*/*/explanation.json"))) == 2 * 3  # the point's, 2 more seeds
+    explanations = sorted(p.parents[1] / "explanation.json"
+                          for p in results.glob("songs/*/*/*/*/*/evaluation-*/evaluation.json"))
     assert len(explanations) == 2
     for path in explanations:
         exp = load_explanation(path)
@@ -152,7 +154,8 @@ def test_missing_song_file_is_named(tmp_path):
 def test_killed_predict_resumes_without_reading_a_truncated_artifact(tmp_path, kill_signal):
     sheet = make_songs(tmp_path / "songs", n_songs=1, seconds=5.0)
     # 20000 one-item batches keep predict busy for several seconds, long enough to be killed mid-way
-    overrides = tiny_overrides(sheet, NO_TRACKING, "explain.num_samples=20000", "model.batch_size=1")
+    overrides = tiny_overrides(sheet, NO_TRACKING, "evaluation.enabled=false", "explain.num_samples=20000",
+                               "model.batch_size=1")
     command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(tmp_path), "--cores", "1",
                "--config", "overrides=[" + ",".join(f'"{o}"' for o in overrides) + "]"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -184,7 +187,7 @@ def test_other_separation_backends(tmp_path, backend):
     from musiclime.factorization.openunmix_weights import init_untrained_weights_folder
 
     sheet = make_songs(tmp_path / "songs", n_songs=1, seconds=2.0)
-    extra = [f"separation={backend}", "explain.num_samples=20"]
+    extra = [f"separation={backend}", "explain.num_samples=20", "evaluation.enabled=false"]
     if backend == "openunmix":
         weights = init_untrained_weights_folder(tmp_path / "umx", hidden_size=8)
         extra += [f"separation.model={weights}", "separation.device=cpu"]
