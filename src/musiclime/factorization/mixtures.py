@@ -85,4 +85,5 @@ def compose_from_tables(stems: np.ndarray, boundaries: np.ndarray, masks: np.nda
         table = tables[k] if tables is not None else mixture_table(stems[:, start:stop], codes)
         for row, code in enumerate(codes):
             out[row, start:stop] = table[code]
+        del table  # a segment's table is freed before the next one is built
     return out

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..audio import resample
+from ..devices import resolve_device
 from ..errors import FactorizationError
 from .base import Factorization, with_residual
 from .openunmix_weights import load_openunmix_separator
@@ -57,15 +58,6 @@ class OpenUnmixFactorization(Factorization):
         log.info("separated %.1f s of audio into %s in %.1f s", self.duration_s, names, self.separation_seconds)
 
 
-def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when available else ``"cpu"``; other values unchanged."""
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 def separate(audio: np.ndarray, sample_rate: int, model: str | os.PathLike = "umxl", device: str = "cpu",
              chunk_seconds: float = 30.0, overlap_seconds: float = 1.0, niter: int = 1,
              progress: bool = True) -> tuple[np.ndarray, list[str]]:
@@ -82,7 +74,7 @@ def separate(audio: np.ndarray, sample_rate: int, model: str | os.PathLike = "um
 
     if chunk_seconds <= 2 * overlap_seconds or overlap_seconds < 0:
         raise FactorizationError(f"chunk_seconds ({chunk_seconds}) must exceed twice overlap_seconds ({overlap_seconds})")
-    device = resolve_device(device)
+    device = resolve_device(device, "Open-Unmix separation", key="separation.device")
     separator = load_openunmix_separator(model, device=device, niter=niter)
     model_rate = int(round(float(separator.sample_rate)))
     names = list(separator.target_models)
