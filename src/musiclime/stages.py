@@ -53,7 +53,8 @@ def separate(song: dict, separation: dict, out_stems: str | Path, out_config: st
         fact = OpenUnmixFactorization(audio, temporal_segments=1, sample_rate=rate, model=separation["model"],
                                       device=separation["device"], residual=separation["residual"],
                                       chunk_seconds=separation["chunk_seconds"],
-                                      overlap_seconds=separation["overlap_seconds"], niter=separation["niter"])
+                                      overlap_seconds=separation["overlap_seconds"], niter=separation["niter"],
+                                      chunk_batch=separation.get("chunk_batch", 4))
     elif backend == "time_only":
         fact = TimeOnlyFactorization(audio, sample_rate=rate, temporal_segments=1)
     else:
@@ -135,7 +136,7 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
                           f"{fact.sample_rate} Hz")
     original = predict_original(fact, text, predict_fn)
     result = predict_masks(fact, text, arrays["masks"], layout, predict_fn, batch_size=model_slice["batch_size"],
-                           progress=progress)
+                           progress=progress, memory_budget_mb=model_slice.get("memory_budget_mb", 768))
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": result.n_calls + 1,
             "n_items": int(arrays["masks"].shape[0]) + 1, "predict_seconds": result.seconds}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original)
