@@ -58,6 +58,9 @@ def test_defaults_reproduce_the_seed():
     ("explain.labels=[-1]", "explain.labels"),
     ("model.batch_size=0", "model.batch_size"),
     ("separation.device=tpu", "separation.device"),
+    ("compute.device=gpu", "compute.device"),
+    ("separation.chunk_batch=0", "separation.chunk_batch"),
+    ("model.memory_budget_mb=0", "model.memory_budget_mb"),
     ("tracking.uri=ftp://x", "tracking.uri"),
     ("explain.num_samples=many", "explain.num_samples"),
     ("report.listenable_top_k=0", "report.listenable_top_k"),
@@ -69,3 +72,12 @@ def test_defaults_reproduce_the_seed():
 def test_bad_values_name_their_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         compose_config(CONF, [override])
+
+
+@pytest.mark.parametrize("device, gpus", [("cpu", 0), ("cuda", 1), ("cuda:1", 1), ("auto", 1)])
+def test_compute_device_is_the_one_gpu_switch(device, gpus):
+    point = compose_sweep(CONF, None, ["separation=openunmix", f"compute.device={device}"]).points[0].config
+    assert point["separation"]["device"] == point["model"]["predict_fn"]["device"] == device
+    assert point["compute"]["gpu"] == gpus  # what the separate and predict rules request
+    explicit = compose_sweep(CONF, None, [f"compute.device={device}", "compute.gpu=2"]).points[0].config
+    assert explicit["compute"]["gpu"] == 2

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from musiclime import OpenUnmixFactorization, WeightsUnavailableError
-from musiclime.factorization.openunmix import _crossfade_window, separate
+from musiclime.factorization.openunmix import _crossfade_window, chunk_groups, separate
 from musiclime.factorization.openunmix_weights import init_untrained_weights_folder
 
 
@@ -40,6 +40,25 @@ def test_chunked_separation_covers_the_song_and_residual_closes_the_mix(weights)
                                   overlap_seconds=0.25, progress=False)
     assert fact.source_names[-1] == "residual"
     np.testing.assert_allclose(fact.reconstruction(), audio, atol=1e-5)
+
+
+def test_batched_separation_equals_one_chunk_at_a_time(weights):
+    audio = song(seconds=6.0)
+    kwargs = dict(model=weights, chunk_seconds=1.5, overlap_seconds=0.25, progress=False)
+    one_at_a_time, names = separate(audio, 22050, chunk_batch=1, **kwargs)
+    batched, batched_names = separate(audio, 22050, chunk_batch=3, **kwargs)
+    assert names == batched_names and batched.shape == one_at_a_time.shape == (4, audio.size)
+    assert np.abs(one_at_a_time).max() > 1e-3
+    np.testing.assert_allclose(batched, one_at_a_time, atol=1e-4)
+
+
+def test_chunk_groups_batch_full_chunks_and_keep_the_short_tail_alone():
+    # length 1000, chunks of 300 with hop 250: starts 0, 250, 500, 750 (the last one 250 long)
+    assert chunk_groups([0, 250, 500, 750], 300, 1000, 2) == [[0, 250], [500], [750]]
+    assert chunk_groups([0, 250, 500], 300, 800, 8) == [[0, 250, 500]]
+    assert chunk_groups([0], 300, 120, 4) == [[0]]
+    with pytest.raises(Exception, match="chunk_batch"):
+        chunk_groups([0], 300, 120, 0)
 
 
 def test_crossfade_weights_sum_to_one():

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
+from .devices import check_device_name
 from .errors import ConfigError
+from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import MODALITIES
 from .sampling import SAMPLERS
 from .surrogate import FEATURE_SELECTIONS
@@ -64,12 +66,13 @@ class SeparationConfig:
     chunk_seconds: float = 30.0
     overlap_seconds: float = 1.0
     niter: int = 1
+    chunk_batch: int = 4  # openunmix: chunks per forward pass (stems equal one at a time within 1e-4)
 
     def __post_init__(self):
         _require(self.backend in SEPARATION_BACKENDS, "separation.backend",
                  f"unknown backend {self.backend!r}; expected one of {SEPARATION_BACKENDS}")
-        _require(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), "separation.device",
-                 f"expected auto, cpu or cuda[:N], got {self.device!r}")
+        check_device_name(self.device, "separation.device")
+        _require(self.chunk_batch >= 1, "separation.chunk_batch", f"must be >= 1, got {self.chunk_batch}")
         _require(self.chunk_seconds > 2 * self.overlap_seconds >= 0, "separation.chunk_seconds",
                  f"must exceed twice separation.overlap_seconds ({self.overlap_seconds}), got {self.chunk_seconds}")
 
@@ -92,6 +95,7 @@ class ModelConfig:
     # factory of the same architecture with re-initialised weights (evaluation.randomization); null = none
     randomized_predict_fn: Any = None
     batch_size: int = 32
+    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB  # composition buffer (+ mixture tables), on the model's device
     train_demo: Optional[DemoTrainConfig] = None
 
     def __post_init__(self):
@@ -103,6 +107,7 @@ class ModelConfig:
         _require(self.randomized_predict_fn is None or (isinstance(self.randomized_predict_fn, dict)
                                                         and "_target_" in self.randomized_predict_fn),
                  "model.randomized_predict_fn", "must be null or a mapping with a _target_ naming a factory")
+        _require(self.memory_budget_mb >= 16, "model.memory_budget_mb", f"must be >= 16 MiB, got {self.memory_budget_mb}")
 
 
 @dataclass
@@ -191,12 +196,28 @@ class EvaluationConfig:
 
 @dataclass
 class ComputeConfig:
-    """Resources declared by the rules (local runs ignore gpu; SLURM requests it)."""
+    """Where the heavy stages run, and the resources the rules declare.
 
+    ``device`` is the one switch: ``cuda`` (or ``cuda:N``) puts Open-Unmix separation and the demo
+    model on the GPU, ``auto`` uses CUDA when present and otherwise the CPU (with a log line),
+    ``cpu`` (default) keeps everything on the CPU. ``gpu`` (GPUs the separate and predict rules
+    request; local runs ignore it, SLURM honours it) follows the device by default: 1 unless cpu.
+    """
+
+    device: str = "cpu"
     gpu: int = 0
     separate_mem_mb: int = 4000
     predict_mem_mb: int = 4000
     threads: int = 2
+
+    def __post_init__(self):
+        check_device_name(self.device, "compute.device")
+        _require(self.gpu >= 0, "compute.gpu", f"must be >= 0, got {self.gpu}")
+
+
+def gpus_for_device(device: str) -> int:
+    """GPUs a rule requests for ``compute.device``: 0 for ``cpu``, else 1 (``auto`` asks too)."""
+    return 0 if str(device) == "cpu" else 1
 
 
 @dataclass
@@ -218,6 +239,7 @@ class MusicLimeConfig:
 
 def register_configs() -> None:
     """Store the schemas in Hydra's ConfigStore (``base_<group>`` names used by ``conf/`` defaults)."""
+    OmegaConf.register_new_resolver("gpus_for_device", gpus_for_device, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=MusicLimeConfig)
     for group, node in [("data", DataConfig), ("separation", SeparationConfig), ("model", ModelConfig),

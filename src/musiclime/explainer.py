@@ -12,6 +12,7 @@ from .explanation import MusicLIMEExplanation, explanation_metadata, feature_rec
 from .factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from .inference import PredictFn, check_lyrics_for_modality, predict_masks, predict_original
 from .lyrics import make_text_factorization
+from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
 from .sampling import as_random_state, sample_masks
 from .surrogate import check_fit_params, fit_surrogate
@@ -30,14 +31,17 @@ class MusicLIMEExplainer:
         distance_scale: factor on the cosine distances (1 = seed; LIME's text explainer uses 100).
         feature_selection: LIME feature selection (``"auto"`` = seed).
         num_features: features kept in the surrogate (20 = seed).
-        batch_size: items per ``predict_fn`` call; memory is O(batch_size x audio length).
+        batch_size: items per ``predict_fn`` call.
+        memory_budget_mb: MiB for composing waveforms (a reused buffer, plus mixture tables); a batch of
+            waveforms larger than this is split into smaller model calls.
         sampler: ``"random"`` (seed) or ``"exhaustive"`` (all 2**F masks when <= num_samples).
         progress: show progress bars.
     """
 
     def __init__(self, kernel_width: float = 25, random_state=None, *, distance_scale: float = 1.0,
                  feature_selection: str = "auto", num_features: int = 20, batch_size: int = 32,
-                 sampler: str = "random", progress: bool = True):
+                 sampler: str = "random", progress: bool = True,
+                 memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB):
         check_fit_params(kernel_width, distance_scale, feature_selection, num_features)
         self.kernel_width = kernel_width
         self.random_state = as_random_state(random_state)
@@ -45,6 +49,7 @@ class MusicLIMEExplainer:
         self.feature_selection = feature_selection
         self.num_features = num_features
         self.batch_size = batch_size
+        self.memory_budget_mb = memory_budget_mb
         self.sampler = sampler
         self.progress = progress
 
@@ -89,7 +94,8 @@ class MusicLIMEExplainer:
                  layout.num_features, layout.n_audio, layout.n_text, modality, masks.shape[0])
         original = predict_original(audio_factorization, text_factorization, predict_fn)
         result = predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn,
-                               batch_size=self.batch_size, progress=self.progress)
+                               batch_size=self.batch_size, progress=self.progress,
+                               memory_budget_mb=self.memory_budget_mb)
         labels = (int(np.argmax(original)),) if labels is None else tuple(int(x) for x in labels)
         fit_start = time.perf_counter()
         fits = fit_surrogate(masks, result.predictions, labels, kernel_width=self.kernel_width,

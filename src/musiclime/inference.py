@@ -1,11 +1,13 @@
 """Streaming model inference over perturbation masks.
 
 Each batch of mask rows is turned into ``batch_size`` perturbed (text, audio) pairs on the fly and
-scored by ``predict_fn``; only one batch of waveforms exists at a time, so memory is
-O(batch_size x nb_timesteps), not O(num_samples x nb_timesteps).
+scored by ``predict_fn``; only one block of waveforms exists at a time, in a buffer sized by a
+memory budget, so memory is O(budget), not O(num_samples x nb_timesteps).
 
 ``predict_fn(texts: list[str], audios: float32 (batch, nb_timesteps)) -> (batch, n_classes)``
-returns class probabilities.
+returns class probabilities. ``audios`` is a NumPy array, or a torch tensor on the device named by
+the function's ``torch_device`` attribute when it has one (:mod:`musiclime.composers`); it is a
+view of a reused buffer, valid only during the call.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import ConfigError, PredictionError
+from .composers import make_composer, model_device, to_model_input
 from .factorization.base import Factorization
+from .memory_budget import DEFAULT_MEMORY_BUDGET_MB, MIB
 from .modality import FeatureLayout
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,8 @@ def validate_probabilities(output, batch_size: int, where: str, n_classes: int |
     Raises:
         PredictionError: naming ``where`` (e.g. the batch and its sample rows) and the problem.
     """
+    if hasattr(output, "detach"):  # a torch tensor, possibly on a GPU
+        output = output.detach().cpu().numpy()
     try:
         probs = np.asarray(output, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -75,15 +81,21 @@ def validate_probabilities(output, batch_size: int, where: str, n_classes: int |
 
 def predict_masks(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                   layout: FeatureLayout, predict_fn: PredictFn, batch_size: int = 32,
-                  progress: bool = True) -> PredictionResult:
+                  progress: bool = True, memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB) -> PredictionResult:
     """Score every perturbed instance described by ``masks``.
+
+    Waveforms are composed block by block into one reused buffer of at most ``memory_budget_mb``
+    (with the composer's tables); a ``predict_fn`` with a ``torch_device`` attribute gets tensors
+    composed on that device (:mod:`musiclime.composers`), any other gets NumPy arrays.
 
     Args:
         audio_factorization: components to compose audio from.
         text_factorization: ``LineIndexedString`` or ``WordIndexedString``.
         masks: 0/1 ``(num_samples, layout.num_features)``.
         layout: which columns are audio components and which lyric features.
-        predict_fn: the classifier, called with at most ``batch_size`` items.
+        predict_fn: the classifier, called with at most ``batch_size`` items (fewer when that many
+            waveforms exceed the budget).
+        memory_budget_mb: MiB for the composition buffer and tables.
 
     Returns:
         The predictions ``(num_samples, n_classes)`` and call statistics.
@@ -95,19 +107,26 @@ def predict_masks(audio_factorization: Factorization, text_factorization, masks:
         raise ValueError(f"masks must be (num_samples, {layout.num_features}), got {masks.shape}")
     start = time.perf_counter()
     num_samples = masks.shape[0]
+    composer, plan = make_composer(audio_factorization, model_device(predict_fn), num_samples, batch_size,
+                                   int(memory_budget_mb * MIB))
     outputs: list[np.ndarray] = []
     n_classes = None
-    n_batches = -(-num_samples // batch_size)
-    bar = tqdm(range(n_batches), desc="predict", unit="batch", disable=not progress, leave=False)
-    for b in bar:
-        rows = masks[b * batch_size:(b + 1) * batch_size]
-        texts = texts_for(text_factorization, layout.text_masks(rows))
-        audios = audio_factorization.compose_batch(layout.audio_masks(rows))
-        where = f"batch {b} (samples {b * batch_size}..{b * batch_size + len(rows) - 1})"
-        probs = validate_probabilities(predict_fn(texts, audios), len(rows), where, n_classes)
-        n_classes = probs.shape[1]
-        outputs.append(probs)
-        del audios
+    n_batches = -(-num_samples // plan.model_batch)
+    bar = tqdm(total=n_batches, desc="predict", unit="batch", disable=not progress, leave=False)
+    for block_start in range(0, num_samples, plan.block_rows):
+        block = masks[block_start:block_start + plan.block_rows]
+        audios = composer.compose(layout.audio_masks(block))
+        for offset in range(0, len(block), plan.model_batch):
+            rows = block[offset:offset + plan.model_batch]
+            first = block_start + offset
+            texts = texts_for(text_factorization, layout.text_masks(rows))
+            where = f"batch {first // plan.model_batch} (samples {first}..{first + len(rows) - 1})"
+            output = predict_fn(texts, audios[offset:offset + len(rows)])
+            probs = validate_probabilities(output, len(rows), where, n_classes)
+            n_classes = probs.shape[1]
+            outputs.append(probs)
+            bar.update()
+    bar.close()
     predictions = np.concatenate(outputs, axis=0)
     seconds = time.perf_counter() - start
     log.info("scored %d perturbed samples in %d calls (%.1f s)", num_samples, n_batches, seconds)
@@ -122,7 +141,8 @@ def texts_for(text_factorization, text_masks: np.ndarray) -> list[str]:
 def predict_original(audio_factorization: Factorization, text_factorization, predict_fn: PredictFn) -> np.ndarray:
     """Probabilities ``(n_classes,)`` on the original mix with the full lyrics (not the reconstruction)."""
     text = text_factorization.inverse_removing([])
-    probs = validate_probabilities(predict_fn([text], audio_factorization.mix[None, :].copy()), 1, "the original song")
+    audio = to_model_input(audio_factorization.mix[None, :], model_device(predict_fn))
+    probs = validate_probabilities(predict_fn([text], audio), 1, "the original song")
     return probs[0]
 
 

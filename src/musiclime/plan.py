@@ -23,9 +23,9 @@ from .sample_sheet import Song, read_sample_sheet
 
 SEPARATION_KEYS = {"stems": ("backend", "residual"), "time_only": ("backend",),
                    "openunmix": ("backend", "model", "device", "residual", "chunk_seconds", "overlap_seconds",
-                                 "niter")}
+                                 "niter", "chunk_batch")}
 MASK_KEYS = ("num_samples", "temporal_segments", "modality", "lyrics_unit", "sampler", "seed")
-MODEL_KEYS = ("name", "predict_fn", "requires", "batch_size")
+MODEL_KEYS = ("name", "predict_fn", "requires", "batch_size", "memory_budget_mb")
 FIT_KEYS = ("kernel_width", "distance_scale", "feature_selection", "num_features", "labels")
 EVALUATION_KEYS = ("stability", "stability_seeds", "faithfulness", "faithfulness_steps", "faithfulness_random_draws",
                    "faithfulness_seed", "randomization")
@@ -56,7 +56,8 @@ def randomized_model(model: dict) -> dict | None:
     if not model.get("randomized_predict_fn"):
         return None
     return {"name": f"{model['name']}-randomized", "predict_fn": model["randomized_predict_fn"],
-            "requires": model["requires"], "batch_size": model["batch_size"]}
+            "requires": model["requires"], "batch_size": model["batch_size"],
+            "memory_budget_mb": model["memory_budget_mb"]}
 
 
 def stage_keys(slices: dict[str, dict]) -> dict[str, str]:

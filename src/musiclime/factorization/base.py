@@ -16,6 +16,7 @@ import numpy as np
 
 from ..audio import check_finite, warn_if_silent
 from ..errors import FactorizationError
+from .mixtures import compose_from_tables, uses_tables
 
 log = logging.getLogger(__name__)
 
@@ -104,26 +105,34 @@ class Factorization:
         return self.compose_batch(mask)[0]
 
     # --- batched composition ----------------------------------------------------------------
-    def compose_batch(self, masks: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def compose_batch(self, masks: np.ndarray, out: np.ndarray | None = None,
+                      tables: list[np.ndarray] | None = None) -> np.ndarray:
         """Compose one waveform per mask row.
+
+        0/1 masks copy rows of per-segment mixture tables (:mod:`.mixtures`; the result does not
+        depend on the batch); other real weights give the weighted sum of the components.
 
         Args:
             masks: ``(batch, nb_components)``, 0/1 (any real weights work: a weighted sum).
-            out: optional float32 buffer ``(batch, nb_timesteps)`` to write into.
+            out: optional float32 buffer with at least ``batch`` rows of ``nb_timesteps`` to write into.
+            tables: optional precomputed mixture tables (:func:`.mixtures.all_mixture_tables`).
 
         Returns:
-            float32 ``(batch, nb_timesteps)``; memory is O(batch x nb_timesteps).
+            float32 ``(batch, nb_timesteps)`` (the first ``batch`` rows of ``out`` when given);
+            memory is O(batch x nb_timesteps).
         """
-        masks = np.asarray(masks, dtype=np.float32)
+        masks = np.asarray(masks)
         n_sources = len(self.source_names)
         if masks.ndim != 2 or masks.shape[1] != self.get_number_components():
             raise ValueError(f"masks must be (batch, {self.get_number_components()}), got {masks.shape}")
-        if out is None:
-            out = np.empty((masks.shape[0], self.stems.shape[1]), dtype=np.float32)
+        out = np.empty((masks.shape[0], self.stems.shape[1]), dtype=np.float32) if out is None else out[:masks.shape[0]]
+        if uses_tables(masks, n_sources):
+            return compose_from_tables(self.stems, self.boundaries, masks, out, tables)
+        weights = masks.astype(np.float32)
         for k in range(self.temporal_segments):
             start, stop = self.boundaries[k], self.boundaries[k + 1]
-            # (batch, nb_sources) @ (nb_sources, segment_len): the active sources of segment k
-            np.matmul(masks[:, k * n_sources:(k + 1) * n_sources], self.stems[:, start:stop], out=out[:, start:stop])
+            # (batch, nb_sources) @ (nb_sources, segment_len): the weighted sources of segment k
+            np.matmul(weights[:, k * n_sources:(k + 1) * n_sources], self.stems[:, start:stop], out=out[:, start:stop])
         return out
 
     def reconstruction(self) -> np.ndarray:

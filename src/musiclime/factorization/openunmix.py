@@ -15,11 +15,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..audio import resample
+from ..devices import resolve_device
 from ..errors import FactorizationError
 from .base import Factorization, with_residual
 from .openunmix_weights import load_openunmix_separator
 
 log = logging.getLogger(__name__)
+
+#: Chunks separated per forward pass (``separation.chunk_batch``).
+DEFAULT_CHUNK_BATCH = 4
 
 
 class OpenUnmixFactorization(Factorization):
@@ -33,6 +37,7 @@ class OpenUnmixFactorization(Factorization):
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
         residual: add a ``residual`` source (mix minus the sum of the stems).
         chunk_seconds: length of the separated chunks; ``overlap_seconds`` are cross-faded.
+        chunk_batch: chunks per forward pass of the model.
         niter: Wiener-filter EM iterations (Open-Unmix's default 1).
     """
 
@@ -41,14 +46,16 @@ class OpenUnmixFactorization(Factorization):
     def __init__(self, audio: np.ndarray, temporal_segmentation_params: int = 10, sample_rate: int = 22050,
                  model: str | os.PathLike = "umxl", device: str = "cpu", residual: bool = False,
                  chunk_seconds: float = 30.0, overlap_seconds: float = 1.0, niter: int = 1,
-                 temporal_segments: int | None = None, progress: bool = True):
+                 temporal_segments: int | None = None, progress: bool = True,
+                 chunk_batch: int = DEFAULT_CHUNK_BATCH):
         if temporal_segments is not None:
             temporal_segmentation_params = temporal_segments
         audio = np.asarray(audio, dtype=np.float32)
         mix = audio.mean(axis=0) if audio.ndim == 2 else audio
         start = time.perf_counter()
         stems, names = separate(audio, sample_rate, model=model, device=device, chunk_seconds=chunk_seconds,
-                                overlap_seconds=overlap_seconds, niter=niter, progress=progress)
+                                overlap_seconds=overlap_seconds, niter=niter, progress=progress,
+                                chunk_batch=chunk_batch)
         self.separation_seconds = time.perf_counter() - start
         self.model = str(model)
         if residual:
@@ -57,22 +64,14 @@ class OpenUnmixFactorization(Factorization):
         log.info("separated %.1f s of audio into %s in %.1f s", self.duration_s, names, self.separation_seconds)
 
 
-def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when available else ``"cpu"``; other values unchanged."""
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 def separate(audio: np.ndarray, sample_rate: int, model: str | os.PathLike = "umxl", device: str = "cpu",
              chunk_seconds: float = 30.0, overlap_seconds: float = 1.0, niter: int = 1,
-             progress: bool = True) -> tuple[np.ndarray, list[str]]:
+             progress: bool = True, chunk_batch: int = DEFAULT_CHUNK_BATCH) -> tuple[np.ndarray, list[str]]:
     """Separate ``audio`` with Open-Unmix.
 
     Args:
         audio: float32 ``(nb_timesteps,)`` or ``(nb_channels, nb_timesteps)`` at ``sample_rate`` Hz.
+        chunk_batch: chunks per forward pass (same crossfades; stems equal one-at-a-time within float noise).
 
     Returns:
         ``(stems, names)``: float32 mono stems ``(nb_targets, nb_timesteps)`` at ``sample_rate`` and
@@ -82,7 +81,7 @@ def separate(audio: np.ndarray, sample_rate: int, model: str | os.PathLike = "um
 
     if chunk_seconds <= 2 * overlap_seconds or overlap_seconds < 0:
         raise FactorizationError(f"chunk_seconds ({chunk_seconds}) must exceed twice overlap_seconds ({overlap_seconds})")
-    device = resolve_device(device)
+    device = resolve_device(device, "Open-Unmix separation", key="separation.device")
     separator = load_openunmix_separator(model, device=device, niter=niter)
     model_rate = int(round(float(separator.sample_rate)))
     names = list(separator.target_models)
@@ -98,20 +97,40 @@ def separate(audio: np.ndarray, sample_rate: int, model: str | os.PathLike = "um
     starts = list(range(0, max(length - overlap, 1), hop))
     out = np.zeros((len(names), length), dtype=np.float32)  # mono stems at the model rate
     weight = np.zeros(length, dtype=np.float32)
-    bar = tqdm(starts, desc="open-unmix", unit="chunk", disable=not progress or len(starts) < 2, leave=False)
+    groups = chunk_groups(starts, chunk, length, chunk_batch)
+    bar = tqdm(total=len(starts), desc="open-unmix", unit="chunk", disable=not progress or len(starts) < 2,
+               leave=False)
     with torch.inference_mode():
-        for start in bar:
-            stop = min(start + chunk, length)
-            piece = torch.from_numpy(np.ascontiguousarray(at_model_rate[:, start:stop]))[None].to(device)
-            estimates = separator(piece)[0].mean(dim=1).cpu().numpy()  # (nb_targets, chunk_len)
-            fade = _crossfade_window(stop - start, overlap, first=start == 0, last=stop == length)
-            out[:, start:stop] += estimates * fade
-            weight[start:stop] += fade
+        for group in groups:
+            stop_of = {start: min(start + chunk, length) for start in group}
+            pieces = np.stack([at_model_rate[:, start:stop_of[start]] for start in group])  # (n, 2, chunk_len)
+            # (n, nb_targets, nb_channels, chunk_len) -> mono (n, nb_targets, chunk_len)
+            estimates = separator(torch.from_numpy(pieces).to(device)).mean(dim=2).cpu().numpy()
+            for start, estimate in zip(group, estimates):
+                stop = stop_of[start]
+                fade = _crossfade_window(stop - start, overlap, first=start == 0, last=stop == length)
+                out[:, start:stop] += estimate * fade
+                weight[start:stop] += fade
+            bar.update(len(group))
+    bar.close()
     out /= np.maximum(weight, 1e-8)
     stems = resample(out, model_rate, sample_rate)
     target_len = np.asarray(audio).shape[-1]
     stems = stems[:, :target_len] if stems.shape[1] >= target_len else np.pad(stems, ((0, 0), (0, target_len - stems.shape[1])))
     return np.ascontiguousarray(stems, dtype=np.float32), names
+
+
+def chunk_groups(starts: list[int], chunk: int, length: int, chunk_batch: int) -> list[list[int]]:
+    """Chunk starts grouped into model batches of at most ``chunk_batch`` chunks of equal length.
+
+    Full-length chunks are batched in order; a shorter last chunk goes alone (padding it would
+    change what the bidirectional model sees, so it is separated exactly as one at a time).
+    """
+    if chunk_batch < 1:
+        raise FactorizationError(f"chunk_batch must be >= 1, got {chunk_batch}")
+    full = [start for start in starts if start + chunk <= length]
+    groups = [full[i:i + chunk_batch] for i in range(0, len(full), chunk_batch)]
+    return groups + [[start] for start in starts if start + chunk > length]
 
 
 def _crossfade_window(length: int, overlap: int, first: bool, last: bool) -> np.ndarray:

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..devices import resolve_device
 from ..errors import MusicLimeError
 from ..lyrics import lyric_lines
 
@@ -213,30 +214,33 @@ def lyrics_features(texts: Sequence[str], n_buckets: int) -> np.ndarray:
 
 
 # --- inference --------------------------------------------------------------------------------------
-def predict_proba(model: DemoClassifier, texts: Sequence[str], audios: np.ndarray, batch_size: int = 16,
+def predict_proba(model: DemoClassifier, texts: Sequence[str], audios, batch_size: int = 16,
                   device: str | torch.device = "cpu") -> np.ndarray:
     """Class probabilities ``(batch, 2)`` float64 of ``model`` (eval mode, no grad) on ``texts`` and ``audios``.
 
     Args:
-        audios: float array ``(batch, nb_timesteps)`` (or ``(nb_timesteps,)`` for one song) at the
-            model's sample rate.
+        audios: float NumPy array or torch tensor ``(batch, nb_timesteps)`` (or ``(nb_timesteps,)``
+            for one song) at the model's sample rate; a tensor already on ``device`` is used in place.
     """
-    audios = np.asarray(audios, dtype=np.float32)
+    if isinstance(audios, torch.Tensor):
+        audios = audios.to(device=device, dtype=torch.float32)
+    else:
+        audios = torch.from_numpy(np.ascontiguousarray(audios, dtype=np.float32))
     if audios.ndim == 1:
         audios = audios[None]
     texts = list(texts)
     if audios.ndim != 2 or audios.shape[0] != len(texts):
         raise DemoModelError(f"need one text per waveform (batch, nb_timesteps): got {len(texts)} texts and "
-                             f"audio of shape {audios.shape}")
+                             f"audio of shape {tuple(audios.shape)}")
     was_training = model.training
     model.eval()
     outputs = []
+    step = max(1, int(batch_size))
     try:
         with torch.no_grad():
-            for start in range(0, len(texts), max(1, int(batch_size))):
-                chunk = slice(start, start + max(1, int(batch_size)))
-                audio = torch.from_numpy(np.ascontiguousarray(audios[chunk])).to(device)
-                text = torch.from_numpy(lyrics_features(texts[chunk], model.config.text_buckets)).to(device)
+            for start in range(0, len(texts), step):
+                audio = audios[start:start + step].to(device)
+                text = torch.from_numpy(lyrics_features(texts[start:start + step], model.config.text_buckets)).to(device)
                 logits = model(audio, text).double()
                 outputs.append(torch.softmax(logits, dim=1).cpu().numpy())
     finally:
@@ -247,10 +251,14 @@ def predict_proba(model: DemoClassifier, texts: Sequence[str], audios: np.ndarra
 class DemoPredictor:
     """``predict_fn(texts: list[str], audios: (batch, nb_timesteps) float32) -> (batch, 2)`` float64 probabilities.
 
+    ``audios`` may be a NumPy array or a torch tensor; ``torch_device`` tells the explainer to
+    compose tensors on the model's device (:mod:`musiclime.composers`).
+
     Attributes:
         sample_rate: Hz the audio must be at (22050 for the default config).
         labels: class names, index = class.
         model: the :class:`DemoClassifier` (eval mode).
+        torch_device: the device the model runs on.
     """
 
     labels = LABEL_NAMES
@@ -261,7 +269,11 @@ class DemoPredictor:
         self.batch_size = int(batch_size)
         self.sample_rate = int(model.config.sample_rate)
 
-    def __call__(self, texts: list[str], audios: np.ndarray) -> np.ndarray:
+    @property
+    def torch_device(self) -> str:
+        return self.device
+
+    def __call__(self, texts: list[str], audios) -> np.ndarray:
         return predict_proba(self.model, texts, audios, batch_size=self.batch_size, device=self.device)
 
 
@@ -319,9 +331,7 @@ def load_demo_predict_fn(weights_dir: str, device: str = "cpu", batch_size: int 
 
 
 def _resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
+    return resolve_device(device, "the demo model", key="model.predict_fn.device")
 
 
 def reinitialise_parameters(model: DemoClassifier, seed: int) -> DemoClassifier:

@@ -39,7 +39,7 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
                           f"{fact.sample_rate} Hz")
     original = predict_original(fact, text, predict_fn)
     result = predict_masks(fact, text, arrays["masks"], layout, predict_fn, batch_size=model_slice["batch_size"],
-                           progress=progress)
+                           progress=progress, memory_budget_mb=model_slice["memory_budget_mb"])
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": result.n_calls + 1,
             "n_items": int(arrays["masks"].shape[0]) + 1, "predict_seconds": result.seconds}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original)

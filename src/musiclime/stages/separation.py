@@ -41,7 +41,8 @@ def separate(song: dict, separation: dict, out_stems: str | Path, out_config: st
         fact = OpenUnmixFactorization(audio, temporal_segments=1, sample_rate=rate, model=separation["model"],
                                       device=separation["device"], residual=separation["residual"],
                                       chunk_seconds=separation["chunk_seconds"],
-                                      overlap_seconds=separation["overlap_seconds"], niter=separation["niter"])
+                                      overlap_seconds=separation["overlap_seconds"], niter=separation["niter"],
+                                      chunk_batch=separation["chunk_batch"])
     elif backend == "time_only":
         fact = TimeOnlyFactorization(audio, sample_rate=rate, temporal_segments=1)
     else:
