@@ -7,8 +7,9 @@ stage pays only for the modules it uses (``python -X importtime`` shows the cost
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -26,15 +27,7 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    """Import a public name's module on first access and cache the name in this package."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'musiclime' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

@@ -10,7 +10,7 @@ needs torch, while the workflow's planning only needs the song ids (:mod:`.style
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_getattr
 
 #: Public name -> the submodule that defines it.
 _EXPORTS = {
@@ -22,11 +22,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())

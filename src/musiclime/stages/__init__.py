@@ -17,7 +17,7 @@ dependencies and nothing else (a fit never imports torch; a separation never imp
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_getattr
 
 _STAGE_MODULES = {
     "separate": ".separation", "load_factorization": ".separation",
@@ -32,9 +32,4 @@ _STAGE_MODULES = {
 
 __all__ = sorted(_STAGE_MODULES)
 
-
-def __getattr__(name: str):
-    module = _STAGE_MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
+__getattr__ = lazy_getattr(__name__, _STAGE_MODULES, globals())
