@@ -6,6 +6,11 @@ thread submits its stage function to a small pool of worker processes instead. W
 first use (``spawn``: no fork of a threaded process), import what the stages need once, and live
 until Snakemake exits. A job therefore costs its own work: no Python start, no repeated imports.
 
+There are two pools. ``compute`` (one worker per core) runs fits, pictures and pages; ``tracking``
+(one worker) runs the MLflow stages, so MLflow (a 3 s import) is loaded once, and writes to a SQLite
+store, which serialises them anyway, never hold a compute worker. A stage names its pool with a
+``worker_pool`` attribute (default ``compute``).
+
 Arguments travel by pickle: stage functions are module-level, and Snakemake's file lists are
 turned into plain lists of strings first.
 """
@@ -27,7 +32,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Most workers, whatever the machine: cheap jobs are bounded by Snakemake's --cores anyway.
 MAX_WORKERS = 8
 
-_pool: ProcessPoolExecutor | None = None
+_pools: dict[str, ProcessPoolExecutor] = {}
 _pool_lock = threading.Lock()
 
 
@@ -40,13 +45,13 @@ def pool_size() -> int:
     return max(1, min(cpus, MAX_WORKERS))
 
 
-def _get_pool() -> ProcessPoolExecutor:
-    global _pool
+def _get_pool(name: str) -> ProcessPoolExecutor:
     with _pool_lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=pool_size(), mp_context=multiprocessing.get_context("spawn"))
-            atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
-        return _pool
+        if name not in _pools:
+            size = 1 if name == "tracking" else pool_size()
+            _pools[name] = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
+            atexit.register(_pools[name].shutdown, wait=False, cancel_futures=True)
+        return _pools[name]
 
 
 def plain(value):
@@ -67,8 +72,9 @@ def run_in_worker(log_path: str | Path | None, stage: Callable[..., T], *args, *
 
     Blocks the calling thread until the stage returns; its exception, if any, is raised here.
     """
-    future = _get_pool().submit(_call_logged, None if log_path is None else str(log_path), os.getpid(), stage,
-                                plain(list(args)), plain(kwargs))
+    pool = _get_pool(getattr(stage, "worker_pool", "compute"))
+    future = pool.submit(_call_logged, None if log_path is None else str(log_path), os.getpid(), stage,
+                         plain(list(args)), plain(kwargs))
     return future.result()
 
 

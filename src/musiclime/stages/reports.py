@@ -8,11 +8,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..artifacts import write_config
 from ..evidence_stages import aggregate_point, write_index, write_song_page
-from ..reporting import write_sweep_summary, write_tsv, summary_rows
+from ..reporting import summary_rows, write_sweep_summary, write_tsv
 from .media import PICTURES, WAVS
 
 __all__ = ["aggregate_point", "point_pages", "report_point", "summarize_sweep", "sweep_index"]
@@ -26,12 +27,12 @@ def report_point(explanations: list[str], config: dict, overrides: list[str], ou
     return Path(out_summary)
 
 
-def song_entries(point: dict, explanations: list[str], media_dirs: list[str], evaluations: list[str],
-                 mixes: list[str], pages_dir: str | Path) -> list[dict]:
-    """Per song, the files its page shows (absent parts are switched off)."""
+def song_entries(explanations: list[str], media_dirs: list[str], evaluations: list[str], mixes: list[str],
+                 pages_dir: str | Path) -> list[dict]:
+    """Per song, the files its page shows (empty lists: that part is switched off)."""
     entries = []
     for i, explanation in enumerate(explanations):
-        song = Path(explanation).parts[Path(explanation).parts.index("songs") + 1]
+        song = json.loads(Path(explanation).read_text(encoding="utf-8"))["metadata"]["song_info"]["song_id"]
         media = Path(media_dirs[i]) if media_dirs else None
         pictures = [media / name for name in PICTURES if (media / name).is_file()] if media else []
         audio = {"mix": mixes[i]} if mixes else {}
@@ -51,7 +52,7 @@ def point_pages(explanations: list[str], media_dirs: list[str], evaluations: lis
         media_dirs, evaluations, mixes: per song, in the order of ``explanations``; empty when off.
         point: ``id``, ``overrides``, ``config`` (``report.num_features``, ``experiment_name``).
     """
-    entries = song_entries(point, explanations, media_dirs, evaluations, mixes, out_pages)
+    entries = song_entries(explanations, media_dirs, evaluations, mixes, out_pages)
     for entry in entries:
         write_song_page(entry["explanation"], entry["page"], pictures=entry["pictures"], audio=entry["audio"],
                         evaluation_json=entry["evaluation"], point=point["id"], overrides=point["overrides"],
@@ -74,7 +75,7 @@ def sweep_index(points: list[dict], out_index: str | Path, title: str) -> Path:
     """
     rendered = []
     for point in points:
-        entries = song_entries(point, point["explanations"], [], point["evaluations"], [], point["pages_dir"])
+        entries = song_entries(point["explanations"], [], point["evaluations"], [], point["pages_dir"])
         rendered.append(index_point(point, entries, point["aggregation"]))
     return write_index(rendered, out_index, title)
 

@@ -82,3 +82,8 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
     write_json(out_tracked, {"runs": runs, "parent_run_id": parent["run_id"], "point": point, "uri": settings.uri,
                              "report_files": list(map(str, report_files))})
     return Path(out_tracked)
+
+
+# MLflow stages share one worker (see musiclime.stage_pool): one MLflow import, no compute worker held.
+track_parent.worker_pool = "tracking"
+track_point.worker_pool = "tracking"
