@@ -34,6 +34,12 @@ MAX_WORKERS = 8
 
 _pools: dict[str, ProcessPoolExecutor] = {}
 _pool_lock = threading.Lock()
+#: What each pool's workers import as they start (in parallel, before their first job arrives).
+WARM_IMPORTS = {
+    "compute": ("musiclime.stages.fitting", "musiclime.stages.media", "musiclime.stages.reports", "lime.lime_base",
+                "sklearn.metrics", "matplotlib.figure", "matplotlib.backends.backend_agg", "jinja2"),
+    "tracking": ("musiclime.stages.tracking", "musiclime.tracking"),
+}
 
 
 def pool_size() -> int:
@@ -48,10 +54,34 @@ def pool_size() -> int:
 def _get_pool(name: str) -> ProcessPoolExecutor:
     with _pool_lock:
         if name not in _pools:
-            size = 1 if name == "tracking" else pool_size()
-            _pools[name] = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
+            size = _size(name)
+            _pools[name] = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"),
+                                               initializer=_warm_up, initargs=(WARM_IMPORTS.get(name, ()),))
             atexit.register(_pools[name].shutdown, wait=False, cancel_futures=True)
         return _pools[name]
+
+
+def start_pools(names: tuple[str, ...] = ("compute", "tracking")) -> None:
+    """Start the workers now (Snakemake's ``onstart``), so their imports overlap the first scheduling rounds."""
+    for name in names:
+        pool = _get_pool(name)
+        for _ in range(_size(name)):
+            pool.submit(int)  # a no-op call makes the executor spawn a worker
+
+
+def _size(name: str) -> int:
+    return 1 if name == "tracking" else pool_size()
+
+
+def _warm_up(modules: tuple[str, ...]) -> None:
+    """Worker initializer: import what the stages of this pool need (errors surface in the first job)."""
+    import importlib
+
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
 
 
 def plain(value):

@@ -5,6 +5,7 @@
 # `run:` rules listed in `localrules`: they run in threads of the Snakemake process itself, on a
 # cluster too, so a new explanation costs its work, not a Python start and the library's imports.
 from musiclime import stages
+from musiclime.stage_pool import start_pools
 from musiclime.workflow_setup import run_stage
 
 
@@ -49,6 +50,10 @@ def stage_slice(stage, key):
     return PLAN.slices[stage][key]
 
 
+def tracking_enabled(point):
+    return PLAN.points[point].config["tracking"]["enabled"]
+
+
 def report_config(point):
     return PLAN.points[point].config["report"]
 
@@ -62,7 +67,7 @@ def point_targets(point):
         targets.append(f"{RESULTS}/points/{point}/report.html")
     if report_config(point)["aggregate"]:
         targets.append(f"{RESULTS}/points/{point}/importance.csv")
-    if PLAN.points[point].config["tracking"]["enabled"]:
+    if tracking_enabled(point):
         targets.append(f"{RESULTS}/points/{point}/tracked.json")
     return targets
 
@@ -186,6 +191,7 @@ def run_jobs_in_threads(workflow):
 
 onstart:
     run_jobs_in_threads(workflow)
+    start_pools(("compute", "tracking") if any(tracking_enabled(p) for p in PLAN.points) else ("compute",))
 
 
 onsuccess:
