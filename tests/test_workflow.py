@@ -84,6 +84,15 @@ def test_cheap_jobs_run_in_warm_workers_of_the_snakemake_process(first_run):
         assert "in worker" not in path.read_text()
 
 
+def test_snakemake_report_of_a_run_has_its_categories(first_run):
+    workdir, overrides, _ = first_run
+    result = snakemake(workdir, overrides, None, "--report", str(workdir / "report.html"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = (workdir / "report.html").read_text()
+    for category in ("Songs", "Global importance", "Sweep points"):
+        assert category in text, category
+
+
 def test_second_run_has_nothing_to_do(first_run):
     workdir, overrides, _ = first_run
     result = snakemake(workdir, overrides)
