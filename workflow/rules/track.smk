@@ -13,6 +13,7 @@ rule track_parent:
         points={point: p.overrides for point, p in PLAN.points.items()},
     log:
         "logs/track_parent/{sweep}.log",
+    threads: 0  # waits on the tracking worker: holds no core
     resources:
         mem_mb=1000,
         runtime=5,
@@ -30,6 +31,7 @@ rule track_point:
         point=lambda wildcards: point_info(wildcards.point),
     log:
         "logs/track_point/{point}.log",
+    threads: 0  # waits on the tracking worker: holds no core
     resources:
         mem_mb=1000,
         runtime=30,
