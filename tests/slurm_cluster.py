@@ -28,6 +28,10 @@ DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "squeue", "sinfo", "scontrol")
 START_TIMEOUT_S = 30.0
 PARTITION = "debug"
+# The executor's job step (snakemake-executor-plugin-slurm-jobstep) runs `srun` with every SLURM_*
+# variable but the job's identity removed, SLURM_CONF included, so srun inside a job reads the
+# default config path. The cluster links it to its own slurm.conf while it runs (only if absent).
+DEFAULT_CONF = Path("/etc/slurm/slurm.conf")
 
 
 @dataclasses.dataclass
@@ -36,6 +40,7 @@ class SlurmCluster:
     conf: Path
     env: dict[str, str]
     processes: dict[str, subprocess.Popen]
+    linked_default_conf: bool = False
 
     def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run a SLURM client (``squeue``, ``sbatch`` ...) against this cluster."""
@@ -58,6 +63,9 @@ class SlurmCluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self.linked_default_conf and DEFAULT_CONF.is_symlink() and DEFAULT_CONF.resolve() == self.conf:
+            DEFAULT_CONF.unlink()
+            self.linked_default_conf = False
 
 
 def missing_requirements() -> str | None:
@@ -67,6 +75,8 @@ def missing_requirements() -> str | None:
         return f"SLURM/munge not installed (missing {', '.join(missing)}; apt-get install slurm-wlm munge)"
     if os.geteuid() != 0:
         return "the test SLURM cluster needs root (slurmd runs jobs as their user)"
+    if DEFAULT_CONF.exists() or DEFAULT_CONF.is_symlink():
+        return f"{DEFAULT_CONF} exists: a real SLURM installation here, the test cluster will not replace it"
     return None
 
 
@@ -147,6 +157,9 @@ def start_slurm_cluster(tmp_dir: str | os.PathLike, timeout_s: float = START_TIM
     }
     cluster = SlurmCluster(root, conf, env, {})
     try:
+        DEFAULT_CONF.parent.mkdir(parents=True, exist_ok=True)
+        DEFAULT_CONF.symlink_to(conf)
+        cluster.linked_default_conf = True
         for name in DAEMONS:
             with open(root / f"{name}.out", "wb") as out:
                 cluster.processes[name] = subprocess.Popen(commands[name], env=env, stdin=subprocess.DEVNULL,
