@@ -111,3 +111,16 @@ def test_cluster_runs_were_tracked_on_the_server(sweep_runs):
         workdir = sweep_runs[mode]["workdir"]
         tracked = list((workdir / "results" / "points").glob("*/tracked.json"))
         assert len(tracked) == 2, mode  # one per kernel width
+
+
+def test_sqlite_tracking_is_refused_under_slurm_before_any_job(tmp_path, slurm_cluster):  # noqa: F811
+    songs = make_songs(tmp_path / "songs")
+    overrides = tiny_overrides(songs, "tracking.uri=sqlite:///mlflow.db", "evaluation.enabled=false")
+    jobs_before = set(slurm_cluster.job_ids())
+    result = snakemake(tmp_path / "run", overrides, None, "--workflow-profile",
+                       str(filled_profile(tmp_path / "profile")), *TEST_OPTIONS, env=slurm_cluster.env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "tracking.uri=sqlite:///mlflow.db" in output and "tracking.allow_sqlite_on_cluster=true" in output, \
+        output[-3000:]
+    assert not SUBMITTED.search(output) and set(slurm_cluster.job_ids()) == jobs_before
