@@ -39,7 +39,7 @@ def tiny_overrides(sheet: Path, *extra: str) -> list[str]:
 
 
 def snakemake(workdir: Path, overrides: list[str] = (), experiment: str | None = None, *args: str,
-              cores: int = 2, timeout: int = 600) -> subprocess.CompletedProcess:
+              cores: int = 2, timeout: int = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``snakemake`` in ``workdir`` with Hydra overrides; returns the finished process (``.pid`` set)."""
     config = []
     if overrides:
@@ -50,7 +50,7 @@ def snakemake(workdir: Path, overrides: list[str] = (), experiment: str | None =
                *args]
     if config:
         command += ["--config", *config]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -151,6 +151,7 @@ class TrackingConfig:
     enabled: bool = True
     uri: str = "sqlite:///mlflow.db"
     experiment_name: str = "musiclime"
+    allow_sqlite_on_cluster: bool = False  # a SQLite uri under a cluster executor is refused unless true
 
     def __post_init__(self):
         _require(self.uri.split(":", 1)[0] in ("sqlite", "http", "https", "file", "postgresql", "mysql"),

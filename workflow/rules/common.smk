@@ -6,6 +6,7 @@
 # cluster too, so a new explanation costs its work, not a Python start and the library's imports.
 from musiclime import stages
 from musiclime.stage_pool import start_pools
+from musiclime.tracking.settings import refuse_sqlite_on_cluster
 from musiclime.workflow_setup import run_stage
 
 
@@ -190,6 +191,8 @@ def run_jobs_in_threads(workflow):
 
 
 onstart:
+    refuse_sqlite_on_cluster([PLAN.points[p].config["tracking"] for p in PLAN.points],
+                             executor=workflow.executor_plugin.name, local=workflow.local_exec)
     run_jobs_in_threads(workflow)
     start_pools(("compute", "tracking") if any(tracking_enabled(p) for p in PLAN.points) else ("compute",))
 

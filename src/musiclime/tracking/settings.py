@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable, Mapping
 
 from ..errors import MusicLimeError
 
@@ -55,3 +56,24 @@ class TrackingSettings:
 
     uri: str = "sqlite:///mlflow.db"
     experiment_name: str = "musiclime"
+
+
+def refuse_sqlite_on_cluster(trackings: Iterable[Mapping], executor: str, local: bool) -> None:
+    """Raise ``TrackingError`` when jobs go to a cluster executor and a tracked point writes to SQLite.
+
+    ``trackings`` are the sweep points' ``tracking`` config groups; ``executor`` names Snakemake's
+    executor plugin and ``local`` says whether its jobs run on this machine. A SQLite file written from
+    several hosts over a shared filesystem (NFS, Lustre) corrupts or locks up, so cluster runs need an
+    MLflow server, unless ``tracking.allow_sqlite_on_cluster=true`` says the file's filesystem copes.
+    """
+    if local:
+        return
+    for tracking in trackings:
+        if tracking["enabled"] and str(tracking["uri"]).startswith("sqlite:") \
+                and not tracking.get("allow_sqlite_on_cluster", False):
+            raise TrackingError(
+                f"tracking.uri={tracking['uri']} is a SQLite file, but jobs run through the {executor!r} executor: "
+                "several cluster hosts writing one SQLite file over a shared filesystem lose or lock runs. "
+                "Start an MLflow server (mlflow server --host 0.0.0.0 --port 5000 ...) and pass "
+                "tracking.uri=http://<host>:5000, or set tracking.enabled=false, or force the file with "
+                "tracking.allow_sqlite_on_cluster=true.")
