@@ -21,6 +21,8 @@ def loaded_after(statement: str) -> set[str]:
     ("import musiclime", ()),
     ("from musiclime import stages", ()),
     ("import musiclime.workflow_setup", ()),  # what the Snakefile imports to plan a run
+    ("from musiclime.stage_pool import start_pools\n"  # ... and what workflow/rules/common.smk imports
+     "from musiclime.tracking.settings import refuse_sqlite_on_cluster", ()),
     ("from musiclime.stages import fitting", ()),  # lime and scikit-learn come with the first fit
     ("from musiclime.stages import prediction", ()),  # torch comes with the model
     ("from musiclime.stages import separation", ()),

@@ -1,17 +1,24 @@
 """Log MusicLIME explanations to MLflow: one parent run per sweep, one run per explanation.
 
-See ``docs/tracking.md`` for what is logged where, idempotency and parallel safety.
+See ``docs/tracking.md`` for what is logged where, idempotency and parallel safety. Names are
+imported on first use: MLflow costs about 3 s to import, and the workflow's planning only needs
+:mod:`.settings`.
 """
 
-from .records import explanation_metrics, ranking_rows, ranking_table
-from .runs import ensure_parent_run, find_or_create_experiment, log_evaluation, log_explanation, log_point_report
-from .settings import (EXPERIMENT_KIND, RANKING_ARTIFACT, TAG_EXPERIMENT_KIND, RANKING_COLUMNS, TAG_ROLE, TAG_RUN_KEY, TAG_SONG_ID, TAG_SWEEP_ID,
-                       TrackingError, TrackingSettings)
-from .store import check_tracking_uri, lock_path
+from __future__ import annotations
 
-__all__ = [
-    "EXPERIMENT_KIND", "RANKING_ARTIFACT", "RANKING_COLUMNS", "TAG_EXPERIMENT_KIND", "TAG_ROLE", "TAG_RUN_KEY",
-    "TAG_SONG_ID", "TAG_SWEEP_ID", "TrackingError",
-    "TrackingSettings", "check_tracking_uri", "ensure_parent_run", "explanation_metrics", "find_or_create_experiment",
-    "lock_path", "log_evaluation", "log_explanation", "log_point_report", "ranking_rows", "ranking_table",
-]
+from ..lazy import lazy_getattr
+
+_EXPORTS = {
+    **dict.fromkeys(("explanation_metrics", "ranking_rows", "ranking_table"), ".records"),
+    **dict.fromkeys(("ensure_parent_run", "find_or_create_experiment", "log_evaluation", "log_explanation",
+                     "log_point_report"), ".runs"),
+    **dict.fromkeys(("EXPERIMENT_KIND", "RANKING_ARTIFACT", "RANKING_COLUMNS", "TAG_EXPERIMENT_KIND", "TAG_ROLE",
+                     "TAG_RUN_KEY", "TAG_SONG_ID", "TAG_SWEEP_ID", "TrackingError", "TrackingSettings",
+                     "refuse_sqlite_on_cluster"), ".settings"),
+    **dict.fromkeys(("check_tracking_uri", "lock_path"), ".store"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
