@@ -43,6 +43,19 @@ def chromium_binary() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def require_chromium() -> None:
+    """Skip without Chromium on a developer's machine; under CI (``CI`` set, ``.ci/run`` installs it) fail."""
+    import os
+
+    import pytest
+
+    if chromium_binary() is None:
+        reason = "chromium not installed (.ci/run installs Debian's chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Chromium page test: {reason}")
+        pytest.skip(reason)
+
+
 @dataclass
 class PageVisit:
     """What Chromium saw on one page."""

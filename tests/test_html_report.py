@@ -12,7 +12,7 @@ import pytest
 from musiclime import evidence_stages
 from musiclime.html_report import relative_href, weight_color
 
-from .chromium import Chromium, chromium_binary
+from .chromium import Chromium, require_chromium
 from .evidence_helpers import LINE_PLANT, explain_song, separate_song, write_song
 
 MARKUP_LINE = next(line for line in LINE_PLANT if "<b>" in line)
@@ -75,10 +75,10 @@ def test_relative_href_quotes_path_segments(tmp_path):
     assert weight_color(0.0, 1.0) == "transparent" and weight_color(0.5, 1.0).startswith("rgba(214")
 
 
-@pytest.mark.skipif(chromium_binary() is None, reason="chromium not installed (.ci/run installs it)")
 def test_pages_render_in_headless_chromium(report, tmp_path):
     from matplotlib.image import imread
 
+    require_chromium()
     browser = Chromium(tmp_path / "profile")
     try:
         visits = {page: browser.visit(page) for page in [report["index"], *report["pages"]]}

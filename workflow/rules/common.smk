@@ -1,9 +1,10 @@
 # Helpers shared by the rules: look up config slices and artifact paths in PLAN.
 #
-# Two kinds of job. Heavy jobs (demo, separate, predict) are `script:` rules: a process each, and on
-# a cluster a SLURM job with its own resources. Cheap jobs (perturb, fit, reports, tracking) are
-# `run:` rules listed in `localrules`: they run in threads of the Snakemake process itself, on a
-# cluster too, so a new explanation costs its work, not a Python start and the library's imports.
+# Two kinds of job. Heavy jobs (demo, separate, predict, evaluate) are `script:` rules: a process
+# each, and on a cluster a SLURM job with its own resources. Cheap jobs (perturb, fit, media,
+# reports, tracking) are `run:` rules listed in `localrules`: threads of the Snakemake process hand
+# them to warm worker processes (musiclime.stage_pool), on a cluster too, so a new explanation
+# costs its work, not a Python start and the library's imports.
 from musiclime import stages
 from musiclime.stage_pool import start_pools
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
@@ -59,15 +60,25 @@ def report_config(point):
     return PLAN.points[point].config["report"]
 
 
-def point_targets(point):
-    """Every file one sweep point asks for: explanations, media, evaluations, pages, tables, tracking."""
-    targets = PLAN.explanations(point) + [f"{RESULTS}/points/{point}/summary.tsv"]
-    targets += PLAN.media(point) or []
-    targets += PLAN.evaluations(point) or []
+def importance_files(point):
+    """The point's global importance table and plot, or none when report.aggregate is off."""
+    if not report_config(point)["aggregate"]:
+        return []
+    return [f"{RESULTS}/points/{point}/importance.{ext}" for ext in ("csv", "png")]
+
+
+def point_report_files(point):
+    """The point's own report files: summary, config, HTML index (report.html) and global importance."""
+    files = [f"{RESULTS}/points/{point}/{name}" for name in ("summary.tsv", "config.yaml")]
     if report_config(point)["html"]:
-        targets.append(f"{RESULTS}/points/{point}/report.html")
-    if report_config(point)["aggregate"]:
-        targets.append(f"{RESULTS}/points/{point}/importance.csv")
+        files.append(f"{RESULTS}/points/{point}/report.html")
+    return files + importance_files(point)
+
+
+def point_targets(point):
+    """Every file one sweep point asks for: explanations, media, evaluations, reports, tracking."""
+    targets = PLAN.explanations(point) + (PLAN.media(point) or []) + (PLAN.evaluations(point) or [])
+    targets += point_report_files(point)
     if tracking_enabled(point):
         targets.append(f"{RESULTS}/points/{point}/tracked.json")
     return targets
@@ -139,8 +150,7 @@ def sweep_index_points(wildcards):
     for point in PLAN.points:
         if not report_config(point)["html"]:
             continue
-        aggregation = ([f"{RESULTS}/points/{point}/importance.{ext}" for ext in ("png", "csv")]
-                       if report_config(point)["aggregate"] else [])
+        aggregation = importance_files(point)[::-1]  # the plot first: the index shows it
         points.append({"id": point, "overrides": list(PLAN.points[point].overrides),
                        "explanations": PLAN.explanations(point), "evaluations": PLAN.evaluations(point) or [],
                        "pages_dir": f"{RESULTS}/points/{point}/songs", "aggregation": aggregation})
@@ -158,17 +168,12 @@ def sweep_index_inputs(wildcards):
 def track_point_inputs(wildcards):
     point = wildcards.point
     explanations = PLAN.explanations(point)
-    report_files = [f"{RESULTS}/points/{point}/{name}" for name in ("summary.tsv", "config.yaml")]
-    if report_config(point)["html"]:
-        report_files.append(f"{RESULTS}/points/{point}/report.html")
-    if report_config(point)["aggregate"]:
-        report_files += [f"{RESULTS}/points/{point}/importance.{ext}" for ext in ("csv", "png")]
     return {
         "explanations": explanations,
         "configs": [str(Path(e).parent / "config.yaml") for e in explanations],
         "media": PLAN.media(point) or [],
         "evaluations": PLAN.evaluations(point) or [],
-        "report": report_files,
+        "report": point_report_files(point),
         "parent": f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
     }
 
