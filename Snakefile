@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-from musiclime.workflow_setup import plan_from_snakemake_config
+from musiclime.pipeline.snakemake_setup import plan_from_snakemake_config
 
 min_version("9.0")
 

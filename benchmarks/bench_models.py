@@ -9,9 +9,9 @@ import numpy as np
 
 from bench_common import LYRICS, HostOnly, row, stem_factorization, untrained_demo_predictor
 from musiclime import LineIndexedString
-from musiclime.inference import predict_masks
-from musiclime.modality import FeatureLayout
-from musiclime.sampling import sample_masks
+from musiclime.method.inference import predict_masks
+from musiclime.method.modality import FeatureLayout
+from musiclime.method.sampling import sample_masks
 
 
 class TimedModel:

@@ -82,7 +82,7 @@ def main(argv=None) -> int:
             log.info("%s: %.1f s", name, time.perf_counter() - section_start)
     print(format_table(results, machine))
     if args.json is not None:
-        from musiclime.atomic_io import write_json
+        from musiclime.common.atomic_io import write_json
 
         write_json(args.json, {"mode": "quick" if args.quick else "full", "hardware": machine,
                                "wall_s": time.perf_counter() - started, "sections": results})

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from musiclime import LineIndexedString, MusicLIMEExplainer
-from musiclime.audio import save_audio
+from musiclime.common.audio import save_audio
 from musiclime.models.glassbox import glassbox_predict_fn
-from musiclime.stages import load_factorization, separate
+from musiclime.pipeline.stages import load_factorization, separate
 
 from .conftest import noise_stems
 
@@ -62,7 +62,7 @@ def glassbox_slice(stems_npz: Path, bias: float = 0.45) -> dict:
 def explain_song(song: dict, stems_npz: Path, out_json: Path, seed: int = 0, num_samples: int = 300,
                  predict_fn=None, kernel_width: float = 25.0, lyrics_unit: str = "line") -> Path:
     """Explain the song under the glass-box model (or ``predict_fn``) and save the explanation JSON."""
-    from musiclime.lyrics import make_text_factorization
+    from musiclime.factorization.lyrics import make_text_factorization
 
     fact, _ = load_factorization(stems_npz, SEGMENTS)
     model = predict_fn or glassbox_predict_fn(str(stems_npz), SEGMENTS, AUDIO_PLANT, LINE_PLANT, bias=0.45)

@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from musiclime.aggregation import global_importance, homogeneity_of
-from musiclime.evidence_stages import aggregate_point
-from musiclime.explanation import MusicLIMEExplanation, load_explanation
-from musiclime.surrogate import SurrogateFit
+from musiclime.evidence.aggregation import global_importance, homogeneity_of
+from musiclime.pipeline.evidence_stages import aggregate_point
+from musiclime.method.explanation import MusicLIMEExplanation, load_explanation
+from musiclime.method.surrogate import SurrogateFit
 
 from .evidence_helpers import explain_song, separate_song, write_song
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from musiclime import AudioError, load_audio
-from musiclime.audio import resample, save_audio
+from musiclime.common.audio import resample, save_audio
 
 
 def tone(seconds=1.0, rate=44100, freq=440.0, channels=2):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from musiclime.composition import compose_config
+from musiclime.pipeline.hydra_configs import compose_config
 from musiclime.tracking import TrackingError
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
 

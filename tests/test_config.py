@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from musiclime.composition import compose_config, compose_sweep, expand_overrides
-from musiclime.errors import ConfigError
+from musiclime.pipeline.hydra_configs import compose_config, compose_sweep, expand_overrides
+from musiclime.common.errors import ConfigError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "experiment")

@@ -16,7 +16,7 @@ from musiclime.demo.arrangement import compose_drum_pattern
 from musiclime.demo.drums import perform
 from musiclime.demo.styles import STYLES
 from musiclime.demo.synthesis import arrangement_of, child_rng
-from musiclime.sample_sheet import read_sample_sheet
+from musiclime.common.sample_sheet import read_sample_sheet
 
 DURATION = 5.0
 

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from musiclime.composers import HostComposer, make_composer, model_device
-from musiclime.device_composer import DeviceComposer, compose_on_device
-from musiclime.inference import predict_masks, predict_original
-from musiclime.modality import FeatureLayout
+from musiclime.method.composers import HostComposer, make_composer, model_device
+from musiclime.method.device_composer import DeviceComposer, compose_on_device
+from musiclime.method.inference import predict_masks, predict_original
+from musiclime.method.modality import FeatureLayout
 from musiclime.models.demo_classifier import DemoClassifier, DemoModelConfig, DemoPredictor
-from musiclime.sampling import sample_masks
+from musiclime.method.sampling import sample_masks
 from musiclime import StemFactorization
 from .conftest import noise_stems
 

@@ -5,8 +5,8 @@ import logging
 import pytest
 import torch
 
-from musiclime.devices import check_device_name, resolve_device
-from musiclime.errors import ConfigError
+from musiclime.common.devices import check_device_name, resolve_device
+from musiclime.common.errors import ConfigError
 
 
 def test_names_are_checked_and_name_their_key():
@@ -20,7 +20,7 @@ def test_names_are_checked_and_name_their_key():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")
 def test_without_cuda_auto_falls_back_with_a_log_line_and_cuda_fails_clearly(caplog):
-    with caplog.at_level(logging.INFO, logger="musiclime.devices"):
+    with caplog.at_level(logging.INFO, logger="musiclime.common.devices"):
         assert resolve_device("auto", "Open-Unmix separation", key="separation.device") == "cpu"
     assert "separation.device=auto" in caplog.text and "CPU" in caplog.text
     with pytest.raises(ConfigError, match=r"compute\.device.*CUDA is not available"):

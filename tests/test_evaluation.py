@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from musiclime.evaluation import aopc, jaccard, perturbation_masks
-from musiclime.evidence_stages import evaluate_song, randomized_model_slice, write_listenable
+from musiclime.evidence.trust import aopc, jaccard, perturbation_masks
+from musiclime.pipeline.evidence_stages import evaluate_song, randomized_model_slice, write_listenable
 from musiclime.models.demo_classifier import (DemoClassifier, DemoModelConfig, load_demo_model,
                                               load_randomized_demo_predict_fn, save_demo_model)
 from musiclime.models.glassbox import randomized_glassbox_predict_fn
-from musiclime.stages import load_factorization
+from musiclime.pipeline.stages import load_factorization
 
 from .evidence_helpers import (AUDIO_PLANT, LINE_PLANT, SEGMENTS, explain_song, glassbox_slice, separate_song,
                                write_song)

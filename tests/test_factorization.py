@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from musiclime import FactorizationError, StemFactorization, TimeOnlyFactorization
-from musiclime.audio import save_audio
+from musiclime.common.audio import save_audio
 from musiclime.factorization import segment_boundaries
 
 from .conftest import noise_stems

@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from musiclime import evidence_stages
-from musiclime.html_report import relative_href, weight_color
+from musiclime.pipeline import evidence_stages
+from musiclime.evidence.pages import relative_href, weight_color
 
 from .chromium import Chromium, require_chromium
 from .evidence_helpers import LINE_PLANT, explain_song, separate_song, write_song

@@ -19,13 +19,13 @@ def loaded_after(statement: str) -> set[str]:
 
 @pytest.mark.parametrize("statement, allowed", [
     ("import musiclime", ()),
-    ("from musiclime import stages", ()),
-    ("import musiclime.workflow_setup", ()),  # what the Snakefile imports to plan a run
-    ("from musiclime.stage_pool import start_pools\n"  # ... and what workflow/rules/common.smk imports
+    ("from musiclime.pipeline import stages", ()),
+    ("import musiclime.pipeline.snakemake_setup", ()),  # what the Snakefile imports to plan a run
+    ("from musiclime.pipeline.worker_pool import start_pools\n"  # ... and what workflow/rules/common.smk imports
      "from musiclime.tracking.settings import refuse_sqlite_on_cluster", ()),
-    ("from musiclime.stages import fitting", ()),  # lime and scikit-learn come with the first fit
-    ("from musiclime.stages import prediction", ()),  # torch comes with the model
-    ("from musiclime.stages import separation", ()),
+    ("from musiclime.pipeline.stages import fitting", ()),  # lime and scikit-learn come with the first fit
+    ("from musiclime.pipeline.stages import prediction", ()),  # torch comes with the model
+    ("from musiclime.pipeline.stages import separation", ()),
 ])
 def test_importing_a_stage_pulls_no_heavy_library(statement, allowed):
     loaded = loaded_after(statement)
@@ -36,4 +36,4 @@ def test_importing_a_stage_pulls_no_heavy_library(statement, allowed):
 def test_public_names_still_resolve():
     loaded = loaded_after("from musiclime import MusicLIMEExplainer, StemFactorization, load_audio\n"
                           "import musiclime\nassert 'MusicLIMEExplainer' in dir(musiclime)")
-    assert "musiclime.explainer" in loaded
+    assert "musiclime.method.explainer" in loaded

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from musiclime import MusicLIMEExplainer, PredictionError
-from musiclime.inference import predict_masks
-from musiclime.modality import FeatureLayout
+from musiclime.method.inference import predict_masks
+from musiclime.method.modality import FeatureLayout
 from musiclime.models.glassbox import GlassBoxModel
-from musiclime.sampling import sample_masks
+from musiclime.method.sampling import sample_masks
 
 
 class RecordingModel:

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from musiclime.errors import ConfigError
-from musiclime.sampling import sample_masks
+from musiclime.common.errors import ConfigError
+from musiclime.method.sampling import sample_masks
 
 
 def test_random_sampler_reproduces_the_seed():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from musiclime import load_explanation
-from musiclime.artifacts import load_arrays
+from musiclime.common.artifacts import load_arrays
 
 from .workflow_helpers import SNAKEFILE, job_counts, make_songs, snakemake, tiny_overrides
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musiclime.audio import save_audio
-from musiclime.sample_sheet import Song, write_sample_sheet
+from musiclime.common.audio import save_audio
+from musiclime.common.sample_sheet import Song, write_sample_sheet
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"

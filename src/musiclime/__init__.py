@@ -9,20 +9,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .lazy import lazy_getattr
+from .common.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
 #: Public name -> the module (relative to this package) that defines it.
 _EXPORTS = {
-    "load_audio": ".audio",
-    "AudioError": ".errors", "ConfigError": ".errors", "FactorizationError": ".errors", "LyricsError": ".errors",
-    "MusicLimeError": ".errors", "PredictionError": ".errors", "WeightsUnavailableError": ".errors",
-    "MusicLIMEExplainer": ".explainer",
-    "MusicLIMEExplanation": ".explanation", "load_explanation": ".explanation",
+    "load_audio": ".common.audio",
+    "AudioError": ".common.errors", "ConfigError": ".common.errors", "FactorizationError": ".common.errors",
+    "LyricsError": ".common.errors", "MusicLimeError": ".common.errors", "PredictionError": ".common.errors",
+    "WeightsUnavailableError": ".common.errors",
+    "MusicLIMEExplainer": ".method.explainer",
+    "MusicLIMEExplanation": ".method.explanation", "load_explanation": ".method.explanation",
     "OpenUnmixFactorization": ".factorization", "StemFactorization": ".factorization",
     "TimeOnlyFactorization": ".factorization",
-    "LineIndexedString": ".lyrics", "WordIndexedString": ".lyrics",
+    "LineIndexedString": ".factorization.lyrics", "WordIndexedString": ".factorization.lyrics",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -35,10 +36,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
-    from .audio import load_audio
-    from .errors import (AudioError, ConfigError, FactorizationError, LyricsError, MusicLimeError,
-                         PredictionError, WeightsUnavailableError)
-    from .explainer import MusicLIMEExplainer
-    from .explanation import MusicLIMEExplanation, load_explanation
+    from .common.audio import load_audio
+    from .common.errors import (AudioError, ConfigError, FactorizationError, LyricsError, MusicLimeError,
+                                PredictionError, WeightsUnavailableError)
+    from .method.explainer import MusicLIMEExplainer
+    from .method.explanation import MusicLIMEExplanation, load_explanation
     from .factorization import OpenUnmixFactorization, StemFactorization, TimeOnlyFactorization
-    from .lyrics import LineIndexedString, WordIndexedString
+    from .factorization.lyrics import LineIndexedString, WordIndexedString

@@ -3,12 +3,12 @@
 # Two kinds of job. Heavy jobs (demo, separate, predict, evaluate) are `script:` rules: a process
 # each, and on a cluster a SLURM job with its own resources. Cheap jobs (perturb, fit, media,
 # reports, tracking) are `run:` rules listed in `localrules`: threads of the Snakemake process hand
-# them to warm worker processes (musiclime.stage_pool), on a cluster too, so a new explanation
+# them to warm worker processes (musiclime.pipeline.worker_pool), on a cluster too, so a new explanation
 # costs its work, not a Python start and the library's imports.
-from musiclime import stages
-from musiclime.stage_pool import start_pools
+from musiclime.pipeline import stages
+from musiclime.pipeline.worker_pool import start_pools
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
-from musiclime.workflow_setup import run_stage
+from musiclime.pipeline.snakemake_setup import run_stage
 
 
 localrules:

@@ -1,6 +1,6 @@
 """Rule evaluate: explanation + stems + comparison explanations + model -> evaluation.json."""
-from musiclime import stages
-from musiclime.workflow_setup import configure_script_logging
+from musiclime.pipeline import stages
+from musiclime.pipeline.snakemake_setup import configure_script_logging
 
 configure_script_logging(snakemake.log[0])
 stages.evaluate(snakemake.input.explanation, snakemake.input.stems, list(snakemake.input.seeds),

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from musiclime.demo import train_demo_model
-from musiclime.workflow_setup import configure_script_logging
+from musiclime.pipeline.snakemake_setup import configure_script_logging
 
 configure_script_logging(snakemake.log[0])
 train = snakemake.params.train

@@ -10,7 +10,7 @@ needs torch, while the workflow's planning only needs the song ids (:mod:`.style
 
 from __future__ import annotations
 
-from ..lazy import lazy_getattr
+from ..common.lazy import lazy_getattr
 
 #: Public name -> the submodule that defines it.
 _EXPORTS = {

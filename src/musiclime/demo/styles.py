@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..common.errors import ConfigError
 
 #: Styles alternate through a demo set: song ``i`` has style ``SET_STYLES[i % 2]``.
 SET_STYLES = ("ai", "human")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..audio import resample
-from ..errors import ConfigError
+from ..common.audio import resample
+from ..common.errors import ConfigError
 from .accompaniment import render_bass, render_chords
 from .arrangement import Arrangement, compose_arrangement, compose_drum_pattern, compose_melody
 from .drums import make_kit, perform, render_drums

@@ -23,11 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..atomic_io import write_json
-from ..audio import resample
+from ..common.atomic_io import write_json
+from ..common.audio import resample
 from ..models.demo_classifier import (METRICS_FILE, DemoClassifier, DemoModelConfig, lyrics_features, predict_proba,
                                       save_demo_model)
-from ..lyrics import lyric_lines
+from ..factorization.lyrics import lyric_lines
 from .synthesis import STEM_NAMES, synthesize_song
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..audio import check_finite, warn_if_silent
-from ..errors import FactorizationError
+from ..common.audio import check_finite, warn_if_silent
+from ..common.errors import FactorizationError
 from .mixtures import compose_from_tables, uses_tables
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..audio import resample
-from ..devices import resolve_device
-from ..errors import FactorizationError
+from ..common.audio import resample
+from ..common.devices import resolve_device
+from ..common.errors import FactorizationError
 from .base import Factorization, with_residual
 from .openunmix_weights import load_openunmix_separator
 

@@ -12,8 +12,8 @@ import logging
 import os
 from pathlib import Path
 
-from ..atomic_io import atomic_path, write_json
-from ..errors import WeightsUnavailableError
+from ..common.atomic_io import atomic_path, write_json
+from ..common.errors import WeightsUnavailableError
 
 log = logging.getLogger(__name__)
 

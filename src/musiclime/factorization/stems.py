@@ -9,8 +9,8 @@ from typing import Mapping
 
 import numpy as np
 
-from ..audio import load_audio
-from ..errors import FactorizationError
+from ..common.audio import load_audio
+from ..common.errors import FactorizationError
 from .base import Factorization, with_residual
 
 log = logging.getLogger(__name__)

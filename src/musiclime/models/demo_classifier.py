@@ -32,9 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..devices import resolve_device
-from ..errors import MusicLimeError
-from ..lyrics import lyric_lines
+from ..common.devices import resolve_device
+from ..common.errors import MusicLimeError
+from ..factorization.lyrics import lyric_lines
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class DemoPredictor:
     """``predict_fn(texts: list[str], audios: (batch, nb_timesteps) float32) -> (batch, 2)`` float64 probabilities.
 
     ``audios`` may be a NumPy array or a torch tensor; ``torch_device`` tells the explainer to
-    compose tensors on the model's device (:mod:`musiclime.composers`).
+    compose tensors on the model's device (:mod:`musiclime.method.composers`).
 
     Attributes:
         sample_rate: Hz the audio must be at (22050 for the default config).
@@ -279,7 +279,7 @@ class DemoPredictor:
 
 def save_demo_model(model: DemoClassifier, weights_dir: str | os.PathLike) -> tuple[Path, Path]:
     """Write ``model.pt`` (state_dict) and ``config.json`` into ``weights_dir`` atomically."""
-    from ..atomic_io import atomic_path, write_json
+    from ..common.atomic_io import atomic_path, write_json
 
     weights_dir = Path(weights_dir)
     with atomic_path(weights_dir / WEIGHTS_FILE) as tmp:

@@ -13,9 +13,9 @@ from typing import Mapping
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..common.errors import ConfigError
 from ..factorization.base import Factorization
-from ..lyrics import lyric_lines
+from ..factorization.lyrics import lyric_lines
 
 
 class GlassBoxModel:
@@ -83,7 +83,7 @@ def glassbox_predict_fn(stems_npz: str, temporal_segments: int, audio_weights: M
         stems_npz: the song's separation artifact (``stems`` ``(nb_sources, nb_timesteps)``, ``mix``).
         temporal_segments: segments per source, as in ``explain.temporal_segments``.
     """
-    from ..artifacts import load_arrays
+    from ..common.artifacts import load_arrays
 
     meta, arrays = load_arrays(stems_npz)
     factorization = Factorization(arrays["stems"], meta["sources"], meta["sample_rate"], temporal_segments,

@@ -7,7 +7,7 @@ imported on first use: MLflow costs about 3 s to import, and the workflow's plan
 
 from __future__ import annotations
 
-from ..lazy import lazy_getattr
+from ..common.lazy import lazy_getattr
 
 _EXPORTS = {
     **dict.fromkeys(("explanation_metrics", "ranking_rows", "ranking_table"), ".records"),

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from ..explanation import MusicLIMEExplanation, load_explanation
+from ..method.explanation import MusicLIMEExplanation, load_explanation
 from .settings import RANKING_COLUMNS, TrackingError
 
 log = logging.getLogger(__name__)

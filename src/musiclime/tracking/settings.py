@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from ..errors import MusicLimeError
+from ..common.errors import MusicLimeError
 
 #: Tag holding the caller's idempotency key of an explanation run (``<point>/<song>`` in the workflow).
 TAG_RUN_KEY = "musiclime.run_key"

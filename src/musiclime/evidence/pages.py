@@ -1,0 +1,143 @@
+"""HTML pages from Jinja2 templates: one page per song and an index across songs and sweep points.
+
+Every text that comes from data (lyrics, song ids, config values) goes through Jinja2's autoescape;
+links are relative to the page (and URL-quoted), so a copied ``results/`` folder keeps working.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+from urllib.parse import quote
+
+from ..method.explanation import MusicLIMEExplanation
+from ..method.explanation_views import lyric_lines_weighted, top_features
+
+log = logging.getLogger(__name__)
+
+#: Meaning of each trust metric, shown beside its value.
+METRIC_MEANINGS = {
+    "jaccard_top5": "overlap of the top-5 features across mask seeds (1 = identical)",
+    "jaccard_top10": "overlap of the top-10 features across mask seeds (1 = identical)",
+    "kendall_tau": "rank agreement of all features across mask seeds (1 = identical order)",
+    "deletion_aopc": "mean probability drop when removing features in explanation order (higher = more faithful)",
+    "random_deletion_aopc": "the same for random orders (baseline)",
+    "insertion_aopc": "mean probability gain when inserting features in explanation order (higher = more faithful)",
+    "random_insertion_aopc": "the same for random orders (baseline)",
+    "randomization_spearman": "rank correlation with the explanation of a randomized model (near 0 = passes)",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def environment():
+    """The Jinja2 environment over the package's ``templates/`` (autoescape on; built once, thread-safe to render)."""
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("musiclime.evidence", "templates"),
+                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render(template: str, **context) -> str:
+    """Render ``templates/<template>`` with ``context``."""
+    return environment().get_template(template).render(**context)
+
+
+def relative_href(target: str | os.PathLike, page: str | os.PathLike) -> str:
+    """URL of ``target`` relative to the folder of ``page`` (path segments percent-encoded)."""
+    rel = os.path.relpath(Path(target).resolve(), Path(page).resolve().parent)
+    return "/".join(quote(part) for part in Path(rel).parts)
+
+
+def weight_color(weight: float | None, limit: float) -> str:
+    """CSS background for a weight: red towards the explained class, blue away, transparent at 0."""
+    if weight is None or limit <= 0 or weight == 0:
+        return "transparent"
+    alpha = min(1.0, abs(weight) / limit) * 0.75
+    return f"rgba(214, 39, 40, {alpha:.3f})" if weight > 0 else f"rgba(31, 119, 180, {alpha:.3f})"
+
+
+def fmt(value, digits: int = 4) -> str:
+    """A number for a table cell; ``-`` when missing."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def probability_rows(explanation: MusicLIMEExplanation) -> list[dict]:
+    """Per class: name, probability on the original mix and on the reconstruction."""
+    original, recon = explanation.probabilities_original, explanation.probabilities_reconstruction
+    n = len(original if original is not None else recon if recon is not None else [])
+    return [{"name": explanation.label_name(c), "predicted": c == explanation.predicted_label,
+             "original": fmt(None if original is None else float(original[c])),
+             "reconstruction": fmt(None if recon is None else float(recon[c]))} for c in range(n)]
+
+
+def lyrics_context(explanation: MusicLIMEExplanation, label: int) -> list[dict]:
+    """Lines of highlighted lyrics: ``number`` and ``pieces`` (text, CSS colour, tooltip)."""
+    lines = lyric_lines_weighted(explanation, label)
+    weights = [abs(p.weight) for line in lines for p in line if p.weight is not None]
+    limit = max(weights, default=0.0)
+    out = []
+    for pieces in lines:
+        number = pieces[0].feature if len(pieces) == 1 and pieces[0].feature.startswith("L") else ""
+        out.append({"number": number, "pieces": [
+            {"text": p.text, "color": weight_color(p.weight, limit),
+             "title": "" if p.weight is None else f"{p.feature}: weight {p.weight:+.4f}"} for p in pieces]})
+    return out
+
+
+def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.PathLike, *,
+              pictures: Sequence[tuple[str, str | os.PathLike]] = (),
+              audio: Sequence[tuple[str, str | os.PathLike]] = (), evaluation: Mapping | None = None,
+              point: str | None = None, overrides: Sequence[str] = (), index_html: str | os.PathLike | None = None,
+              num_features: int = 10) -> str:
+    """HTML of one song's page.
+
+    Args:
+        pictures, audio: ``(caption, file)`` pairs, linked relative to ``out_html``.
+        evaluation: the song's ``evaluation.json`` content (``metrics``, ``notes``), if evaluated.
+    """
+    info = explanation.metadata.get("song_info", {})
+    params = explanation.metadata.get("parameters", {})
+    fit = [("surrogate R^2 (weighted, on the perturbations)", fmt(explanation.score[label])),
+           ("intercept", fmt(explanation.intercept[label])),
+           ("surrogate prediction at the full song", fmt(explanation.local_pred[label])),
+           ("perturbation samples", fmt(params.get("num_samples"))),
+           ("features (audio + lyrics)", fmt(len(explanation.features)))]
+    metrics = (evaluation or {}).get("metrics", {})
+    return render(
+        "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
+        label_name=explanation.label_name(label), true_label=info.get("true_label"),
+        probabilities=probability_rows(explanation), fit=fit,
+        evaluation=[{"name": k, "value": fmt(v), "meaning": METRIC_MEANINGS.get(k, "")} for k, v in metrics.items()],
+        evaluation_notes=list((evaluation or {}).get("notes", [])),
+        audio=[{"caption": c, "href": relative_href(p, out_html)} for c, p in audio],
+        pictures=[{"caption": c, "href": relative_href(p, out_html)} for c, p in pictures],
+        top=top_features(explanation, label, num_features), lyrics=lyrics_context(explanation, label),
+        config=[(k, fmt(v)) for k, v in params.items()],
+        index_href=None if index_html is None else relative_href(index_html, out_html))
+
+
+INDEX_COLUMNS = ("song", "true label", "predicted", "P original", "P reconstruction", "R^2", "top feature",
+                 "jaccard_top5", "deletion_aopc", "random_deletion_aopc", "randomization_spearman")
+
+
+def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping | None) -> dict:
+    """One index table row's values, keyed by :data:`INDEX_COLUMNS` (except ``song``)."""
+    original, recon = explanation.probabilities_original, explanation.probabilities_reconstruction
+    top = top_features(explanation, label, 1)
+    metrics = (evaluation or {}).get("metrics", {})
+    values = {"true label": fmt(explanation.metadata.get("song_info", {}).get("true_label")),
+              "predicted": explanation.label_name(explanation.predicted_label),
+              "P original": fmt(None if original is None else float(original[label])),
+              "P reconstruction": fmt(None if recon is None else float(recon[label])),
+              "R^2": fmt(explanation.score[label]),
+              "top feature": f"{top[0]['label']} ({top[0]['weight']:+.3f})" if top else "-"}
+    values.update({name: fmt(metrics.get(name)) for name in INDEX_COLUMNS[7:]})
+    return values

@@ -1,0 +1,122 @@
+"""``MusicLIMEExplainer``: the seed-compatible facade over sampling, inference and the LIME fit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterable
+
+import numpy as np
+
+from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
+from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
+from .inference import PredictFn, check_lyrics_for_modality, predict_masks, predict_original
+from ..factorization.lyrics import make_text_factorization
+from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
+from .modality import FeatureLayout, check_modality
+from .sampling import as_random_state, sample_masks
+from .surrogate import check_fit_params, fit_surrogate
+
+log = logging.getLogger(__name__)
+
+FACTORIZATIONS = ("openunmix", "time_only")
+
+
+class MusicLIMEExplainer:
+    """Explains one song's prediction by switching audio components and lyric lines off.
+
+    Args:
+        kernel_width: width of the kernel ``sqrt(exp(-d**2 / w**2))`` (seed default 25).
+        random_state: int seed or ``numpy.random.RandomState`` for the masks.
+        distance_scale: factor on the cosine distances (1 = seed; LIME's text explainer uses 100).
+        feature_selection: LIME feature selection (``"auto"`` = seed).
+        num_features: features kept in the surrogate (20 = seed).
+        batch_size: items per ``predict_fn`` call.
+        memory_budget_mb: MiB for composing waveforms (a reused buffer, plus mixture tables); a batch of
+            waveforms larger than this is split into smaller model calls.
+        sampler: ``"random"`` (seed) or ``"exhaustive"`` (all 2**F masks when <= num_samples).
+        progress: show progress bars.
+    """
+
+    def __init__(self, kernel_width: float = 25, random_state=None, *, distance_scale: float = 1.0,
+                 feature_selection: str = "auto", num_features: int = 20, batch_size: int = 32,
+                 sampler: str = "random", progress: bool = True,
+                 memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB):
+        check_fit_params(kernel_width, distance_scale, feature_selection, num_features)
+        self.kernel_width = kernel_width
+        self.random_state = as_random_state(random_state)
+        self.distance_scale = distance_scale
+        self.feature_selection = feature_selection
+        self.num_features = num_features
+        self.batch_size = batch_size
+        self.memory_budget_mb = memory_budget_mb
+        self.sampler = sampler
+        self.progress = progress
+
+    def explain_instance(self, audio, lyrics: str, predict_fn: PredictFn, num_samples: int = 1000,
+                         labels: Iterable[int] | None = (1,), temporal_segments: int = 10, modality: str = "both",
+                         *, sample_rate: int = 22050, factorization: str = "openunmix",
+                         separation_model: str = "umxl", device: str = "cpu", lyrics_unit: str = "line",
+                         song_info: dict | None = None) -> MusicLIMEExplanation:
+        """Separate ``audio``, factorize ``lyrics`` and explain (the seed's entry point).
+
+        Args:
+            audio: mono float32 ``(nb_timesteps,)`` at ``sample_rate`` Hz.
+            lyrics: raw lyrics text.
+            predict_fn: ``(texts, audios (batch, nb_timesteps)) -> (batch, n_classes)`` probabilities.
+            labels: classes to explain; ``None`` explains the predicted class.
+            factorization: ``"openunmix"`` (seed) or ``"time_only"``.
+        """
+        check_modality(modality)
+        if factorization == "openunmix":
+            audio_fact = OpenUnmixFactorization(audio, temporal_segmentation_params=temporal_segments,
+                                                sample_rate=sample_rate, model=separation_model, device=device,
+                                                progress=self.progress)
+        elif factorization == "time_only":
+            audio_fact = TimeOnlyFactorization(audio, sample_rate=sample_rate, temporal_segments=temporal_segments)
+        else:
+            raise ValueError(f"unknown factorization {factorization!r}; expected one of {FACTORIZATIONS}")
+        text_fact = make_text_factorization(lyrics, lyrics_unit)
+        return self.explain_instance_with_factorization(audio_fact, text_fact, predict_fn, num_samples=num_samples,
+                                                        labels=labels, modality=modality, song_info=song_info)
+
+    def explain_instance_with_factorization(self, audio_factorization, text_factorization, predict_fn: PredictFn,
+                                            num_samples: int = 1000, labels: Iterable[int] | None = (1,),
+                                            modality: str = "both", *,
+                                            song_info: dict | None = None) -> MusicLIMEExplanation:
+        """Explain with precomputed factorizations (reuse one separation for several explanations)."""
+        check_modality(modality)
+        check_lyrics_for_modality(text_factorization, modality, (song_info or {}).get("song_id"))
+        started = time.perf_counter()
+        layout = FeatureLayout(modality, audio_factorization.get_number_components(), text_factorization.num_words())
+        masks = sample_masks(num_samples, layout.num_features, self.random_state, self.sampler)
+        log.info("explaining %d features (%d audio components, %d lyric features, modality %s) with %d samples",
+                 layout.num_features, layout.n_audio, layout.n_text, modality, masks.shape[0])
+        original = predict_original(audio_factorization, text_factorization, predict_fn)
+        result = predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn,
+                               batch_size=self.batch_size, progress=self.progress,
+                               memory_budget_mb=self.memory_budget_mb)
+        labels = (int(np.argmax(original)),) if labels is None else tuple(int(x) for x in labels)
+        fit_start = time.perf_counter()
+        fits = fit_surrogate(masks, result.predictions, labels, kernel_width=self.kernel_width,
+                             distance_scale=self.distance_scale, feature_selection=self.feature_selection,
+                             num_features=self.num_features)
+        fit_seconds = time.perf_counter() - fit_start
+        metadata = explanation_metadata(
+            audio_factorization.describe(), song_info, getattr(text_factorization, "unit", "line"),
+            parameters={"num_samples": int(masks.shape[0]), "kernel_width": self.kernel_width,
+                        "distance_scale": self.distance_scale, "feature_selection": self.feature_selection,
+                        "num_features": self.num_features, "sampler": self.sampler, "batch_size": self.batch_size,
+                        "modality": modality, "labels": list(labels)},
+            timings_s={"predict": result.seconds, "fit": fit_seconds, "total": time.perf_counter() - started,
+                       **({"separation": audio_factorization.separation_seconds}
+                          if hasattr(audio_factorization, "separation_seconds") else {})},
+            model_calls=result.n_calls + 1, model_items=int(masks.shape[0]) + 1)
+        explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
+                                           modality=modality,
+                                           features=feature_records(audio_factorization, text_factorization, modality),
+                                           probabilities_original=original, metadata=metadata)
+        for fit in fits.values():
+            explanation.add_fit(fit)
+        log.info("explained labels %s: R^2 %s", list(labels), {k: round(v.score, 3) for k, v in fits.items()})
+        return explanation

@@ -1,0 +1,131 @@
+"""Read an explanation into the shapes pictures and pages show: a source x segment grid, lyric pieces.
+
+Pure functions over :class:`~musiclime.method.explanation.MusicLIMEExplanation` (as loaded from JSON);
+nothing here draws, writes or calls a model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .explanation import MusicLIMEExplanation
+from ..factorization.lyrics import make_text_factorization
+
+log = logging.getLogger(__name__)
+
+
+def explained_label(explanation: MusicLIMEExplanation) -> int:
+    """The predicted label when it was explained, else the first explained one."""
+    predicted = explanation.predicted_label
+    return predicted if predicted in explanation.local_exp else sorted(explanation.local_exp)[0]
+
+
+def weight_vector(explanation: MusicLIMEExplanation, label: int) -> np.ndarray:
+    """Surrogate weight of every feature (mask column) for ``label``, float64 ``(num_features,)``.
+
+    Features the surrogate did not select have weight 0.
+    """
+    weights = np.zeros(len(explanation.features))
+    for index, weight in explanation.local_exp[label]:
+        weights[int(index)] = float(weight)
+    return weights
+
+
+@dataclass(frozen=True)
+class AudioGrid:
+    """Audio weights as a picture of stems over time.
+
+    Attributes:
+        sources: source names, one per row (Open-Unmix order, e.g. vocals, drums, bass, other).
+        weights: float64 ``(nb_sources, temporal_segments)``; NaN where the modality had no audio.
+        boundaries_s: segment edges in seconds ``(temporal_segments + 1,)``.
+    """
+
+    sources: list[str]
+    weights: np.ndarray
+    boundaries_s: np.ndarray
+
+
+def audio_grid(explanation: MusicLIMEExplanation, label: int) -> AudioGrid | None:
+    """The audio components' weights as a :class:`AudioGrid`; ``None`` when no audio was explained.
+
+    Component ``c`` (segment-major) is source ``c % nb_sources`` in segment ``c // nb_sources``.
+    """
+    factorization = explanation.metadata.get("factorization") or {}
+    sources = list(factorization.get("sources") or [])
+    boundaries = np.asarray(explanation.metadata.get("segment_boundaries_s") or [], dtype=np.float64)
+    audio = [(i, f) for i, f in enumerate(explanation.features) if f["type"] == "audio"]
+    if not audio or not sources or boundaries.size < 2:
+        return None
+    weights = weight_vector(explanation, label)
+    grid = np.zeros((len(sources), boundaries.size - 1))
+    for column, feature in audio:
+        segment, source = divmod(int(feature["index"]), len(sources))
+        grid[source, segment] = weights[column]
+    return AudioGrid(sources=sources, weights=grid, boundaries_s=boundaries)
+
+
+@dataclass(frozen=True)
+class LyricPiece:
+    """A piece of a lyric line with the weight of the feature it belongs to.
+
+    Attributes:
+        text: the characters shown.
+        weight: surrogate weight of its feature (0 when not selected); ``None`` for text that is no
+            feature (punctuation between words).
+        feature: feature label shown to readers: ``L3`` (third line) or the word itself.
+    """
+
+    text: str
+    weight: float | None
+    feature: str
+
+
+def lyric_lines_weighted(explanation: MusicLIMEExplanation, label: int,
+                         lyrics_text: str | None = None) -> list[list[LyricPiece]]:
+    """Lyrics line by line, each a list of :class:`LyricPiece`; ``[]`` when no lyrics were explained.
+
+    Line unit: one piece per line, labelled with its line number (``L1`` ...) so repeated lines,
+    which are separate features, can be told apart. Word unit: the words of each line coloured by
+    their word's weight; needs ``lyrics_text`` (else the song's lyrics file from ``song_info``).
+    """
+    weights = weight_vector(explanation, label)
+    lyric_columns = [(i, f) for i, f in enumerate(explanation.features) if f["type"] == "lyrics"]
+    if not lyric_columns:
+        return []
+    if explanation.metadata.get("lyrics_unit", "line") == "line":
+        return [[LyricPiece(text=f["feature"], weight=float(weights[i]), feature=f"L{int(f['index']) + 1}")]
+                for i, f in lyric_columns]
+    word_weight = {int(f["index"]): float(weights[i]) for i, f in lyric_columns}
+    text = make_text_factorization(_lyrics_of(explanation, lyrics_text), "word")
+    return [[LyricPiece(text=piece, weight=None if vid < 0 else word_weight.get(vid, 0.0),
+                        feature="" if vid < 0 else piece) for piece, vid in line] for line in text.line_pieces()]
+
+
+def _lyrics_of(explanation: MusicLIMEExplanation, lyrics_text: str | None) -> str:
+    if lyrics_text is not None:
+        return lyrics_text
+    path = explanation.metadata.get("song_info", {}).get("lyrics")
+    if not path or not Path(path).is_file():
+        log.warning("lyrics file %r of song %r not found: word-level lyrics are not shown", path,
+                    explanation.metadata.get("song_info", {}).get("song_id"))
+        return ""
+    return Path(path).read_text(encoding="utf-8")
+
+
+def feature_label(feature: dict) -> str:
+    """Short reader-facing name of a feature record: ``drums_T3``, ``L4: <line>`` or the word."""
+    if feature["type"] == "audio":
+        return feature["feature"]
+    return feature["feature"] if feature.get("unit") == "word" else f"L{int(feature['index']) + 1}: {feature['feature']}"
+
+
+def top_features(explanation: MusicLIMEExplanation, label: int, num_features: int) -> list[dict]:
+    """Top ``num_features`` by ``|weight|``: ``get_explanation`` records plus a reader-facing ``label``."""
+    unit = explanation.metadata.get("lyrics_unit", "line")
+    return [{**item, "label": feature_label({**item, "unit": unit})}
+            for item in explanation.get_explanation(label, num_features)]

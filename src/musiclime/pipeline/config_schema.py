@@ -1,0 +1,249 @@
+"""Structured configs (Hydra ConfigStore schemas) and their validation.
+
+Every config group in ``conf/`` is backed by a dataclass here: OmegaConf rejects wrong types and
+unknown keys at compose time, and ``__post_init__`` rejects out-of-range values with a
+:class:`~musiclime.common.errors.ConfigError` naming the key (``OmegaConf.to_object`` runs it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+from ..common.devices import check_device_name
+from ..common.errors import ConfigError
+from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
+from ..method.modality import MODALITIES
+from ..method.sampling import SAMPLERS
+from ..method.surrogate import FEATURE_SELECTIONS
+
+SEPARATION_BACKENDS = ("stems", "openunmix", "time_only")
+LYRICS_UNITS = ("line", "word")
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"config key {key}: {message}")
+
+
+@dataclass
+class DemoDataConfig:
+    """Synthesize the demo songs (``musiclime.demo``) instead of reading user songs."""
+
+    n_songs: int = 4
+    duration_s: float = 20.0
+    seed: int = 0
+
+    def __post_init__(self):
+        _require(self.n_songs >= 1, "data.demo.n_songs", f"must be >= 1, got {self.n_songs}")
+        _require(self.duration_s >= 2, "data.demo.duration_s", f"must be >= 2 seconds, got {self.duration_s}")
+
+
+@dataclass
+class DataConfig:
+    """Songs: a TSV sample sheet (song_id, audio, lyrics[, stems][, label]); paths relative to the sheet."""
+
+    sample_sheet: str = "resources/demo/samples.tsv"
+    sample_rate: int = 22050
+    demo: Optional[DemoDataConfig] = None
+    songs: Optional[list[str]] = None  # subset of song ids; None = all
+
+    def __post_init__(self):
+        _require(self.sample_rate >= 1000, "data.sample_rate", f"must be >= 1000 Hz, got {self.sample_rate}")
+
+
+@dataclass
+class SeparationConfig:
+    """How songs are split into sources."""
+
+    backend: str = "stems"
+    model: str = "umxl"  # openunmix: pretrained name or local weights folder
+    device: str = "auto"
+    residual: bool = False
+    chunk_seconds: float = 30.0
+    overlap_seconds: float = 1.0
+    niter: int = 1
+    chunk_batch: int = 4  # openunmix: chunks per forward pass (stems equal one at a time within 1e-4)
+
+    def __post_init__(self):
+        _require(self.backend in SEPARATION_BACKENDS, "separation.backend",
+                 f"unknown backend {self.backend!r}; expected one of {SEPARATION_BACKENDS}")
+        check_device_name(self.device, "separation.device")
+        _require(self.chunk_batch >= 1, "separation.chunk_batch", f"must be >= 1, got {self.chunk_batch}")
+        _require(self.chunk_seconds > 2 * self.overlap_seconds >= 0, "separation.chunk_seconds",
+                 f"must exceed twice separation.overlap_seconds ({self.overlap_seconds}), got {self.chunk_seconds}")
+
+
+@dataclass
+class DemoTrainConfig:
+    """Train the demo classifier inside the workflow (``musiclime.models.demo_classifier``)."""
+
+    seed: int = 0
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelConfig:
+    """The classifier: ``predict_fn`` is a node with ``_target_`` naming a factory that returns a predict_fn."""
+
+    name: str = "demo"
+    predict_fn: Any = MISSING  # set by the model group (a node replaces it whole, no key merging)
+    requires: list[str] = field(default_factory=list)  # files the factory reads (workflow inputs)
+    # factory of the same architecture with re-initialised weights (evaluation.randomization); null = none
+    randomized_predict_fn: Any = None
+    batch_size: int = 32
+    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB  # composition buffer (+ mixture tables), on the model's device
+    train_demo: Optional[DemoTrainConfig] = None
+
+    def __post_init__(self):
+        if self.predict_fn is MISSING or self.predict_fn == "???":
+            return  # the schema's own default; composition fills it in
+        _require(isinstance(self.predict_fn, dict) and "_target_" in self.predict_fn, "model.predict_fn",
+                 "must be a mapping with a _target_ naming a factory that returns predict_fn(texts, audios)")
+        _require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")
+        _require(self.randomized_predict_fn is None or (isinstance(self.randomized_predict_fn, dict)
+                                                        and "_target_" in self.randomized_predict_fn),
+                 "model.randomized_predict_fn", "must be null or a mapping with a _target_ naming a factory")
+        _require(self.memory_budget_mb >= 16, "model.memory_budget_mb", f"must be >= 16 MiB, got {self.memory_budget_mb}")
+
+
+@dataclass
+class ExplainConfig:
+    """MusicLIME parameters; defaults reproduce the seed."""
+
+    num_samples: int = 1000
+    kernel_width: float = 25.0
+    distance_scale: float = 1.0
+    temporal_segments: int = 10
+    modality: str = "both"
+    lyrics_unit: str = "line"
+    sampler: str = "random"
+    seed: int = 0
+    feature_selection: str = "auto"
+    num_features: int = 20
+    labels: Optional[list[int]] = None  # None: the class the model predicts for the original song
+
+    def __post_init__(self):
+        _require(self.num_samples >= 2, "explain.num_samples", f"must be >= 2, got {self.num_samples}")
+        _require(self.kernel_width > 0, "explain.kernel_width", f"must be > 0, got {self.kernel_width}")
+        _require(self.distance_scale > 0, "explain.distance_scale", f"must be > 0, got {self.distance_scale}")
+        _require(self.temporal_segments >= 1, "explain.temporal_segments",
+                 f"must be >= 1, got {self.temporal_segments}")
+        _require(self.modality in MODALITIES, "explain.modality",
+                 f"unknown modality {self.modality!r}; expected one of {MODALITIES}")
+        _require(self.lyrics_unit in LYRICS_UNITS, "explain.lyrics_unit",
+                 f"unknown unit {self.lyrics_unit!r}; expected one of {LYRICS_UNITS}")
+        _require(self.sampler in SAMPLERS, "explain.sampler", f"unknown sampler {self.sampler!r}; expected {SAMPLERS}")
+        _require(self.feature_selection in FEATURE_SELECTIONS, "explain.feature_selection",
+                 f"unknown {self.feature_selection!r}; expected one of {FEATURE_SELECTIONS}")
+        _require(self.num_features >= 1, "explain.num_features", f"must be >= 1, got {self.num_features}")
+        _require(self.labels is None or all(label >= 0 for label in self.labels), "explain.labels",
+                 f"must be null or non-negative class indices, got {self.labels}")
+
+
+@dataclass
+class TrackingConfig:
+    """MLflow: ``uri`` is a SQLite file (default, MLflow's own default) or ``http://host:port``."""
+
+    enabled: bool = True
+    uri: str = "sqlite:///mlflow.db"
+    experiment_name: str = "musiclime"
+    allow_sqlite_on_cluster: bool = False  # a SQLite uri under a cluster executor is refused unless true
+
+    def __post_init__(self):
+        _require(self.uri.split(":", 1)[0] in ("sqlite", "http", "https", "file", "postgresql", "mysql"),
+                 "tracking.uri", f"unsupported tracking URI {self.uri!r}")
+
+
+@dataclass
+class ReportConfig:
+    """Per-point summary table, pictures, listenable WAVs, HTML pages and global aggregation (each switchable)."""
+
+    num_features: int = 10
+    pictures: bool = True  # per-song heatmap, top-feature bars, weighted lyrics (PNG)
+    listenable: bool = True  # per-song WAVs of the top-k positive audio components and of the song without them
+    listenable_top_k: int = 3
+    html: bool = True  # per-song pages and the index
+    aggregate: bool = True  # global importance per class (I_LIME, I_AVG, I_HOM) per sweep point
+
+    def __post_init__(self):
+        _require(self.num_features >= 1, "report.num_features", f"must be >= 1, got {self.num_features}")
+        _require(self.listenable_top_k >= 1, "report.listenable_top_k", f"must be >= 1, got {self.listenable_top_k}")
+
+
+@dataclass
+class EvaluationConfig:
+    """Trust metrics per song (``evaluation.json``): stability, faithfulness, model randomization."""
+
+    enabled: bool = True
+    stability: bool = True
+    stability_seeds: int = 3  # explanations with mask seeds explain.seed, +1, ... (reuses cached artifacts)
+    faithfulness: bool = True
+    faithfulness_steps: int = 10  # chunks a deletion/insertion curve moves the features in
+    faithfulness_random_draws: int = 5  # random orders averaged for the baseline
+    faithfulness_seed: int = 0
+    randomization: bool = True  # needs model.randomized_predict_fn; skipped with a note otherwise
+
+    def __post_init__(self):
+        _require(self.stability_seeds >= 2, "evaluation.stability_seeds", f"must be >= 2, got {self.stability_seeds}")
+        _require(self.faithfulness_steps >= 1, "evaluation.faithfulness_steps",
+                 f"must be >= 1, got {self.faithfulness_steps}")
+        _require(self.faithfulness_random_draws >= 1, "evaluation.faithfulness_random_draws",
+                 f"must be >= 1, got {self.faithfulness_random_draws}")
+
+
+@dataclass
+class ComputeConfig:
+    """Where the heavy stages run, and the resources the rules declare.
+
+    ``device`` is the one switch: ``cuda`` (or ``cuda:N``) puts Open-Unmix separation and the demo
+    model on the GPU, ``auto`` uses CUDA when present and otherwise the CPU (with a log line),
+    ``cpu`` (default) keeps everything on the CPU. ``gpu`` (GPUs the separate and predict rules
+    request; local runs ignore it, SLURM honours it) follows the device by default: 1 unless cpu.
+    """
+
+    device: str = "cpu"
+    gpu: int = 0
+    separate_mem_mb: int = 4000
+    predict_mem_mb: int = 4000
+    threads: int = 2
+
+    def __post_init__(self):
+        check_device_name(self.device, "compute.device")
+        _require(self.gpu >= 0, "compute.gpu", f"must be >= 0, got {self.gpu}")
+
+
+def gpus_for_device(device: str) -> int:
+    """GPUs a rule requests for ``compute.device``: 0 for ``cpu``, else 1 (``auto`` asks too)."""
+    return 0 if str(device) == "cpu" else 1
+
+
+@dataclass
+class MusicLimeConfig:
+    """The root config composed from ``conf/config.yaml``."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    separation: SeparationConfig = field(default_factory=SeparationConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    explain: ExplainConfig = field(default_factory=ExplainConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+    experiment_name: str = "default"
+    sweep: list[str] = field(default_factory=list)  # Hydra sweep overrides, e.g. explain.kernel_width=5,25,50
+    results_dir: str = "results"
+
+
+def register_configs() -> None:
+    """Store the schemas in Hydra's ConfigStore (``base_<group>`` names used by ``conf/`` defaults)."""
+    OmegaConf.register_new_resolver("gpus_for_device", gpus_for_device, replace=True)
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=MusicLimeConfig)
+    for group, node in [("data", DataConfig), ("separation", SeparationConfig), ("model", ModelConfig),
+                        ("explain", ExplainConfig), ("tracking", TrackingConfig), ("report", ReportConfig), ("evaluation", EvaluationConfig),
+                        ("compute", ComputeConfig)]:
+        cs.store(group=group, name=f"base_{group}", node=node)

@@ -1,0 +1,43 @@
+"""The demo song set as the workflow sees it: ids and paths known before the songs exist.
+
+:func:`musiclime.demo.write_demo_set` synthesizes song ``i`` as ``demo{i:02d}_{style}`` (styles
+alternating ``ai``, ``human``) into the sheet's folder; the workflow needs those ids at parse time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..demo.styles import SET_STYLES
+from ..common.errors import ConfigError
+from ..common.sample_sheet import Song
+
+SHEET_NAME = "samples.tsv"
+
+
+def demo_songs(sample_sheet: str | Path, n_songs: int) -> list[Song]:
+    """The ``n_songs`` demo songs whose sheet is ``sample_sheet`` (files may not exist yet)."""
+    sample_sheet = Path(sample_sheet)
+    if sample_sheet.name != SHEET_NAME:
+        raise ConfigError(f"config key data.sample_sheet: the demo set's sheet must be named {SHEET_NAME}, "
+                          f"got {sample_sheet}")
+    root = sample_sheet.parent
+    songs = []
+    for i in range(n_songs):
+        style = SET_STYLES[i % 2]
+        song_id = f"demo{i:02d}_{style}"
+        songs.append(Song(song_id=song_id, audio=root / song_id / "mix.wav", lyrics=root / song_id / "lyrics.txt",
+                          stems=root / song_id / "stems", label=SET_STYLES.index(style)))
+    return songs
+
+
+def write_demo_songs(sample_sheet: str | Path, n_songs: int, duration_s: float, seed: int) -> Path:
+    """Synthesize the demo songs and their sheet; check they are the songs :func:`demo_songs` announced."""
+    from ..demo import write_demo_set  # deferred: synthesis imports scipy.signal; planning needs only the ids
+
+    sheet = write_demo_set(Path(sample_sheet).parent, n_songs, seed=seed, duration_s=duration_s)
+    expected = demo_songs(sample_sheet, n_songs)
+    missing = [str(s.audio) for s in expected if not s.audio.is_file()]
+    if missing or sheet != Path(sample_sheet):
+        raise RuntimeError(f"the demo set does not match its announced songs: missing {missing}, sheet {sheet}")
+    return sheet

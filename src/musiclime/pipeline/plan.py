@@ -1,0 +1,225 @@
+"""The workflow plan: which artifacts a sweep needs, and where each one lives.
+
+Each stage's artifact path is keyed by exactly the configuration that can change it
+(``DESIGN.md`` section 3), so sweep points share upstream work:
+
+* ``separation``  (backend and its settings, sample rate)
+* ``masks``       (num_samples, temporal_segments, modality, lyrics unit, sampler, seed)
+* ``predictions`` (+ the model)
+* ``explanation`` (+ kernel width, distance scale, feature selection, num_features, labels)
+
+Keys are readable prefixes plus a short hash of the slice, e.g. ``kw25-ds1-3fa2c1d0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .hydra_configs import Sweep, SweepPoint, short_hash
+from .demo_set import demo_songs
+from ..common.errors import ConfigError
+from ..common.sample_sheet import Song, read_sample_sheet
+
+SEPARATION_KEYS = {"stems": ("backend", "residual"), "time_only": ("backend",),
+                   "openunmix": ("backend", "model", "device", "residual", "chunk_seconds", "overlap_seconds",
+                                 "niter", "chunk_batch")}
+MASK_KEYS = ("num_samples", "temporal_segments", "modality", "lyrics_unit", "sampler", "seed")
+MODEL_KEYS = ("name", "predict_fn", "requires", "batch_size", "memory_budget_mb")
+FIT_KEYS = ("kernel_width", "distance_scale", "feature_selection", "num_features", "labels")
+EVALUATION_KEYS = ("stability", "stability_seeds", "faithfulness", "faithfulness_steps", "faithfulness_random_draws",
+                   "faithfulness_seed", "randomization")
+
+
+def stage_slices(config: dict) -> dict[str, dict]:
+    """The config slice of each stage of one point (plain dicts)."""
+    sep = config["separation"]
+    separation = {k: sep[k] for k in SEPARATION_KEYS[sep["backend"]]}
+    separation["sample_rate"] = config["data"]["sample_rate"]  # device is in the key: GPU and CPU stems differ slightly
+    report = config["report"]
+    evaluation = config["evaluation"]
+    return {
+        "separation": separation,
+        "masks": {k: config["explain"][k] for k in MASK_KEYS},
+        "model": {k: config["model"][k] for k in MODEL_KEYS},
+        "fit": {k: config["explain"][k] for k in FIT_KEYS},
+        # per-song pictures and WAVs: 0 switches a part off
+        "media": {"num_features": report["num_features"] if report["pictures"] else 0,
+                  "listenable_top_k": report["listenable_top_k"] if report["listenable"] else 0},
+        "evaluation": {k: evaluation[k] for k in EVALUATION_KEYS},
+    }
+
+
+def randomized_model(model: dict) -> dict | None:
+    """The model slice of the model config's ``randomized_predict_fn`` (same architecture, re-initialised
+    weights) for the randomization check, or ``None`` when the config names none."""
+    if not model.get("randomized_predict_fn"):
+        return None
+    return {"name": f"{model['name']}-randomized", "predict_fn": model["randomized_predict_fn"],
+            "requires": model["requires"], "batch_size": model["batch_size"],
+            "memory_budget_mb": model["memory_budget_mb"]}
+
+
+def stage_keys(slices: dict[str, dict]) -> dict[str, str]:
+    """Readable, collision-safe folder names for each stage slice."""
+    sep, m, f = slices["separation"], slices["masks"], slices["fit"]
+    keys = {
+        "separation": f"{sep['backend']}-{short_hash(sep)}",
+        "masks": f"n{m['num_samples']}-T{m['temporal_segments']}-{m['modality']}-{m['lyrics_unit']}-{short_hash(m)}",
+        "model": f"{slices['model']['name']}-{short_hash(slices['model'])}",
+        "fit": f"kw{f['kernel_width']:g}-ds{f['distance_scale']:g}-{short_hash(f)}",
+    }
+    if "media" in slices:
+        media = slices["media"]
+        keys["media"] = f"media-n{media['num_features']}-k{media['listenable_top_k']}"
+    if "evaluation" in slices:
+        keys["evaluation"] = f"evaluation-{short_hash(slices['evaluation'])}"
+    return keys
+
+
+@dataclass
+class ArtifactPaths:
+    """Path templates (Snakemake wildcards ``{song}``, ``{sep}``, ``{masks}``, ``{model}``, ``{fit}``, ``{point}``)."""
+
+    results: str = "results"
+
+    @property
+    def song_dir(self) -> str:
+        return f"{self.results}/songs/{{song}}"
+
+    @property
+    def stems(self) -> str:
+        return f"{self.song_dir}/{{sep}}/stems.npz"
+
+    @property
+    def masks(self) -> str:
+        return f"{self.song_dir}/{{sep}}/{{masks}}/masks.npz"
+
+    @property
+    def predictions(self) -> str:
+        return f"{self.song_dir}/{{sep}}/{{masks}}/{{model}}/predictions.npz"
+
+    @property
+    def explanation(self) -> str:
+        return f"{self.song_dir}/{{sep}}/{{masks}}/{{model}}/{{fit}}/explanation.json"
+
+    @property
+    def mix(self) -> str:
+        """The song's mix at the workflow's sample rate (WAV), played on its page."""
+        return f"{self.song_dir}/{{sep}}/mix.wav"
+
+    @property
+    def fit_dir(self) -> str:
+        return f"{self.song_dir}/{{sep}}/{{masks}}/{{model}}/{{fit}}"
+
+    @property
+    def media(self) -> str:
+        """Folder of the song's pictures (``heatmap.png``, ``bars.png``, ``lyrics.png``) and WAVs."""
+        return f"{self.fit_dir}/{{media}}"
+
+    @property
+    def evaluation(self) -> str:
+        return f"{self.fit_dir}/{{evaluation}}/evaluation.json"
+
+    @property
+    def point_dir(self) -> str:
+        return f"{self.results}/points/{{point}}"
+
+
+class WorkflowPlan:
+    """Every artifact of one invocation: songs x sweep points, with the config slices behind each key.
+
+    Args:
+        sweep: the composed points.
+        songs: the songs to explain (same for every point: the data group may not be swept).
+    """
+
+    def __init__(self, sweep: Sweep, songs: list[Song]):
+        self.sweep = sweep
+        self.songs = {s.song_id: s for s in songs}
+        self.points = {p.id: p for p in sweep.points}
+        self.paths = ArtifactPaths(sweep.points[0].config["results_dir"])
+        self.slices: dict[str, dict[str, dict]] = {stage: {} for stage in
+                                                   ("separation", "masks", "model", "fit", "media", "evaluation")}
+        self.point_keys: dict[str, dict[str, str]] = {}
+        #: per point, the stage keys of the explanations its evaluation compares with (other mask
+        #: seeds for stability, the randomized model for the sanity check)
+        self.seed_keys: dict[str, list[dict[str, str]]] = {}
+        self.randomized_keys: dict[str, dict[str, str] | None] = {}
+        for point in sweep.points:
+            slices = stage_slices(point.config)
+            keys = self._register(slices)
+            self.point_keys[point.id] = keys
+            evaluation = point.config["evaluation"]
+            self.seed_keys[point.id] = []
+            self.randomized_keys[point.id] = None
+            if not evaluation["enabled"]:
+                continue
+            if evaluation["stability"]:
+                for offset in range(1, evaluation["stability_seeds"]):
+                    masks = {**slices["masks"], "seed": slices["masks"]["seed"] + offset}
+                    self.seed_keys[point.id].append(self._register({**slices, "masks": masks}))
+            randomized = randomized_model(point.config["model"])
+            if evaluation["randomization"] and randomized is not None:
+                self.randomized_keys[point.id] = self._register({**slices, "model": randomized})
+
+    def _register(self, slices: dict[str, dict]) -> dict[str, str]:
+        keys = stage_keys(slices)
+        for stage, key in keys.items():
+            self.slices[stage][key] = slices[stage]
+        return keys
+
+    @classmethod
+    def from_sweep(cls, sweep: Sweep) -> "WorkflowPlan":
+        """Read the songs named by the sweep's data config (checking files unless they are generated)."""
+        data = sweep.points[0].config["data"]
+        for point in sweep.points[1:]:
+            if point.config["data"] != data:
+                raise ConfigError("the data group cannot be swept: every point must explain the same songs")
+        if data["demo"] is not None:
+            songs = demo_songs(Path(data["sample_sheet"]), data["demo"]["n_songs"])
+        else:
+            need_stems = any(p.config["separation"]["backend"] == "stems" for p in sweep.points)
+            songs = read_sample_sheet(data["sample_sheet"], check_files=True, need_stems=need_stems)
+        if data["songs"]:
+            unknown = sorted(set(data["songs"]) - {s.song_id for s in songs})
+            if unknown:
+                raise ConfigError(f"config key data.songs names songs not in the sample sheet: {unknown}")
+            songs = [s for s in songs if s.song_id in data["songs"]]
+        return cls(sweep, songs)
+
+    def keys(self, point: SweepPoint | str) -> dict[str, str]:
+        return self.point_keys[point if isinstance(point, str) else point.id]
+
+    def artifact(self, template: str, song: str, point: str, keys: dict[str, str] | None = None) -> str:
+        """Fill ``template`` for one song and point (or for the stage ``keys`` given)."""
+        k = keys or self.point_keys[point]
+        return template.format(song=song, sep=k["separation"], masks=k["masks"], model=k["model"], fit=k["fit"],
+                               media=k.get("media"), evaluation=k.get("evaluation"), point=point)
+
+    def explanations(self, point: str) -> list[str]:
+        return [self.artifact(self.paths.explanation, song, point) for song in self.songs]
+
+    def media(self, point: str) -> list[str] | None:
+        """The songs' picture/WAV folders, or None when the point draws and plays nothing."""
+        media = self.slices["media"][self.point_keys[point]["media"]]
+        if not (media["num_features"] or media["listenable_top_k"]):
+            return None
+        return [self.artifact(self.paths.media, song, point) for song in self.songs]
+
+    def mixes(self, point: str) -> list[str]:
+        return [self.artifact(self.paths.mix, song, point) for song in self.songs]
+
+    def evaluations(self, point: str) -> list[str] | None:
+        """The songs' ``evaluation.json``, or None when evaluation is switched off for the point."""
+        if not self.points[point].config["evaluation"]["enabled"]:
+            return None
+        return [self.artifact(self.paths.evaluation, song, point) for song in self.songs]
+
+    def comparison_explanations(self, song: str, point: str) -> dict[str, list[str] | str | None]:
+        """What the evaluation of one explanation compares it with: ``seeds`` (other mask seeds) and
+        ``randomized`` (the randomized model's explanation, or None)."""
+        randomized = self.randomized_keys[point]
+        return {"seeds": [self.artifact(self.paths.explanation, song, point, k) for k in self.seed_keys[point]],
+                "randomized": None if randomized is None else self.artifact(self.paths.explanation, song, point,
+                                                                            randomized)}

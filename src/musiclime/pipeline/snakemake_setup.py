@@ -1,0 +1,55 @@
+"""Where Snakemake meets Hydra: turn ``snakemake --config`` into a validated :class:`WorkflowPlan`.
+
+``--config experiment=NAME`` picks ``conf/experiment/NAME.yaml``; ``--config 'overrides=[...]'``
+passes Hydra overrides (sweeps allowed). Everything is validated here, before any job starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from .hydra_configs import compose_sweep
+from ..common.errors import ConfigError
+from .plan import WorkflowPlan
+
+ALLOWED_KEYS = ("experiment", "overrides")
+T = TypeVar("T")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def plan_from_snakemake_config(config: dict, conf_dir: str | Path) -> WorkflowPlan:
+    """Compose every sweep point from Snakemake's ``config`` dict and read the songs."""
+    unknown = sorted(set(config) - set(ALLOWED_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown --config keys {unknown}: use experiment=NAME and overrides=[...] "
+                          f"(Hydra overrides such as explain.kernel_width=5,25,50)")
+    overrides = config.get("overrides") or []
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    sweep = compose_sweep(conf_dir, experiment=config.get("experiment"), overrides=[str(o) for o in overrides])
+    return WorkflowPlan.from_sweep(sweep)
+
+
+def configure_script_logging(log_path: str | Path | None) -> None:
+    """Log INFO and above to the rule's log file and to stderr (used by workflow scripts)."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
+                        format=LOG_FORMAT)
+
+
+def run_stage(log_path: str | Path | None, stage: Callable[..., T], *args, **kwargs) -> T:
+    """Run one stage function for a Snakemake ``run:`` job (fit, pictures, reports, tracking).
+
+    The job's thread hands the call to a warm worker process (:mod:`musiclime.pipeline.worker_pool`), so a
+    cheap job costs its work, not a Python start and the library's imports, and cheap jobs use
+    every core instead of sharing the Snakemake process's GIL. The log goes to ``log_path``.
+    """
+    from .worker_pool import run_in_worker
+
+    return run_in_worker(log_path, stage, *args, **kwargs)

@@ -1,0 +1,35 @@
+"""One function per workflow stage: paths in, paths out. Workflow rules only call these.
+
+Each stage lives in its own module and imports only what it uses, so a job pays for its own
+dependencies and nothing else (a fit never imports torch; a separation never imports lime):
+
+* :mod:`.separation`  ``separate``, ``load_factorization``
+* :mod:`.masks`       ``perturb``
+* :mod:`.prediction`  ``predict``, ``load_predict_fn``
+* :mod:`.fitting`     ``fit``
+* :mod:`.tracking`    ``track_parent``, ``track_point``
+* :mod:`.media`       ``song_media``, ``song_mix``
+* :mod:`.evaluation`  ``evaluate``
+* :mod:`.reports`     ``report_point``, ``point_pages``, ``aggregate_point``, ``summarize_sweep``, ``sweep_index``
+
+``musiclime.pipeline.stages.<function>`` also works; the module is imported on first access.
+"""
+
+from __future__ import annotations
+
+from ...common.lazy import lazy_getattr
+
+_STAGE_MODULES = {
+    "separate": ".separation", "load_factorization": ".separation",
+    "perturb": ".masks",
+    "predict": ".prediction", "load_predict_fn": ".prediction",
+    "fit": ".fitting",
+    "track_parent": ".tracking", "track_point": ".tracking",
+    "song_media": ".media", "song_mix": ".media", "evaluate": ".evaluation",
+    "report_point": ".reports", "point_pages": ".reports", "aggregate_point": ".reports",
+    "summarize_sweep": ".reports", "sweep_index": ".reports",
+}
+
+__all__ = sorted(_STAGE_MODULES)
+
+__getattr__ = lazy_getattr(__name__, _STAGE_MODULES, globals())

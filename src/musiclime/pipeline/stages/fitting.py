@@ -1,0 +1,42 @@
+"""Stage ``fit``: masks + predictions -> the explanation JSON (the LIME surrogate; no audio involved)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ...common.artifacts import load_arrays, write_config
+from ...method.explanation import MusicLIMEExplanation, explanation_metadata
+from ...method.surrogate import fit_surrogate
+
+
+def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, song: dict, stage_configs: dict,
+        out_explanation: str | Path, out_config: str | Path) -> Path:
+    """Fit the surrogate for one song and write the explanation JSON (no audio involved)."""
+    masks_meta, mask_arrays = load_arrays(masks_npz)
+    pred_meta, pred_arrays = load_arrays(predictions_npz)
+    masks, predictions = mask_arrays["masks"].astype(np.int64), pred_arrays["predictions"]
+    original = pred_arrays["probabilities_original"]
+    labels = fit_slice["labels"] if fit_slice["labels"] is not None else [int(np.argmax(original))]
+    start = time.perf_counter()
+    fits = fit_surrogate(masks, predictions, labels, kernel_width=fit_slice["kernel_width"],
+                         distance_scale=fit_slice["distance_scale"],
+                         feature_selection=fit_slice["feature_selection"], num_features=fit_slice["num_features"])
+    parameters = {**{k: masks_meta[k] for k in ("num_samples", "temporal_segments", "modality", "lyrics_unit",
+                                                 "sampler", "seed")},
+                  **fit_slice, "labels": list(labels), "model": pred_meta["model"]}
+    metadata = explanation_metadata(
+        masks_meta["audio"], song, masks_meta["lyrics_unit"], parameters,
+        timings_s={"separation": masks_meta["separation_seconds"], "predict": pred_meta["predict_seconds"],
+                   "fit": time.perf_counter() - start},
+        model_calls=pred_meta["n_calls"], model_items=pred_meta["n_items"], config=stage_configs)
+    explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
+                                       features=masks_meta["features"], probabilities_original=original,
+                                       metadata=metadata)
+    for surrogate in fits.values():
+        explanation.add_fit(surrogate)
+    explanation.save_to_json(out_explanation, num_features=20)
+    write_config(out_config, {"song_id": song["song_id"], "fit": fit_slice, **stage_configs})
+    return Path(out_explanation)

@@ -1,0 +1,47 @@
+"""Stage ``predict``: score every perturbed instance of one song, and the original, with the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...common.artifacts import load_arrays, save_arrays, write_config
+from ...common.errors import ConfigError, MusicLimeError
+from ...method.inference import predict_masks, predict_original
+from ...factorization.lyrics import make_text_factorization, read_lyrics_file
+from ...method.modality import FeatureLayout
+from .separation import load_factorization
+
+
+def load_predict_fn(model_slice: dict):
+    """Instantiate the model config's ``predict_fn`` factory (``_target_``)."""
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(model_slice["predict_fn"])
+    except Exception as exc:
+        raise ConfigError(f"config key model.predict_fn: cannot build model {model_slice['name']!r}: {exc}") from exc
+
+
+def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Path, model_slice: dict,
+            out_predictions: str | Path, out_config: str | Path, progress: bool = True) -> Path:
+    """Score every perturbed instance of one song (streamed in batches) and the original song."""
+    masks_meta, arrays = load_arrays(masks_npz)
+    song_id = masks_meta["song_id"]
+    fact, _ = load_factorization(stems_npz, masks_meta["temporal_segments"])
+    text = make_text_factorization(read_lyrics_file(lyrics_path, song_id), masks_meta["lyrics_unit"])
+    layout = FeatureLayout(masks_meta["modality"], masks_meta["n_audio"], masks_meta["n_text"])
+    if (fact.get_number_components(), text.num_words()) != (layout.n_audio, layout.n_text):
+        raise MusicLimeError(f"masks {masks_npz} do not match song {song_id!r}'s components; re-run the workflow")
+    predict_fn = load_predict_fn(model_slice)
+    model_rate = getattr(predict_fn, "sample_rate", None)
+    if model_rate is not None and int(model_rate) != fact.sample_rate:
+        raise ConfigError(f"model {model_slice['name']!r} expects audio at {model_rate} Hz but data.sample_rate is "
+                          f"{fact.sample_rate} Hz")
+    original = predict_original(fact, text, predict_fn)
+    result = predict_masks(fact, text, arrays["masks"], layout, predict_fn, batch_size=model_slice["batch_size"],
+                           progress=progress, memory_budget_mb=model_slice["memory_budget_mb"])
+    meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": result.n_calls + 1,
+            "n_items": int(arrays["masks"].shape[0]) + 1, "predict_seconds": result.seconds}
+    save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original)
+    write_config(out_config, {"song_id": song_id, "model": model_slice})
+    return Path(out_predictions)
