@@ -8,7 +8,7 @@ import math
 import pytest
 
 from musiclime.evidence.aggregation import global_importance, homogeneity_of
-from musiclime.pipeline.evidence_stages import aggregate_point
+from musiclime.pipeline.stages.reports import aggregate_point
 from musiclime.method.explanation import MusicLIMEExplanation, load_explanation
 from musiclime.method.surrogate import SurrogateFit
 

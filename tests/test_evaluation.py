@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from musiclime.evidence.trust import aopc, jaccard, perturbation_masks
-from musiclime.pipeline.evidence_stages import evaluate_song, randomized_model_slice, write_listenable
+from musiclime.pipeline.stages.evaluation import evaluate_song, randomized_model_slice
+from musiclime.pipeline.stages.media import write_listenable
 from musiclime.models.demo_classifier import (DemoClassifier, DemoModelConfig, load_demo_model,
                                               load_randomized_demo_predict_fn, save_demo_model)
 from musiclime.models.glassbox import randomized_glassbox_predict_fn

@@ -9,8 +9,9 @@ import re
 import numpy as np
 import pytest
 
-from musiclime.pipeline import evidence_stages
 from musiclime.evidence.pages import relative_href, weight_color
+from musiclime.pipeline.stages.media import draw_song_pictures, write_listenable
+from musiclime.pipeline.stages.pages import write_index, write_song_page
 
 from .chromium import Chromium, require_chromium
 from .evidence_helpers import LINE_PLANT, explain_song, separate_song, write_song
@@ -30,17 +31,14 @@ def report(tmp_path_factory):
         folder = results / "points" / "p0" / f"s{i}"
         stems = separate_song(song, folder)
         explanation = explain_song(song, stems, folder / "explanation.json", num_samples=200)
-        pictures = evidence_stages.draw_song_pictures(explanation, folder / "heatmap.png", folder / "bars.png",
-                                                      folder / "lyrics.png")
-        top, removed, mix = evidence_stages.write_listenable(explanation, stems, 3, folder / "top.wav",
-                                                             folder / "removed.wav", folder / "mix.wav")
-        page = evidence_stages.write_song_page(explanation, folder / "page.html", pictures,
-                                               {"mix": mix, "top": top, "removed": removed}, point="p0",
-                                               overrides=["explain.kernel_width=<5>"],
-                                               index_html=results / "index.html")
+        pictures = draw_song_pictures(explanation, folder / "heatmap.png", folder / "bars.png", folder / "lyrics.png")
+        top, removed, mix = write_listenable(explanation, stems, 3, folder / "top.wav", folder / "removed.wav",
+                                             folder / "mix.wav")
+        page = write_song_page(explanation, folder / "page.html", pictures, {"mix": mix, "top": top, "removed": removed},
+                               point="p0", overrides=["explain.kernel_width=<5>"], index_html=results / "index.html")
         songs.append({"explanation": explanation, "page": page})
-    index = evidence_stages.write_index([{"id": "p0", "overrides": ["explain.kernel_width=<5>"], "songs": songs}],
-                                        results / "index.html", title="demo <script>")
+    index = write_index([{"id": "p0", "overrides": ["explain.kernel_width=<5>"], "songs": songs}],
+                        results / "index.html", title="demo <script>")
     return {"results": results, "index": index, "pages": [s["page"] for s in songs]}
 
 

@@ -37,7 +37,8 @@ _pool_lock = threading.Lock()
 #: What each pool's workers import as they start (in parallel, before their first job arrives).
 WARM_IMPORTS = {
     "compute": ("musiclime.pipeline.stages.fitting", "musiclime.pipeline.stages.media",
-                "musiclime.pipeline.stages.reports", "lime.lime_base", "sklearn.metrics", "matplotlib.figure", "matplotlib.backends.backend_agg", "jinja2"),
+                "musiclime.pipeline.stages.reports", "musiclime.pipeline.stages.pages", "lime.lime_base",
+                "sklearn.metrics", "matplotlib.figure", "matplotlib.backends.backend_agg", "jinja2"),
     "tracking": ("musiclime.pipeline.stages.tracking", "musiclime.tracking"),
 }
 

@@ -10,7 +10,8 @@ dependencies and nothing else (a fit never imports torch; a separation never imp
 * :mod:`.tracking`    ``track_parent``, ``track_point``
 * :mod:`.media`       ``song_media``, ``song_mix``
 * :mod:`.evaluation`  ``evaluate``
-* :mod:`.reports`     ``report_point``, ``point_pages``, ``aggregate_point``, ``summarize_sweep``, ``sweep_index``
+* :mod:`.reports`     ``report_point``, ``aggregate_point``, ``summarize_sweep``
+* :mod:`.pages`       ``point_pages``, ``sweep_index``
 
 ``musiclime.pipeline.stages.<function>`` also works; the module is imported on first access.
 """
@@ -26,8 +27,8 @@ _STAGE_MODULES = {
     "fit": ".fitting",
     "track_parent": ".tracking", "track_point": ".tracking",
     "song_media": ".media", "song_mix": ".media", "evaluate": ".evaluation",
-    "report_point": ".reports", "point_pages": ".reports", "aggregate_point": ".reports",
-    "summarize_sweep": ".reports", "sweep_index": ".reports",
+    "report_point": ".reports", "aggregate_point": ".reports", "summarize_sweep": ".reports",
+    "point_pages": ".pages", "sweep_index": ".pages",
 }
 
 __all__ = sorted(_STAGE_MODULES)

@@ -6,10 +6,27 @@ explanations (other mask seeds, the randomized model) are ordinary workflow arti
 
 from __future__ import annotations
 
+import logging
+import math
+import os
+import time
 from pathlib import Path
+from typing import Mapping, Sequence
 
 from ...common.artifacts import write_config
-from ..evidence_stages import evaluate_song
+from ...common.atomic_io import write_json
+from ...evidence.listenable import check_same_components
+from ...evidence.trust import faithfulness, randomization_spearman, stability
+from ...factorization.lyrics import make_text_factorization
+from ...method.explanation import load_explanation
+from ...method.explanation_views import explained_label, weight_vector
+from ...method.modality import FeatureLayout
+from .prediction import load_predict_fn
+from .separation import load_factorization
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
 
 
 def evaluate(explanation_json: str | Path, stems_npz: str | Path, seed_explanations: list[str],
@@ -20,3 +37,102 @@ def evaluate(explanation_json: str | Path, stems_npz: str | Path, seed_explanati
                   seed_explanations=list(seed_explanations), randomized_explanation=randomized_explanation)
     write_config(out_config, {"explanation": str(explanation_json), "model": model_slice, "evaluation": evaluation})
     return Path(out_json)
+
+
+def randomized_model_slice(model_slice: Mapping) -> dict | None:
+    """The model slice with its ``randomized_predict_fn`` as ``predict_fn`` (for explaining the randomized
+    model with the usual predict/fit stages), or ``None`` when the config names no randomized factory."""
+    randomized = model_slice.get("randomized_predict_fn")
+    if not randomized:
+        return None
+    return {**model_slice, "name": f"{model_slice['name']}-randomized", "predict_fn": randomized}
+
+
+NO_RANDOMIZED_FACTORY = ("randomization check skipped: the model config names no randomized_predict_fn "
+                         "(a factory building the same architecture with re-initialised weights)")
+
+
+def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: Mapping, evaluation: Mapping,
+                  out_json: PathLike, seed_explanations: Sequence[PathLike] = (),
+                  randomized_explanation: PathLike | None = None) -> Path:
+    """Trust metrics of one explanation, written to ``evaluation.json``.
+
+    Args:
+        explanation_json: the explanation to evaluate.
+        stems_npz: the song's separation artifact (faithfulness composes perturbed audio from it).
+        model_slice: the model config slice (``predict_fn`` factory, ``batch_size``).
+        evaluation: the ``evaluation`` config slice (``stability``, ``faithfulness``, ``randomization``
+            switches; ``faithfulness_steps``, ``faithfulness_random_draws``, ``faithfulness_seed``).
+        seed_explanations: explanations of the same song with other mask seeds (stability; the
+            evaluated one is included automatically).
+        randomized_explanation: the explanation of the same song under the randomized model.
+
+    Output JSON: ``{"song_id", "label", "metrics": {jaccard_top5, jaccard_top10, kendall_tau,
+    deletion_aopc, random_deletion_aopc, insertion_aopc, random_insertion_aopc,
+    randomization_spearman}, "curves", "notes", "timings_s", "model_items", "evaluation"}``.
+    """
+
+    explanation = load_explanation(explanation_json)
+    label = explained_label(explanation)
+    song_id = explanation.metadata.get("song_info", {}).get("song_id")
+    metrics: dict[str, float] = {}
+    notes: list[str] = []
+    timings: dict[str, float] = {}
+    result: dict = {"song_id": song_id, "label": label, "label_name": explanation.label_name(label)}
+    if evaluation.get("stability", True):
+        others = [p for p in seed_explanations if Path(p).resolve() != Path(explanation_json).resolve()]
+        if others:
+            metrics.update(stability([explanation] + [load_explanation(p) for p in others], label))
+        else:
+            notes.append("stability skipped: no explanations with other mask seeds were given")
+    if evaluation.get("faithfulness", True):
+        start = time.perf_counter()
+        fact, text, layout = _song_inputs(explanation, stems_npz)
+
+        faith = faithfulness(fact, text, layout, load_predict_fn(dict(model_slice)), weight_vector(explanation, label),
+                             label, steps=int(evaluation.get("faithfulness_steps", 10)),
+                             draws=int(evaluation.get("faithfulness_random_draws", 5)),
+                             seed=int(evaluation.get("faithfulness_seed", 0)),
+                             batch_size=int(model_slice.get("batch_size", 32)))
+        metrics.update(faith.metrics)
+        result["curves"] = faith.curves()
+        result["model_items"] = faith.model_items
+        timings["faithfulness"] = time.perf_counter() - start
+    if evaluation.get("randomization", True):
+        if randomized_explanation is not None:
+            metrics["randomization_spearman"] = randomization_spearman(
+                explanation, load_explanation(randomized_explanation), label)
+        else:
+            notes.append(NO_RANDOMIZED_FACTORY)
+    result.update(metrics=metrics, notes=notes, timings_s=timings, evaluation=dict(evaluation))
+    for note in notes:
+        log.info("%s: %s", song_id, note)
+    return write_json(out_json, _finite_or_none(result))
+
+
+def _song_inputs(explanation, stems_npz: PathLike):
+    """The factorization, lyrics factorization and feature layout the explanation was made with."""
+
+    meta = explanation.metadata
+    fact, _ = load_factorization(stems_npz, int(meta["factorization"]["temporal_segments"]))
+    check_same_components(explanation, fact, f"song {meta.get('song_info', {}).get('song_id')!r}")
+    lyrics_path = meta.get("song_info", {}).get("lyrics")
+    lyrics = Path(lyrics_path).read_text(encoding="utf-8") if lyrics_path else ""
+    text = make_text_factorization(lyrics, meta.get("lyrics_unit", "line"))
+    layout = FeatureLayout(explanation.modality, fact.get_number_components(), text.num_words())
+    if layout.num_features != len(explanation.features):
+        raise ValueError(f"song {meta.get('song_info', {}).get('song_id')!r}: the lyrics file {lyrics_path} gives "
+                         f"{layout.num_features} features, the explanation has {len(explanation.features)}")
+    return fact, text, layout
+
+
+def _finite_or_none(value):
+    """JSON-safe copy: NaN/inf floats become ``None``."""
+
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

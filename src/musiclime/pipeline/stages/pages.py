@@ -1,0 +1,133 @@
+"""Stages ``pages``: one HTML page per song and the point's index; ``sweep_index``: the index of a whole sweep.
+
+Pages link relatively to their pictures and WAVs (the ``song_media`` and ``song_mix`` outputs), so a
+copied ``results/`` folder keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from ...common.atomic_io import write_text
+from ...evidence.pages import INDEX_COLUMNS, index_row, relative_href, render, song_page
+from ...method.explanation import load_explanation
+from ...method.explanation_views import explained_label
+from .media import PICTURES, WAVS
+
+PathLike = str | os.PathLike
+
+
+def song_entries(explanations: list[str], media_dirs: list[str], evaluations: list[str], mixes: list[str],
+                 pages_dir: str | Path) -> list[dict]:
+    """Per song, the files its page shows (empty lists: that part is switched off)."""
+    entries = []
+    for i, explanation in enumerate(explanations):
+        song = json.loads(Path(explanation).read_text(encoding="utf-8"))["metadata"]["song_info"]["song_id"]
+        media = Path(media_dirs[i]) if media_dirs else None
+        pictures = [media / name for name in PICTURES if (media / name).is_file()] if media else []
+        audio = {"mix": mixes[i]} if mixes else {}
+        if media is not None:
+            audio.update({key: media / name for key, name in WAVS.items() if (media / name).is_file()})
+        entries.append({"song": song, "explanation": explanation, "page": Path(pages_dir) / f"{song}.html",
+                        "pictures": pictures, "audio": audio,
+                        "evaluation": evaluations[i] if evaluations else None})
+    return entries
+
+
+def point_pages(explanations: list[str], media_dirs: list[str], evaluations: list[str], mixes: list[str],
+                point: dict, out_pages: str | Path, out_index: str | Path) -> Path:
+    """One page per song (``out_pages/<song>.html``) and the point's index page ``out_index``.
+
+    Args:
+        media_dirs, evaluations, mixes: per song, in the order of ``explanations``; empty when off.
+        point: ``id``, ``overrides``, ``config`` (``report.num_features``, ``experiment_name``).
+    """
+    entries = song_entries(explanations, media_dirs, evaluations, mixes, out_pages)
+    for entry in entries:
+        write_song_page(entry["explanation"], entry["page"], pictures=entry["pictures"], audio=entry["audio"],
+                        evaluation_json=entry["evaluation"], point=point["id"], overrides=point["overrides"],
+                        index_html=out_index, num_features=point["config"]["report"]["num_features"])
+    write_index([index_point(point, entries)], out_index, point["config"]["experiment_name"])
+    return Path(out_index)
+
+
+def index_point(point: dict, entries: list[dict], aggregation: list[str] = ()) -> dict:
+    return {"id": point["id"], "overrides": point["overrides"], "aggregation": list(aggregation),
+            "songs": [{"explanation": e["explanation"], "page": e["page"], "evaluation": e["evaluation"]}
+                      for e in entries]}
+
+
+def sweep_index(points: list[dict], out_index: str | Path, title: str) -> Path:
+    """The index page across every sweep point and song of the invocation.
+
+    Args:
+        points: per point ``{"id", "overrides", "explanations", "evaluations", "pages_dir", "aggregation"}``.
+    """
+    rendered = []
+    for point in points:
+        entries = song_entries(point["explanations"], [], point["evaluations"], [], point["pages_dir"])
+        rendered.append(index_point(point, entries, point["aggregation"]))
+    return write_index(rendered, out_index, title)
+
+
+SONG_PICTURE_CAPTIONS = ("Audio weights: sources x temporal segments", "Top features of both modalities",
+                         "Lyrics coloured by weight")
+
+
+def write_song_page(explanation_json: PathLike, out_html: PathLike, pictures: Sequence[PathLike] = (),
+                    audio: Mapping[str, PathLike] | None = None, evaluation_json: PathLike | None = None,
+                    point: str | None = None, overrides: Sequence[str] = (), index_html: PathLike | None = None,
+                    num_features: int = 10) -> Path:
+    """One song's HTML page (relative links to its pictures and WAVs).
+
+    Args:
+        pictures: the three PNGs of :func:`.media.draw_song_pictures` (heatmap, bars, lyrics), in that order.
+        audio: ``{"mix" | "top" | "removed": WAV}`` from :func:`.media.write_listenable` (any subset).
+        evaluation_json: the song's trust metrics (:func:`.evaluation.evaluate_song`), if evaluated.
+        index_html: the index page to link back to.
+    """
+
+    explanation = load_explanation(explanation_json)
+    label = explained_label(explanation)
+    audio = dict(audio or {})
+    captions = {"mix": "the song (original mix)", "top": f"top audio components towards {explanation.label_name(label)}",
+                "removed": "the song with those components removed"}
+    evaluation = _read_json(evaluation_json)
+    html = song_page(explanation, label, out_html, pictures=list(zip(SONG_PICTURE_CAPTIONS, pictures)),
+                     audio=[(captions[k], audio[k]) for k in captions if k in audio], evaluation=evaluation,
+                     point=point, overrides=overrides, index_html=index_html, num_features=num_features)
+    return write_text(out_html, html)
+
+
+def write_index(points: Sequence[Mapping], out_html: PathLike, title: str) -> Path:
+    """The index page across sweep points and songs.
+
+    Args:
+        points: per sweep point ``{"id", "overrides": [str], "songs": [{"explanation", "page",
+            "evaluation" (optional)}], "aggregation": [files] (optional)}``.
+        title: the experiment's name.
+    """
+
+    rendered, n_songs = [], 0
+    for point in points:
+        rows = []
+        for song in point["songs"]:
+            explanation = load_explanation(song["explanation"])
+            label = explained_label(explanation)
+            rows.append({"song_id": str(explanation.metadata.get("song_info", {}).get("song_id", "")),
+                         "href": relative_href(song["page"], out_html),
+                         "cells": index_row(explanation, label, _read_json(song.get("evaluation")))})
+        n_songs += len(rows)
+        aggregation = [{"name": Path(f).name, "href": relative_href(f, out_html),
+                        "is_image": Path(f).suffix.lower() == ".png"} for f in point.get("aggregation", [])]
+        rendered.append({"id": str(point["id"]), "overrides": list(point.get("overrides", [])), "rows": rows,
+                         "aggregation": aggregation})
+    return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS,
+                                       n_songs=n_songs))
+
+
+def _read_json(path: PathLike | None) -> dict | None:
+    return None if path is None else json.loads(Path(path).read_text(encoding="utf-8"))
