@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common.atomic_io import write_json, write_text
+from ..common.audio import save_audio
 from ..common.sample_sheet import Song, write_sample_sheet
 from .styles import SET_STYLES
 from .synthesis import STEM_NAMES, DemoSong, synthesize_song
-from ..common.audio import save_audio
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..common.errors import MusicLimeError
-from ..method.explanation import MusicLIMEExplanation
 from ..factorization.base import Factorization
+from ..method.explanation import MusicLIMEExplanation
 
 log = logging.getLogger(__name__)
 

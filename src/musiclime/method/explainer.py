@@ -8,10 +8,10 @@ from typing import Iterable
 
 import numpy as np
 
-from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
-from .inference import PredictFn, check_lyrics_for_modality, predict_masks, predict_original
 from ..factorization.lyrics import make_text_factorization
+from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
+from .inference import PredictFn, check_lyrics_for_modality, predict_masks, predict_original
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
 from .sampling import as_random_state, sample_masks

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .explanation import MusicLIMEExplanation
 from ..factorization.lyrics import make_text_factorization
+from .explanation import MusicLIMEExplanation
 
 log = logging.getLogger(__name__)
 

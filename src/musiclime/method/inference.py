@@ -21,8 +21,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..common.errors import ConfigError, PredictionError
-from .composers import make_composer, model_device, to_model_input
 from ..factorization.base import Factorization
+from .composers import make_composer, model_device, to_model_input
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB, MIB
 from .modality import FeatureLayout
 

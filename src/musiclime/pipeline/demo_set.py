@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..demo.styles import SET_STYLES
 from ..common.errors import ConfigError
 from ..common.sample_sheet import Song
+from ..demo.styles import SET_STYLES
 
 SHEET_NAME = "samples.tsv"
 

@@ -23,8 +23,8 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .config_schema import register_configs
 from ..common.errors import ConfigError
+from .config_schema import register_configs
 
 
 def short_hash(data, length: int = 8) -> str:

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .hydra_configs import Sweep, SweepPoint, short_hash
-from .demo_set import demo_songs
 from ..common.errors import ConfigError
 from ..common.sample_sheet import Song, read_sample_sheet
+from .demo_set import demo_songs
+from .hydra_configs import Sweep, SweepPoint, short_hash
 
 SEPARATION_KEYS = {"stems": ("backend", "residual"), "time_only": ("backend",),
                    "openunmix": ("backend", "model", "device", "residual", "chunk_seconds", "overlap_seconds",

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from .hydra_configs import compose_sweep
 from ..common.errors import ConfigError
+from .hydra_configs import compose_sweep
 from .plan import WorkflowPlan
 
 ALLOWED_KEYS = ("experiment", "overrides")

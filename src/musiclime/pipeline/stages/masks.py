@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from ...common.artifacts import save_arrays, write_config
+from ...factorization.lyrics import make_text_factorization, read_lyrics_file
 from ...method.explanation import feature_records
 from ...method.inference import check_lyrics_for_modality
-from ...factorization.lyrics import make_text_factorization, read_lyrics_file
 from ...method.modality import FeatureLayout
 from ...method.sampling import sample_masks
 from .separation import load_factorization

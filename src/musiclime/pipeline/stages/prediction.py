@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ...common.artifacts import load_arrays, save_arrays, write_config
 from ...common.errors import ConfigError, MusicLimeError
-from ...method.inference import predict_masks, predict_original
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
+from ...method.inference import predict_masks, predict_original
 from ...method.modality import FeatureLayout
 from .separation import load_factorization
 
