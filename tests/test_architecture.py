@@ -76,3 +76,29 @@ def test_a_wrong_way_import_breaks_its_contract(tmp_path, module, statement, bro
     reported = {cid for cid, name in names.items() if re.search(rf"{re.escape(name)} BROKEN", result.stdout)}
     assert reported == broken, result.stdout
     assert f"musiclime.{module[:-3].replace('/', '.')}" in result.stdout  # the report names the importer
+
+
+WORKFLOW_FILES = sorted([ROOT / "Snakefile", *(ROOT / "workflow").rglob("*.smk"), *(ROOT / "workflow").rglob("*.py")])
+#: What the Snakefile, rules and scripts may import of musiclime: stages, and the plumbing that runs them.
+WORKFLOW_IMPORTS = {"musiclime.pipeline": {"stages"}, "musiclime.pipeline.snakemake_setup": None,
+                    "musiclime.pipeline.worker_pool": {"start_pools"},
+                    "musiclime.tracking.settings": {"refuse_sqlite_on_cluster"}}
+
+
+def test_the_workflow_calls_the_library_only_through_stages():
+    """One stage layer: every rule and script calls a function of ``musiclime.pipeline.stages``."""
+    from musiclime.pipeline import stages
+
+    called = set()
+    for path in WORKFLOW_FILES:
+        text = path.read_text(encoding="utf-8")
+        for module, names in re.findall(r"^\s*from (musiclime[\w.]*) import ([\w, ]+)$", text, flags=re.M):
+            allowed = WORKFLOW_IMPORTS.get(module, set())
+            names = {n.strip() for n in names.split(",")}
+            assert allowed is None or names <= allowed, f"{path.name} imports {sorted(names)} from {module}"
+        assert not re.search(r"^\s*import musiclime", text, flags=re.M), path
+        called |= set(re.findall(r"\bstages\.(\w+)\s*[(,]", text))
+    helpers = {"load_factorization", "load_predict_fn"}  # used by stages, not by rules
+    assert called == set(stages.__all__) - helpers, "rules call exactly the stage functions"
+    for name in called:  # each resolves to a function defined in a module of pipeline/stages
+        assert getattr(stages, name).__module__.startswith("musiclime.pipeline.stages."), name

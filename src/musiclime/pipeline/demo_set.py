@@ -29,15 +29,3 @@ def demo_songs(sample_sheet: str | Path, n_songs: int) -> list[Song]:
         songs.append(Song(song_id=song_id, audio=root / song_id / "mix.wav", lyrics=root / song_id / "lyrics.txt",
                           stems=root / song_id / "stems", label=SET_STYLES.index(style)))
     return songs
-
-
-def write_demo_songs(sample_sheet: str | Path, n_songs: int, duration_s: float, seed: int) -> Path:
-    """Synthesize the demo songs and their sheet; check they are the songs :func:`demo_songs` announced."""
-    from ..demo import write_demo_set  # deferred: synthesis imports scipy.signal; planning needs only the ids
-
-    sheet = write_demo_set(Path(sample_sheet).parent, n_songs, seed=seed, duration_s=duration_s)
-    expected = demo_songs(sample_sheet, n_songs)
-    missing = [str(s.audio) for s in expected if not s.audio.is_file()]
-    if missing or sheet != Path(sample_sheet):
-        raise RuntimeError(f"the demo set does not match its announced songs: missing {missing}, sheet {sheet}")
-    return sheet

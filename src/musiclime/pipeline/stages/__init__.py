@@ -12,6 +12,7 @@ dependencies and nothing else (a fit never imports torch; a separation never imp
 * :mod:`.evaluation`  ``evaluate``
 * :mod:`.reports`     ``report_point``, ``aggregate_point``, ``summarize_sweep``
 * :mod:`.pages`       ``point_pages``, ``sweep_index``
+* :mod:`.demo_inputs` ``synthesize_demo_songs``, ``train_demo_model``
 
 ``musiclime.pipeline.stages.<function>`` also works; the module is imported on first access.
 """
@@ -29,6 +30,7 @@ _STAGE_MODULES = {
     "song_media": ".media", "song_mix": ".media", "evaluate": ".evaluation",
     "report_point": ".reports", "aggregate_point": ".reports", "summarize_sweep": ".reports",
     "point_pages": ".pages", "sweep_index": ".pages",
+    "synthesize_demo_songs": ".demo_inputs", "train_demo_model": ".demo_inputs",
 }
 
 __all__ = sorted(_STAGE_MODULES)

@@ -1,0 +1,39 @@
+"""Stages of the demo's generated inputs: ``synthesize_demo_songs`` (songs, stems, lyrics, sheet) and
+``train_demo_model`` (the demo classifier)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...demo import train_demo_model as train_demo_classifier
+from ...demo import write_demo_set
+from ..demo_set import demo_songs
+
+
+def synthesize_demo_songs(out_sheet: str | Path, demo: dict) -> Path:
+    """Synthesize the demo songs and their sheet; check they are the songs the plan announced.
+
+    Args:
+        out_sheet: the sample sheet (``.../samples.tsv``); songs go into its folder.
+        demo: the ``data.demo`` slice (``n_songs``, ``duration_s``, ``seed``).
+    """
+    n_songs = demo["n_songs"]
+    sheet = write_demo_set(Path(out_sheet).parent, n_songs, seed=demo["seed"], duration_s=demo["duration_s"])
+    expected = demo_songs(out_sheet, n_songs)
+    missing = [str(s.audio) for s in expected if not s.audio.is_file()]
+    if missing or sheet != Path(out_sheet):
+        raise RuntimeError(f"the demo set does not match its announced songs: missing {missing}, sheet {sheet}")
+    return sheet
+
+
+def train_demo_model(out_weights: str | Path, train: dict, threads: int) -> Path:
+    """Train the demo classifier into the folder of ``out_weights`` (``model.pt``).
+
+    Args:
+        train: the model's ``train_demo`` slice (``seed``, optional ``kwargs`` of
+            :func:`musiclime.demo.training.train_demo_model`).
+        threads: torch threads.
+    """
+    folder = Path(out_weights).parent
+    train_demo_classifier(folder, seed=train["seed"], threads=threads, **train.get("kwargs", {}))
+    return folder
