@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...demo import train_demo_model as train_demo_classifier
-from ...demo import write_demo_set
 from ..demo_set import demo_songs
 
 
@@ -17,6 +15,8 @@ def synthesize_demo_songs(out_sheet: str | Path, demo: dict) -> Path:
         out_sheet: the sample sheet (``.../samples.tsv``); songs go into its folder.
         demo: the ``data.demo`` slice (``n_songs``, ``duration_s``, ``seed``).
     """
+    from ...demo import write_demo_set  # deferred: synthesis imports scipy.signal, training torch
+
     n_songs = demo["n_songs"]
     sheet = write_demo_set(Path(out_sheet).parent, n_songs, seed=demo["seed"], duration_s=demo["duration_s"])
     expected = demo_songs(out_sheet, n_songs)
@@ -34,6 +34,8 @@ def train_demo_model(out_weights: str | Path, train: dict, threads: int) -> Path
             :func:`musiclime.demo.training.train_demo_model`).
         threads: torch threads.
     """
+    from ...demo import train_demo_model as train_demo_classifier  # deferred: torch
+
     folder = Path(out_weights).parent
     train_demo_classifier(folder, seed=train["seed"], threads=threads, **train.get("kwargs", {}))
     return folder
