@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from musiclime.evidence.trust import aopc, jaccard, perturbation_masks
-from musiclime.pipeline.stages.evaluation import evaluate_song, randomized_model_slice
+from musiclime.pipeline.plan import randomized_model
+from musiclime.pipeline.stages.evaluation import evaluate_song
 from musiclime.pipeline.stages.media import write_listenable
 from musiclime.models.demo_classifier import (DemoClassifier, DemoModelConfig, load_demo_model,
                                               load_randomized_demo_predict_fn, save_demo_model)
@@ -75,7 +76,7 @@ def test_skips_are_noted(song_run):
                   {**EVALUATION, "faithfulness": False}, out)
     doc = json.loads(out.read_text())
     assert doc["metrics"] == {} and any("randomized_predict_fn" in n for n in doc["notes"])
-    assert randomized_model_slice({"name": "m", "predict_fn": {"_target_": "x"}}) is None
+    assert randomized_model({"name": "m", "predict_fn": {"_target_": "x"}}) is None
 
 
 def test_listenable_parts_sum_to_the_reconstruction(song_run, tmp_path):

@@ -19,7 +19,12 @@ dependencies and nothing else (a fit never imports torch; a separation never imp
 
 from __future__ import annotations
 
+import os
+
 from ...common.lazy import lazy_getattr
+
+#: A path as stage functions accept it.
+PathLike = str | os.PathLike
 
 _STAGE_MODULES = {
     "separate": ".separation", "load_factorization": ".separation",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -21,12 +20,11 @@ from ...factorization.lyrics import make_text_factorization
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label, weight_vector
 from ...method.modality import FeatureLayout
+from . import PathLike
 from .prediction import load_predict_fn
 from .separation import load_factorization
 
 log = logging.getLogger(__name__)
-
-PathLike = str | os.PathLike
 
 
 def evaluate(explanation_json: str | Path, stems_npz: str | Path, seed_explanations: list[str],
@@ -37,15 +35,6 @@ def evaluate(explanation_json: str | Path, stems_npz: str | Path, seed_explanati
                   seed_explanations=list(seed_explanations), randomized_explanation=randomized_explanation)
     write_config(out_config, {"explanation": str(explanation_json), "model": model_slice, "evaluation": evaluation})
     return Path(out_json)
-
-
-def randomized_model_slice(model_slice: Mapping) -> dict | None:
-    """The model slice with its ``randomized_predict_fn`` as ``predict_fn`` (for explaining the randomized
-    model with the usual predict/fit stages), or ``None`` when the config names no randomized factory."""
-    randomized = model_slice.get("randomized_predict_fn")
-    if not randomized:
-        return None
-    return {**model_slice, "name": f"{model_slice['name']}-randomized", "predict_fn": randomized}
 
 
 NO_RANDOMIZED_FACTORY = ("randomization check skipped: the model config names no randomized_predict_fn "

@@ -11,7 +11,6 @@ Safe to run in threads of one process: no pyplot, no global state.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from ...common.artifacts import load_arrays
@@ -21,11 +20,11 @@ from ...evidence import figures
 from ...evidence.listenable import check_same_components, listenable_audio, top_positive_components
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
+from . import PathLike
 from .separation import load_factorization
 
 log = logging.getLogger(__name__)
 
-PathLike = str | os.PathLike
 PICTURES = ("heatmap.png", "bars.png", "lyrics.png")
 WAVS = {"top": "top.wav", "removed": "removed.wav"}
 

@@ -7,7 +7,6 @@ copied ``results/`` folder keeps working.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -15,9 +14,8 @@ from ...common.atomic_io import write_text
 from ...evidence.pages import INDEX_COLUMNS, index_row, relative_href, render, song_page
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
+from . import PathLike
 from .media import PICTURES, WAVS
-
-PathLike = str | os.PathLike
 
 
 def song_entries(explanations: list[str], media_dirs: list[str], evaluations: list[str], mixes: list[str],

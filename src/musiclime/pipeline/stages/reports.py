@@ -9,7 +9,6 @@ The HTML pages are the stages of :mod:`.pages`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -18,8 +17,7 @@ from ...evidence.aggregation import global_importance, write_importance_csv
 from ...evidence.figures import draw_global_importance
 from ...evidence.tables import summary_rows, write_sweep_summary, write_tsv
 from ...method.explanation import load_explanation
-
-PathLike = str | os.PathLike
+from . import PathLike
 
 
 def report_point(explanations: list[str], config: dict, overrides: list[str], out_summary: str | Path,
