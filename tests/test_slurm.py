@@ -2,13 +2,12 @@
 
 The cluster's daemons come from Debian's slurm-wlm and munge (``tests/slurm_cluster.py``); MLflow runs
 as a real server on 127.0.0.1. The same tiny sweep runs once locally and once through the SLURM
-executor with ``workflow/profiles/slurm`` filled in as a user would (partition, no account, threads
+executor with ``profiles/slurm`` filled in as a user would (partition, no account, threads
 that fit the node); heavy jobs must be SLURM jobs, cheap ones local, and the explanations equal.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import yaml
 
 from .mlflow_server import mlflow_server  # noqa: F401 (fixture)
 from .slurm_cluster import PARTITION, slurm_cluster  # noqa: F401 (fixture)
-from .workflow_helpers import REPO, job_counts, make_songs, snakemake, tiny_overrides
+from .workflow_helpers import REPO, explanation_weights, job_counts, make_songs, snakemake, tiny_overrides
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
@@ -30,9 +29,9 @@ TEST_OPTIONS = ("--slurm-status-command", "squeue", "--slurm-init-seconds-before
 
 
 def filled_profile(target: Path) -> Path:
-    """workflow/profiles/slurm with its placeholders filled for the test cluster: partition ``debug``,
+    """profiles/slurm with its placeholders filled for the test cluster: partition ``debug``,
     no account (no accounting database), threads and memory that fit the node."""
-    profile = yaml.safe_load((REPO / "workflow/profiles/slurm/config.yaml").read_text())
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
     profile["default-resources"].pop("slurm_account")
     profile["default-resources"].update(slurm_partition=PARTITION, mem_mb=1000)
     for resources in profile["set-resources"].values():
@@ -41,16 +40,6 @@ def filled_profile(target: Path) -> Path:
     target.mkdir(parents=True)
     (target / "config.yaml").write_text(yaml.safe_dump(profile))
     return target
-
-
-def explanation_weights(workdir: Path) -> dict[str, dict]:
-    """Per explanation file (relative path): its features' weights and the fit's intercept and score."""
-    found = {}
-    for path in sorted((workdir / "results").glob("songs/**/explanation.json")):
-        data = json.loads(path.read_text())
-        found[str(path.relative_to(workdir))] = {key: data[key] for key in data if key in (
-            "explanations", "features")}
-    return found
 
 
 @pytest.fixture(scope="module")

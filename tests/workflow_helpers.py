@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -67,3 +68,13 @@ def job_counts(output: str) -> dict[str, int]:
     if not match:
         return {}
     return {rule: int(count) for rule, count in re.findall(r"^(\S+)\s+(\d+)$", match.group(1), re.M)}
+
+
+def explanation_weights(workdir: Path) -> dict[str, dict]:
+    """Per explanation file (relative path): its features' weights and the fit's intercept and score."""
+    found = {}
+    for path in sorted((workdir / "results").glob("songs/**/explanation.json")):
+        data = json.loads(path.read_text())
+        found[str(path.relative_to(workdir))] = {key: data[key] for key in data if key in (
+            "explanations", "features")}
+    return found

@@ -8,7 +8,10 @@
 from musiclime.pipeline import stages
 from musiclime.pipeline.worker_pool import start_pools
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
-from musiclime.pipeline.snakemake_setup import run_stage
+from musiclime.pipeline.snakemake_setup import mark_snakemake_process, run_stage
+
+# Jobs' scripts and workers exit soon after this process dies, even by SIGKILL: they follow it.
+mark_snakemake_process()
 
 
 localrules:

@@ -1,8 +1,8 @@
 """Rule evaluate: explanation + stems + comparison explanations + model -> evaluation.json."""
 from musiclime.pipeline import stages
-from musiclime.pipeline.snakemake_setup import configure_script_logging
+from musiclime.pipeline.snakemake_setup import start_script_job
 
-configure_script_logging(snakemake.log[0])
+start_script_job(snakemake.log[0])
 stages.evaluate(snakemake.input.explanation, snakemake.input.stems, list(snakemake.input.seeds),
                 snakemake.input.get("randomized"), snakemake.params.model, snakemake.params.evaluation,
                 snakemake.output.evaluation, snakemake.output.config)

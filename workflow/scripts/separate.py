@@ -1,6 +1,6 @@
 """Rule separate: one song -> its sources (stems.npz)."""
 from musiclime.pipeline import stages
-from musiclime.pipeline.snakemake_setup import configure_script_logging
+from musiclime.pipeline.snakemake_setup import start_script_job
 
-configure_script_logging(snakemake.log[0])
+start_script_job(snakemake.log[0])
 stages.separate(snakemake.params.song, snakemake.params.separation, snakemake.output.stems, snakemake.output.config)

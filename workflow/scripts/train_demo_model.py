@@ -1,6 +1,6 @@
 """Rule train_demo_model: train the demo classifier on a synthesized corpus."""
 from musiclime.pipeline import stages
-from musiclime.pipeline.snakemake_setup import configure_script_logging
+from musiclime.pipeline.snakemake_setup import start_script_job
 
-configure_script_logging(snakemake.log[0])
+start_script_job(snakemake.log[0])
 stages.train_demo_model(snakemake.output.weights, snakemake.params.train, snakemake.threads)

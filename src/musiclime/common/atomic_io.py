@@ -1,18 +1,24 @@
 """Atomic file writes: write to a temporary file in the target folder, then rename.
 
 A reader never sees a half-written artifact: either the old file (or none) or the complete new one.
+A temporary file is named after its target, host and writer process; when a writer was killed before
+it could clean up (``SIGKILL``, the OOM killer), the next write of the same target removes its leftover.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+
+from .lifeline import pid_is_alive
 
 
 @contextlib.contextmanager
@@ -20,13 +26,15 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
     The temporary file keeps ``path``'s suffix (or ``suffix``) so libraries that pick a format from
-    the extension (soundfile, numpy) still work. On error the temporary file is removed.
+    the extension (soundfile, numpy) still work. On error the temporary file is removed; so are
+    temporary files of ``path`` whose writers on this host died.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_orphaned_temporaries(target)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix,
-        dir=target.parent,
+        prefix=f"{_temporary_prefix(target)}{os.getpid()}@{socket.gethostname()}.",
+        suffix=suffix if suffix is not None else target.suffix, dir=target.parent,
     )
     os.close(fd)
     tmp = Path(tmp_name)
@@ -36,6 +44,27 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _temporary_prefix(target: Path) -> str:
+    return f".{target.name}."
+
+
+def remove_orphaned_temporaries(target: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files of ``target`` left by dead writers on this host; return them.
+
+    A name ``.<target name>.<pid>@<host>.<random><suffix>`` is an orphan when ``host`` is this one and
+    process ``pid`` no longer runs. Files of other hosts (a shared file system) are left alone.
+    """
+    target = Path(target)
+    prefix, host = _temporary_prefix(target), socket.gethostname()
+    removed = []
+    for candidate in target.parent.glob(glob.escape(prefix) + f"*@{glob.escape(host)}.*"):
+        pid = candidate.name[len(prefix):].split("@", 1)[0]
+        if pid.isdigit() and not pid_is_alive(int(pid)):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

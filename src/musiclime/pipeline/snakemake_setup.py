@@ -2,22 +2,32 @@
 
 ``--config experiment=NAME`` picks ``conf/experiment/NAME.yaml``; ``--config 'overrides=[...]'``
 passes Hydra overrides (sweeps allowed). Everything is validated here, before any job starts.
+
+Also the plumbing of jobs: a heavy job's script logs to its rule's log and exits when the Snakemake
+process that started it dies (it finds that process in :data:`SNAKEMAKE_PROCESS_ENV`); a cheap job
+runs in a warm worker (:func:`run_stage`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Callable, TypeVar
 
 from ..common.errors import ConfigError
+from ..common.lifeline import ProcessIdentity, follow
 from .hydra_configs import compose_sweep
 from .plan import WorkflowPlan
 
 ALLOWED_KEYS = ("experiment", "overrides")
 T = TypeVar("T")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: Environment variable naming the Snakemake process (:meth:`ProcessIdentity.encode`) for its jobs.
+SNAKEMAKE_PROCESS_ENV = "MUSICLIME_SNAKEMAKE_PROCESS"
+
+log = logging.getLogger(__name__)
 
 
 def plan_from_snakemake_config(config: dict, conf_dir: str | Path) -> WorkflowPlan:
@@ -31,6 +41,37 @@ def plan_from_snakemake_config(config: dict, conf_dir: str | Path) -> WorkflowPl
         overrides = [overrides]
     sweep = compose_sweep(conf_dir, experiment=config.get("experiment"), overrides=[str(o) for o in overrides])
     return WorkflowPlan.from_sweep(sweep)
+
+
+def mark_snakemake_process() -> ProcessIdentity:
+    """Name this (Snakemake's) process in the environment that its jobs inherit; return its identity.
+
+    Called while the Snakefile is parsed. In a SLURM job the job's own Snakemake process parses the
+    Snakefile again and names itself, so a script always follows the Snakemake on its own host.
+    """
+    identity = ProcessIdentity.current()
+    os.environ[SNAKEMAKE_PROCESS_ENV] = identity.encode()
+    return identity
+
+
+def start_script_job(log_path: str | Path | None) -> None:
+    """First call of a heavy job's script: log to ``log_path``; exit when Snakemake dies.
+
+    Snakemake runs a script in a shell of its own, which outlives a hard-killed Snakemake; so the
+    script follows the Snakemake process named in :data:`SNAKEMAKE_PROCESS_ENV` and, once it is
+    gone, abandons its work within seconds (:func:`musiclime.common.lifeline.follow`).
+    """
+    configure_script_logging(log_path)
+    snakemake_process = os.environ.get(SNAKEMAKE_PROCESS_ENV)
+    if not snakemake_process:
+        return  # run by hand, outside a workflow
+    try:
+        identity = ProcessIdentity.decode(snakemake_process)
+    except ValueError:
+        log.warning("ignoring malformed %s=%r", SNAKEMAKE_PROCESS_ENV, snakemake_process)
+        return
+    if identity.is_local():
+        follow(identity)
 
 
 def configure_script_logging(log_path: str | Path | None) -> None:

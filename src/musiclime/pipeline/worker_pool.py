@@ -11,6 +11,12 @@ There are two pools. ``compute`` (one worker per core) runs fits, pictures and p
 store, which serialises them anyway, never hold a compute worker. A stage names its pool with a
 ``worker_pool`` attribute (default ``compute``).
 
+Workers die with the Snakemake process: a hard kill of Snakemake runs none of its cleanup, and a
+worker holds both ends of its call queue, so it would wait for work forever. Each worker follows the
+process that started it (:func:`musiclime.common.lifeline.follow`): an idle worker exits within a
+second of its death, a busy one abandons its stage (``KeyboardInterrupt``) and exits. Once the
+workers are gone, multiprocessing's resource tracker reads the end of its pipe and exits too.
+
 Arguments travel by pickle: stage functions are module-level, and Snakemake's file lists are
 turned into plain lists of strings first.
 """
@@ -26,6 +32,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from ..common.lifeline import ProcessIdentity, follow
+
 T = TypeVar("T")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -34,6 +42,8 @@ MAX_WORKERS = 8
 
 _pools: dict[str, ProcessPoolExecutor] = {}
 _pool_lock = threading.Lock()
+#: Worker side: how many stage calls this worker is running (0 or 1), read by its lifeline.
+_calls_running = 0
 #: What each pool's workers import as they start (in parallel, before their first job arrives).
 WARM_IMPORTS = {
     "compute": ("musiclime.pipeline.stages.fitting", "musiclime.pipeline.stages.media",
@@ -57,7 +67,8 @@ def _get_pool(name: str) -> ProcessPoolExecutor:
         if name not in _pools:
             size = _size(name)
             _pools[name] = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"),
-                                               initializer=_warm_up, initargs=(WARM_IMPORTS.get(name, ()),))
+                                               initializer=_start_worker,
+                                               initargs=(ProcessIdentity.current(), WARM_IMPORTS.get(name, ())))
             atexit.register(_pools[name].shutdown, wait=False, cancel_futures=True)
         return _pools[name]
 
@@ -74,8 +85,14 @@ def _size(name: str) -> int:
     return 1 if name == "tracking" else pool_size()
 
 
+def _start_worker(snakemake_process: ProcessIdentity, modules: tuple[str, ...]) -> None:
+    """Worker initializer: exit with ``snakemake_process``; import what the stages of this pool need."""
+    follow(snakemake_process, busy=lambda: _calls_running > 0)
+    _warm_up(modules)
+
+
 def _warm_up(modules: tuple[str, ...]) -> None:
-    """Worker initializer: import what the stages of this pool need (errors surface in the first job)."""
+    """Import ``modules`` (errors surface in the first job that needs one)."""
     import importlib
 
     for module in modules:
@@ -121,6 +138,8 @@ def _call_logged(log_path: str | None, snakemake_pid: int, stage: Callable[..., 
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         library.addHandler(handler)
     log = logging.getLogger(__name__)
+    global _calls_running
+    _calls_running += 1
     try:
         log.info("%s in worker %d of Snakemake process %d", stage.__qualname__, os.getpid(), snakemake_pid)
         return stage(*args, **kwargs)
@@ -128,6 +147,7 @@ def _call_logged(log_path: str | None, snakemake_pid: int, stage: Callable[..., 
         log.exception("%s failed", stage.__qualname__)
         raise
     finally:
+        _calls_running -= 1
         if handler is not None:
             library.removeHandler(handler)
             handler.close()

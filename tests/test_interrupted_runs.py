@@ -1,0 +1,178 @@
+"""A hard-killed run leaves no process behind and resumes with the README's own command.
+
+The Snakemake process alone gets ``SIGKILL`` (not its process group: the OOM killer and a lost login
+session kill one process) at three moments: after a predict job wrote its outputs but before
+Snakemake marked them complete; while a picture job runs in a compute worker; while the tracking
+worker logs to MLflow. To hit a moment exactly, the test freezes processes with ``SIGSTOP`` the
+instant it sees the moment's file, checks that the work is still under way, kills Snakemake, and lets
+the frozen workers go on (``SIGCONT``), as if the kill had come at that instant.
+
+Every process that Snakemake starts inherits its environment, so a marker variable given to
+Snakemake finds them all, reparented or not.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .workflow_helpers import SNAKEFILE, explanation_weights, make_songs, snakemake, tiny_overrides
+
+pytestmark = pytest.mark.slow
+
+MARKER = "MUSICLIME_TEST_RUN"
+ABANDONED = "abandoning the work under way"
+
+
+def marked_processes(marker: str) -> dict[int, str]:
+    """Live processes (zombies excluded) whose environment holds ``MARKER=marker``: PID -> command line."""
+    needle = f"{MARKER}={marker}".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:160]
+        except OSError:  # exited meanwhile, or a zombie
+            continue
+    return found
+
+
+def wait_for(condition, timeout_s: float, what: str, process: subprocess.Popen):
+    """Poll ``condition()`` every 10 ms until it returns something truthy; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        if process.poll() is not None:
+            pytest.fail(f"Snakemake exited (status {process.returncode}) before {what}")
+        time.sleep(0.01)
+    pytest.fail(f"no {what} within {timeout_s} s")
+
+
+def signal_all(pids, sig) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def predict_outputs_written(workdir: Path):
+    """A model folder whose predictions.npz and config.yaml both exist (predict's two outputs)."""
+    for predictions in workdir.glob("results/songs/*/*/*/*/predictions.npz"):
+        if (predictions.parent / "config.yaml").exists():
+            return predictions
+    return None
+
+
+def stage_log_started(workdir: Path, rule: str):
+    """The log of a ``rule`` job that a worker has begun (it names its worker)."""
+    for log in workdir.glob(f"logs/{rule}/**/*.log"):
+        if "in worker" in log.read_text():
+            return log
+    return None
+
+
+def media_output(workdir: Path, log: Path) -> Path:
+    """media.json of the song_media job that writes ``log``."""
+    relative = log.relative_to(workdir / "logs" / "song_media").with_suffix("")
+    return workdir / "results" / "songs" / relative / "media.json"
+
+
+@pytest.fixture(scope="module")
+def sheet(tmp_path_factory) -> Path:
+    return make_songs(tmp_path_factory.mktemp("songs"))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(sheet, tmp_path_factory) -> dict:
+    """The explanations of the same run, not killed."""
+    workdir = tmp_path_factory.mktemp("uninterrupted")
+    result = snakemake(workdir, tiny_overrides(sheet))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return explanation_weights(workdir)
+
+
+def kill_at(moment: str, workdir: Path, process: subprocess.Popen, marker: str) -> Path:
+    """Freeze the run at ``moment``, SIGKILL the Snakemake process alone, let the rest go on.
+
+    Returns the file that shows the moment (predict's output, or the log of the interrupted job).
+    """
+    if moment == "predict_written":
+        predictions = wait_for(lambda: predict_outputs_written(workdir), 180, "predict outputs", process)
+        os.kill(process.pid, signal.SIGSTOP)  # Snakemake can no longer mark them complete
+        frozen, evidence = [], predictions
+    else:
+        rule = "song_media" if moment == "media_running" else "track_point"
+        log = wait_for(lambda: stage_log_started(workdir, rule), 180, f"{rule} job", process)
+        os.kill(process.pid, signal.SIGSTOP)
+        frozen = [pid for pid in marked_processes(marker) if pid != process.pid]
+        signal_all(frozen, signal.SIGSTOP)
+        done = media_output(workdir, log) if rule == "song_media" else workdir / "results/points" / log.stem / \
+            "tracked.json"
+        assert not done.exists(), f"the {rule} job finished before the kill: {done}"
+        evidence = log
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    signal_all(frozen, signal.SIGCONT)
+    return evidence
+
+
+@pytest.mark.parametrize("moment", ["predict_written", "media_running", "tracking_running"])
+def test_hard_kill_leaves_no_process_and_the_readme_command_resumes(moment, sheet, uninterrupted, tmp_path):
+    workdir, marker = tmp_path / "run", uuid.uuid4().hex
+    overrides = tiny_overrides(sheet)  # MLflow tracking on, in workdir/mlflow.db, as in the README's run
+    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir), "--cores", "2",
+               "--config", "overrides=[" + ",".join(f'"{o}"' for o in overrides) + "]"]
+    with open(tmp_path / "killed.log", "w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
+                                   env={**os.environ, MARKER: marker})
+        try:
+            evidence = kill_at(moment, workdir, process, marker)
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+    deadline = time.monotonic() + 10
+    while marked_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not marked_processes(marker), "processes that Snakemake started outlived it by 10 s"
+
+    if moment == "predict_written":
+        assert snakemake(workdir, overrides, None, "--unlock").returncode == 0
+        # without the profile, Snakemake refuses: predict's outputs are there but were never marked complete
+        bare = snakemake(workdir, overrides, None, "-n", "--workflow-profile", "none")
+        said = bare.stdout + bare.stderr
+        assert bare.returncode != 0 and "IncompleteFilesException" in said, said[-2000:]
+        assert str(evidence.relative_to(workdir)) in said
+    else:
+        assert ABANDONED in evidence.read_text(), evidence.read_text()
+        assert snakemake(workdir, overrides, None, "--unlock").returncode == 0
+
+    resumed = snakemake(workdir, overrides)  # the README's command: no --rerun-incomplete, no profile named
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert explanation_weights(workdir) == uninterrupted
+
+    from mlflow.entities import ViewType
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir}/mlflow.db")
+    experiment = client.get_experiment_by_name("musiclime")
+    runs = client.search_runs([experiment.experiment_id], run_view_type=ViewType.ALL, max_results=1000)
+    roles = sorted(run.data.tags["musiclime.role"] for run in runs)
+    assert roles == ["explanation", "explanation", "parent"], roles
+    keys = sorted(run.data.tags["musiclime.run_key"] for run in runs if run.data.tags["musiclime.role"] == "explanation")
+    assert [key.split("/")[1] for key in keys] == ["song0", "song1"]
+    leftovers = [p for p in workdir.rglob(".*") if p.is_file() and not p.name.startswith(".snakemake")
+                 and ".snakemake" not in p.parts]
+    assert not leftovers, f"temporary files left behind: {leftovers}"
