@@ -3,9 +3,10 @@
 The Snakemake process alone gets ``SIGKILL`` (not its process group: the OOM killer and a lost login
 session kill one process) at three moments: after a predict job wrote its outputs but before
 Snakemake marked them complete; while a picture job runs in a compute worker; while the tracking
-worker logs to MLflow. To hit a moment exactly, the test freezes processes with ``SIGSTOP`` the
-instant it sees the moment's file, checks that the work is still under way, kills Snakemake, and lets
-the frozen workers go on (``SIGCONT``), as if the kill had come at that instant.
+worker logs to MLflow. To hit a moment exactly, the test freezes Snakemake and its children with
+``SIGSTOP`` the instant it sees the moment's file, checks that the work is still under way, kills
+Snakemake, and a second later lets the children go on (``SIGCONT``). Their lifelines' sleeps have
+run out meanwhile, so they find Snakemake gone at once, as if the kill had come at that instant.
 
 Every process that Snakemake starts inherits its environment, so a marker variable given to
 Snakemake finds them all, reparented or not.
@@ -59,6 +60,17 @@ def wait_for(condition, timeout_s: float, what: str, process: subprocess.Popen):
     pytest.fail(f"no {what} within {timeout_s} s")
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux: each thread's ``children`` file)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
 def signal_all(pids, sig) -> None:
     for pid in pids:
         try:
@@ -103,7 +115,7 @@ def uninterrupted(sheet, tmp_path_factory) -> dict:
     return explanation_weights(workdir)
 
 
-def kill_at(moment: str, workdir: Path, process: subprocess.Popen, marker: str) -> Path:
+def kill_at(moment: str, workdir: Path, process: subprocess.Popen) -> Path:
     """Freeze the run at ``moment``, SIGKILL the Snakemake process alone, let the rest go on.
 
     Returns the file that shows the moment (predict's output, or the log of the interrupted job).
@@ -116,7 +128,7 @@ def kill_at(moment: str, workdir: Path, process: subprocess.Popen, marker: str) 
         rule = "song_media" if moment == "media_running" else "track_point"
         log = wait_for(lambda: stage_log_started(workdir, rule), 180, f"{rule} job", process)
         os.kill(process.pid, signal.SIGSTOP)
-        frozen = [pid for pid in marked_processes(marker) if pid != process.pid]
+        frozen = children(process.pid)  # the workers, the resource tracker, running scripts
         signal_all(frozen, signal.SIGSTOP)
         done = media_output(workdir, log) if rule == "song_media" else workdir / "results/points" / log.stem / \
             "tracked.json"
@@ -124,6 +136,7 @@ def kill_at(moment: str, workdir: Path, process: subprocess.Popen, marker: str) 
         evidence = log
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
+    time.sleep(1.0)
     signal_all(frozen, signal.SIGCONT)
     return evidence
 
@@ -138,7 +151,7 @@ def test_hard_kill_leaves_no_process_and_the_readme_command_resumes(moment, shee
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
                                    env={**os.environ, MARKER: marker})
         try:
-            evidence = kill_at(moment, workdir, process, marker)
+            evidence = kill_at(moment, workdir, process)
         finally:
             if process.poll() is None:
                 process.kill()
@@ -146,7 +159,8 @@ def test_hard_kill_leaves_no_process_and_the_readme_command_resumes(moment, shee
     deadline = time.monotonic() + 10
     while marked_processes(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not marked_processes(marker), "processes that Snakemake started outlived it by 10 s"
+    left = marked_processes(marker)
+    assert not left, f"processes that Snakemake started outlived it by 10 s: {left}"
 
     if moment == "predict_written":
         assert snakemake(workdir, overrides, None, "--unlock").returncode == 0
