@@ -1,9 +1,10 @@
 """A hard-killed run leaves no process behind and resumes with the README's own command.
 
 The Snakemake process alone gets ``SIGKILL`` (not its process group: the OOM killer and a lost login
-session kill one process) at three moments: after a predict job wrote its outputs but before
+session kill one process) at four moments: after a predict job wrote its outputs but before
 Snakemake marked them complete; while a picture job runs in a compute worker; while the tracking
-worker logs to MLflow. To hit a moment exactly, the test freezes Snakemake and its children with
+worker creates the MLflow store (a SQLite file whose schema MLflow creates in steps); while it logs
+a sweep point's runs. To hit a moment exactly, the test freezes Snakemake and its children with
 ``SIGSTOP`` the instant it sees the moment's file, checks that the work is still under way, kills
 Snakemake, and a second later lets the children go on (``SIGCONT``). Their lifelines' sleeps have
 run out meanwhile, so they find Snakemake gone at once, as if the kill had come at that instant.
@@ -14,8 +15,10 @@ Snakemake finds them all, reparented or not.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,6 +33,11 @@ pytestmark = pytest.mark.slow
 
 MARKER = "MUSICLIME_TEST_RUN"
 ABANDONED = "abandoning the work under way"
+FINISHED_FIRST = "finishing the uninterrupted step under way"
+#: Per moment: the rule whose job is under way, and its output (relative to the job's log name).
+WORKER_MOMENTS = {"media_running": ("song_media", "results/songs/{log}/media.json"),
+                  "tracking_store_created": ("track_parent", "results/sweeps/{log}/mlflow_parent.json"),
+                  "tracking_running": ("track_point", "results/points/{log}/tracked.json")}
 
 
 def marked_processes(marker: str) -> dict[int, str]:
@@ -95,10 +103,14 @@ def stage_log_started(workdir: Path, rule: str):
     return None
 
 
-def media_output(workdir: Path, log: Path) -> Path:
-    """media.json of the song_media job that writes ``log``."""
-    relative = log.relative_to(workdir / "logs" / "song_media").with_suffix("")
-    return workdir / "results" / "songs" / relative / "media.json"
+def migrating(db: Path) -> bool:
+    """True while MLflow writes the schema of the SQLite file ``db``: its rollback journal exists."""
+    return db.with_name(db.name + "-journal").exists()
+
+
+def job_output(workdir: Path, rule: str, log: Path, pattern: str) -> Path:
+    """The output of the ``rule`` job that writes ``log`` (``pattern`` with ``{log}``: the log's wildcards)."""
+    return workdir / pattern.format(log=log.relative_to(workdir / "logs" / rule).with_suffix(""))
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +118,22 @@ def sheet(tmp_path_factory) -> Path:
     return make_songs(tmp_path_factory.mktemp("songs"))
 
 
+def schema_revision(db: Path) -> str | None:
+    """The MLflow schema revision (alembic) of the SQLite store ``db``, None before its migrations."""
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "alembic_version" not in tables:
+            return None
+        return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(sheet, tmp_path_factory) -> dict:
-    """The explanations of the same run, not killed."""
+    """The explanations of the same run, not killed, and its MLflow store's schema revision."""
     workdir = tmp_path_factory.mktemp("uninterrupted")
     result = snakemake(workdir, tiny_overrides(sheet))
     assert result.returncode == 0, result.stderr[-3000:]
-    return explanation_weights(workdir)
+    return {"explanations": explanation_weights(workdir), "schema": schema_revision(workdir / "mlflow.db")}
 
 
 def kill_at(moment: str, workdir: Path, process: subprocess.Popen) -> Path:
@@ -125,13 +146,14 @@ def kill_at(moment: str, workdir: Path, process: subprocess.Popen) -> Path:
         os.kill(process.pid, signal.SIGSTOP)  # Snakemake can no longer mark them complete
         frozen, evidence = [], predictions
     else:
-        rule = "song_media" if moment == "media_running" else "track_point"
-        log = wait_for(lambda: stage_log_started(workdir, rule), 180, f"{rule} job", process)
+        rule, output = WORKER_MOMENTS[moment]
+        # the store's moment: MLflow has begun its schema migrations on the new SQLite file
+        ready = (lambda: migrating(workdir / "mlflow.db")) if moment == "tracking_store_created" else (lambda: True)
+        log = wait_for(lambda: ready() and stage_log_started(workdir, rule), 180, f"{rule} job", process)
         os.kill(process.pid, signal.SIGSTOP)
         frozen = children(process.pid)  # the workers, the resource tracker, running scripts
         signal_all(frozen, signal.SIGSTOP)
-        done = media_output(workdir, log) if rule == "song_media" else workdir / "results/points" / log.stem / \
-            "tracked.json"
+        done = job_output(workdir, rule, log, output)
         assert not done.exists(), f"the {rule} job finished before the kill: {done}"
         evidence = log
     os.kill(process.pid, signal.SIGKILL)
@@ -141,7 +163,7 @@ def kill_at(moment: str, workdir: Path, process: subprocess.Popen) -> Path:
     return evidence
 
 
-@pytest.mark.parametrize("moment", ["predict_written", "media_running", "tracking_running"])
+@pytest.mark.parametrize("moment", ["predict_written", *WORKER_MOMENTS])
 def test_hard_kill_leaves_no_process_and_the_readme_command_resumes(moment, sheet, uninterrupted, tmp_path):
     workdir, marker = tmp_path / "run", uuid.uuid4().hex
     overrides = tiny_overrides(sheet)  # MLflow tracking on, in workdir/mlflow.db, as in the README's run
@@ -162,20 +184,23 @@ def test_hard_kill_leaves_no_process_and_the_readme_command_resumes(moment, shee
     left = marked_processes(marker)
     assert not left, f"processes that Snakemake started outlived it by 10 s: {left}"
 
+    assert snakemake(workdir, overrides, None, "--unlock").returncode == 0  # Snakemake's lock outlives it
     if moment == "predict_written":
-        assert snakemake(workdir, overrides, None, "--unlock").returncode == 0
         # without the profile, Snakemake refuses: predict's outputs are there but were never marked complete
         bare = snakemake(workdir, overrides, None, "-n", "--workflow-profile", "none")
         said = bare.stdout + bare.stderr
         assert bare.returncode != 0 and "IncompleteFilesException" in said, said[-2000:]
         assert str(evidence.relative_to(workdir)) in said
-    else:
-        assert ABANDONED in evidence.read_text(), evidence.read_text()
-        assert snakemake(workdir, overrides, None, "--unlock").returncode == 0
+    elif moment == "tracking_store_created":  # the store's schema was completed, not cut in the middle
+        assert FINISHED_FIRST in evidence.read_text(), evidence.read_text()
+        assert schema_revision(workdir / "mlflow.db") == uninterrupted["schema"]
+    else:  # the job in flight was abandoned, or (an MLflow call) finished first
+        said = evidence.read_text()
+        assert ABANDONED in said or (moment == "tracking_running" and FINISHED_FIRST in said), said
 
     resumed = snakemake(workdir, overrides)  # the README's command: no --rerun-incomplete, no profile named
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert explanation_weights(workdir) == uninterrupted
+    assert explanation_weights(workdir) == uninterrupted["explanations"]
 
     from mlflow.entities import ViewType
     from mlflow.tracking import MlflowClient

@@ -141,3 +141,42 @@ def test_script_jobs_follow_the_snakemake_process_named_in_the_environment(tmp_p
             os.kill(script_pid, signal.SIGKILL)
     assert survivors == {"here": False, "elsewhere": True}
     assert "abandoning the work under way" in (tmp_path / "here.log").read_text()
+
+
+# A follower inside an uninterrupted block when its process dies: the block ends, then nothing new starts.
+UNINTERRUPTED = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from musiclime.common.lifeline import ProcessIdentity, follow, uninterrupted
+    report = Path(sys.argv[1])
+    follow(ProcessIdentity.of(os.getppid()), poll_s=0.1, grace_s=5)
+    with uninterrupted("a store's schema"):
+        report.with_suffix(".started").write_text(str(os.getpid()))
+        time.sleep(1.5)  # the process dies meanwhile
+        report.write_text("block finished\\n")
+    try:
+        with uninterrupted("the next step"):
+            report.write_text(report.read_text() + "next step ran\\n")
+    except KeyboardInterrupt as interrupt:
+        report.write_text(report.read_text() + f"refused: {interrupt}\\n")
+    time.sleep(600)
+""")
+
+
+def test_an_uninterrupted_block_finishes_after_its_process_dies_and_no_new_one_starts(tmp_path):
+    report = tmp_path / "report.txt"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, UNINTERRUPTED, str(report), "busy"])
+    started = report.with_suffix(".started")
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    follower = int(started.read_text())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    killed = time.monotonic()
+    while pid_is_alive(follower) and time.monotonic() < killed + 10:
+        time.sleep(0.05)
+    assert not pid_is_alive(follower)
+    said = report.read_text().splitlines()
+    assert said[0] == "block finished" and "next step ran" not in said  # refused, or interrupted before it
+    assert said[1:] in ([], ["refused: the process that started this one is gone; not starting the next step"])

@@ -5,7 +5,10 @@ process, and its children live on, reparented to init. :func:`follow` starts a w
 child: twice a second it checks that the process it serves is still alive; once it is gone, the
 watchdog interrupts the child's main thread (``KeyboardInterrupt``: ``finally`` blocks run, so
 atomic writes delete their temporary files and MLflow sessions end) and, if work is still under way
-``grace_s`` seconds later, ends the child with :func:`os._exit`.
+``grace_s`` seconds later, ends the child with :func:`os._exit`. Work that must not be cut short,
+such as a tracking store's transaction that is not atomic (MLflow creates a new SQLite store's
+schema in several steps), runs inside :func:`uninterrupted`: the watchdog lets it finish (up to
+``CRITICAL_CAP_S``) before interrupting, and no such block starts after the process is gone.
 
 Why not ``prctl(PR_SET_PDEATHSIG)``: Linux sends that signal when the *thread* that started the
 child exits, not the process, so a pool worker started from a short-lived thread would die early;
@@ -17,6 +20,7 @@ new process after the old one died is not mistaken for it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -25,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +37,15 @@ log = logging.getLogger(__name__)
 POLL_S = 0.5
 #: Seconds the interrupted main thread gets to unwind before the process exits regardless.
 GRACE_S = 3.0
+#: Longest wait, seconds, for an :func:`uninterrupted` block before the interrupt comes regardless.
+CRITICAL_CAP_S = 60.0
 #: Exit status of a process ended by its watchdog (128 + SIGHUP, as for a hang-up).
 ORPHAN_EXIT_STATUS = 129
 PROC = Path("/proc")
+
+_critical_lock = threading.Lock()
+_critical_blocks = 0
+_abandoning = False
 
 
 @dataclass(frozen=True)
@@ -130,9 +140,38 @@ def follow(target: ProcessIdentity, *, busy: Callable[[], bool] = lambda: True, 
     return thread
 
 
+@contextlib.contextmanager
+def uninterrupted(what: str) -> Iterator[None]:
+    """Run the block to its end even when the followed process dies meanwhile (see the module docstring).
+
+    Raises:
+        KeyboardInterrupt: on entry, when the followed process is already gone (``what`` names the block).
+    """
+    global _critical_blocks
+    with _critical_lock:
+        if _abandoning:
+            raise KeyboardInterrupt(f"the process that started this one is gone; not starting {what}")
+        _critical_blocks += 1
+    try:
+        yield
+    finally:
+        with _critical_lock:
+            _critical_blocks -= 1
+
+
 def _watch(target: ProcessIdentity, busy: Callable[[], bool], poll_s: float, grace_s: float) -> None:
+    global _abandoning
     while target.is_alive():
         time.sleep(poll_s)
+    with _critical_lock:
+        _abandoning = True  # no uninterrupted block starts from now on
+        critical = _critical_blocks > 0
+    if critical:
+        log.warning("process %d (%s) that started this one is gone; finishing the uninterrupted step under way",
+                    target.pid, target.host)
+        deadline = time.monotonic() + CRITICAL_CAP_S
+        while _critical_blocks > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
     if busy():
         log.warning("process %d (%s) that started this one is gone; abandoning the work under way",
                     target.pid, target.host)

@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
+from ..common.lifeline import uninterrupted
 from .settings import TrackingError
 
 log = logging.getLogger(__name__)
@@ -228,13 +229,16 @@ def quick_http_requests() -> Iterator[None]:
 def guarded(uri: str, action_name: str, action: Callable[[], T]) -> T:
     """Run ``action`` under the store lock, with locked-retries and short HTTP retries.
 
-    Any MLflow or I/O failure becomes a :class:`TrackingError` naming ``uri`` and ``action_name``.
+    The action runs :func:`~musiclime.common.lifeline.uninterrupted`: when Snakemake dies meanwhile,
+    the worker finishes it before it exits (MLflow's first use of a SQLite file creates the schema
+    in steps; cut short, the file is unusable). Any MLflow or I/O failure becomes a
+    :class:`TrackingError` naming ``uri`` and ``action_name``.
     """
     from mlflow.exceptions import MlflowException
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
-        with quick_http_requests(), store_lock(uri):
+        with quick_http_requests(), store_lock(uri), uninterrupted(action_name):
             return retry_when_locked(action, uri)
     except TrackingError:
         raise
