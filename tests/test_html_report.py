@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
 
 import numpy as np
@@ -94,3 +95,11 @@ def test_pages_render_in_headless_chromium(report, tmp_path):
         assert visit.n_images == 3 and visit.n_audio == 3
         assert MARKUP_LINE in visit.text  # the markup shows as text, not as bold
     assert "song <i>0</i>" in visits[report["index"]].text and "demo <script>" in visits[report["index"]].text
+
+
+def test_song_page_shows_what_the_explanation_cost(report):
+    text = html.unescape(report["pages"][0].read_text(encoding="utf-8"))
+    meta = json.loads((report["pages"][0].parent / "explanation.json").read_text())["metadata"]
+    assert meta["compositions"] == 200  # random masks: every row its own waveform
+    assert re.search(r"waveforms composed</th><td class=\"num\">200<", text)
+    assert "model time (s, composing and predicting)" in text

@@ -27,3 +27,29 @@ def test_exhaustive_sampler_lists_every_mask_once():
 def test_bad_sampling_requests(args, message):
     with pytest.raises(ConfigError, match=message):
         sample_masks(*args)
+
+
+def test_paired_sampler_follows_each_mask_with_its_complement():
+    masks = sample_masks(101, 9, random_state=5, sampler="paired")
+    assert masks.shape == (101, 9) and masks[0].tolist() == [1] * 9 and masks[1].tolist() == [0] * 9
+    np.testing.assert_array_equal(masks[2:100:2] + masks[3:101:2], 1)
+    np.testing.assert_array_equal(masks, sample_masks(101, 9, random_state=5, sampler="paired"))
+
+
+@pytest.mark.parametrize("sampler", ["factorial", "factorial_paired"])
+def test_factorial_samplers_draw_about_sqrt_n_masks_per_modality(sampler):
+    masks = sample_masks(5000, 52, random_state=0, sampler=sampler, audio_columns=40)
+    assert masks.shape == (5000, 52) and masks[0].tolist() == [1] * 52
+    audio, lyrics = np.unique(masks[:, :40], axis=0), np.unique(masks[:, 40:], axis=0)
+    assert len(audio) <= 71 and len(lyrics) <= 71  # ceil(sqrt(5000)) each
+    assert len(audio) >= 65  # 40 audio columns: random masks rarely repeat
+    pairs = {(tuple(r[:40]), tuple(r[40:])) for r in masks}
+    assert len(pairs) > 0.95 * 5000  # grid pairs are drawn without replacement
+    if sampler == "factorial_paired":
+        assert [0] * 40 in audio.tolist() and [0] * 12 in lyrics.tolist()  # the complement of all-ones
+    np.testing.assert_array_equal(masks, sample_masks(5000, 52, 0, sampler, audio_columns=40))
+
+
+def test_factorial_sampler_with_one_modality_is_random():
+    np.testing.assert_array_equal(sample_masks(30, 8, 4, "factorial"), sample_masks(30, 8, 4, "random"))
+    np.testing.assert_array_equal(sample_masks(30, 8, 4, "factorial_paired"), sample_masks(30, 8, 4, "paired"))

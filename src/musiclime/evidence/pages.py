@@ -109,7 +109,8 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
            ("intercept", fmt(explanation.intercept[label])),
            ("surrogate prediction at the full song", fmt(explanation.local_pred[label])),
            ("perturbation samples", fmt(params.get("num_samples"))),
-           ("features (audio + lyrics)", fmt(len(explanation.features)))]
+           ("features (audio + lyrics)", fmt(len(explanation.features))),
+           *call_accounting(explanation.metadata)]
     metrics = (evaluation or {}).get("metrics", {})
     return render(
         "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
@@ -122,6 +123,24 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         top=top_features(explanation, label, num_features), lyrics=lyrics_context(explanation, label),
         config=[(k, fmt(v)) for k, v in params.items()],
         index_href=None if index_html is None else relative_href(index_html, out_html))
+
+
+#: What each call-accounting count of an explanation's metadata means, in page order.
+COST_ROWS = (("sampler", "sampler"), ("compositions", "waveforms composed"),
+             ("audio_encodings", "audio inputs encoded (late fusion)"),
+             ("lyric_encodings", "lyrics inputs encoded (late fusion)"),
+             ("fused_rows", "rows scored by the fusion head"), ("model_items", "items scored by predict_fn"),
+             ("model_calls", "model calls"))
+
+
+def call_accounting(metadata: Mapping) -> list[tuple[str, str]]:
+    """``(meaning, value)`` rows of what the explanation cost (the counts it records) and its predict time."""
+    values = {**metadata, "sampler": (metadata.get("parameters") or {}).get("sampler")}
+    rows = [(meaning, fmt(values[key])) for key, meaning in COST_ROWS if values.get(key) is not None]
+    seconds = (metadata.get("timings_s") or {}).get("predict")
+    if seconds is not None:
+        rows.append(("model time (s, composing and predicting)", fmt(seconds)))
+    return rows
 
 
 INDEX_COLUMNS = ("song", "true label", "predicted", "P original", "P reconstruction", "R^2", "top feature",

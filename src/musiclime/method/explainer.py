@@ -34,7 +34,8 @@ class MusicLIMEExplainer:
         batch_size: items per ``predict_fn`` call.
         memory_budget_mb: MiB for composing waveforms (a reused buffer, plus mixture tables); a batch of
             waveforms larger than this is split into smaller model calls.
-        sampler: ``"random"`` (seed) or ``"exhaustive"`` (all 2**F masks when <= num_samples).
+        sampler: ``"random"`` (seed), ``"exhaustive"`` (all 2**F masks when <= num_samples), ``"paired"``,
+            ``"factorial"`` or ``"factorial_paired"`` (:mod:`musiclime.method.sampling`).
         progress: show progress bars.
     """
 
@@ -89,7 +90,8 @@ class MusicLIMEExplainer:
         check_lyrics_for_modality(text_factorization, modality, (song_info or {}).get("song_id"))
         started = time.perf_counter()
         layout = FeatureLayout(modality, audio_factorization.get_number_components(), text_factorization.num_words())
-        masks = sample_masks(num_samples, layout.num_features, self.random_state, self.sampler)
+        masks = sample_masks(num_samples, layout.num_features, self.random_state, self.sampler,
+                             audio_columns=layout.audio_columns)
         log.info("explaining %d features (%d audio components, %d lyric features, modality %s) with %d samples",
                  layout.num_features, layout.n_audio, layout.n_text, modality, masks.shape[0])
         original = predict_original(audio_factorization, text_factorization, predict_fn)
@@ -111,7 +113,7 @@ class MusicLIMEExplainer:
             timings_s={"predict": result.seconds, "fit": fit_seconds, "total": time.perf_counter() - started,
                        **({"separation": audio_factorization.separation_seconds}
                           if hasattr(audio_factorization, "separation_seconds") else {})},
-            model_calls=result.n_calls + 1, model_items=int(masks.shape[0]) + 1)
+            model_calls=result.n_calls + 1, model_items=result.model_items + 1, costs=result.costs())
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),

@@ -43,7 +43,8 @@ def feature_records(audio_factorization, text_factorization, modality: str) -> l
 
 
 def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, parameters: dict,
-                         timings_s: dict, model_calls: int, model_items: int, config: dict | None = None) -> dict:
+                         timings_s: dict, model_calls: int, model_items: int, config: dict | None = None,
+                         costs: dict | None = None) -> dict:
     """The provenance block of an explanation, the same whether the facade or the workflow made it.
 
     Args:
@@ -53,8 +54,12 @@ def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, 
         lyrics_unit: ``"line"`` or ``"word"``.
         parameters: sampling and fit settings (num_samples, kernel_width, labels, ...).
         timings_s: seconds per stage (``separation``, ``predict``, ``fit``, ...).
-        model_calls, model_items: ``predict_fn`` invocations and scored items (perturbations + original).
+        model_calls, model_items: model invocations, and items scored by ``predict_fn`` itself
+            (perturbations + original; only the original for a late-fusion model).
         config: the workflow's stage config slices, when the workflow made it.
+        costs: what the perturbations cost besides: ``compositions`` (waveforms composed),
+            ``audio_encodings``, ``lyric_encodings`` and ``fused_rows`` of a late-fusion model
+            (:meth:`musiclime.method.inference.PredictionResult.costs`); recorded at the top level.
     """
     metadata = {
         "song_info": dict(song_info or {}),
@@ -66,6 +71,7 @@ def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, 
         "timings_s": dict(timings_s),
         "model_calls": int(model_calls),
         "model_items": int(model_items),
+        **{name: int(value) for name, value in (costs or {}).items() if name != "model_items"},
     }
     if config is not None:
         metadata["config"] = config

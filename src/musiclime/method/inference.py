@@ -20,73 +20,62 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..common.errors import ConfigError, PredictionError
+from ..common.errors import ConfigError
 from ..factorization.base import Factorization
 from .composers import make_composer, model_device, to_model_input
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB, MIB
+from .late_fusion import DistinctRows, distinct_rows, is_late_fusion, predict_late_fusion
 from .modality import FeatureLayout
+from .model_io import take_rows, texts_for, validate_probabilities
 
 log = logging.getLogger(__name__)
 
 PredictFn = Callable[[list, np.ndarray], np.ndarray]
-#: Tolerance on probability rows: entries in [-tol, 1 + tol], sums within tol of 1.
-PROBABILITY_TOLERANCE = 1e-3
 
 
 @dataclass
 class PredictionResult:
-    """Model outputs on every mask row.
+    """Model outputs on every mask row, and what they cost.
 
     Attributes:
         predictions: float64 ``(num_samples, n_classes)``; row 0 scores the reconstruction.
-        n_calls: ``predict_fn`` invocations.
+        n_calls: model invocations (``predict_fn``, or encoder and ``fuse`` calls).
         seconds: wall time of composing and predicting.
+        compositions: perturbed waveforms composed (one per distinct audio mask, or per row).
+        model_items: items given to a plain ``predict_fn`` (0 for a late-fusion model).
+        audio_encodings, lyric_encodings, fused_rows: a late-fusion model's distinct audio and
+            lyrics inputs encoded, and rows fused (0 for a plain ``predict_fn``).
     """
 
     predictions: np.ndarray
     n_calls: int
     seconds: float
+    compositions: int = 0
+    model_items: int = 0
+    audio_encodings: int = 0
+    lyric_encodings: int = 0
+    fused_rows: int = 0
+
+    def costs(self) -> dict[str, int]:
+        """The call accounting, as recorded in an explanation's metadata."""
+        return {name: int(getattr(self, name)) for name in COST_FIELDS}
 
 
-def validate_probabilities(output, batch_size: int, where: str, n_classes: int | None = None) -> np.ndarray:
-    """Check that ``output`` is a ``(batch_size, n_classes)`` array of probability rows.
-
-    Raises:
-        PredictionError: naming ``where`` (e.g. the batch and its sample rows) and the problem.
-    """
-    if hasattr(output, "detach"):  # a torch tensor, possibly on a GPU
-        output = output.detach().cpu().numpy()
-    try:
-        probs = np.asarray(output, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise PredictionError(f"predict_fn returned a non-numeric result for {where}: {exc}") from exc
-    if probs.ndim != 2 or probs.shape[0] != batch_size or probs.shape[1] < 2:
-        raise PredictionError(
-            f"predict_fn returned shape {probs.shape} for {where}; expected ({batch_size}, n_classes >= 2)"
-        )
-    if n_classes is not None and probs.shape[1] != n_classes:
-        raise PredictionError(f"predict_fn returned {probs.shape[1]} classes for {where}, earlier {n_classes}")
-    if not np.all(np.isfinite(probs)):
-        raise PredictionError(f"predict_fn returned NaN/inf for {where}")
-    tol = PROBABILITY_TOLERANCE
-    bad = (probs.min(axis=1) < -tol) | (probs.max(axis=1) > 1 + tol) | (np.abs(probs.sum(axis=1) - 1) > tol)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise PredictionError(
-            f"predict_fn returned rows that are not probabilities for {where} (row {row}: {probs[row].tolist()}); "
-            f"apply a softmax"
-        )
-    return probs
+#: The call-accounting fields of :class:`PredictionResult` (explanation metadata, MLflow metrics).
+COST_FIELDS = ("compositions", "model_items", "audio_encodings", "lyric_encodings", "fused_rows")
 
 
 def predict_masks(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                   layout: FeatureLayout, predict_fn: PredictFn, batch_size: int = 32,
                   progress: bool = True, memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB) -> PredictionResult:
-    """Score every perturbed instance described by ``masks``.
+    """Score every perturbed instance described by ``masks``, each distinct audio mask composed once.
 
     Waveforms are composed block by block into one reused buffer of at most ``memory_budget_mb``
     (with the composer's tables); a ``predict_fn`` with a ``torch_device`` attribute gets tensors
     composed on that device (:mod:`musiclime.method.composers`), any other gets NumPy arrays.
+    A late-fusion model (:mod:`musiclime.method.late_fusion`) encodes each distinct audio and
+    lyrics input once and fuses every row; a plain ``predict_fn`` gets every row, but rows that
+    share an audio mask share its one composition.
 
     Args:
         audio_factorization: components to compose audio from.
@@ -105,10 +94,28 @@ def predict_masks(audio_factorization: Factorization, text_factorization, masks:
     masks = np.asarray(masks)
     if masks.ndim != 2 or masks.shape[1] != layout.num_features:
         raise ValueError(f"masks must be (num_samples, {layout.num_features}), got {masks.shape}")
+    budget_bytes = int(memory_budget_mb * MIB)
+    if is_late_fusion(predict_fn):
+        predictions, counts, seconds = predict_late_fusion(audio_factorization, text_factorization, masks, layout,
+                                                           predict_fn, batch_size, budget_bytes, progress)
+        return PredictionResult(predictions, n_calls=counts.calls, seconds=seconds,
+                                compositions=counts.audio_encodings, audio_encodings=counts.audio_encodings,
+                                lyric_encodings=counts.lyric_encodings, fused_rows=counts.fused_rows)
+    audio = distinct_rows(layout.audio_masks(masks))
+    if len(audio) == len(masks):
+        return _predict_streaming(audio_factorization, text_factorization, masks, layout, predict_fn, batch_size,
+                                  progress, budget_bytes)
+    return _predict_grouped(audio_factorization, text_factorization, masks, layout, audio, predict_fn, batch_size,
+                            progress, budget_bytes)
+
+
+def _predict_streaming(audio_factorization, text_factorization, masks, layout, predict_fn, batch_size, progress,
+                       budget_bytes) -> PredictionResult:
+    """Every row its own waveform: compose the rows in order, block by block."""
     start = time.perf_counter()
     num_samples = masks.shape[0]
     composer, plan = make_composer(audio_factorization, model_device(predict_fn), num_samples, batch_size,
-                                   int(memory_budget_mb * MIB))
+                                   budget_bytes)
     outputs: list[np.ndarray] = []
     n_classes = None
     n_batches = -(-num_samples // plan.model_batch)
@@ -130,12 +137,49 @@ def predict_masks(audio_factorization: Factorization, text_factorization, masks:
     predictions = np.concatenate(outputs, axis=0)
     seconds = time.perf_counter() - start
     log.info("scored %d perturbed samples in %d calls (%.1f s)", num_samples, n_batches, seconds)
-    return PredictionResult(predictions=predictions, n_calls=n_batches, seconds=seconds)
+    return PredictionResult(predictions=predictions, n_calls=n_batches, seconds=seconds, compositions=num_samples,
+                            model_items=num_samples)
 
 
-def texts_for(text_factorization, text_masks: np.ndarray) -> list[str]:
-    """Lyrics with the masked-out features removed, one string per row of ``(batch, n_text)``."""
-    return [text_factorization.inverse_removing(np.flatnonzero(row == 0)) for row in text_masks]
+def _predict_grouped(audio_factorization, text_factorization, masks, layout, audio: DistinctRows, predict_fn,
+                     batch_size, progress, budget_bytes) -> PredictionResult:
+    """Rows share audio masks: compose each distinct one once and score the rows that use it.
+
+    The model still gets every row (its lyrics may differ); a batch's waveforms are gathered from the
+    composed block (one batch-sized copy besides the buffer, taken out of the budget).
+    """
+    start = time.perf_counter()
+    num_samples = masks.shape[0]
+    batch_bytes = min(batch_size, num_samples) * audio_factorization.nb_timesteps * 4
+    composer, plan = make_composer(audio_factorization, model_device(predict_fn), len(audio), batch_size,
+                                   max(1, budget_bytes - batch_bytes))
+    order = np.argsort(audio.index, kind="stable")  # rows grouped by their audio mask, in row order within
+    grouped = audio.index[order]
+    predictions = None
+    n_calls = 0
+    bar = tqdm(total=num_samples, desc="predict", unit="sample", disable=not progress, leave=False)
+    for block_start in range(0, len(audio), plan.block_rows):
+        block_end = min(block_start + plan.block_rows, len(audio))
+        audios = composer.compose(audio.rows[block_start:block_end])
+        lo, hi = np.searchsorted(grouped, [block_start, block_end])
+        for offset in range(lo, hi, batch_size):
+            rows = order[offset:min(offset + batch_size, hi)]
+            texts = texts_for(text_factorization, layout.text_masks(masks[rows]))
+            where = f"batch {n_calls} (samples {rows[0]}, ... {len(rows)} in all)"
+            output = predict_fn(texts, take_rows(audios, audio.index[rows] - block_start))
+            probs = validate_probabilities(output, len(rows), where,
+                                           None if predictions is None else predictions.shape[1])
+            if predictions is None:
+                predictions = np.empty((num_samples, probs.shape[1]), dtype=np.float64)
+            predictions[rows] = probs
+            n_calls += 1
+            bar.update(len(rows))
+    bar.close()
+    seconds = time.perf_counter() - start
+    log.info("scored %d perturbed samples from %d composed waveforms in %d calls (%.1f s)", num_samples, len(audio),
+             n_calls, seconds)
+    return PredictionResult(predictions=predictions, n_calls=n_calls, seconds=seconds, compositions=len(audio),
+                            model_items=num_samples)
 
 
 def predict_original(audio_factorization: Factorization, text_factorization, predict_fn: PredictFn) -> np.ndarray:
@@ -160,5 +204,5 @@ def check_lyrics_for_modality(text_factorization, modality: str, song: str | Non
         log.warning("the lyrics%s are empty: explaining the audio components only", what)
 
 
-__all__: Sequence[str] = ["PredictionResult", "predict_masks", "predict_original", "validate_probabilities",
+__all__: Sequence[str] = ["PredictionResult", "COST_FIELDS", "predict_masks", "predict_original", "validate_probabilities",
                           "texts_for", "check_lyrics_for_modality"]

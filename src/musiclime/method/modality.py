@@ -44,6 +44,11 @@ class FeatureLayout:
         return self.modality in ("both", "lyrical")
 
     @property
+    def audio_columns(self) -> int:
+        """Leading audio columns when both modalities are perturbed (for the factorial samplers), else 0."""
+        return self.n_audio if self.perturbs_audio and self.perturbs_text else 0
+
+    @property
     def num_features(self) -> int:
         return self.n_audio * self.perturbs_audio + self.n_text * self.perturbs_text
 

@@ -1,6 +1,20 @@
 """Binary perturbation masks: which features (components, lines) each sample keeps.
 
-Row 0 is always all ones: the unperturbed instance.
+Row 0 is always all ones: the unperturbed instance. Samplers:
+
+* ``random``: each feature kept with probability 1/2, the seed's exact draw;
+* ``exhaustive``: all ``2**num_features`` masks;
+* ``paired``: random masks, each followed by its complement (antithetic sampling, as Kernel SHAP
+  implementations do): a feature's effect is seen both switched on against a background and
+  switched off against the complementary one, which cancels much of the noise of the others;
+* ``factorial``: about ``sqrt(num_samples)`` audio masks and as many lyrics masks, and
+  ``num_samples`` of their pairs (all of them when ``num_samples`` is a square). A late-fusion
+  model (:mod:`musiclime.method.late_fusion`) then encodes about ``2 sqrt(num_samples)`` inputs,
+  and every model composes about ``sqrt(num_samples)`` waveforms;
+* ``factorial_paired``: ``factorial`` with each modality's masks drawn in complementary pairs.
+
+The two ``factorial`` samplers need both modalities perturbed (``audio_columns`` leading audio
+columns, lyrics after them); with one modality they are ``random`` and ``paired``.
 """
 
 from __future__ import annotations
@@ -11,12 +25,13 @@ import numpy as np
 
 from ..common.errors import ConfigError
 
-SAMPLERS = ("random", "exhaustive")
+SAMPLERS = ("random", "exhaustive", "paired", "factorial", "factorial_paired")
 #: Largest feature count for the exhaustive sampler (2**20 masks).
 MAX_EXHAUSTIVE_FEATURES = 20
 
 
-def sample_masks(num_samples: int, num_features: int, random_state=None, sampler: str = "random") -> np.ndarray:
+def sample_masks(num_samples: int, num_features: int, random_state=None, sampler: str = "random",
+                 audio_columns: int = 0) -> np.ndarray:
     """Draw perturbation masks.
 
     ``"random"`` reproduces the seed exactly:
@@ -28,6 +43,9 @@ def sample_masks(num_samples: int, num_features: int, random_state=None, sampler
         num_samples: rows to draw (``"exhaustive"``: an upper bound).
         num_features: columns.
         random_state: int seed, ``numpy.random.RandomState`` or ``None``.
+        sampler: one of :data:`SAMPLERS` (see the module docstring).
+        audio_columns: leading columns that are audio components when both modalities are
+            perturbed (the rest are lyrics); 0 when only one modality is.
 
     Returns:
         int64 array ``(num_samples, num_features)`` (``(2**num_features, num_features)`` when exhaustive).
@@ -49,7 +67,44 @@ def sample_masks(num_samples: int, num_features: int, random_state=None, sampler
             )
         rows = np.array(list(itertools.product((1, 0), repeat=num_features)), dtype=np.int64)
         return rows  # itertools.product((1, 0)) starts with the all-ones row
+    if sampler in ("paired", "factorial", "factorial_paired"):
+        rng = as_random_state(random_state)
+        pairs = sampler != "factorial"
+        if sampler == "paired" or not 0 < audio_columns < num_features:
+            return _random_rows(rng, num_samples, num_features, pairs)
+        return factorial_masks(rng, num_samples, audio_columns, num_features - audio_columns, pairs)
     raise ConfigError(f"unknown sampler {sampler!r}; expected one of {SAMPLERS}")
+
+
+def _random_rows(rng: np.random.RandomState, n_rows: int, width: int, pairs: bool) -> np.ndarray:
+    """``(n_rows, width)`` int64 random 0/1 rows, row 0 all ones; with ``pairs`` odd rows complement even ones."""
+    if not pairs:
+        rows = rng.randint(0, 2, (n_rows, width)).astype(np.int64)
+    else:
+        halves = rng.randint(0, 2, (-(-n_rows // 2), width)).astype(np.int64)
+        rows = np.empty((2 * len(halves), width), dtype=np.int64)
+        rows[0::2], rows[1::2] = halves, 1 - halves
+        rows[1] = 0  # the complement of the all-ones row 0
+        rows = rows[:n_rows]
+    rows[0] = 1
+    return rows
+
+
+def factorial_masks(rng: np.random.RandomState, num_samples: int, n_audio: int, n_text: int,
+                    pairs: bool = False) -> np.ndarray:
+    """``num_samples`` rows ``[audio mask | lyrics mask]`` from a grid of ``k x k`` masks, ``k = ceil(sqrt(n))``.
+
+    ``k`` audio masks ``(k, n_audio)`` and ``k`` lyrics masks ``(k, n_text)`` are drawn (row 0 of each
+    all ones; with ``pairs``, in complementary pairs); row 0 of the result is their all-ones pair and
+    the other ``num_samples - 1`` rows are distinct pairs of the grid, drawn without replacement.
+
+    Returns:
+        int64 ``(num_samples, n_audio + n_text)``.
+    """
+    k = int(np.ceil(np.sqrt(num_samples)))
+    audio, lyrics = _random_rows(rng, k, n_audio, pairs), _random_rows(rng, k, n_text, pairs)
+    chosen = np.concatenate([[0], 1 + rng.choice(k * k - 1, num_samples - 1, replace=False)])
+    return np.concatenate([audio[chosen // k], lyrics[chosen % k]], axis=1)
 
 
 def as_random_state(random_state=None) -> np.random.RandomState:

@@ -171,10 +171,21 @@ class DemoClassifier(nn.Module):
 
     def all_logits(self, audio: torch.Tensor, text_features: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Logits ``(batch, 2)`` of the fusion head, the audio-only head and the lyrics-only head."""
-        audio_embedding = self.dropout(self.embed_audio(self.features(audio)))
-        text_embedding = self.dropout(self.text_head(text_features))
-        fused = self.classifier(torch.cat([audio_embedding, text_embedding], dim=1))
+        audio_embedding, text_embedding = self.encode_audio(audio), self.encode_text(text_features)
+        fused = self.fuse(audio_embedding, text_embedding)
         return fused, self.audio_classifier(audio_embedding), self.text_classifier(text_embedding)
+
+    def encode_audio(self, audio: torch.Tensor) -> torch.Tensor:
+        """The audio branch: ``(batch, nb_timesteps)`` -> embedding ``(batch, audio_embedding)``."""
+        return self.dropout(self.embed_audio(self.features(audio)))
+
+    def encode_text(self, text_features: torch.Tensor) -> torch.Tensor:
+        """The lyrics branch: features ``(batch, text_buckets + N_LINE_STATS)`` -> ``(batch, text_embedding)``."""
+        return self.dropout(self.text_head(text_features))
+
+    def fuse(self, audio_embedding: torch.Tensor, text_embedding: torch.Tensor) -> torch.Tensor:
+        """The fusion head: both embeddings -> logits ``(batch, 2)``."""
+        return self.classifier(torch.cat([audio_embedding, text_embedding], dim=1))
 
 
 # --- lyrics features ------------------------------------------------------------------------------
@@ -222,12 +233,7 @@ def predict_proba(model: DemoClassifier, texts: Sequence[str], audios, batch_siz
         audios: float NumPy array or torch tensor ``(batch, nb_timesteps)`` (or ``(nb_timesteps,)``
             for one song) at the model's sample rate; a tensor already on ``device`` is used in place.
     """
-    if isinstance(audios, torch.Tensor):
-        audios = audios.to(device=device, dtype=torch.float32)
-    else:
-        audios = torch.from_numpy(np.ascontiguousarray(audios, dtype=np.float32))
-    if audios.ndim == 1:
-        audios = audios[None]
+    audios = _as_audio_tensor(audios, device)
     texts = list(texts)
     if audios.ndim != 2 or audios.shape[0] != len(texts):
         raise DemoModelError(f"need one text per waveform (batch, nb_timesteps): got {len(texts)} texts and "
@@ -252,7 +258,10 @@ class DemoPredictor:
     """``predict_fn(texts: list[str], audios: (batch, nb_timesteps) float32) -> (batch, 2)`` float64 probabilities.
 
     ``audios`` may be a NumPy array or a torch tensor; ``torch_device`` tells the explainer to
-    compose tensors on the model's device (:mod:`musiclime.method.composers`).
+    compose tensors on the model's device (:mod:`musiclime.method.composers`). It is also a
+    late-fusion model (:mod:`musiclime.method.late_fusion`): ``encode_audio``, ``encode_lyrics`` and
+    ``fuse`` run its two branches and its head apart, so an explanation encodes each distinct audio
+    and lyrics input once.
 
     Attributes:
         sample_rate: Hz the audio must be at (22050 for the default config).
@@ -275,6 +284,39 @@ class DemoPredictor:
 
     def __call__(self, texts: list[str], audios) -> np.ndarray:
         return predict_proba(self.model, texts, audios, batch_size=self.batch_size, device=self.device)
+
+    def encode_audio(self, audios) -> torch.Tensor:
+        """Audio embeddings ``(batch, audio_embedding)`` on the model's device, of ``(batch, nb_timesteps)`` audio."""
+        audios = _as_audio_tensor(audios, self.device)
+        return self._in_batches(lambda start: self.model.encode_audio(audios[start:start + self.batch_size]),
+                                len(audios))
+
+    def encode_lyrics(self, texts: list[str]) -> torch.Tensor:
+        """Lyrics embeddings ``(batch, text_embedding)`` on the model's device."""
+        features = torch.from_numpy(lyrics_features(list(texts), self.model.config.text_buckets)).to(self.device)
+        return self._in_batches(lambda start: self.model.encode_text(features[start:start + self.batch_size]),
+                                len(features))
+
+    def fuse(self, audio_embedding: torch.Tensor, text_embedding: torch.Tensor) -> np.ndarray:
+        """Probabilities ``(batch, 2)`` float64 of the fusion head on the two embeddings."""
+        with torch.no_grad():
+            logits = self.model.fuse(audio_embedding.to(self.device), text_embedding.to(self.device)).double()
+        return torch.softmax(logits, dim=1).cpu().numpy()
+
+    def _in_batches(self, encode, n_items: int) -> torch.Tensor:
+        """``encode(start)`` for each batch start, in eval mode without gradients, concatenated."""
+        self.model.eval()
+        with torch.no_grad():
+            return torch.cat([encode(start) for start in range(0, n_items, self.batch_size)], dim=0)
+
+
+def _as_audio_tensor(audios, device: str) -> torch.Tensor:
+    """``audios`` (NumPy or tensor, ``(batch, nb_timesteps)`` or ``(nb_timesteps,)``) as float32 on ``device``."""
+    if isinstance(audios, torch.Tensor):
+        audios = audios.to(device=device, dtype=torch.float32)
+    else:
+        audios = torch.from_numpy(np.ascontiguousarray(audios, dtype=np.float32)).to(device)
+    return audios[None] if audios.ndim == 1 else audios
 
 
 def save_demo_model(model: DemoClassifier, weights_dir: str | os.PathLike) -> tuple[Path, Path]:

@@ -41,13 +41,18 @@ def metric_name(name: str) -> str:
     return _METRIC_NAME_UNSAFE.sub("_", name)
 
 
+#: Metadata counts of what an explanation cost, logged as metrics of the same names.
+CALL_ACCOUNTING = ("model_calls", "model_items", "compositions", "audio_encodings", "lyric_encodings", "fused_rows")
+
+
 def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
     """Numbers to log as metrics.
 
     Per explained label ``L``: ``score_label_L`` (surrogate R^2), ``intercept_label_L``,
     ``local_pred_label_L``; per class ``C``: ``prob_original_class_C``,
-    ``prob_reconstruction_class_C``; ``model_calls``; ``timing_<stage>_s`` for each recorded
-    timing; ``num_features_total`` (and its audio / lyrics split).
+    ``prob_reconstruction_class_C``; the call accounting (``model_calls``, ``model_items``,
+    ``compositions``, ``audio_encodings``, ``lyric_encodings``, ``fused_rows``, where recorded);
+    ``timing_<stage>_s`` for each recorded timing; ``num_features_total`` (and its audio / lyrics split).
     """
     metrics: dict[str, float] = {}
     for label in sorted(explanation.local_exp):
@@ -59,8 +64,9 @@ def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
         for cls, value in enumerate([] if probs is None else probs):
             metrics[f"prob_{kind}_class_{cls}"] = value
     meta = explanation.metadata
-    if meta.get("model_calls") is not None:
-        metrics["model_calls"] = meta["model_calls"]
+    for name in CALL_ACCOUNTING:
+        if meta.get(name) is not None:
+            metrics[name] = meta[name]
     for stage, seconds in (meta.get("timings_s") or {}).items():
         metrics[metric_name(f"timing_{stage}_s")] = seconds
     metrics["num_features_total"] = len(explanation.features)

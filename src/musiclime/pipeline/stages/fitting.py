@@ -31,7 +31,8 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
         masks_meta["audio"], song, masks_meta["lyrics_unit"], parameters,
         timings_s={"separation": masks_meta["separation_seconds"], "predict": pred_meta["predict_seconds"],
                    "fit": time.perf_counter() - start},
-        model_calls=pred_meta["n_calls"], model_items=pred_meta["n_items"], config=stage_configs)
+        model_calls=pred_meta["n_calls"], model_items=pred_meta["n_items"], config=stage_configs,
+        costs=pred_meta.get("costs"))
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)

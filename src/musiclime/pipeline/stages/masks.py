@@ -22,7 +22,8 @@ def perturb(stems_npz: str | Path, lyrics_path: str | Path, masks_slice: dict, s
     text = make_text_factorization(read_lyrics_file(lyrics_path, song_id), masks_slice["lyrics_unit"])
     check_lyrics_for_modality(text, masks_slice["modality"], song_id)
     layout = FeatureLayout(masks_slice["modality"], fact.get_number_components(), text.num_words())
-    masks = sample_masks(masks_slice["num_samples"], layout.num_features, masks_slice["seed"], masks_slice["sampler"])
+    masks = sample_masks(masks_slice["num_samples"], layout.num_features, masks_slice["seed"], masks_slice["sampler"],
+                         audio_columns=layout.audio_columns)
     meta = {"song_id": song_id, **masks_slice, "n_audio": layout.n_audio, "n_text": layout.n_text,
             "features": feature_records(fact, text, layout.modality), "audio": fact.describe(),
             "separation_seconds": sep_meta["separation_seconds"]}

@@ -41,7 +41,7 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
     result = predict_masks(fact, text, arrays["masks"], layout, predict_fn, batch_size=model_slice["batch_size"],
                            progress=progress, memory_budget_mb=model_slice["memory_budget_mb"])
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": result.n_calls + 1,
-            "n_items": int(arrays["masks"].shape[0]) + 1, "predict_seconds": result.seconds}
+            "n_items": result.model_items + 1, "costs": result.costs(), "predict_seconds": result.seconds}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original)
     write_config(out_config, {"song_id": song_id, "model": model_slice})
     return Path(out_predictions)

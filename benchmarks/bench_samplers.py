@@ -1,0 +1,126 @@
+"""Stability per encoder item: top-5 Jaccard across mask seeds against the inputs a late-fusion model encodes.
+
+On the demo songs with the trained demo model (a late-fusion model: each distinct audio and lyrics
+input is encoded once), for each sampler and sample count: explain with ``seeds`` mask seeds, count
+the encoder items (audio + lyrics inputs encoded, the mean over seeds), and the mean pairwise top-5
+Jaccard of the explained label's features. Writes a table (TSV) and a PNG with one line per sampler.
+
+    PYTHONPATH=src python benchmarks/bench_samplers.py --workdir DIR [--quick]
+
+``DIR`` holds a demo run's ``resources/`` (``snakemake --cores 2`` makes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import time
+from pathlib import Path
+
+import numpy as np
+
+from musiclime import LineIndexedString, StemFactorization
+from musiclime.common.sample_sheet import read_sample_sheet
+from musiclime.method.inference import predict_masks
+from musiclime.method.modality import FeatureLayout
+from musiclime.method.sampling import sample_masks
+from musiclime.method.surrogate import fit_surrogate
+from musiclime.models.demo_classifier import load_demo_predict_fn
+
+SAMPLE_COUNTS = {
+    "random": (300, 1000, 3000),
+    "paired": (300, 1000, 3000),
+    "factorial": (1000, 5000, 22500, 90000),
+    "factorial_paired": (1000, 5000, 22500, 90000),
+}
+QUICK_COUNTS = {"random": (300,), "paired": (300,), "factorial": (1000,), "factorial_paired": (1000,)}
+TOP_K = 5
+
+
+def top_features(masks: np.ndarray, predictions: np.ndarray, label: int, k: int = TOP_K) -> frozenset:
+    """Indices of the ``k`` features with the largest absolute surrogate weights for ``label``."""
+    fit = fit_surrogate(masks, predictions, [label], kernel_width=25.0, distance_scale=1.0,
+                        feature_selection="auto", num_features=20)[label]
+    ranked = sorted(fit.local_exp, key=lambda pair: -abs(pair[1]))
+    return frozenset(index for index, _ in ranked[:k])
+
+
+def mean_jaccard(sets: list[frozenset]) -> float:
+    return float(np.mean([len(a & b) / len(a | b) for a, b in itertools.combinations(sets, 2)]))
+
+
+def song_inputs(workdir: Path, song, segments: int):
+    fact = StemFactorization(song.stems, sample_rate=22050, temporal_segments=segments)
+    return fact, LineIndexedString(Path(song.lyrics).read_text())
+
+
+def run(workdir: Path, seeds: int, counts: dict, segments: int = 10) -> list[dict]:
+    model = load_demo_predict_fn(str(workdir / "resources/models/demo"), batch_size=16)
+    songs = read_sample_sheet(workdir / "resources/demo/samples.tsv")
+    rows = []
+    for song in songs:
+        fact, text = song_inputs(workdir, song, segments)
+        layout = FeatureLayout("both", fact.get_number_components(), text.num_words())
+        label = int(np.argmax(model([text.inverse_removing([])], fact.mix[None])[0]))
+        for sampler, sample_counts in counts.items():
+            for num_samples in sample_counts:
+                tops, items, seconds = [], [], []
+                for seed in range(seeds):
+                    masks = sample_masks(num_samples, layout.num_features, seed, sampler,
+                                         audio_columns=layout.audio_columns)
+                    result = predict_masks(fact, text, masks, layout, model, batch_size=16, progress=False)
+                    start = time.perf_counter()
+                    tops.append(top_features(masks, result.predictions, label))
+                    seconds.append(result.seconds + time.perf_counter() - start)
+                    items.append(result.audio_encodings + result.lyric_encodings)
+                rows.append({"song": song.song_id, "sampler": sampler, "num_samples": num_samples,
+                             "encoder_items": float(np.mean(items)), "jaccard_top5": mean_jaccard(tops),
+                             "seconds": float(np.mean(seconds))})
+                print("\t".join(str(v) if not isinstance(v, float) else f"{v:.3f}" for v in rows[-1].values()),
+                      flush=True)
+    return rows
+
+
+def plot(rows: list[dict], out_png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    songs = sorted({r["song"] for r in rows})
+    fig, axes = plt.subplots(1, len(songs), figsize=(4 * len(songs), 3.6), sharey=True)
+    for ax, song in zip(np.atleast_1d(axes), songs):
+        for sampler in SAMPLE_COUNTS:
+            line = [r for r in rows if r["song"] == song and r["sampler"] == sampler]
+            if line:
+                ax.plot([r["encoder_items"] for r in line], [r["jaccard_top5"] for r in line], marker="o",
+                        label=sampler)
+        ax.set_xscale("log")
+        ax.set_title(song)
+        ax.set_xlabel("encoder items (audio + lyrics inputs encoded)")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel("top-5 Jaccard across mask seeds")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    rows = run(args.workdir, args.seeds, QUICK_COUNTS if args.quick else SAMPLE_COUNTS)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / "samplers.tsv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t")
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(rows, args.out / "samplers.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""What goes into a model and what must come out: lyrics strings of mask rows, probability rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..common.errors import PredictionError
+
+#: Tolerance on probability rows: entries in [-tol, 1 + tol], sums within tol of 1.
+PROBABILITY_TOLERANCE = 1e-3
+
+
+def validate_probabilities(output, batch_size: int, where: str, n_classes: int | None = None) -> np.ndarray:
+    """Check that ``output`` is a ``(batch_size, n_classes)`` array of probability rows.
+
+    Raises:
+        PredictionError: naming ``where`` (e.g. the batch and its sample rows) and the problem.
+    """
+    if hasattr(output, "detach"):  # a torch tensor, possibly on a GPU
+        output = output.detach().cpu().numpy()
+    try:
+        probs = np.asarray(output, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise PredictionError(f"predict_fn returned a non-numeric result for {where}: {exc}") from exc
+    if probs.ndim != 2 or probs.shape[0] != batch_size or probs.shape[1] < 2:
+        raise PredictionError(
+            f"predict_fn returned shape {probs.shape} for {where}; expected ({batch_size}, n_classes >= 2)"
+        )
+    if n_classes is not None and probs.shape[1] != n_classes:
+        raise PredictionError(f"predict_fn returned {probs.shape[1]} classes for {where}, earlier {n_classes}")
+    if not np.all(np.isfinite(probs)):
+        raise PredictionError(f"predict_fn returned NaN/inf for {where}")
+    tol = PROBABILITY_TOLERANCE
+    bad = (probs.min(axis=1) < -tol) | (probs.max(axis=1) > 1 + tol) | (np.abs(probs.sum(axis=1) - 1) > tol)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise PredictionError(
+            f"predict_fn returned rows that are not probabilities for {where} (row {row}: {probs[row].tolist()}); "
+            f"apply a softmax"
+        )
+    return probs
+
+
+def texts_for(text_factorization, text_masks: np.ndarray) -> list[str]:
+    """Lyrics with the masked-out features removed, one string per row of ``(batch, n_text)``."""
+    return [text_factorization.inverse_removing(np.flatnonzero(row == 0)) for row in text_masks]
+
+
+def take_rows(batch, index: np.ndarray):
+    """Rows ``index`` of ``batch`` ``(n, ...)``: a NumPy array or a torch tensor (gathered on its device)."""
+    if hasattr(batch, "detach"):
+        import torch
+
+        return batch[torch.as_tensor(index, device=batch.device)]
+    return batch[index]
