@@ -41,8 +41,9 @@ def test_factorial_samplers_draw_about_sqrt_n_masks_per_modality(sampler):
     masks = sample_masks(5000, 52, random_state=0, sampler=sampler, audio_columns=40)
     assert masks.shape == (5000, 52) and masks[0].tolist() == [1] * 52
     audio, lyrics = np.unique(masks[:, :40], axis=0), np.unique(masks[:, 40:], axis=0)
-    assert len(audio) <= 71 and len(lyrics) <= 71  # ceil(sqrt(5000)) each
-    assert len(audio) >= 65  # 40 audio columns: random masks rarely repeat
+    # ceil(sqrt(5000)) = 71 masks a modality; in pairs at least 2 (40 + 1) = 82 for 40 audio features
+    assert len(audio) <= (82 if sampler == "factorial_paired" else 71) and len(lyrics) <= 71
+    assert len(audio) <= 2 * 71 + 2 and len(audio) >= 65  # the issue's bound; 40 columns rarely repeat a mask
     pairs = {(tuple(r[:40]), tuple(r[40:])) for r in masks}
     assert len(pairs) > 0.95 * 5000  # grid pairs are drawn without replacement
     if sampler == "factorial_paired":
@@ -53,3 +54,12 @@ def test_factorial_samplers_draw_about_sqrt_n_masks_per_modality(sampler):
 def test_factorial_sampler_with_one_modality_is_random():
     np.testing.assert_array_equal(sample_masks(30, 8, 4, "factorial"), sample_masks(30, 8, 4, "random"))
     np.testing.assert_array_equal(sample_masks(30, 8, 4, "factorial_paired"), sample_masks(30, 8, 4, "paired"))
+
+
+@pytest.mark.parametrize("sampler, floor", [("factorial", 17), ("factorial_paired", 34)])
+def test_factorial_samplers_draw_enough_masks_to_tell_features_apart(sampler, floor):
+    """16 audio features need 17 distinct masks (34 in pairs, which span half), even for 100 rows."""
+    masks = sample_masks(100, 19, random_state=1, sampler=sampler, audio_columns=16)
+    audio = np.unique(masks[:, :16], axis=0)
+    assert len(audio) >= floor - 2  # a few random masks may coincide
+    assert np.linalg.matrix_rank(np.c_[np.ones(len(audio)), audio]) == 17  # intercept + 16 features

@@ -7,11 +7,13 @@ Row 0 is always all ones: the unperturbed instance. Samplers:
 * ``paired``: random masks, each followed by its complement (antithetic sampling, as Kernel SHAP
   implementations do): a feature's effect is seen both switched on against a background and
   switched off against the complementary one, which cancels much of the noise of the others;
-* ``factorial``: about ``sqrt(num_samples)`` audio masks and as many lyrics masks, and
-  ``num_samples`` of their pairs (all of them when ``num_samples`` is a square). A late-fusion
-  model (:mod:`musiclime.method.late_fusion`) then encodes about ``2 sqrt(num_samples)`` inputs,
-  and every model composes about ``sqrt(num_samples)`` waveforms;
-* ``factorial_paired``: ``factorial`` with each modality's masks drawn in complementary pairs.
+* ``factorial``: about ``sqrt(num_samples)`` audio masks and as many lyrics masks (at least one
+  more than the modality has features), and ``num_samples`` of their pairs (all of them when
+  ``num_samples`` is a square). A late-fusion model (:mod:`musiclime.method.late_fusion`) then
+  encodes about ``2 sqrt(num_samples)`` inputs, and every model composes about
+  ``sqrt(num_samples)`` waveforms;
+* ``factorial_paired``: ``factorial`` with each modality's masks drawn in complementary pairs
+  (at least ``2 (n + 1)`` masks for ``n`` features).
 
 The two ``factorial`` samplers need both modalities perturbed (``audio_columns`` leading audio
 columns, lyrics after them); with one modality they are ``random`` and ``paired``.
@@ -92,19 +94,23 @@ def _random_rows(rng: np.random.RandomState, n_rows: int, width: int, pairs: boo
 
 def factorial_masks(rng: np.random.RandomState, num_samples: int, n_audio: int, n_text: int,
                     pairs: bool = False) -> np.ndarray:
-    """``num_samples`` rows ``[audio mask | lyrics mask]`` from a grid of ``k x k`` masks, ``k = ceil(sqrt(n))``.
+    """``num_samples`` rows ``[audio mask | lyrics mask]`` drawn from a grid of audio x lyrics masks.
 
-    ``k`` audio masks ``(k, n_audio)`` and ``k`` lyrics masks ``(k, n_text)`` are drawn (row 0 of each
-    all ones; with ``pairs``, in complementary pairs); row 0 of the result is their all-ones pair and
-    the other ``num_samples - 1`` rows are distinct pairs of the grid, drawn without replacement.
+    Each modality gets ``k = ceil(sqrt(num_samples))`` masks, but never fewer than the surrogate needs
+    to tell its features apart: ``n + 1`` distinct masks for ``n`` features, ``2 (n + 1)`` when drawn
+    in complementary pairs (a mask and its complement add up to the all-ones row, so ``2m`` paired
+    masks span only ``m + 1`` dimensions). Row 0 of each modality's masks is all ones (with ``pairs``
+    row 1 is all zeros); row 0 of the result is their all-ones pair, and the other ``num_samples - 1``
+    rows are distinct pairs of the grid, drawn without replacement.
 
     Returns:
         int64 ``(num_samples, n_audio + n_text)``.
     """
     k = int(np.ceil(np.sqrt(num_samples)))
-    audio, lyrics = _random_rows(rng, k, n_audio, pairs), _random_rows(rng, k, n_text, pairs)
-    chosen = np.concatenate([[0], 1 + rng.choice(k * k - 1, num_samples - 1, replace=False)])
-    return np.concatenate([audio[chosen // k], lyrics[chosen % k]], axis=1)
+    k_audio, k_text = (max(k, (n + 1) * (2 if pairs else 1)) for n in (n_audio, n_text))
+    audio, lyrics = _random_rows(rng, k_audio, n_audio, pairs), _random_rows(rng, k_text, n_text, pairs)
+    chosen = np.concatenate([[0], 1 + rng.choice(k_audio * k_text - 1, num_samples - 1, replace=False)])
+    return np.concatenate([audio[chosen // k_text], lyrics[chosen % k_text]], axis=1)
 
 
 def as_random_state(random_state=None) -> np.random.RandomState:
