@@ -55,9 +55,9 @@ def song_inputs(workdir: Path, song, segments: int):
     return fact, LineIndexedString(Path(song.lyrics).read_text())
 
 
-def run(workdir: Path, seeds: int, counts: dict, segments: int = 10) -> list[dict]:
+def run(workdir: Path, seeds: int, counts: dict, segments: int = 10, only: list[str] | None = None) -> list[dict]:
     model = load_demo_predict_fn(str(workdir / "resources/models/demo"), batch_size=16)
-    songs = read_sample_sheet(workdir / "resources/demo/samples.tsv")
+    songs = [s for s in read_sample_sheet(workdir / "resources/demo/samples.tsv") if not only or s.song_id in only]
     rows = []
     for song in songs:
         fact, text = song_inputs(workdir, song, segments)
@@ -111,9 +111,16 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--songs", nargs="*", help="song ids (default: every demo song)")
+    parser.add_argument("--counts", nargs="*", metavar="SAMPLER=N,N",
+                        help="sample counts per sampler instead of the defaults, e.g. random=300,1000")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    rows = run(args.workdir, args.seeds, QUICK_COUNTS if args.quick else SAMPLE_COUNTS)
+    counts = QUICK_COUNTS if args.quick else SAMPLE_COUNTS
+    if args.counts:
+        counts = {name: tuple(int(n) for n in values.split(",")) for name, values in
+                  (item.split("=", 1) for item in args.counts)}
+    rows = run(args.workdir, args.seeds, counts, only=args.songs)
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "samplers.tsv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t")
