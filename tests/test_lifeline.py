@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -56,10 +57,9 @@ FOLLOWER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("state", ["busy", "idle"])
-def test_a_follower_exits_when_its_process_is_killed(tmp_path, state):
-    report = tmp_path / "report.txt"
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, FOLLOWER, str(report), state])
+def kill_the_parent_of(follower_code: str, report: Path, state: str) -> float:
+    """Start PARENT with ``follower_code``, SIGKILL the parent once the follower runs; seconds until it exits."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, follower_code, str(report), state])
     started = report.with_suffix(".started")
     deadline = time.monotonic() + 60
     while not started.exists() and time.monotonic() < deadline:
@@ -71,7 +71,13 @@ def test_a_follower_exits_when_its_process_is_killed(tmp_path, state):
     while pid_is_alive(follower) and time.monotonic() < killed + 10:
         time.sleep(0.05)
     assert not pid_is_alive(follower), "the follower outlived its process by 10 s"
-    assert time.monotonic() - killed < 3  # poll 0.1 s; the busy one unwinds at once, far within its grace
+    return time.monotonic() - killed
+
+
+@pytest.mark.parametrize("state", ["busy", "idle"])
+def test_a_follower_exits_when_its_process_is_killed(tmp_path, state):
+    report = tmp_path / "report.txt"
+    assert kill_the_parent_of(FOLLOWER, report, state) < 3  # poll 0.1 s; the busy one unwinds at once, far within its grace
     # busy: interrupted, so its cleanup ran; idle: nothing to interrupt, it just exits
     assert report.exists() == (state == "busy")
 
@@ -165,18 +171,7 @@ UNINTERRUPTED = textwrap.dedent("""
 
 def test_an_uninterrupted_block_finishes_after_its_process_dies_and_no_new_one_starts(tmp_path):
     report = tmp_path / "report.txt"
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, UNINTERRUPTED, str(report), "busy"])
-    started = report.with_suffix(".started")
-    deadline = time.monotonic() + 60
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    follower = int(started.read_text())
-    os.kill(parent.pid, signal.SIGKILL)
-    parent.wait()
-    killed = time.monotonic()
-    while pid_is_alive(follower) and time.monotonic() < killed + 10:
-        time.sleep(0.05)
-    assert not pid_is_alive(follower)
+    kill_the_parent_of(UNINTERRUPTED, report, "busy")
     said = report.read_text().splitlines()
     assert said[0] == "block finished" and "next step ran" not in said  # refused, or interrupted before it
     assert said[1:] in ([], ["refused: the process that started this one is gone; not starting the next step"])
