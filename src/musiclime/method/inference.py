@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -26,43 +25,11 @@ from .composers import make_composer, model_device, to_model_input
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB, MIB
 from .late_fusion import DistinctRows, distinct_rows, is_late_fusion, predict_late_fusion
 from .modality import FeatureLayout
-from .model_io import take_rows, texts_for, validate_probabilities
+from .model_io import COST_FIELDS, PredictionResult, take_rows, texts_for, validate_probabilities
 
 log = logging.getLogger(__name__)
 
 PredictFn = Callable[[list, np.ndarray], np.ndarray]
-
-
-@dataclass
-class PredictionResult:
-    """Model outputs on every mask row, and what they cost.
-
-    Attributes:
-        predictions: float64 ``(num_samples, n_classes)``; row 0 scores the reconstruction.
-        n_calls: model invocations (``predict_fn``, or encoder and ``fuse`` calls).
-        seconds: wall time of composing and predicting.
-        compositions: perturbed waveforms composed (one per distinct audio mask, or per row).
-        model_items: items given to a plain ``predict_fn`` (0 for a late-fusion model).
-        audio_encodings, lyric_encodings, fused_rows: a late-fusion model's distinct audio and
-            lyrics inputs encoded, and rows fused (0 for a plain ``predict_fn``).
-    """
-
-    predictions: np.ndarray
-    n_calls: int
-    seconds: float
-    compositions: int = 0
-    model_items: int = 0
-    audio_encodings: int = 0
-    lyric_encodings: int = 0
-    fused_rows: int = 0
-
-    def costs(self) -> dict[str, int]:
-        """The call accounting, as recorded in an explanation's metadata."""
-        return {name: int(getattr(self, name)) for name in COST_FIELDS}
-
-
-#: The call-accounting fields of :class:`PredictionResult` (explanation metadata, MLflow metrics).
-COST_FIELDS = ("compositions", "model_items", "audio_encodings", "lyric_encodings", "fused_rows")
 
 
 def predict_masks(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
@@ -96,11 +63,8 @@ def predict_masks(audio_factorization: Factorization, text_factorization, masks:
         raise ValueError(f"masks must be (num_samples, {layout.num_features}), got {masks.shape}")
     budget_bytes = int(memory_budget_mb * MIB)
     if is_late_fusion(predict_fn):
-        predictions, counts, seconds = predict_late_fusion(audio_factorization, text_factorization, masks, layout,
-                                                           predict_fn, batch_size, budget_bytes, progress)
-        return PredictionResult(predictions, n_calls=counts.calls, seconds=seconds,
-                                compositions=counts.audio_encodings, audio_encodings=counts.audio_encodings,
-                                lyric_encodings=counts.lyric_encodings, fused_rows=counts.fused_rows)
+        return predict_late_fusion(audio_factorization, text_factorization, masks, layout, predict_fn, batch_size,
+                                   budget_bytes, progress)
     audio = distinct_rows(layout.audio_masks(masks))
     if len(audio) == len(masks):
         return _predict_streaming(audio_factorization, text_factorization, masks, layout, predict_fn, batch_size,

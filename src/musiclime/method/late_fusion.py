@@ -26,10 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..common.errors import PredictionError
 from ..factorization.base import Factorization
 from .composers import make_composer, model_device
 from .modality import FeatureLayout
-from .model_io import take_rows, texts_for, validate_probabilities
+from .model_io import PredictionResult, take_rows, texts_for, validate_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -121,36 +122,25 @@ def fuse_rows(model, encoded: EncodedInputs, n_classes: int | None = None) -> np
     return np.concatenate(outputs, axis=0)
 
 
-@dataclass(frozen=True)
-class FusionCounts:
-    """Encoder items of one scoring pass: distinct audio and lyrics inputs encoded, rows fused, model calls."""
-
-    audio_encodings: int
-    lyric_encodings: int
-    fused_rows: int
-    calls: int
-
-
 def predict_late_fusion(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                         layout: FeatureLayout, model, batch_size: int, budget_bytes: int,
-                        progress: bool = True) -> tuple[np.ndarray, FusionCounts, float]:
-    """Score every mask row of a late-fusion ``model``: ``(predictions, counts, seconds)``."""
+                        progress: bool = True) -> PredictionResult:
+    """Score every mask row of a late-fusion ``model``; the result counts its encodings and fused rows."""
     start = time.perf_counter()
     encoded = encode_distinct(audio_factorization, text_factorization, masks, layout, model, batch_size,
                               budget_bytes, progress)
     predictions = fuse_rows(model, encoded)
-    counts = FusionCounts(_length(encoded.audio), _length(encoded.lyrics), len(predictions),
-                          calls=encoded.calls + -(-len(predictions) // FUSE_BATCH))
+    n_audio, n_lyrics = int(encoded.audio.shape[0]), int(encoded.lyrics.shape[0])
     seconds = time.perf_counter() - start
-    log.info("scored %d samples from %d audio and %d lyrics encodings (%.1f s)", counts.fused_rows,
-             counts.audio_encodings, counts.lyric_encodings, seconds)
-    return predictions, counts, seconds
+    log.info("scored %d samples from %d audio and %d lyrics encodings (%.1f s)", len(predictions), n_audio,
+             n_lyrics, seconds)
+    return PredictionResult(predictions, n_calls=encoded.calls + -(-len(predictions) // FUSE_BATCH), seconds=seconds,
+                            compositions=n_audio, audio_encodings=n_audio, lyric_encodings=n_lyrics,
+                            fused_rows=len(predictions))
 
 
 def _embedding(output, batch: int, method: str):
     """Check that ``output`` is a ``(batch, d)`` embedding; torch tensors stay tensors (detached)."""
-    from ..common.errors import PredictionError
-
     if hasattr(output, "detach"):
         output = output.detach()
     else:
@@ -167,7 +157,3 @@ def _concatenate(parts: list):
 
         return torch.cat(parts, dim=0)
     return np.concatenate(parts, axis=0)
-
-
-def _length(embeddings) -> int:
-    return int(embeddings.shape[0])

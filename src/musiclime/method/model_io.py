@@ -1,6 +1,9 @@
-"""What goes into a model and what must come out: lyrics strings of mask rows, probability rows."""
+"""What goes into a model and what must come out: lyrics strings of mask rows, probability rows, and
+the result of scoring a mask matrix with what it cost."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -8,6 +11,38 @@ from ..common.errors import PredictionError
 
 #: Tolerance on probability rows: entries in [-tol, 1 + tol], sums within tol of 1.
 PROBABILITY_TOLERANCE = 1e-3
+
+
+@dataclass
+class PredictionResult:
+    """Model outputs on every mask row, and what they cost.
+
+    Attributes:
+        predictions: float64 ``(num_samples, n_classes)``; row 0 scores the reconstruction.
+        n_calls: model invocations (``predict_fn``, or encoder and ``fuse`` calls).
+        seconds: wall time of composing and predicting.
+        compositions: perturbed waveforms composed (one per distinct audio mask, or per row).
+        model_items: items given to a plain ``predict_fn`` (0 for a late-fusion model).
+        audio_encodings, lyric_encodings, fused_rows: a late-fusion model's distinct audio and
+            lyrics inputs encoded, and rows fused (0 for a plain ``predict_fn``).
+    """
+
+    predictions: np.ndarray
+    n_calls: int
+    seconds: float
+    compositions: int = 0
+    model_items: int = 0
+    audio_encodings: int = 0
+    lyric_encodings: int = 0
+    fused_rows: int = 0
+
+    def costs(self) -> dict[str, int]:
+        """The call accounting, as recorded in an explanation's metadata."""
+        return {name: int(getattr(self, name)) for name in COST_FIELDS}
+
+
+#: The call-accounting fields of :class:`PredictionResult` (explanation metadata, MLflow metrics).
+COST_FIELDS = ("compositions", "model_items", "audio_encodings", "lyric_encodings", "fused_rows")
 
 
 def validate_probabilities(output, batch_size: int, where: str, n_classes: int | None = None) -> np.ndarray:
