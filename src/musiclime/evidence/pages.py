@@ -126,7 +126,8 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
 
 
 #: What each call-accounting count of an explanation's metadata means, in page order.
-COST_ROWS = (("sampler", "sampler"), ("compositions", "waveforms composed"),
+COST_ROWS = (("sampler", "sampler"), ("samples_used", "samples scored and fitted"),
+             ("stopping_verdict", "stopping rule"), ("compositions", "waveforms composed"),
              ("audio_encodings", "audio inputs encoded (late fusion)"),
              ("lyric_encodings", "lyrics inputs encoded (late fusion)"),
              ("fused_rows", "rows scored by the fusion head"), ("model_items", "items scored by predict_fn"),
@@ -135,12 +136,26 @@ COST_ROWS = (("sampler", "sampler"), ("compositions", "waveforms composed"),
 
 def call_accounting(metadata: Mapping) -> list[tuple[str, str]]:
     """``(meaning, value)`` rows of what the explanation cost (the counts it records) and its predict time."""
-    values = {**metadata, "sampler": (metadata.get("parameters") or {}).get("sampler")}
+    values = {**metadata, "sampler": (metadata.get("parameters") or {}).get("sampler"),
+              "stopping_verdict": stopping_verdict(metadata)}
     rows = [(meaning, fmt(values[key])) for key, meaning in COST_ROWS if values.get(key) is not None]
     seconds = (metadata.get("timings_s") or {}).get("predict")
     if seconds is not None:
         rows.append(("model time (s, composing and predicting)", fmt(seconds)))
     return rows
+
+
+def stopping_verdict(metadata: Mapping) -> str | None:
+    """What the stopping rule decided, in words (``None`` when it was off)."""
+    stopping = metadata.get("stopping")
+    if not stopping:
+        return None
+    rule, last = stopping["rule"], stopping["rounds"][-1]
+    if stopping["stopped"] == "stable":
+        return (f"top-{rule['top_k']} stable after {len(stopping['rounds'])} rounds "
+                f"({last['separation']:.2f} >= {rule['z']:g} standard errors)")
+    return (f"budget spent, top-{rule['top_k']} not yet stable "
+            f"({last['separation']:.2f} < {rule['z']:g} standard errors)")
 
 
 INDEX_COLUMNS = ("song", "true label", "predicted", "P original", "P reconstruction", "R^2", "top feature",

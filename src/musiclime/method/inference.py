@@ -23,7 +23,7 @@ from ..common.errors import ConfigError
 from ..factorization.base import Factorization
 from .composers import make_composer, model_device, to_model_input
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB, MIB
-from .late_fusion import DistinctRows, distinct_rows, is_late_fusion, predict_late_fusion
+from .late_fusion import DistinctRows, EncodingStore, distinct_rows, is_late_fusion, predict_late_fusion
 from .modality import FeatureLayout
 from .model_io import COST_FIELDS, PredictionResult, take_rows, texts_for, validate_probabilities
 
@@ -34,7 +34,8 @@ PredictFn = Callable[[list, np.ndarray], np.ndarray]
 
 def predict_masks(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                   layout: FeatureLayout, predict_fn: PredictFn, batch_size: int = 32,
-                  progress: bool = True, memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB) -> PredictionResult:
+                  progress: bool = True, memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
+                  store: EncodingStore | None = None) -> PredictionResult:
     """Score every perturbed instance described by ``masks``, each distinct audio mask composed once.
 
     Waveforms are composed block by block into one reused buffer of at most ``memory_budget_mb``
@@ -52,6 +53,8 @@ def predict_masks(audio_factorization: Factorization, text_factorization, masks:
         predict_fn: the classifier, called with at most ``batch_size`` items (fewer when that many
             waveforms exceed the budget).
         memory_budget_mb: MiB for the composition buffer and tables.
+        store: a late-fusion model's encodings of earlier rounds (:mod:`musiclime.method.stopping`),
+            reused and extended; ignored for a plain ``predict_fn``.
 
     Returns:
         The predictions ``(num_samples, n_classes)`` and call statistics.
@@ -64,7 +67,7 @@ def predict_masks(audio_factorization: Factorization, text_factorization, masks:
     budget_bytes = int(memory_budget_mb * MIB)
     if is_late_fusion(predict_fn):
         return predict_late_fusion(audio_factorization, text_factorization, masks, layout, predict_fn, batch_size,
-                                   budget_bytes, progress)
+                                   budget_bytes, progress, store)
     audio = distinct_rows(layout.audio_masks(masks))
     if len(audio) == len(masks):
         return _predict_streaming(audio_factorization, text_factorization, masks, layout, predict_fn, batch_size,

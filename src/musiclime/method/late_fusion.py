@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -81,30 +81,76 @@ class EncodedInputs:
     calls: int
 
 
+@dataclass
+class EncodingStore:
+    """Every distinct audio and lyrics mask encoded so far, so that later rounds of samples
+    (:mod:`musiclime.method.stopping`) encode only the inputs they add.
+
+    Attributes:
+        audio_rows, lyric_rows: mask bytes -> row of the stored embeddings.
+        audio_parts, lyric_parts: embedding blocks ``(batch, d)`` in encoding order.
+        calls: encoder calls made.
+    """
+
+    audio_rows: dict = field(default_factory=dict)
+    lyric_rows: dict = field(default_factory=dict)
+    audio_parts: list = field(default_factory=list)
+    lyric_parts: list = field(default_factory=list)
+    calls: int = 0
+
+    @property
+    def audio_encodings(self) -> int:
+        return len(self.audio_rows)
+
+    @property
+    def lyric_encodings(self) -> int:
+        return len(self.lyric_rows)
+
+
+def _new_inputs(masks: np.ndarray, known: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``masks`` not in ``known`` (distinct, first-seen order), and every row's index in
+    ``known`` once they are added to it; ``known`` is updated."""
+    masks = np.ascontiguousarray(masks, dtype=np.int8)
+    keys = [row.tobytes() for row in masks]
+    new = []
+    for row, key in zip(masks, keys):
+        if key not in known:
+            known[key] = len(known)
+            new.append(row)
+    index = np.fromiter((known[key] for key in keys), dtype=np.int64, count=len(keys))
+    return (np.array(new, dtype=np.int64).reshape(len(new), masks.shape[1]), index)
+
+
 def encode_distinct(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                     layout: FeatureLayout, model, batch_size: int, budget_bytes: int,
-                    progress: bool = True) -> EncodedInputs:
-    """Compose and encode each distinct audio mask once, and encode each distinct lyrics mask once."""
-    audio_masks, lyric_masks = distinct_rows(layout.audio_masks(masks)), distinct_rows(layout.text_masks(masks))
-    composer, plan = make_composer(audio_factorization, model_device(model), len(audio_masks), batch_size,
-                                   budget_bytes)
-    bar = tqdm(total=len(audio_masks) + len(lyric_masks), desc="encode", unit="input", disable=not progress,
+                    progress: bool = True, store: EncodingStore | None = None) -> EncodedInputs:
+    """Compose and encode each distinct audio mask once, and encode each distinct lyrics mask once.
+
+    With a ``store``, inputs it already holds are not encoded again, and the new ones are added to it.
+    """
+    store = store if store is not None else EncodingStore()
+    new_audio, audio_index = _new_inputs(layout.audio_masks(masks), store.audio_rows)
+    new_lyrics, lyric_index = _new_inputs(layout.text_masks(masks), store.lyric_rows)
+    bar = tqdm(total=len(new_audio) + len(new_lyrics), desc="encode", unit="input", disable=not progress,
                leave=False)
-    audio_parts = []
-    for block_start in range(0, len(audio_masks), plan.block_rows):
-        audios = composer.compose(audio_masks.rows[block_start:block_start + plan.block_rows])
-        for offset in range(0, len(audios), plan.model_batch):
-            batch = audios[offset:offset + plan.model_batch]
-            audio_parts.append(_embedding(model.encode_audio(batch), len(batch), "encode_audio"))
-            bar.update(len(batch))
-    lyric_parts = []
-    for start in range(0, len(lyric_masks), batch_size):
-        texts = texts_for(text_factorization, lyric_masks.rows[start:start + batch_size])
-        lyric_parts.append(_embedding(model.encode_lyrics(texts), len(texts), "encode_lyrics"))
+    if len(new_audio):
+        composer, plan = make_composer(audio_factorization, model_device(model), len(new_audio), batch_size,
+                                       budget_bytes)
+        for block_start in range(0, len(new_audio), plan.block_rows):
+            audios = composer.compose(new_audio[block_start:block_start + plan.block_rows])
+            for offset in range(0, len(audios), plan.model_batch):
+                batch = audios[offset:offset + plan.model_batch]
+                store.audio_parts.append(_embedding(model.encode_audio(batch), len(batch), "encode_audio"))
+                store.calls += 1
+                bar.update(len(batch))
+    for start in range(0, len(new_lyrics), batch_size):
+        texts = texts_for(text_factorization, new_lyrics[start:start + batch_size])
+        store.lyric_parts.append(_embedding(model.encode_lyrics(texts), len(texts), "encode_lyrics"))
+        store.calls += 1
         bar.update(len(texts))
     bar.close()
-    return EncodedInputs(_concatenate(audio_parts), _concatenate(lyric_parts), audio_masks.index, lyric_masks.index,
-                         calls=len(audio_parts) + len(lyric_parts))
+    return EncodedInputs(_concatenate(store.audio_parts), _concatenate(store.lyric_parts), audio_index, lyric_index,
+                         calls=store.calls)
 
 
 def fuse_rows(model, encoded: EncodedInputs, n_classes: int | None = None) -> np.ndarray:
@@ -124,19 +170,24 @@ def fuse_rows(model, encoded: EncodedInputs, n_classes: int | None = None) -> np
 
 def predict_late_fusion(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                         layout: FeatureLayout, model, batch_size: int, budget_bytes: int,
-                        progress: bool = True) -> PredictionResult:
-    """Score every mask row of a late-fusion ``model``; the result counts its encodings and fused rows."""
+                        progress: bool = True, store: EncodingStore | None = None) -> PredictionResult:
+    """Score every mask row of a late-fusion ``model``; the result counts its encodings and fused rows.
+
+    With a ``store`` (rounds of samples), inputs encoded in earlier rounds are reused, and the counts
+    are the store's totals.
+    """
     start = time.perf_counter()
+    store = store if store is not None else EncodingStore()
+    calls_before = store.calls
     encoded = encode_distinct(audio_factorization, text_factorization, masks, layout, model, batch_size,
-                              budget_bytes, progress)
+                              budget_bytes, progress, store)
     predictions = fuse_rows(model, encoded)
-    n_audio, n_lyrics = int(encoded.audio.shape[0]), int(encoded.lyrics.shape[0])
     seconds = time.perf_counter() - start
-    log.info("scored %d samples from %d audio and %d lyrics encodings (%.1f s)", len(predictions), n_audio,
-             n_lyrics, seconds)
-    return PredictionResult(predictions, n_calls=encoded.calls + -(-len(predictions) // FUSE_BATCH), seconds=seconds,
-                            compositions=n_audio, audio_encodings=n_audio, lyric_encodings=n_lyrics,
-                            fused_rows=len(predictions))
+    log.info("scored %d samples from %d audio and %d lyrics encodings (%.1f s)", len(predictions),
+             store.audio_encodings, store.lyric_encodings, seconds)
+    return PredictionResult(predictions, n_calls=encoded.calls - calls_before + -(-len(predictions) // FUSE_BATCH),
+                            seconds=seconds, compositions=store.audio_encodings, audio_encodings=store.audio_encodings,
+                            lyric_encodings=store.lyric_encodings, fused_rows=len(predictions))
 
 
 def _embedding(output, batch: int, method: str):

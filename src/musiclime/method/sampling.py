@@ -110,6 +110,8 @@ def factorial_masks(rng: np.random.RandomState, num_samples: int, n_audio: int, 
     k_audio, k_text = (max(k, (n + 1) * (2 if pairs else 1)) for n in (n_audio, n_text))
     audio, lyrics = _random_rows(rng, k_audio, n_audio, pairs), _random_rows(rng, k_text, n_text, pairs)
     chosen = np.concatenate([[0], 1 + rng.choice(k_audio * k_text - 1, num_samples - 1, replace=False)])
+    corner = np.maximum((chosen // k_text + 1) / k_audio, (chosen % k_text + 1) / k_text)
+    chosen = chosen[np.argsort(corner, kind="stable")]
     return np.concatenate([audio[chosen // k_text], lyrics[chosen % k_text]], axis=1)
 
 

@@ -18,6 +18,7 @@ from ..common.errors import ConfigError
 from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
 from ..method.sampling import SAMPLERS
+from ..method.stopping import StoppingRule
 from ..method.surrogate import FEATURE_SELECTIONS
 
 SEPARATION_BACKENDS = ("stems", "openunmix", "time_only")
@@ -111,6 +112,24 @@ class ModelConfig:
 
 
 @dataclass
+class StoppingConfig:
+    """Score masks in rounds and stop once the top features are stable (``musiclime.method.stopping``);
+    ``explain.num_samples`` is then the budget."""
+
+    enabled: bool = False
+    top_k: int = 5
+    z: float = 2.5  # standard errors between every top-k weight and every other (absolute values)
+    first_round: int = 250  # rows
+    growth: float = 1.5  # each round scores this many times the rows of the one before
+    kernel_width: float = 25.0  # the rule's own kernel (a kernel-width sweep refits on the same rows)
+    distance_scale: float = 1.0
+
+    def __post_init__(self):
+        if self.enabled:
+            StoppingRule.from_config(vars(self))  # raises ConfigError naming explain.stopping.<key>
+
+
+@dataclass
 class ExplainConfig:
     """MusicLIME parameters; defaults reproduce the seed."""
 
@@ -125,6 +144,7 @@ class ExplainConfig:
     feature_selection: str = "auto"
     num_features: int = 20
     labels: Optional[list[int]] = None  # None: the class the model predicts for the original song
+    stopping: StoppingConfig = field(default_factory=StoppingConfig)
 
     def __post_init__(self):
         _require(self.num_samples >= 2, "explain.num_samples", f"must be >= 2, got {self.num_samples}")

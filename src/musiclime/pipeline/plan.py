@@ -4,7 +4,7 @@ Each stage's artifact path is keyed by exactly the configuration that can change
 (``DESIGN.md`` section 3), so sweep points share upstream work:
 
 * ``separation``  (backend and its settings, sample rate)
-* ``masks``       (num_samples, temporal_segments, modality, lyrics unit, sampler, seed)
+* ``masks``       (num_samples, temporal_segments, modality, lyrics unit, sampler, seed, stopping rule)
 * ``predictions`` (+ the model)
 * ``explanation`` (+ kernel width, distance scale, feature selection, num_features, labels)
 
@@ -40,7 +40,7 @@ def stage_slices(config: dict) -> dict[str, dict]:
     evaluation = config["evaluation"]
     return {
         "separation": separation,
-        "masks": {k: config["explain"][k] for k in MASK_KEYS},
+        "masks": masks_slice(config["explain"]),
         "model": {k: config["model"][k] for k in MODEL_KEYS},
         "fit": {k: config["explain"][k] for k in FIT_KEYS},
         # per-song pictures and WAVs: 0 switches a part off
@@ -48,6 +48,16 @@ def stage_slices(config: dict) -> dict[str, dict]:
                   "listenable_top_k": report["listenable_top_k"] if report["listenable"] else 0},
         "evaluation": {k: evaluation[k] for k in EVALUATION_KEYS},
     }
+
+
+def masks_slice(explain: dict) -> dict:
+    """The masks stage's slice: :data:`MASK_KEYS`, and the stopping rule when it is on (off, it is
+    left out, so that masks drawn before the rule existed keep their keys)."""
+    masks = {k: explain[k] for k in MASK_KEYS}
+    stopping = explain.get("stopping") or {}
+    if stopping.get("enabled"):
+        masks["stopping"] = dict(stopping)
+    return masks
 
 
 def randomized_model(model: dict) -> dict | None:

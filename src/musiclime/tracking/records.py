@@ -42,7 +42,8 @@ def metric_name(name: str) -> str:
 
 
 #: Metadata counts of what an explanation cost, logged as metrics of the same names.
-CALL_ACCOUNTING = ("model_calls", "model_items", "compositions", "audio_encodings", "lyric_encodings", "fused_rows")
+CALL_ACCOUNTING = ("model_calls", "model_items", "compositions", "audio_encodings", "lyric_encodings", "fused_rows",
+                   "samples_used")
 
 
 def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
@@ -51,7 +52,9 @@ def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
     Per explained label ``L``: ``score_label_L`` (surrogate R^2), ``intercept_label_L``,
     ``local_pred_label_L``; per class ``C``: ``prob_original_class_C``,
     ``prob_reconstruction_class_C``; the call accounting (``model_calls``, ``model_items``,
-    ``compositions``, ``audio_encodings``, ``lyric_encodings``, ``fused_rows``, where recorded);
+    ``compositions``, ``audio_encodings``, ``lyric_encodings``, ``fused_rows``, ``samples_used``, where
+    recorded); with the stopping rule on, ``stopping_stable`` (1 or 0), ``stopping_rounds`` and
+    ``stopping_separation`` (standard errors at the last round);
     ``timing_<stage>_s`` for each recorded timing; ``num_features_total`` (and its audio / lyrics split).
     """
     metrics: dict[str, float] = {}
@@ -67,6 +70,11 @@ def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
     for name in CALL_ACCOUNTING:
         if meta.get(name) is not None:
             metrics[name] = meta[name]
+    stopping = meta.get("stopping")
+    if stopping:
+        metrics["stopping_stable"] = float(stopping["stopped"] == "stable")
+        metrics["stopping_rounds"] = len(stopping["rounds"])
+        metrics["stopping_separation"] = stopping["rounds"][-1]["separation"]
     for stage, seconds in (meta.get("timings_s") or {}).items():
         metrics[metric_name(f"timing_{stage}_s")] = seconds
     metrics["num_features_total"] = len(explanation.features)

@@ -17,7 +17,8 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     """Fit the surrogate for one song and write the explanation JSON (no audio involved)."""
     masks_meta, mask_arrays = load_arrays(masks_npz)
     pred_meta, pred_arrays = load_arrays(predictions_npz)
-    masks, predictions = mask_arrays["masks"].astype(np.int64), pred_arrays["predictions"]
+    predictions = pred_arrays["predictions"]
+    masks = mask_arrays["masks"][:len(predictions)].astype(np.int64)  # the stopping rule may use a prefix
     original = pred_arrays["probabilities_original"]
     labels = fit_slice["labels"] if fit_slice["labels"] is not None else [int(np.argmax(original))]
     start = time.perf_counter()
@@ -32,7 +33,7 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
         timings_s={"separation": masks_meta["separation_seconds"], "predict": pred_meta["predict_seconds"],
                    "fit": time.perf_counter() - start},
         model_calls=pred_meta["n_calls"], model_items=pred_meta["n_items"], config=stage_configs,
-        costs=pred_meta.get("costs"))
+        costs=pred_meta.get("costs"), stopping=pred_meta.get("stopping"))
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)

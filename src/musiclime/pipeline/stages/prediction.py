@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import numpy as np
 
 from ...common.artifacts import load_arrays, save_arrays, write_config
 from ...common.errors import ConfigError, MusicLimeError
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
 from ...method.inference import predict_masks, predict_original
 from ...method.modality import FeatureLayout
+from ...method.rounds import predict_until_stable
+from ...method.stopping import StoppingRule
 from .separation import load_factorization
+
+log = logging.getLogger(__name__)
 
 
 def load_predict_fn(model_slice: dict):
@@ -38,10 +45,20 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
         raise ConfigError(f"model {model_slice['name']!r} expects audio at {model_rate} Hz but data.sample_rate is "
                           f"{fact.sample_rate} Hz")
     original = predict_original(fact, text, predict_fn)
-    result = predict_masks(fact, text, arrays["masks"], layout, predict_fn, batch_size=model_slice["batch_size"],
-                           progress=progress, memory_budget_mb=model_slice["memory_budget_mb"])
+    settings = {"batch_size": model_slice["batch_size"], "progress": progress,
+                "memory_budget_mb": model_slice["memory_budget_mb"]}
+    rule = StoppingRule.from_config(masks_meta.get("stopping"))
+    stopping = None
+    if rule is None:
+        result = predict_masks(fact, text, arrays["masks"], layout, predict_fn, **settings)
+    else:
+        result, record = predict_until_stable(fact, text, arrays["masks"], layout, predict_fn, rule,
+                                              label=int(np.argmax(original)), ends=masks_meta["round_ends"], **settings)
+        stopping = record.as_dict()
+        log.info("%s: %s after %d of %d samples", song_id, record.stopped, record.samples_used, len(arrays["masks"]))
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": result.n_calls + 1,
-            "n_items": result.model_items + 1, "costs": result.costs(), "predict_seconds": result.seconds}
+            "n_items": result.model_items + 1, "costs": result.costs(), "predict_seconds": result.seconds,
+            "samples_used": len(result.predictions), "stopping": stopping}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original)
     write_config(out_config, {"song_id": song_id, "model": model_slice})
     return Path(out_predictions)

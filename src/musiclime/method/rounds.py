@@ -1,0 +1,97 @@
+"""Score masks round by round until the stopping rule (:mod:`musiclime.method.stopping`) is satisfied.
+
+Round ``r`` scores rows ``ends[r-1]:ends[r]`` of the mask matrix; a late-fusion model reuses the
+encodings of earlier rounds, so a round costs only the audio and lyrics inputs it adds.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..factorization.base import Factorization
+from .inference import PredictFn, predict_masks
+from .late_fusion import EncodingStore, is_late_fusion
+from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
+from .modality import FeatureLayout
+from .model_io import PredictionResult
+from .stopping import StoppingRule, boundary_test
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StoppingRecord:
+    """What the stopping rule saw and decided, as recorded in the explanation's metadata.
+
+    Attributes:
+        rule: the rule's settings.
+        label: the class whose probability the rule tested.
+        rounds: per round, ``rows`` scored so far, ``separation`` (standard errors between the top-k
+            and the rest) and the ``top`` features.
+        samples_used: rows scored (the explanation is fitted to these).
+        stopped: ``"stable"`` or ``"budget"`` (the last round ended without the rule passing).
+    """
+
+    rule: dict
+    label: int
+    rounds: list[dict] = field(default_factory=list)
+    samples_used: int = 0
+    stopped: str = "budget"
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "label": self.label, "rounds": self.rounds, "samples_used": self.samples_used,
+                "stopped": self.stopped}
+
+
+def predict_until_stable(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
+                         layout: FeatureLayout, predict_fn: PredictFn, rule: StoppingRule, label: int,
+                         ends: list[int], batch_size: int = 32, progress: bool = True,
+                         memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB) -> tuple[PredictionResult, StoppingRecord]:
+    """Score growing prefixes of ``masks`` until the top-k features of ``label`` are stable.
+
+    Args:
+        masks: 0/1 ``(num_samples, layout.num_features)``, in the order rounds take them.
+        rule: the stopping rule.
+        label: the class whose probability the rule's surrogate explains.
+        ends: increasing prefix lengths, the last at most ``num_samples``
+            (:func:`musiclime.method.stopping.round_ends`).
+
+    Returns:
+        The predictions of the rows scored ``(samples_used, n_classes)`` with their summed costs, and
+        the record of the rounds.
+    """
+    store = EncodingStore()
+    late_fusion = is_late_fusion(predict_fn)
+    record = StoppingRecord(rule.as_dict(), int(label))
+    results: list[PredictionResult] = []
+    start = 0
+    for round_index, end in enumerate(ends, start=1):
+        results.append(predict_masks(audio_factorization, text_factorization, masks[start:end], layout, predict_fn,
+                                     batch_size=batch_size, progress=progress, memory_budget_mb=memory_budget_mb,
+                                     store=store))
+        start = end
+        predictions = np.concatenate([r.predictions for r in results], axis=0)
+        test = boundary_test(masks[:end], predictions[:, label], layout, rule)
+        record.rounds.append({"rows": int(end), "separation": round(test.separation, 4), "top": list(test.top)})
+        log.info("round %d: %d samples, top-%d %s separated by %.2f standard errors (%s %.2f)", round_index, end,
+                 rule.top_k, list(test.top), test.separation, "stable at" if test.stable else "need", rule.z)
+        if test.stable:
+            record.stopped = "stable"
+            break
+    record.samples_used = int(start)
+    return merge_results(results, late_fusion), record
+
+
+def merge_results(results: list[PredictionResult], late_fusion: bool) -> PredictionResult:
+    """One result for consecutive rounds: predictions stacked, counts summed (a late-fusion model's
+    encodings are the last round's running totals)."""
+    last = results[-1]
+    total = {name: sum(getattr(r, name) for r in results) for name in
+             ("n_calls", "seconds", "compositions", "model_items", "fused_rows")}
+    if late_fusion:
+        total["compositions"] = last.compositions
+    return PredictionResult(np.concatenate([r.predictions for r in results], axis=0),
+                            audio_encodings=last.audio_encodings, lyric_encodings=last.lyric_encodings, **total)

@@ -1,0 +1,114 @@
+"""The stopping rule: rounds of samples until the top-k features are separated by their standard errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from musiclime import ConfigError
+from musiclime.method.inference import predict_masks
+from musiclime.method.modality import FeatureLayout
+from musiclime.method.rounds import predict_until_stable
+from musiclime.method.sampling import sample_masks
+from musiclime.method.stopping import StoppingRule, _robust_fit, boundary_test, mask_clusters, round_ends
+from musiclime.models.demo_classifier import DemoClassifier, DemoModelConfig, DemoPredictor
+from musiclime.models.glassbox import GlassBoxModel
+
+LEADERS = np.array([0.30, -0.25, 0.20, 0.17, -0.14])
+
+
+def test_round_ends_grow_to_the_budget_and_keep_pairs_whole():
+    rule = StoppingRule(first_round=100, growth=2.0)
+    assert round_ends(1000, rule) == [100, 200, 400, 800, 1000]
+    assert round_ends(80, rule) == [80]
+    odd = StoppingRule(first_round=101, growth=1.5)
+    assert all(end % 2 == 0 for end in round_ends(1000, odd, pairs=True))
+    assert round_ends(1001, odd, pairs=True)[-1] == 1001
+
+
+def test_bad_settings_name_their_config_key():
+    with pytest.raises(ConfigError, match="explain.stopping.growth"):
+        StoppingRule(growth=1.0)
+    with pytest.raises(ConfigError, match="explain.stopping.top_k"):
+        StoppingRule.from_config({"enabled": True, "top_k": 0})
+    assert StoppingRule.from_config({"enabled": False, "top_k": 0}) is None
+    assert StoppingRule.from_config(None) is None
+
+
+def additive_target(masks: np.ndarray, leaders: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Leaders' weights on the first columns, small weights elsewhere, and a pairwise interaction."""
+    rest = np.random.RandomState(seed).uniform(-0.03, 0.03, masks.shape[1] - len(leaders))
+    weights = np.concatenate([leaders, rest])
+    return 0.4 + masks @ weights + 0.08 * masks[:, 10] * masks[:, 11]
+
+
+def test_clear_leaders_are_stable_and_a_tie_at_the_boundary_is_not():
+    layout = FeatureLayout("audio", 24, 0)
+    rule = StoppingRule(top_k=5, z=2.5)
+    masks = sample_masks(400, 24, 0)
+    test = boundary_test(masks, additive_target(masks, LEADERS), layout, rule)
+    assert set(test.top) == set(range(5)) and test.stable
+    np.testing.assert_allclose(test.weights[:5], LEADERS, atol=0.02)
+    # the fifth and a sixth feature of equal size: no number of samples separates them
+    tied = np.append(LEADERS, 0.14)
+    masks = sample_masks(4000, 24, 0)
+    test = boundary_test(masks, additive_target(masks, tied), layout, rule)
+    assert not test.stable
+
+
+def test_a_mask_and_its_complement_share_a_cluster_and_grid_rows_share_their_masks():
+    layout = FeatureLayout("both", 6, 4)
+    masks = sample_masks(64, 10, 0, "factorial_paired", audio_columns=6)
+    (s_audio, audio), (s_lyrics, lyrics), (s_joint, joint) = mask_clusters(masks.astype(np.int8), layout)
+    assert (s_audio, s_lyrics, s_joint) == (1, 1, -1)
+    for labels, part in ((audio, masks[:, :6]), (lyrics, masks[:, 6:])):
+        canonical = {tuple(row) if row[0] else tuple(1 - row) for row in part}
+        assert labels.max() + 1 == len(canonical)
+        first, complement = part[0], 1 - part[0]
+        assert len(set(labels[(part == first).all(1) | (part == complement).all(1)])) == 1
+    assert joint.max() + 1 == len(set(zip(audio, lyrics)))  # the intersection of the two clusterings
+    assert mask_clusters(masks[:, :6].astype(np.int8), FeatureLayout("audio", 6, 0))[0][0] == 1
+
+
+def test_rows_that_share_an_audio_mask_count_as_one_draw():
+    """On a factorial grid, an audio nonlinearity repeats across a mask's rows: the clustered standard
+    errors see that, the row-wise ones would claim a precision the design does not have."""
+    layout = FeatureLayout("both", 12, 6)
+    masks = sample_masks(900, 18, 0, "factorial", audio_columns=12).astype(np.float64)
+    target = 0.5 + masks @ np.linspace(-0.1, 0.1, 18) + 0.2 * masks[:, 0] * masks[:, 1] * masks[:, 2]
+    weights = np.ones(len(masks))
+    _, clustered = _robust_fit(masks, target, weights, mask_clusters(masks.astype(np.int8), layout))
+    _, rowwise = _robust_fit(masks, target, weights, [(1, np.arange(len(masks)))])
+    assert np.all(np.diag(clustered)[:12] > 4 * np.diag(rowwise)[:12])
+
+
+def test_rounds_stop_at_the_first_stable_one(factorization, text_factorization):
+    names = factorization.get_ordered_component_names()
+    model = GlassBoxModel(factorization, {n: w for n, w in zip(names, LEADERS)}, bias=0.3)
+    layout = FeatureLayout("audio", len(names), 0)
+    masks = sample_masks(2000, layout.num_features, 0)
+    rule = StoppingRule(first_round=200)
+    result, record = predict_until_stable(factorization, text_factorization, masks, layout, model, rule, label=1,
+                                          ends=round_ends(len(masks), rule), batch_size=50, progress=False)
+    assert record.stopped == "stable" and record.samples_used == 200 == len(result.predictions)
+    assert set(record.rounds[0]["top"]) == set(range(5)) and record.rounds[0]["separation"] >= rule.z
+    whole = predict_masks(factorization, text_factorization, masks[:200], layout, model, batch_size=50,
+                          progress=False)
+    np.testing.assert_allclose(result.predictions, whole.predictions, atol=1e-9)
+
+
+def test_a_late_fusion_model_encodes_each_input_once_across_rounds(factorization, text_factorization):
+    torch.manual_seed(0)
+    model = DemoPredictor(DemoClassifier(DemoModelConfig()), batch_size=8)
+    layout = FeatureLayout("both", 16, text_factorization.num_words())
+    masks = sample_masks(400, layout.num_features, 0, "factorial", audio_columns=16)
+    never = StoppingRule(first_round=50, growth=2.0, z=1e9)
+    result, record = predict_until_stable(factorization, text_factorization, masks, layout, model, never, label=1,
+                                          ends=round_ends(len(masks), never), batch_size=8, progress=False)
+    assert record.stopped == "budget" and [r["rows"] for r in record.rounds] == [50, 100, 200, 400]
+    once = predict_masks(factorization, text_factorization, masks, layout, model, batch_size=8, progress=False)
+    np.testing.assert_allclose(result.predictions, once.predictions, atol=1e-6)
+    assert result.costs() == once.costs()
+    assert result.audio_encodings == len(np.unique(masks[:, :16], axis=0)) < 60
+    # the grid's rows come corner first: the first round uses few of each modality's masks
+    first = masks[:50]
+    assert len(np.unique(first[:, :16], axis=0)) <= 12 and len(np.unique(first[:, 16:], axis=0)) <= 12
