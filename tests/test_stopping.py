@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from musiclime import ConfigError
+from musiclime import ConfigError, MusicLIMEExplainer
 from musiclime.method.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
 from musiclime.method.rounds import predict_until_stable
@@ -112,3 +112,16 @@ def test_a_late_fusion_model_encodes_each_input_once_across_rounds(factorization
     # the grid's rows come corner first: the first round uses few of each modality's masks
     first = masks[:50]
     assert len(np.unique(first[:, :16], axis=0)) <= 12 and len(np.unique(first[:, 16:], axis=0)) <= 12
+
+
+def test_the_explainer_fits_the_rows_the_rule_scored(factorization, text_factorization):
+    names = factorization.get_ordered_component_names()
+    model = GlassBoxModel(factorization, {n: w for n, w in zip(names, LEADERS)}, bias=0.3)
+    explainer = MusicLIMEExplainer(random_state=0, progress=False, sampler="paired",
+                                   stopping=StoppingRule(first_round=101, growth=2.0))
+    exp = explainer.explain_instance_with_factorization(factorization, text_factorization, model, num_samples=3000,
+                                                        labels=None, modality="audio")
+    assert exp.metadata["stopping"]["stopped"] == "stable"
+    assert exp.metadata["samples_used"] == len(exp.data) == len(exp.predictions) == 102  # whole pairs
+    assert exp.metadata["parameters"]["num_samples"] == 3000
+    assert {f["feature"] for f in exp.get_explanation(1, 5)} == set(names[:5])

@@ -125,6 +125,29 @@ def test_num_samples_and_model_changes_never_reseparate(first_run):
     assert counts.get("predict") == 2 * 3 and not {"separate", "perturb"} & set(counts), counts
 
 
+def test_stopping_rule_fits_the_rows_it_scored_and_a_kernel_sweep_reuses_them(first_run):
+    workdir, overrides, _ = first_run
+    stopping = overrides + ["explain.num_samples=400", "explain.stopping.enabled=true",
+                            "explain.stopping.first_round=40", "explain.stopping.growth=2"]
+    result = snakemake(workdir, stopping)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result.stderr).get("predict") == 2 * 3, result.stderr[-2000:]
+    found = 0
+    for path in (workdir / "results" / "songs").glob("*/*/n400-*/*/*/explanation.json"):
+        meta = load_explanation(path).metadata
+        record = meta["stopping"]
+        assert [r["rows"] for r in record["rounds"]] == [40, 80, 160, 320, 400][:len(record["rounds"])]
+        assert meta["samples_used"] == record["samples_used"] == record["rounds"][-1]["rows"]
+        assert (record["stopped"] == "stable") == (record["rounds"][-1]["separation"] >= 2.5)
+        predictions_meta, arrays = load_arrays(path.parents[1] / "predictions.npz")
+        assert len(arrays["predictions"]) == predictions_meta["samples_used"] == meta["samples_used"]
+        found += 1
+    assert found == 2 * 3  # 2 songs x 3 mask seeds
+    result = snakemake(workdir, stopping + ["explain.kernel_width=5"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not {"perturb", "predict"} & set(job_counts(result.stderr)), result.stderr[-2000:]
+
+
 def test_named_experiment_expands_its_sweep(first_run):
     workdir, overrides, _ = first_run
     result = snakemake(workdir, overrides, "kernel_sweep", "-n")

@@ -14,7 +14,9 @@ from .explanation import MusicLIMEExplanation, explanation_metadata, feature_rec
 from .inference import PredictFn, check_lyrics_for_modality, predict_masks, predict_original
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
+from .rounds import predict_until_stable
 from .sampling import as_random_state, sample_masks
+from .stopping import StoppingRule, round_ends
 from .surrogate import check_fit_params, fit_surrogate
 
 log = logging.getLogger(__name__)
@@ -37,12 +39,15 @@ class MusicLIMEExplainer:
         sampler: ``"random"`` (seed), ``"exhaustive"`` (all 2**F masks when <= num_samples), ``"paired"``,
             ``"factorial"`` or ``"factorial_paired"`` (:mod:`musiclime.method.sampling`).
         progress: show progress bars.
+        stopping: a :class:`~musiclime.method.stopping.StoppingRule`: score the masks in rounds and
+            stop once the predicted class's top features are stable (``num_samples`` is the budget);
+            ``None`` scores every mask.
     """
 
     def __init__(self, kernel_width: float = 25, random_state=None, *, distance_scale: float = 1.0,
                  feature_selection: str = "auto", num_features: int = 20, batch_size: int = 32,
                  sampler: str = "random", progress: bool = True,
-                 memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB):
+                 memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB, stopping: StoppingRule | None = None):
         check_fit_params(kernel_width, distance_scale, feature_selection, num_features)
         self.kernel_width = kernel_width
         self.random_state = as_random_state(random_state)
@@ -53,6 +58,7 @@ class MusicLIMEExplainer:
         self.memory_budget_mb = memory_budget_mb
         self.sampler = sampler
         self.progress = progress
+        self.stopping = stopping
 
     def explain_instance(self, audio, lyrics: str, predict_fn: PredictFn, num_samples: int = 1000,
                          labels: Iterable[int] | None = (1,), temporal_segments: int = 10, modality: str = "both",
@@ -95,9 +101,16 @@ class MusicLIMEExplainer:
         log.info("explaining %d features (%d audio components, %d lyric features, modality %s) with %d samples",
                  layout.num_features, layout.n_audio, layout.n_text, modality, masks.shape[0])
         original = predict_original(audio_factorization, text_factorization, predict_fn)
-        result = predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn,
-                               batch_size=self.batch_size, progress=self.progress,
-                               memory_budget_mb=self.memory_budget_mb)
+        num_drawn = int(masks.shape[0])
+        settings = {"batch_size": self.batch_size, "progress": self.progress, "memory_budget_mb": self.memory_budget_mb}
+        record = None
+        if self.stopping is None:
+            result = predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn, **settings)
+        else:
+            ends = round_ends(len(masks), self.stopping, pairs=self.sampler == "paired")
+            result, record = predict_until_stable(audio_factorization, text_factorization, masks, layout, predict_fn,
+                                                  self.stopping, int(np.argmax(original)), ends, **settings)
+            masks = masks[:record.samples_used]
         labels = (int(np.argmax(original)),) if labels is None else tuple(int(x) for x in labels)
         fit_start = time.perf_counter()
         fits = fit_surrogate(masks, result.predictions, labels, kernel_width=self.kernel_width,
@@ -106,14 +119,15 @@ class MusicLIMEExplainer:
         fit_seconds = time.perf_counter() - fit_start
         metadata = explanation_metadata(
             audio_factorization.describe(), song_info, getattr(text_factorization, "unit", "line"),
-            parameters={"num_samples": int(masks.shape[0]), "kernel_width": self.kernel_width,
+            parameters={"num_samples": num_drawn, "kernel_width": self.kernel_width,
                         "distance_scale": self.distance_scale, "feature_selection": self.feature_selection,
                         "num_features": self.num_features, "sampler": self.sampler, "batch_size": self.batch_size,
                         "modality": modality, "labels": list(labels)},
             timings_s={"predict": result.seconds, "fit": fit_seconds, "total": time.perf_counter() - started,
                        **({"separation": audio_factorization.separation_seconds}
                           if hasattr(audio_factorization, "separation_seconds") else {})},
-            model_calls=result.n_calls + 1, model_items=result.model_items + 1, costs=result.costs())
+            model_calls=result.n_calls + 1, model_items=result.model_items + 1, costs=result.costs(),
+            stopping=None if record is None else record.as_dict())
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),
