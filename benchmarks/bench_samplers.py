@@ -3,11 +3,14 @@
 On the demo songs with the trained demo model (a late-fusion model: each distinct audio and lyrics
 input is encoded once), for each sampler and sample count: explain with ``seeds`` mask seeds, count
 the encoder items (audio + lyrics inputs encoded, the mean over seeds), and the mean pairwise top-5
-Jaccard of the explained label's features. Writes a table (TSV) and a PNG with one line per sampler.
+Jaccard of the explained label's features, and the mean deletion AOPC of the seeds' explanations
+(faithfulness at that stability). Writes a table (TSV) and a PNG with one line per sampler.
 
     PYTHONPATH=src python benchmarks/bench_samplers.py --workdir DIR [--quick]
 
-``DIR`` holds a demo run's ``resources/`` (``snakemake --cores 2`` makes them).
+``DIR`` holds a demo run's ``resources/`` (``snakemake --cores 2`` makes them). A sampler named
+``<sampler>+stop`` scores its masks in rounds under the default stopping rule, its count being the
+budget; its row says how many seeds the rule called stable (``stable_seeds``) and the rows used.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import numpy as np
 
 from musiclime import LineIndexedString, StemFactorization
 from musiclime.common.sample_sheet import read_sample_sheet
+from musiclime.evidence.trust.faithfulness import faithfulness
 from musiclime.method.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
+from musiclime.method.rounds import predict_until_stable
 from musiclime.method.sampling import sample_masks
+from musiclime.method.stopping import StoppingRule, round_ends
 from musiclime.method.surrogate import fit_surrogate
 from musiclime.models.demo_classifier import load_demo_predict_fn
 
@@ -33,17 +39,30 @@ SAMPLE_COUNTS = {
     "paired": (300, 1000, 3000),
     "factorial": (1000, 5000, 22500, 90000),
     "factorial_paired": (1000, 5000, 22500, 90000),
+    "paired+stop": (3000,),
+    "factorial_paired+stop": (90000,),
 }
 QUICK_COUNTS = {"random": (300,), "paired": (300,), "factorial": (1000,), "factorial_paired": (1000,)}
 TOP_K = 5
+#: A sampler name with this suffix scores its masks in rounds under :data:`RULE` (the count is the budget).
+STOP_SUFFIX = "+stop"
+RULE = StoppingRule()
+
+
+def surrogate_weights(masks: np.ndarray, predictions: np.ndarray, label: int) -> np.ndarray:
+    """The default fit's weight of every feature for ``label`` (0 for features it left out); ``(F,)``."""
+    fit = fit_surrogate(masks, predictions, [label], kernel_width=25.0, distance_scale=1.0,
+                        feature_selection="auto", num_features=20)[label]
+    weights = np.zeros(masks.shape[1])
+    for index, weight in fit.local_exp:
+        weights[index] = weight
+    return weights
 
 
 def top_features(masks: np.ndarray, predictions: np.ndarray, label: int, k: int = TOP_K) -> frozenset:
     """Indices of the ``k`` features with the largest absolute surrogate weights for ``label``."""
-    fit = fit_surrogate(masks, predictions, [label], kernel_width=25.0, distance_scale=1.0,
-                        feature_selection="auto", num_features=20)[label]
-    ranked = sorted(fit.local_exp, key=lambda pair: -abs(pair[1]))
-    return frozenset(index for index, _ in ranked[:k])
+    weights = surrogate_weights(masks, predictions, label)
+    return frozenset(int(i) for i in np.argsort(-np.abs(weights), kind="stable")[:k])
 
 
 def mean_jaccard(sets: list[frozenset]) -> float:
@@ -65,18 +84,32 @@ def run(workdir: Path, seeds: int, counts: dict, segments: int = 10, only: list[
         label = int(np.argmax(model([text.inverse_removing([])], fact.mix[None])[0]))
         for sampler, sample_counts in counts.items():
             for num_samples in sample_counts:
-                tops, items, seconds = [], [], []
+                tops, items, seconds, aopcs, stable, used = [], [], [], [], [], []
+                name, stops = sampler.removesuffix(STOP_SUFFIX), sampler.endswith(STOP_SUFFIX)
                 for seed in range(seeds):
-                    masks = sample_masks(num_samples, layout.num_features, seed, sampler,
+                    masks = sample_masks(num_samples, layout.num_features, seed, name,
                                          audio_columns=layout.audio_columns)
-                    result = predict_masks(fact, text, masks, layout, model, batch_size=16, progress=False)
+                    if stops:
+                        ends = round_ends(len(masks), RULE, pairs=name == "paired")
+                        result, record = predict_until_stable(fact, text, masks, layout, model, RULE, label, ends,
+                                                              batch_size=16, progress=False)
+                        masks = masks[:record.samples_used]
+                        stable.append(record.stopped == "stable")
+                    else:
+                        result = predict_masks(fact, text, masks, layout, model, batch_size=16, progress=False)
+                    used.append(len(masks))
                     start = time.perf_counter()
-                    tops.append(top_features(masks, result.predictions, label))
+                    weights = surrogate_weights(masks, result.predictions, label)
+                    tops.append(frozenset(int(i) for i in np.argsort(-np.abs(weights), kind="stable")[:TOP_K]))
                     seconds.append(result.seconds + time.perf_counter() - start)
                     items.append(result.audio_encodings + result.lyric_encodings)
+                    aopcs.append(faithfulness(fact, text, layout, model, weights, label, draws=1,
+                                              batch_size=16).metrics["deletion_aopc"])
                 rows.append({"song": song.song_id, "sampler": sampler, "num_samples": num_samples,
                              "encoder_items": float(np.mean(items)), "jaccard_top5": mean_jaccard(tops),
-                             "seconds": float(np.mean(seconds))})
+                             "deletion_aopc": float(np.mean(aopcs)), "seconds": float(np.mean(seconds)),
+                             "samples_used": float(np.mean(used)),
+                             "stable_seeds": int(np.sum(stable)) if stops else ""})
                 print("\t".join(str(v) if not isinstance(v, float) else f"{v:.3f}" for v in rows[-1].values()),
                       flush=True)
     return rows
@@ -91,11 +124,12 @@ def plot(rows: list[dict], out_png: Path) -> None:
     songs = sorted({r["song"] for r in rows})
     fig, axes = plt.subplots(1, len(songs), figsize=(4 * len(songs), 3.6), sharey=True)
     for ax, song in zip(np.atleast_1d(axes), songs):
-        for sampler in SAMPLE_COUNTS:
+        for sampler in dict.fromkeys(r["sampler"] for r in rows):
             line = [r for r in rows if r["song"] == song and r["sampler"] == sampler]
+            stops = sampler.endswith(STOP_SUFFIX)
             if line:
-                ax.plot([r["encoder_items"] for r in line], [r["jaccard_top5"] for r in line], marker="o",
-                        label=sampler)
+                ax.plot([r["encoder_items"] for r in line], [r["jaccard_top5"] for r in line],
+                        marker="*" if stops else "o", markersize=12 if stops else 6, label=sampler)
         ax.set_xscale("log")
         ax.set_title(song)
         ax.set_xlabel("encoder items (audio + lyrics inputs encoded)")

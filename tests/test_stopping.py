@@ -9,7 +9,8 @@ from musiclime.method.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
 from musiclime.method.rounds import predict_until_stable
 from musiclime.method.sampling import sample_masks
-from musiclime.method.stopping import StoppingRule, _robust_fit, boundary_test, mask_clusters, round_ends
+from musiclime.method.stopping import (Clustering, StoppingRule, _robust_fit, boundary_test, mask_clusters,
+                                       round_ends)
 from musiclime.models.demo_classifier import DemoClassifier, DemoModelConfig, DemoPredictor
 from musiclime.models.glassbox import GlassBoxModel
 
@@ -53,20 +54,24 @@ def test_clear_leaders_are_stable_and_a_tie_at_the_boundary_is_not():
     masks = sample_masks(4000, 24, 0)
     test = boundary_test(masks, additive_target(masks, tied), layout, rule)
     assert not test.stable
+    # a round with fewer distinct masks than three per parameter is not judged, however clear it looks
+    masks = sample_masks(60, 24, 0)
+    assert boundary_test(masks, additive_target(masks, LEADERS), layout, rule).separation == 0.0
 
 
 def test_a_mask_and_its_complement_share_a_cluster_and_grid_rows_share_their_masks():
     layout = FeatureLayout("both", 6, 4)
     masks = sample_masks(64, 10, 0, "factorial_paired", audio_columns=6)
-    (s_audio, audio), (s_lyrics, lyrics), (s_joint, joint) = mask_clusters(masks.astype(np.int8), layout)
-    assert (s_audio, s_lyrics, s_joint) == (1, 1, -1)
+    clusters = mask_clusters(masks.astype(np.int8), layout)
+    assert [(c.sign, c.parameters) for c in clusters] == [(1, 7), (1, 5), (-1, 11)]
+    audio, lyrics, joint = (c.labels for c in clusters)
     for labels, part in ((audio, masks[:, :6]), (lyrics, masks[:, 6:])):
         canonical = {tuple(row) if row[0] else tuple(1 - row) for row in part}
         assert labels.max() + 1 == len(canonical)
         first, complement = part[0], 1 - part[0]
         assert len(set(labels[(part == first).all(1) | (part == complement).all(1)])) == 1
     assert joint.max() + 1 == len(set(zip(audio, lyrics)))  # the intersection of the two clusterings
-    assert mask_clusters(masks[:, :6].astype(np.int8), FeatureLayout("audio", 6, 0))[0][0] == 1
+    assert len(mask_clusters(masks[:, :6].astype(np.int8), FeatureLayout("audio", 6, 0))) == 1
 
 
 def test_rows_that_share_an_audio_mask_count_as_one_draw():
@@ -77,7 +82,7 @@ def test_rows_that_share_an_audio_mask_count_as_one_draw():
     target = 0.5 + masks @ np.linspace(-0.1, 0.1, 18) + 0.2 * masks[:, 0] * masks[:, 1] * masks[:, 2]
     weights = np.ones(len(masks))
     _, clustered = _robust_fit(masks, target, weights, mask_clusters(masks.astype(np.int8), layout))
-    _, rowwise = _robust_fit(masks, target, weights, [(1, np.arange(len(masks)))])
+    _, rowwise = _robust_fit(masks, target, weights, [Clustering(1, np.arange(len(masks)), 19)])
     assert np.all(np.diag(clustered)[:12] > 4 * np.diag(rowwise)[:12])
 
 

@@ -11,7 +11,9 @@ Standard errors are cluster-robust (sandwich) estimates: rows that share an audi
 complement, for the paired samplers) form one cluster, rows that share a lyrics mask another, and
 the two clusterings are combined as in Cameron, Gelbach and Miller's two-way estimator. For the
 ``random`` sampler every cluster is one row (the heteroskedasticity-robust estimate); for the
-``factorial`` grids this counts an audio mask's many rows as one draw, as they are.
+``factorial`` grids this counts an audio mask's many rows as one draw, as they are. Each part gets
+the small-sample factor ``G / (G - q)`` (``G`` clusters, ``q`` parameters they identify), and a
+round with fewer than :data:`MIN_DRAWS_PER_PARAMETER` clusters per parameter is not judged at all.
 
 The rule judges with its own kernel (``kernel_width``, ``distance_scale``; by default the flat
 kernel of the default fit), so the rows a song uses do not depend on the fit's settings, and a
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 
 #: Ridge penalty of the rule's surrogate (LIME's ``Ridge(alpha=1)``).
 RIDGE_ALPHA = 1.0
+#: A round is judged only when each modality has at least this many distinct masks (clusters) per
+#: surrogate parameter of that modality: with fewer, robust standard errors are far too small.
+MIN_DRAWS_PER_PARAMETER = 3
 
 
 @dataclass(frozen=True)
@@ -121,38 +126,62 @@ def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, 
     masks = np.asarray(masks, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
     weights = exponential_kernel(mask_distances(masks, rule.distance_scale), rule.kernel_width)
-    coef, covariance = _robust_fit(masks, target, weights, mask_clusters(masks.astype(np.int8), layout))
+    clusters = mask_clusters(masks.astype(np.int8), layout)
+    coef, covariance = _robust_fit(masks, target, weights, clusters)
     magnitude = np.abs(coef)
     order = np.argsort(-magnitude, kind="stable")
     k = min(rule.top_k, len(coef))
     top, rest = order[:k], order[k:]
+    top_features = tuple(int(i) for i in top)
+    if any(c.groups < MIN_DRAWS_PER_PARAMETER * c.parameters for c in clusters if c.sign > 0):
+        return BoundaryTest(len(masks), top_features, coef, 0.0, False)  # too few draws to judge
     if len(rest) == 0:
-        return BoundaryTest(len(masks), tuple(int(i) for i in top), coef, float("inf"), True)
+        return BoundaryTest(len(masks), top_features, coef, float("inf"), True)
     sign = np.sign(coef)
     sign[sign == 0] = 1
     signed = covariance * np.outer(sign, sign)  # covariance of |w| (locally, each weight keeps its sign)
     var = np.diag(signed)[top][:, None] + np.diag(signed)[rest][None, :] - 2 * signed[np.ix_(top, rest)]
     gap = magnitude[top][:, None] - magnitude[rest][None, :]
     separation = float(np.min(gap / np.sqrt(np.maximum(var, 1e-300))))
-    return BoundaryTest(len(masks), tuple(int(i) for i in top), coef, separation, separation >= rule.z)
+    return BoundaryTest(len(masks), top_features, coef, separation, separation >= rule.z)
 
 
-def mask_clusters(masks: np.ndarray, layout: FeatureLayout) -> list[tuple[int, np.ndarray]]:
-    """Cluster labellings of the rows for the two-way robust covariance, each with its sign in the sum.
+@dataclass(frozen=True)
+class Clustering:
+    """One labelling of the rows for the robust covariance.
+
+    Attributes:
+        sign: +1 or -1, its sign in the two-way sum.
+        labels: ``(rows,)`` int64 cluster of each row.
+        parameters: surrogate parameters its clusters identify (the modality's features and the
+            intercept); the small-sample factor is ``G / (G - parameters)`` for ``G`` clusters.
+    """
+
+    sign: int
+    labels: np.ndarray
+    parameters: int
+
+    @property
+    def groups(self) -> int:
+        return int(self.labels.max()) + 1
+
+
+def mask_clusters(masks: np.ndarray, layout: FeatureLayout) -> list[Clustering]:
+    """Cluster labellings of the rows for the two-way robust covariance.
 
     Rows sharing an audio mask (or its complement) share an audio cluster; likewise for lyrics.
     With both modalities perturbed: audio (+1), lyrics (+1), and their intersection (-1); with one,
     that modality's clusters alone.
-
-    Returns:
-        ``[(sign, labels (rows,) int64), ...]``.
     """
-    parts = [p for p in (layout.audio_masks(masks), layout.text_masks(masks)) if p.shape[1] > 0]
+    total = masks.shape[1] + 1
+    split = layout.audio_columns  # 0 unless both modalities are perturbed
+    if not 0 < split < masks.shape[1]:
+        return [Clustering(1, _canonical_labels(masks), total)]
+    parts = [masks[:, :split], masks[:, split:]]
     labels = [_canonical_labels(part) for part in parts]
-    if len(labels) == 1:
-        return [(1, labels[0])]
-    joint = np.unique(np.stack(labels, axis=1), axis=0, return_inverse=True)[1].reshape(-1)
-    return [(1, labels[0]), (1, labels[1]), (-1, joint.astype(np.int64))]
+    joint = np.unique(np.stack(labels, axis=1), axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return [Clustering(1, labels[0], parts[0].shape[1] + 1), Clustering(1, labels[1], parts[1].shape[1] + 1),
+            Clustering(-1, joint, total)]
 
 
 def _canonical_labels(part: np.ndarray) -> np.ndarray:
@@ -161,8 +190,12 @@ def _canonical_labels(part: np.ndarray) -> np.ndarray:
     return np.unique(canonical, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
-def _robust_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, clusters) -> tuple[np.ndarray, np.ndarray]:
+def _robust_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray,
+                clusters: list[Clustering]) -> tuple[np.ndarray, np.ndarray]:
     """Weighted ridge fit with an intercept and its cluster-robust covariance.
+
+    Each clustering's part of the covariance is scaled by ``G / (G - parameters)`` (the small-sample
+    correction of heteroskedasticity-robust estimates, per clustering).
 
     Returns:
         ``coef`` ``(p,)`` (no intercept) and ``covariance`` ``(p, p)``.
@@ -178,11 +211,11 @@ def _robust_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, clusters) -> tuple[
     beta = bread @ (design.T @ (w * y))
     scores = design * (w * (y - design @ beta))[:, None]  # (n, p + 1) each row's estimating function
     meat = np.zeros((p + 1, p + 1))
-    for sign, labels in clusters:
-        groups = int(labels.max()) + 1
-        if groups < 2:
+    for clustering in clusters:
+        groups = clustering.groups
+        if groups <= clustering.parameters:
             continue
-        summed = sparse.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(groups, n)) @ scores
-        meat += sign * groups / (groups - 1) * (summed.T @ summed)
+        summed = sparse.csr_matrix((np.ones(n), (clustering.labels, np.arange(n))), shape=(groups, n)) @ scores
+        meat += clustering.sign * groups / (groups - clustering.parameters) * (summed.T @ summed)
     covariance = bread @ meat @ bread
     return beta[1:], covariance[1:, 1:]
