@@ -26,11 +26,10 @@ import numpy as np
 from musiclime import LineIndexedString, StemFactorization
 from musiclime.common.sample_sheet import read_sample_sheet
 from musiclime.evidence.trust.faithfulness import faithfulness
-from musiclime.method.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.rounds import predict_until_stable
+from musiclime.method.rounds import score_masks
 from musiclime.method.sampling import sample_masks
-from musiclime.method.stopping import StoppingRule, round_ends
+from musiclime.method.stopping import StoppingRule
 from musiclime.method.surrogate import fit_surrogate
 from musiclime.models.demo_classifier import load_demo_predict_fn
 
@@ -59,9 +58,8 @@ def surrogate_weights(masks: np.ndarray, predictions: np.ndarray, label: int) ->
     return weights
 
 
-def top_features(masks: np.ndarray, predictions: np.ndarray, label: int, k: int = TOP_K) -> frozenset:
-    """Indices of the ``k`` features with the largest absolute surrogate weights for ``label``."""
-    weights = surrogate_weights(masks, predictions, label)
+def top_features(weights: np.ndarray, k: int = TOP_K) -> frozenset:
+    """Indices of the ``k`` largest absolute weights."""
     return frozenset(int(i) for i in np.argsort(-np.abs(weights), kind="stable")[:k])
 
 
@@ -89,18 +87,15 @@ def run(workdir: Path, seeds: int, counts: dict, segments: int = 10, only: list[
                 for seed in range(seeds):
                     masks = sample_masks(num_samples, layout.num_features, seed, name,
                                          audio_columns=layout.audio_columns)
-                    if stops:
-                        ends = round_ends(len(masks), RULE, pairs=name == "paired")
-                        result, record = predict_until_stable(fact, text, masks, layout, model, RULE, label, ends,
-                                                              batch_size=16, progress=False)
-                        masks = masks[:record.samples_used]
+                    result, record = score_masks(fact, text, masks, layout, model, RULE if stops else None, label,
+                                                 name == "paired", batch_size=16, progress=False)
+                    masks = masks[:len(result.predictions)]
+                    if record is not None:
                         stable.append(record.stopped == "stable")
-                    else:
-                        result = predict_masks(fact, text, masks, layout, model, batch_size=16, progress=False)
                     used.append(len(masks))
                     start = time.perf_counter()
                     weights = surrogate_weights(masks, result.predictions, label)
-                    tops.append(frozenset(int(i) for i in np.argsort(-np.abs(weights), kind="stable")[:TOP_K]))
+                    tops.append(top_features(weights))
                     seconds.append(result.seconds + time.perf_counter() - start)
                     items.append(result.audio_encodings + result.lyric_encodings)
                     aopcs.append(faithfulness(fact, text, layout, model, weights, label, draws=1,
@@ -142,25 +137,48 @@ def plot(rows: list[dict], out_png: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path, help="a demo run's folder (needed unless --merge)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--songs", nargs="*", help="song ids (default: every demo song)")
     parser.add_argument("--counts", nargs="*", metavar="SAMPLER=N,N",
                         help="sample counts per sampler instead of the defaults, e.g. random=300,1000")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="TSV",
+                        help="only merge these tables (runs split over several calls) into one table and PNG")
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        rows = [row for path in args.merge for row in read_rows(path)]
+        write_rows(rows, args.out)
+        return
+    if args.workdir is None:
+        parser.error("--workdir is required (unless --merge)")
     counts = QUICK_COUNTS if args.quick else SAMPLE_COUNTS
     if args.counts:
         counts = {name: tuple(int(n) for n in values.split(",")) for name, values in
                   (item.split("=", 1) for item in args.counts)}
-    rows = run(args.workdir, args.seeds, counts, only=args.songs)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "samplers.tsv", "w", newline="") as handle:
+    write_rows(run(args.workdir, args.seeds, counts, only=args.songs), args.out)
+
+
+def write_rows(rows: list[dict], out: Path) -> None:
+    """``samplers.tsv`` and ``samplers.png`` in ``out``."""
+    with open(out / "samplers.tsv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t")
         writer.writeheader()
         writer.writerows(rows)
-    plot(rows, args.out / "samplers.png")
+    plot(rows, out / "samplers.png")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a ``samplers.tsv`` (numbers as floats)."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    for row in rows:
+        for key in ("num_samples", "encoder_items", "jaccard_top5", "deletion_aopc", "seconds", "samples_used"):
+            if row.get(key) not in (None, ""):
+                row[key] = float(row[key])
+    return rows
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from musiclime.method.stopping import (Clustering, StoppingRule, _robust_fit, bo
                                        round_ends)
 from musiclime.models.demo_classifier import DemoClassifier, DemoModelConfig, DemoPredictor
 from musiclime.models.glassbox import GlassBoxModel
+from musiclime.tracking.records import explanation_metrics
 
 LEADERS = np.array([0.30, -0.25, 0.20, 0.17, -0.14])
 
@@ -130,3 +131,20 @@ def test_the_explainer_fits_the_rows_the_rule_scored(factorization, text_factori
     assert exp.metadata["samples_used"] == len(exp.data) == len(exp.predictions) == 102  # whole pairs
     assert exp.metadata["parameters"]["num_samples"] == 3000
     assert {f["feature"] for f in exp.get_explanation(1, 5)} == set(names[:5])
+    metrics = explanation_metrics(exp)  # what MLflow logs
+    assert (metrics["samples_used"], metrics["stopping_stable"], metrics["stopping_rounds"]) == (102, 1.0, 1)
+    assert metrics["stopping_separation"] >= 2.5
+
+
+def test_the_song_page_and_mlflow_say_what_the_rule_decided():
+    from musiclime.evidence.pages import call_accounting
+
+    rounds = [{"rows": 250, "separation": 0.8, "top": [1, 2]}, {"rows": 375, "separation": 3.1, "top": [1, 2]}]
+    stopping = {"rule": StoppingRule().as_dict(), "label": 1, "rounds": rounds, "samples_used": 375,
+                "stopped": "stable"}
+    rows = dict(call_accounting({"samples_used": 375, "stopping": stopping, "parameters": {"sampler": "paired"}}))
+    assert rows["samples scored and fitted"] == "375"
+    assert rows["stopping rule"] == "top-5 stable after 2 rounds (3.10 >= 2.5 standard errors)"
+    spent = dict(call_accounting({"stopping": {**stopping, "stopped": "budget", "rounds": rounds[:1]}}))
+    assert spent["stopping rule"] == "budget spent, top-5 not yet stable (0.80 < 2.5 standard errors)"
+    assert "stopping rule" not in dict(call_accounting({"samples_used": 300}))

@@ -11,12 +11,12 @@ import numpy as np
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
-from .inference import PredictFn, check_lyrics_for_modality, predict_masks, predict_original
+from .inference import PredictFn, check_lyrics_for_modality, predict_original
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
-from .rounds import predict_until_stable
+from .rounds import score_masks
 from .sampling import as_random_state, sample_masks
-from .stopping import StoppingRule, round_ends
+from .stopping import StoppingRule
 from .surrogate import check_fit_params, fit_surrogate
 
 log = logging.getLogger(__name__)
@@ -103,14 +103,9 @@ class MusicLIMEExplainer:
         original = predict_original(audio_factorization, text_factorization, predict_fn)
         num_drawn = int(masks.shape[0])
         settings = {"batch_size": self.batch_size, "progress": self.progress, "memory_budget_mb": self.memory_budget_mb}
-        record = None
-        if self.stopping is None:
-            result = predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn, **settings)
-        else:
-            ends = round_ends(len(masks), self.stopping, pairs=self.sampler == "paired")
-            result, record = predict_until_stable(audio_factorization, text_factorization, masks, layout, predict_fn,
-                                                  self.stopping, int(np.argmax(original)), ends, **settings)
-            masks = masks[:record.samples_used]
+        result, record = score_masks(audio_factorization, text_factorization, masks, layout, predict_fn,
+                                     self.stopping, int(np.argmax(original)), self.sampler == "paired", **settings)
+        masks = masks[:len(result.predictions)]
         labels = (int(np.argmax(original)),) if labels is None else tuple(int(x) for x in labels)
         fit_start = time.perf_counter()
         fits = fit_surrogate(masks, result.predictions, labels, kernel_width=self.kernel_width,
@@ -127,7 +122,7 @@ class MusicLIMEExplainer:
                        **({"separation": audio_factorization.separation_seconds}
                           if hasattr(audio_factorization, "separation_seconds") else {})},
             model_calls=result.n_calls + 1, model_items=result.model_items + 1, costs=result.costs(),
-            stopping=None if record is None else record.as_dict())
+            samples_used=len(masks), stopping=None if record is None else record.as_dict())
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),

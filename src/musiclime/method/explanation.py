@@ -44,7 +44,8 @@ def feature_records(audio_factorization, text_factorization, modality: str) -> l
 
 def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, parameters: dict,
                          timings_s: dict, model_calls: int, model_items: int, config: dict | None = None,
-                         costs: dict | None = None, stopping: dict | None = None) -> dict:
+                         costs: dict | None = None, samples_used: int | None = None,
+                         stopping: dict | None = None) -> dict:
     """The provenance block of an explanation, the same whether the facade or the workflow made it.
 
     Args:
@@ -60,8 +61,9 @@ def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, 
         costs: what the perturbations cost besides: ``compositions`` (waveforms composed),
             ``audio_encodings``, ``lyric_encodings`` and ``fused_rows`` of a late-fusion model
             (:meth:`musiclime.method.inference.PredictionResult.costs`); recorded at the top level.
+        samples_used: mask rows scored and fitted (fewer than drawn when the stopping rule ended early).
         stopping: the stopping rule's record (:class:`musiclime.method.rounds.StoppingRecord`), when
-            it was on; ``samples_used`` (rows scored and fitted) is recorded either way.
+            it was on.
     """
     metadata = {
         "song_info": dict(song_info or {}),
@@ -74,8 +76,9 @@ def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, 
         "model_calls": int(model_calls),
         "model_items": int(model_items),
         **{name: int(value) for name, value in (costs or {}).items() if name != "model_items"},
-        "samples_used": int(stopping["samples_used"]) if stopping else int(parameters.get("num_samples", 0)),
     }
+    if samples_used is not None:
+        metadata["samples_used"] = int(samples_used)
     if stopping:
         metadata["stopping"] = stopping
     if config is not None:

@@ -17,7 +17,7 @@ from .late_fusion import EncodingStore, is_late_fusion
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout
 from .model_io import PredictionResult
-from .stopping import StoppingRule, boundary_test
+from .stopping import StoppingRule, boundary_test, round_ends
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,24 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
             break
     record.samples_used = int(start)
     return merge_results(results, late_fusion), record
+
+
+def score_masks(audio_factorization: Factorization, text_factorization, masks: np.ndarray, layout: FeatureLayout,
+                predict_fn: PredictFn, rule: StoppingRule | None, label: int, paired: bool = False,
+                **settings) -> tuple[PredictionResult, StoppingRecord | None]:
+    """Score every mask (``rule`` is ``None``), or rounds of them until ``rule`` calls ``label``'s top
+    features stable (:func:`predict_until_stable`, rounds of whole pairs when ``paired``).
+
+    Args:
+        settings: ``batch_size``, ``progress``, ``memory_budget_mb`` of :func:`~musiclime.method.inference.predict_masks`.
+
+    Returns:
+        The predictions of the rows scored with their costs, and the rule's record (``None`` without a rule).
+    """
+    if rule is None:
+        return predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn, **settings), None
+    return predict_until_stable(audio_factorization, text_factorization, masks, layout, predict_fn, rule, label,
+                                round_ends(len(masks), rule, pairs=paired), **settings)
 
 
 def merge_results(results: list[PredictionResult], late_fusion: bool) -> PredictionResult:

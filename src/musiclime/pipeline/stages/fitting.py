@@ -33,7 +33,7 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
         timings_s={"separation": masks_meta["separation_seconds"], "predict": pred_meta["predict_seconds"],
                    "fit": time.perf_counter() - start},
         model_calls=pred_meta["n_calls"], model_items=pred_meta["n_items"], config=stage_configs,
-        costs=pred_meta.get("costs"), stopping=pred_meta.get("stopping"))
+        costs=pred_meta.get("costs"), samples_used=len(masks), stopping=pred_meta.get("stopping"))
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)

@@ -1,7 +1,6 @@
 """Stage ``perturb``: draw one song's perturbation masks and record what every column means.
 
-With the stopping rule on, the masks are the budget, and the metadata names the prefix lengths that
-the rounds of the ``predict`` stage score (``round_ends``).
+With the stopping rule on, the masks are the budget: the ``predict`` stage scores prefixes of them.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from ...method.explanation import feature_records
 from ...method.inference import check_lyrics_for_modality
 from ...method.modality import FeatureLayout
 from ...method.sampling import sample_masks
-from ...method.stopping import StoppingRule, round_ends
 from .separation import load_factorization
 
 
@@ -32,9 +30,6 @@ def perturb(stems_npz: str | Path, lyrics_path: str | Path, masks_slice: dict, s
     meta = {"song_id": song_id, **masks_slice, "n_audio": layout.n_audio, "n_text": layout.n_text,
             "features": feature_records(fact, text, layout.modality), "audio": fact.describe(),
             "separation_seconds": sep_meta["separation_seconds"]}
-    rule = StoppingRule.from_config(masks_slice.get("stopping"))
-    if rule is not None:
-        meta["round_ends"] = round_ends(len(masks), rule, pairs=masks_slice["sampler"] == "paired")
     save_arrays(out_masks, meta, masks=masks.astype(np.int8))
     write_config(out_config, {"song_id": song_id, "masks": masks_slice})
     return Path(out_masks)

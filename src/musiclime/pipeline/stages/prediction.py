@@ -10,9 +10,9 @@ import numpy as np
 from ...common.artifacts import load_arrays, save_arrays, write_config
 from ...common.errors import ConfigError, MusicLimeError
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
-from ...method.inference import predict_masks, predict_original
+from ...method.inference import predict_original
 from ...method.modality import FeatureLayout
-from ...method.rounds import predict_until_stable
+from ...method.rounds import score_masks
 from ...method.stopping import StoppingRule
 from .separation import load_factorization
 
@@ -47,18 +47,14 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
     original = predict_original(fact, text, predict_fn)
     settings = {"batch_size": model_slice["batch_size"], "progress": progress,
                 "memory_budget_mb": model_slice["memory_budget_mb"]}
-    rule = StoppingRule.from_config(masks_meta.get("stopping"))
-    stopping = None
-    if rule is None:
-        result = predict_masks(fact, text, arrays["masks"], layout, predict_fn, **settings)
-    else:
-        result, record = predict_until_stable(fact, text, arrays["masks"], layout, predict_fn, rule,
-                                              label=int(np.argmax(original)), ends=masks_meta["round_ends"], **settings)
-        stopping = record.as_dict()
+    result, record = score_masks(fact, text, arrays["masks"], layout, predict_fn,
+                                 StoppingRule.from_config(masks_meta.get("stopping")), int(np.argmax(original)),
+                                 masks_meta["sampler"] == "paired", **settings)
+    if record is not None:
         log.info("%s: %s after %d of %d samples", song_id, record.stopped, record.samples_used, len(arrays["masks"]))
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": result.n_calls + 1,
             "n_items": result.model_items + 1, "costs": result.costs(), "predict_seconds": result.seconds,
-            "samples_used": len(result.predictions), "stopping": stopping}
+            "samples_used": len(result.predictions), "stopping": None if record is None else record.as_dict()}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original)
     write_config(out_config, {"song_id": song_id, "model": model_slice})
     return Path(out_predictions)
