@@ -92,7 +92,8 @@ def score_masks(audio_factorization: Factorization, text_factorization, masks: n
     features stable (:func:`predict_until_stable`, rounds of whole pairs when ``paired``).
 
     Args:
-        settings: ``batch_size``, ``progress``, ``memory_budget_mb`` of :func:`~musiclime.method.inference.predict_masks`.
+        settings: ``batch_size``, ``progress`` and ``memory_budget_mb`` of
+            :func:`~musiclime.method.inference.predict_masks`.
 
     Returns:
         The predictions of the rows scored with their costs, and the rule's record (``None`` without a rule).
