@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--songs", nargs="*")
     parser.add_argument("--counts", nargs="+", metavar="SAMPLER=N,N", required=True)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     counts = {name: tuple(int(n) for n in values.split(",")) for name, values in
               (item.split("=", 1) for item in args.counts)}

@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--songs", nargs="*", help="song ids (default: every demo song)")
     parser.add_argument("--counts", nargs="*", metavar="SAMPLER=N,N",
                         help="sample counts per sampler instead of the defaults, e.g. random=300,1000")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     parser.add_argument("--merge", nargs="+", type=Path, metavar="TSV",
                         help="only merge these tables (runs split over several calls) into one table and PNG")
     args = parser.parse_args()
