@@ -60,6 +60,7 @@ def test_defaults_reproduce_the_seed():
     ("separation.device=tpu", "separation.device"),
     ("compute.device=gpu", "compute.device"),
     ("separation.chunk_batch=0", "separation.chunk_batch"),
+    ("separation.memory_budget_mb=0", "separation.memory_budget_mb"),
     ("model.memory_budget_mb=0", "model.memory_budget_mb"),
     ("tracking.uri=ftp://x", "tracking.uri"),
     ("explain.num_samples=many", "explain.num_samples"),

@@ -19,10 +19,11 @@ from ..common.devices import resolve_device
 from ..common.errors import FactorizationError
 from .base import Factorization, with_residual
 from .openunmix_weights import load_openunmix_separator
+from .separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB, MIB, ChunkGeometry, plan_chunk_batch
 
 log = logging.getLogger(__name__)
 
-#: Chunks separated per forward pass (``separation.chunk_batch``).
+#: Most chunks separated per forward pass (``separation.chunk_batch``); ``memory_budget_mb`` may allow fewer.
 DEFAULT_CHUNK_BATCH = 4
 
 
@@ -37,7 +38,9 @@ class OpenUnmixFactorization(Factorization):
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
         residual: add a ``residual`` source (mix minus the sum of the stems).
         chunk_seconds: length of the separated chunks; ``overlap_seconds`` are cross-faded.
-        chunk_batch: chunks per forward pass of the model.
+        chunk_batch: most chunks per forward pass of the model.
+        memory_budget_mb: MiB the chunks of one forward pass may take (fewer than ``chunk_batch``
+            when they would exceed it; see :mod:`.separation_budget`).
         niter: Wiener-filter EM iterations (Open-Unmix's default 1).
     """
 
@@ -47,7 +50,8 @@ class OpenUnmixFactorization(Factorization):
                  model: str | os.PathLike = "umxl", device: str = "cpu", residual: bool = False,
                  chunk_seconds: float = 30.0, overlap_seconds: float = 1.0, niter: int = 1,
                  temporal_segments: int | None = None, progress: bool = True,
-                 chunk_batch: int = DEFAULT_CHUNK_BATCH):
+                 chunk_batch: int = DEFAULT_CHUNK_BATCH,
+                 memory_budget_mb: float = DEFAULT_SEPARATION_MEMORY_BUDGET_MB):
         if temporal_segments is not None:
             temporal_segmentation_params = temporal_segments
         audio = np.asarray(audio, dtype=np.float32)
@@ -55,7 +59,7 @@ class OpenUnmixFactorization(Factorization):
         start = time.perf_counter()
         stems, names = separate(audio, sample_rate, model=model, device=device, chunk_seconds=chunk_seconds,
                                 overlap_seconds=overlap_seconds, niter=niter, progress=progress,
-                                chunk_batch=chunk_batch)
+                                chunk_batch=chunk_batch, memory_budget_mb=memory_budget_mb)
         self.separation_seconds = time.perf_counter() - start
         self.model = str(model)
         if residual:
@@ -66,12 +70,15 @@ class OpenUnmixFactorization(Factorization):
 
 def separate(audio: np.ndarray, sample_rate: int, model: str | os.PathLike = "umxl", device: str = "cpu",
              chunk_seconds: float = 30.0, overlap_seconds: float = 1.0, niter: int = 1,
-             progress: bool = True, chunk_batch: int = DEFAULT_CHUNK_BATCH) -> tuple[np.ndarray, list[str]]:
+             progress: bool = True, chunk_batch: int = DEFAULT_CHUNK_BATCH,
+             memory_budget_mb: float = DEFAULT_SEPARATION_MEMORY_BUDGET_MB) -> tuple[np.ndarray, list[str]]:
     """Separate ``audio`` with Open-Unmix.
 
     Args:
         audio: float32 ``(nb_timesteps,)`` or ``(nb_channels, nb_timesteps)`` at ``sample_rate`` Hz.
-        chunk_batch: chunks per forward pass (same crossfades; stems equal one-at-a-time within float noise).
+        chunk_batch: most chunks per forward pass (same crossfades; stems equal one-at-a-time within float noise).
+        memory_budget_mb: MiB the chunks of one forward pass may take; the batch is the smaller of
+            ``chunk_batch`` and what fits (at least one chunk must fit, else ConfigError).
 
     Returns:
         ``(stems, names)``: float32 mono stems ``(nb_targets, nb_timesteps)`` at ``sample_rate`` and
@@ -97,7 +104,13 @@ def separate(audio: np.ndarray, sample_rate: int, model: str | os.PathLike = "um
     starts = list(range(0, max(length - overlap, 1), hop))
     out = np.zeros((len(names), length), dtype=np.float32)  # mono stems at the model rate
     weight = np.zeros(length, dtype=np.float32)
-    groups = chunk_groups(starts, chunk, length, chunk_batch)
+    geometry = ChunkGeometry(chunk_samples=min(chunk, length), n_fft=int(separator.stft.n_fft),
+                             n_hop=int(separator.stft.n_hop), nb_channels=2, nb_targets=len(names))
+    nb_full = sum(start + chunk <= length for start in starts)
+    batch = plan_chunk_batch(chunk_batch, geometry, int(memory_budget_mb * MIB), nb_chunks=nb_full)
+    log.info("Open-Unmix: %d chunks of %.1f s, %d per forward pass (~%.0f MiB each)", len(starts), chunk_seconds,
+             batch, geometry.chunk_bytes / MIB)
+    groups = chunk_groups(starts, chunk, length, batch)
     bar = tqdm(total=len(starts), desc="open-unmix", unit="chunk", disable=not progress or len(starts) < 2,
                leave=False)
     with torch.inference_mode():

@@ -15,6 +15,7 @@ from omegaconf import MISSING, OmegaConf
 
 from ..common.devices import check_device_name
 from ..common.errors import ConfigError
+from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
 from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
 from ..method.sampling import SAMPLERS
@@ -67,13 +68,18 @@ class SeparationConfig:
     chunk_seconds: float = 30.0
     overlap_seconds: float = 1.0
     niter: int = 1
-    chunk_batch: int = 4  # openunmix: chunks per forward pass (stems equal one at a time within 1e-4)
+    chunk_batch: int = 4  # openunmix: most chunks per forward pass (stems equal one at a time within 1e-4)
+    # openunmix: MiB the chunks of one forward pass may take, on the separation device; fewer than
+    # chunk_batch when they would exceed it (a 30 s chunk takes ~690 MiB)
+    memory_budget_mb: int = DEFAULT_SEPARATION_MEMORY_BUDGET_MB
 
     def __post_init__(self):
         _require(self.backend in SEPARATION_BACKENDS, "separation.backend",
                  f"unknown backend {self.backend!r}; expected one of {SEPARATION_BACKENDS}")
         check_device_name(self.device, "separation.device")
         _require(self.chunk_batch >= 1, "separation.chunk_batch", f"must be >= 1, got {self.chunk_batch}")
+        _require(self.memory_budget_mb >= 16, "separation.memory_budget_mb",
+                 f"must be >= 16 MiB, got {self.memory_budget_mb}")
         _require(self.chunk_seconds > 2 * self.overlap_seconds >= 0, "separation.chunk_seconds",
                  f"must exceed twice separation.overlap_seconds ({self.overlap_seconds}), got {self.chunk_seconds}")
 

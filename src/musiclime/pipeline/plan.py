@@ -23,7 +23,7 @@ from .hydra_configs import Sweep, SweepPoint, short_hash
 
 SEPARATION_KEYS = {"stems": ("backend", "residual"), "time_only": ("backend",),
                    "openunmix": ("backend", "model", "device", "residual", "chunk_seconds", "overlap_seconds",
-                                 "niter", "chunk_batch")}
+                                 "niter", "chunk_batch", "memory_budget_mb")}
 MASK_KEYS = ("num_samples", "temporal_segments", "modality", "lyrics_unit", "sampler", "seed")
 MODEL_KEYS = ("name", "predict_fn", "requires", "batch_size", "memory_budget_mb")
 FIT_KEYS = ("kernel_width", "distance_scale", "feature_selection", "num_features", "labels")
@@ -35,7 +35,9 @@ def stage_slices(config: dict) -> dict[str, dict]:
     """The config slice of each stage of one point (plain dicts)."""
     sep = config["separation"]
     separation = {k: sep[k] for k in SEPARATION_KEYS[sep["backend"]]}
-    separation["sample_rate"] = config["data"]["sample_rate"]  # device is in the key: GPU and CPU stems differ slightly
+    separation["sample_rate"] = config["data"]["sample_rate"]
+    # device, chunk_batch and memory_budget_mb are in the key although they change the stems only by float
+    # noise (GPU vs CPU kernels; chunks batched by the budget: within 1e-4 of one at a time)
     report = config["report"]
     evaluation = config["evaluation"]
     return {

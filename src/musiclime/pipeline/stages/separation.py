@@ -42,7 +42,8 @@ def separate(song: dict, separation: dict, out_stems: str | Path, out_config: st
                                       device=separation["device"], residual=separation["residual"],
                                       chunk_seconds=separation["chunk_seconds"],
                                       overlap_seconds=separation["overlap_seconds"], niter=separation["niter"],
-                                      chunk_batch=separation["chunk_batch"])
+                                      chunk_batch=separation["chunk_batch"],
+                                      memory_budget_mb=separation["memory_budget_mb"])
     elif backend == "time_only":
         fact = TimeOnlyFactorization(audio, sample_rate=rate, temporal_segments=1)
     else:
