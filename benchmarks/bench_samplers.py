@@ -72,7 +72,10 @@ def song_inputs(workdir: Path, song, segments: int):
     return fact, LineIndexedString(Path(song.lyrics).read_text())
 
 
-def run(workdir: Path, seeds: int, counts: dict, segments: int = 10, only: list[str] | None = None) -> list[dict]:
+def run(workdir: Path, seeds: int, counts: dict, segments: int = 10, only: list[str] | None = None,
+        top_k: int = TOP_K) -> list[dict]:
+    """One row per (song, sampler, count): stability of the top ``top_k`` (and the stopping rule's ``top_k``)."""
+    rule = StoppingRule(top_k=top_k)
     model = load_demo_predict_fn(str(workdir / "resources/models/demo"), batch_size=16)
     songs = [s for s in read_sample_sheet(workdir / "resources/demo/samples.tsv") if not only or s.song_id in only]
     rows = []
@@ -87,7 +90,7 @@ def run(workdir: Path, seeds: int, counts: dict, segments: int = 10, only: list[
                 for seed in range(seeds):
                     masks = sample_masks(num_samples, layout.num_features, seed, name,
                                          audio_columns=layout.audio_columns)
-                    result, record = score_masks(fact, text, masks, layout, model, RULE if stops else None, label,
+                    result, record = score_masks(fact, text, masks, layout, model, rule if stops else None, label,
                                                  name == "paired", batch_size=16, progress=False)
                     masks = masks[:len(result.predictions)]
                     if record is not None:
@@ -95,13 +98,13 @@ def run(workdir: Path, seeds: int, counts: dict, segments: int = 10, only: list[
                     used.append(len(masks))
                     start = time.perf_counter()
                     weights = surrogate_weights(masks, result.predictions, label)
-                    tops.append(top_features(weights))
+                    tops.append(top_features(weights, top_k))
                     seconds.append(result.seconds + time.perf_counter() - start)
                     items.append(result.audio_encodings + result.lyric_encodings)
                     aopcs.append(faithfulness(fact, text, layout, model, weights, label, draws=1,
                                               batch_size=16).metrics["deletion_aopc"])
                 rows.append({"song": song.song_id, "sampler": sampler, "num_samples": num_samples,
-                             "encoder_items": float(np.mean(items)), "jaccard_top5": mean_jaccard(tops),
+                             "encoder_items": float(np.mean(items)), f"jaccard_top{top_k}": mean_jaccard(tops),
                              "deletion_aopc": float(np.mean(aopcs)), "seconds": float(np.mean(seconds)),
                              "samples_used": float(np.mean(used)),
                              "stable_seeds": int(np.sum(stable)) if stops else ""})
@@ -117,19 +120,20 @@ def plot(rows: list[dict], out_png: Path) -> None:
     import matplotlib.pyplot as plt
 
     songs = sorted({r["song"] for r in rows})
+    jaccard = next(key for key in rows[0] if key.startswith("jaccard_top"))
     fig, axes = plt.subplots(1, len(songs), figsize=(4 * len(songs), 3.6), sharey=True)
     for ax, song in zip(np.atleast_1d(axes), songs):
         for sampler in dict.fromkeys(r["sampler"] for r in rows):
             line = [r for r in rows if r["song"] == song and r["sampler"] == sampler]
             stops = sampler.endswith(STOP_SUFFIX)
             if line:
-                ax.plot([r["encoder_items"] for r in line], [r["jaccard_top5"] for r in line],
+                ax.plot([r["encoder_items"] for r in line], [r[jaccard] for r in line],
                         marker="*" if stops else "o", markersize=12 if stops else 6, label=sampler)
         ax.set_xscale("log")
         ax.set_title(song)
         ax.set_xlabel("encoder items (audio + lyrics inputs encoded)")
         ax.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].set_ylabel("top-5 Jaccard across mask seeds")
+    np.atleast_1d(axes)[0].set_ylabel(f"top-{jaccard.removeprefix('jaccard_top')} Jaccard across mask seeds")
     np.atleast_1d(axes)[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out_png, dpi=110)
@@ -140,6 +144,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="a demo run's folder (needed unless --merge)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--top-k", type=int, default=TOP_K, help="features whose stability is measured (and "
+                        "that the stopping rule checks)")
     parser.add_argument("--songs", nargs="*", help="song ids (default: every demo song)")
     parser.add_argument("--counts", nargs="*", metavar="SAMPLER=N,N",
                         help="sample counts per sampler instead of the defaults, e.g. random=300,1000")
@@ -158,7 +164,7 @@ def main() -> None:
     if args.counts:
         counts = {name: tuple(int(n) for n in values.split(",")) for name, values in
                   (item.split("=", 1) for item in args.counts)}
-    write_rows(run(args.workdir, args.seeds, counts, only=args.songs), args.out)
+    write_rows(run(args.workdir, args.seeds, counts, only=args.songs, top_k=args.top_k), args.out)
 
 
 def write_rows(rows: list[dict], out: Path) -> None:
@@ -175,8 +181,8 @@ def read_rows(path: Path) -> list[dict]:
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     for row in rows:
-        for key in ("num_samples", "encoder_items", "jaccard_top5", "deletion_aopc", "seconds", "samples_used"):
-            if row.get(key) not in (None, ""):
+        for key in row:
+            if key not in ("song", "sampler") and row[key] not in (None, ""):
                 row[key] = float(row[key])
     return rows
 
