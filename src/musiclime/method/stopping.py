@@ -1,11 +1,12 @@
 """Stop drawing samples once the top-k features are stable (``explain.stopping``).
 
 The masks of an explanation are scored in rounds (prefixes of the mask matrix of growing length).
-After each round, a weighted least-squares surrogate on every feature is fitted to the rows scored
-so far, with standard errors that allow for the sampler's structure, and the rule asks whether the
-top-``k`` features (by absolute weight) are separated from all others: for each top-``k`` feature
-``i`` and each other feature ``j``, ``|w_i| - |w_j|`` must exceed ``z`` standard errors of that
-difference. The first round that passes ends the scoring; otherwise the budget (``num_samples``) does.
+After each round, a weighted least-squares surrogate is fitted to the rows scored so far, on the
+``num_features`` features with the largest weights of a first fit on all of them (LIME's default
+selection, so the rule judges the ranking the explanation shows), with standard errors that allow
+for the sampler's structure, and the rule asks whether the top-``k`` features (by absolute weight)
+are separated from the other kept ones: for each top-``k`` feature ``i`` and each other ``j``,
+``|w_i| - |w_j|`` must exceed ``z`` standard errors of that difference. The first round that passes ends the scoring; otherwise the budget (``num_samples``) does.
 
 Standard errors are cluster-robust (sandwich) estimates: rows that share an audio mask (or its
 complement, for the paired samplers) form one cluster, rows that share a lyrics mask another, and
@@ -50,6 +51,9 @@ class StoppingRule:
         first_round: rows of the first round (including the unperturbed row 0).
         growth: each round's prefix is this many times the previous one (rounded up to whole pairs
             for the paired samplers).
+        num_features: features the rule's surrogate keeps: the largest weights of a fit on every
+            feature, refitted alone (LIME's default selection, ``feature_selection="auto"`` with
+            ``explain.num_features = 20``), so the rule judges the ranking the explanation shows.
         kernel_width, distance_scale: the kernel of the rule's surrogate (see the module docstring).
     """
 
@@ -57,12 +61,14 @@ class StoppingRule:
     z: float = 2.5
     first_round: int = 250
     growth: float = 1.5
+    num_features: int = 20
     kernel_width: float = 25.0
     distance_scale: float = 1.0
 
     def __post_init__(self):
         checks = [(self.top_k >= 1, "top_k", "must be >= 1"), (self.z > 0, "z", "must be > 0"),
                   (self.first_round >= 2, "first_round", "must be >= 2"), (self.growth > 1, "growth", "must be > 1"),
+                  (self.num_features >= self.top_k, "num_features", "must be >= top_k"),
                   (self.kernel_width > 0, "kernel_width", "must be > 0"),
                   (self.distance_scale > 0, "distance_scale", "must be > 0")]
         for ok, key, message in checks:
@@ -126,18 +132,24 @@ def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, 
     masks = np.asarray(masks, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
     weights = exponential_kernel(mask_distances(masks, rule.distance_scale), rule.kernel_width)
-    clusters = mask_clusters(masks.astype(np.int8), layout)
-    coef, covariance = _robust_fit(masks, target, weights, clusters)
-    magnitude = np.abs(coef)
+    columns = np.arange(masks.shape[1])
+    if rule.num_features < len(columns):  # LIME's default selection: the largest weights of a fit on every feature
+        first, _ = _robust_fit(masks, target, weights, [])
+        columns = np.sort(np.argsort(-np.abs(first), kind="stable")[:rule.num_features])
+    clusters = mask_clusters(masks.astype(np.int8), layout, columns)
+    selected, covariance = _robust_fit(masks[:, columns], target, weights, clusters)
+    coef = np.zeros(masks.shape[1])
+    coef[columns] = selected
+    magnitude = np.abs(selected)
     order = np.argsort(-magnitude, kind="stable")
-    k = min(rule.top_k, len(coef))
+    k = min(rule.top_k, len(selected))
     top, rest = order[:k], order[k:]
-    top_features = tuple(int(i) for i in top)
+    top_features = tuple(int(columns[i]) for i in top)
     if any(c.groups < MIN_DRAWS_PER_PARAMETER * c.parameters for c in clusters if c.sign > 0):
         return BoundaryTest(len(masks), top_features, coef, 0.0, False)  # too few draws to judge
     if len(rest) == 0:
         return BoundaryTest(len(masks), top_features, coef, float("inf"), True)
-    sign = np.sign(coef)
+    sign = np.sign(selected)
     sign[sign == 0] = 1
     signed = covariance * np.outer(sign, sign)  # covariance of |w| (locally, each weight keeps its sign)
     var = np.diag(signed)[top][:, None] + np.diag(signed)[rest][None, :] - 2 * signed[np.ix_(top, rest)]
@@ -166,21 +178,23 @@ class Clustering:
         return int(self.labels.max()) + 1
 
 
-def mask_clusters(masks: np.ndarray, layout: FeatureLayout) -> list[Clustering]:
+def mask_clusters(masks: np.ndarray, layout: FeatureLayout, columns: np.ndarray | None = None) -> list[Clustering]:
     """Cluster labellings of the rows for the two-way robust covariance.
 
     Rows sharing an audio mask (or its complement) share an audio cluster; likewise for lyrics.
     With both modalities perturbed: audio (+1), lyrics (+1), and their intersection (-1); with one,
-    that modality's clusters alone.
+    that modality's clusters alone. ``columns`` are the surrogate's features (all by default): they
+    set each clustering's parameter count.
     """
-    total = masks.shape[1] + 1
+    columns = np.arange(masks.shape[1]) if columns is None else np.asarray(columns)
+    total = len(columns) + 1
     split = layout.audio_columns  # 0 unless both modalities are perturbed
     if not 0 < split < masks.shape[1]:
         return [Clustering(1, _canonical_labels(masks), total)]
-    parts = [masks[:, :split], masks[:, split:]]
-    labels = [_canonical_labels(part) for part in parts]
+    labels = [_canonical_labels(masks[:, :split]), _canonical_labels(masks[:, split:])]
+    n_audio = int(np.sum(columns < split))
     joint = np.unique(np.stack(labels, axis=1), axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    return [Clustering(1, labels[0], parts[0].shape[1] + 1), Clustering(1, labels[1], parts[1].shape[1] + 1),
+    return [Clustering(1, labels[0], n_audio + 1), Clustering(1, labels[1], len(columns) - n_audio + 1),
             Clustering(-1, joint, total)]
 
 

@@ -127,6 +127,7 @@ class StoppingConfig:
     z: float = 2.5  # standard errors between every top-k weight and every other (absolute values)
     first_round: int = 250  # rows
     growth: float = 1.5  # each round scores this many times the rows of the one before
+    num_features: int = 20  # features the rule's surrogate keeps (as the default fit selects them)
     kernel_width: float = 25.0  # the rule's own kernel (a kernel-width sweep refits on the same rows)
     distance_scale: float = 1.0
 
