@@ -109,7 +109,9 @@ def explain_once(fact, text, layout, model, sampler: str, num_samples: int, labe
     return masks, result, weights, time.perf_counter() - start
 
 
-def run(workdir: Path, counts: dict[str, tuple[int, ...]], only: list[str] | None) -> list[dict]:
+def run(workdir: Path, counts: dict[str, tuple[int, ...]], only: list[str] | None, repeat: int = 1) -> list[dict]:
+    """One row per (song, sampler, count, repeat); repeats alternate the configurations, so that
+    their wall times share the machine's load."""
     demo = load_demo_predict_fn(str(workdir / "resources/models/demo"), batch_size=16)
     model = BertLyricsDemoModel(demo)
     rows = []
@@ -119,17 +121,16 @@ def run(workdir: Path, counts: dict[str, tuple[int, ...]], only: list[str] | Non
         fact, text = song_inputs(workdir, song, 10)
         layout = FeatureLayout("both", fact.get_number_components(), text.num_words())
         label = int(np.argmax(demo([text.inverse_removing([])], fact.mix[None])[0]))
-        for sampler, sample_counts in counts.items():
-            for num_samples in sample_counts:
-                masks, result, weights, seconds = explain_once(fact, text, layout, model, sampler, num_samples, label)
-                demo_result = predict_masks(fact, text, masks, layout, demo, batch_size=16, progress=False)
-                demo_top = top_features(surrogate_weights(masks, demo_result.predictions, label))
-                rows.append({"song": song.song_id, "sampler": sampler, "num_samples": num_samples,
-                             "samples_used": len(masks), "audio_encodings": result.audio_encodings,
-                             "lyric_encodings": result.lyric_encodings, "seconds": round(seconds, 1),
-                             "top5": sorted(top_features(weights)),
-                             "top5_equals_demo_model": top_features(weights) == demo_top})
-                print("\t".join(str(v) for v in rows[-1].values()), flush=True)
+        plan = [(name, n) for _ in range(repeat) for name, ns in counts.items() for n in ns]
+        for sampler, num_samples in plan:
+            masks, result, weights, seconds = explain_once(fact, text, layout, model, sampler, num_samples, label)
+            demo_result = predict_masks(fact, text, masks, layout, demo, batch_size=16, progress=False)
+            demo_top = top_features(surrogate_weights(masks, demo_result.predictions, label))
+            rows.append({"song": song.song_id, "sampler": sampler, "num_samples": num_samples,
+                         "samples_used": len(masks), "audio_encodings": result.audio_encodings,
+                         "lyric_encodings": result.lyric_encodings, "seconds": round(seconds, 1),
+                         "top5": sorted(top_features(weights)), "top5_equals_demo_model": top_features(weights) == demo_top})
+            print("\t".join(str(v) for v in rows[-1].values()), flush=True)
     return rows
 
 
@@ -138,11 +139,13 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--songs", nargs="*")
     parser.add_argument("--counts", nargs="+", metavar="SAMPLER=N,N", required=True)
+    parser.add_argument("--repeat", type=int, default=1, help="measure every configuration this many times, "
+                        "alternating them")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     counts = {name: tuple(int(n) for n in values.split(",")) for name, values in
               (item.split("=", 1) for item in args.counts)}
-    rows = run(args.workdir, counts, args.songs)
+    rows = run(args.workdir, counts, args.songs, args.repeat)
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "expensive_lyrics.tsv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t")
