@@ -129,7 +129,8 @@ def run(workdir: Path, counts: dict[str, tuple[int, ...]], only: list[str] | Non
             rows.append({"song": song.song_id, "sampler": sampler, "num_samples": num_samples,
                          "samples_used": len(masks), "audio_encodings": result.audio_encodings,
                          "lyric_encodings": result.lyric_encodings, "seconds": round(seconds, 1),
-                         "top5": sorted(top_features(weights)), "top5_equals_demo_model": top_features(weights) == demo_top})
+                         "top5": sorted(top_features(weights)),
+                         "top5_equals_demo_model": top_features(weights) == demo_top})
             print("\t".join(str(v) for v in rows[-1].values()), flush=True)
     return rows
 

@@ -45,6 +45,9 @@ QUICK_COUNTS = {"random": (300,), "paired": (300,), "factorial": (1000,), "facto
 TOP_K = 5
 #: A sampler name with this suffix scores its masks in rounds under :data:`RULE` (the count is the budget).
 STOP_SUFFIX = "+stop"
+#: Encoder items of ``random`` at 3,000 samples (the issue's reference) and the plot's x ticks.
+REFERENCE_ITEMS = 6000
+ITEM_TICKS = (300, 600, 1500, 3000, 6000)
 RULE = StoppingRule()
 
 
@@ -118,6 +121,7 @@ def plot(rows: list[dict], out_png: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     songs = sorted({r["song"] for r in rows})
     jaccard = next(key for key in rows[0] if key.startswith("jaccard_top"))
@@ -130,6 +134,9 @@ def plot(rows: list[dict], out_png: Path) -> None:
                 ax.plot([r["encoder_items"] for r in line], [r[jaccard] for r in line],
                         marker="*" if stops else "o", markersize=12 if stops else 6, label=sampler)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks(ITEM_TICKS, [f"{t:,}" for t in ITEM_TICKS])
+        ax.axvline(0.25 * REFERENCE_ITEMS, color="grey", linestyle=":", linewidth=1)  # 25% of random@3000
         ax.set_title(song)
         ax.set_xlabel("encoder items (audio + lyrics inputs encoded)")
         ax.grid(alpha=0.3)
