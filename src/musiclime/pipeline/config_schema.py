@@ -123,13 +123,14 @@ class StoppingConfig:
     ``explain.num_samples`` is then the budget."""
 
     enabled: bool = False
-    top_k: int = 5
-    z: float = 2.5  # standard errors between every top-k weight and every other (absolute values)
-    first_round: int = 250  # rows
-    growth: float = 1.5  # each round scores this many times the rows of the one before
-    num_features: int = 20  # features the rule's surrogate keeps (as the default fit selects them)
-    kernel_width: float = 25.0  # the rule's own kernel (a kernel-width sweep refits on the same rows)
-    distance_scale: float = 1.0
+    # defaults are the rule's own (musiclime.method.stopping.StoppingRule)
+    top_k: int = StoppingRule.top_k
+    z: float = StoppingRule.z  # standard errors between every top-k weight and every other (absolute values)
+    first_round: int = StoppingRule.first_round  # rows
+    growth: float = StoppingRule.growth  # each round scores this many times the rows of the one before
+    num_features: int = StoppingRule.num_features  # features the rule's surrogate keeps (as the default fit does)
+    kernel_width: float = StoppingRule.kernel_width  # the rule's own kernel: a kernel-width sweep reuses the rows
+    distance_scale: float = StoppingRule.distance_scale
 
     def __post_init__(self):
         if self.enabled:
