@@ -57,9 +57,14 @@ FOLLOWER = textwrap.dedent("""
 """)
 
 
-def kill_the_parent_of(follower_code: str, report: Path, state: str) -> float:
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell script's background job inherits it
+
+
+def kill_the_parent_of(follower_code: str, report: Path, state: str, sigint_ignored: bool = False) -> float:
     """Start PARENT with ``follower_code``, SIGKILL the parent once the follower runs; seconds until it exits."""
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, follower_code, str(report), state])
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, follower_code, str(report), state],
+                              preexec_fn=ignore_sigint if sigint_ignored else None)
     started = report.with_suffix(".started")
     deadline = time.monotonic() + 60
     while not started.exists() and time.monotonic() < deadline:
@@ -74,10 +79,11 @@ def kill_the_parent_of(follower_code: str, report: Path, state: str) -> float:
     return time.monotonic() - killed
 
 
-@pytest.mark.parametrize("state", ["busy", "idle"])
-def test_a_follower_exits_when_its_process_is_killed(tmp_path, state):
+@pytest.mark.parametrize("state, sigint_ignored", [("busy", False), ("idle", False), ("busy", True)])
+def test_a_follower_exits_when_its_process_is_killed(tmp_path, state, sigint_ignored):
+    """Also when the follower inherited SIGINT ignored (Snakemake started with ``&`` from a script)."""
     report = tmp_path / "report.txt"
-    assert kill_the_parent_of(FOLLOWER, report, state) < 3  # poll 0.1 s; the busy one unwinds at once, far within its grace
+    assert kill_the_parent_of(FOLLOWER, report, state, sigint_ignored) < 3  # poll 0.1 s; the busy one unwinds at once, far within its grace
     # busy: interrupted, so its cleanup ran; idle: nothing to interrupt, it just exits
     assert report.exists() == (state == "busy")
 

@@ -133,7 +133,13 @@ def follow(target: ProcessIdentity, *, busy: Callable[[], bool] = lambda: True, 
         target: the process to outlive by at most about ``poll_s + grace_s`` seconds.
         busy: whether the main thread is doing work right now. An idle process exits at once; a
             busy one is interrupted first and exits when ``busy()`` turns false or ``grace_s`` passes.
+
+    Called from the main thread, it also restores Python's ``SIGINT`` handler when the signal is
+    ignored (as in every job of a Snakemake started in the background by a shell script), so that
+    the interruption unwinds the work instead of being dropped.
     """
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     thread = threading.Thread(target=_watch, args=(target, busy, poll_s, grace_s), daemon=True,
                               name=f"lifeline-{target.pid}")
     thread.start()
