@@ -83,7 +83,8 @@ def kill_the_parent_of(follower_code: str, report: Path, state: str, sigint_igno
 def test_a_follower_exits_when_its_process_is_killed(tmp_path, state, sigint_ignored):
     """Also when the follower inherited SIGINT ignored (Snakemake started with ``&`` from a script)."""
     report = tmp_path / "report.txt"
-    assert kill_the_parent_of(FOLLOWER, report, state, sigint_ignored) < 3  # poll 0.1 s; the busy one unwinds at once, far within its grace
+    # poll 0.1 s; the busy one unwinds at once, far within its grace
+    assert kill_the_parent_of(FOLLOWER, report, state, sigint_ignored) < 3
     # busy: interrupted, so its cleanup ran; idle: nothing to interrupt, it just exits
     assert report.exists() == (state == "busy")
 
