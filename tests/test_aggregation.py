@@ -7,7 +7,10 @@ import math
 
 import pytest
 
-from musiclime.evidence.aggregation import global_importance, homogeneity_of
+from musiclime.common.errors import ConfigError
+from musiclime.evidence.aggregation import AGGREGATION_METHODS, global_importance, homogeneity_of
+from musiclime.evidence.paper_aggregation import importance_rows, paper_importance
+from musiclime.pipeline.config_schema import ReportConfig
 from musiclime.pipeline.stages.reports import aggregate_point
 from musiclime.method.explanation import MusicLIMEExplanation, load_explanation
 from musiclime.method.surrogate import SurrogateFit
@@ -49,6 +52,75 @@ def test_hand_computed_importance():
     assert drums["homogeneity"] == pytest.approx(expected) and drums["I_HOM"] == pytest.approx(0.35 * expected)
     assert bass["homogeneity"] == pytest.approx(1.0)  # bass matters for class 1 only
     assert homogeneity_of([0.2, 0.2]) == pytest.approx(0.0)
+
+
+# The paper's method on four songs (features: 0 drums_T0, 1 bass_T0, 2 drums_T1, 3 the word "la"):
+#   class 1: A {drums_T0 +0.3, bass_T0 +0.05, drums_T1 -0.1, la +0.2}, B {drums_T0 +0.1, drums_T1 +0.4, la +0.6}
+#   class 0: C {drums_T0 +0.5, la -0.3},                             D {drums_T0 +0.3, bass_T0 +0.2, la 0.0}
+# Only positive weights count (drums_T1 -0.1, la -0.3 and la 0.0 are dropped):
+#   class 1: S(drums_T0) = 0.4, n = 2; S(bass_T0) = 0.05, n = 1; S(drums_T1) = 0.4, n = 1; S(la) = 0.8, n = 2
+#   class 0: S(drums_T0) = 0.8, n = 2; S(bass_T0) = 0.2, n = 1
+# I_LIME = sqrt(S): drums_T0 0.632456 (c1), 0.894427 (c0); bass_T0 0.223607 (c1), 0.447214 (c0); la 0.894427
+# I_AVG = S / n: drums_T0 0.2 (c1), 0.4 (c0); drums_T1 0.4; la 0.4; bass_T0 0.05 (c1), 0.2 (c0)
+# Entropy (bits) of each feature's I_LIME over the classes:
+#   drums_T0: p = sqrt(.8) / (sqrt(.8) + sqrt(.4)) = 0.585786, 0.414214 -> H = 0.978660 (the largest)
+#   bass_T0:  p = 2/3, 1/3 (sqrt(.2) = 2 sqrt(.05)) -> H = 0.918296;  drums_T1, la: one class -> H = 0
+# min-max over all four features: drums_T0 1, bass_T0 0.918296 / 0.978660 = 0.938319, others 0
+# I_HOM = I_LIME (1 - that): drums_T0 0; bass_T0 0.447214 * 0.061681 = 0.027584 (c0), 0.013792 (c1);
+#   la 0.894427; drums_T1 0.632456
+# Groups, min-max within their kind: source drums S = 0.3 + 0.5 = 0.8 (c1, n 2), 0.5 + 0.3 = 0.8 (c0, n 2)
+#   -> H = 1 bit (the largest of the sources), bass H = 0.918296 (the smallest): homogeneity 0 and 1.
+PAPER_SONGS = [(1, {0: 0.3, 1: 0.05, 2: -0.1, 3: 0.2}), (1, {0: 0.1, 2: 0.4, 3: 0.6}), (0, {0: 0.5, 3: -0.3}),
+               (0, {0: 0.3, 1: 0.2, 3: 0.0})]
+
+
+def test_paper_method_hand_computed():
+    rows = paper_importance([explanation(label, weights) for label, weights in PAPER_SONGS])
+    assert {r["method"] for r in rows} == {"paper"}
+    drums0_c1, drums0_c0 = row(rows, 1, "component", "drums_T0"), row(rows, 0, "component", "drums_T0")
+    assert drums0_c1["sum_abs_weight"] == pytest.approx(0.4) and drums0_c1["n_present"] == 2
+    assert drums0_c1["I_LIME"] == pytest.approx(0.632456, abs=1e-6) and drums0_c1["I_AVG"] == pytest.approx(0.2)
+    assert drums0_c0["I_LIME"] == pytest.approx(0.894427, abs=1e-6) and drums0_c0["I_AVG"] == pytest.approx(0.4)
+    assert drums0_c1["homogeneity"] == pytest.approx(0.0, abs=1e-12) and drums0_c0["I_HOM"] == pytest.approx(0.0,
+                                                                                                         abs=1e-12)
+    drums1 = row(rows, 1, "component", "drums_T1")  # -0.1 in song A dropped: one appearance
+    assert drums1["n_present"] == 1 and drums1["I_AVG"] == pytest.approx(0.4)
+    assert drums1["I_HOM"] == pytest.approx(0.632456, abs=1e-6)
+    bass_c0, bass_c1 = row(rows, 0, "component", "bass_T0"), row(rows, 1, "component", "bass_T0")
+    assert bass_c0["homogeneity"] == pytest.approx(0.061681, abs=1e-6)
+    assert bass_c0["I_HOM"] == pytest.approx(0.027584, abs=1e-6) and bass_c1["I_HOM"] == pytest.approx(0.013792,
+                                                                                                       abs=1e-6)
+    word = row(rows, 1, "word", "la")
+    assert word["n_present"] == 2 and word["I_AVG"] == pytest.approx(0.4) and word["I_HOM"] == pytest.approx(
+        0.894427, abs=1e-6)
+    assert not [r for r in rows if r["class"] == 0 and r["kind"] == "word"]  # la: -0.3 and 0.0 in class 0
+    drums_src, bass_src = row(rows, 1, "source", "drums"), row(rows, 0, "source", "bass")
+    assert drums_src["I_AVG"] == pytest.approx(0.4) and drums_src["homogeneity"] == pytest.approx(0.0, abs=1e-12)
+    assert bass_src["homogeneity"] == pytest.approx(1.0) and bass_src["I_HOM"] == pytest.approx(0.447214, abs=1e-6)
+
+
+def test_paper_method_equal_entropies_weight_one():
+    rows = paper_importance([explanation(1, {0: 0.3, 3: 0.2})])  # one class: every H is 0
+    assert all(r["homogeneity"] == 1.0 and r["I_HOM"] == pytest.approx(r["I_LIME"]) for r in rows)
+
+
+def test_paper_method_keys_lines_by_text_with_their_songs():
+    exp = explanation(1, {3: 0.2, 0: -0.1}, unit="line")
+    exp.metadata["song_info"] = {"song_id": "s7"}
+    rows = paper_importance([exp])
+    line = row(rows, 1, "line", "la")
+    assert line["songs"] == "s7" and line["I_AVG"] == pytest.approx(0.2)
+    assert {r["kind"] for r in rows} == {"modality", "line"}  # drums_T0 negative: no audio row
+
+
+def test_method_is_chosen_by_config_key():
+    songs = [explanation(label, weights) for label, weights in PAPER_SONGS]
+    assert {r["method"] for r in importance_rows(songs, "gale")} == {"gale"}
+    assert AGGREGATION_METHODS == ("paper", "gale") and ReportConfig().aggregation == "paper"
+    with pytest.raises(ConfigError, match="report.aggregation"):
+        ReportConfig(aggregation="lime")
+    with pytest.raises(ConfigError, match="report.aggregation"):
+        importance_rows(songs, "lime")
 
 
 def test_line_unit_has_no_word_groups():

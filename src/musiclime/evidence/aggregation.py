@@ -1,4 +1,7 @@
-"""Global importance across songs, per class (the MusicLIME paper's aggregation of local explanations).
+"""Global importance across songs, per class: the GALE-style variant, and what both methods share.
+
+Two methods (``report.aggregation``, :data:`AGGREGATION_METHODS`): ``paper`` is the MusicLIME
+paper's own (:mod:`.paper_aggregation`); ``gale`` is the variant of this module, described here.
 
 For class ``c`` (the label each song's explanation explains: its predicted class) and a group ``g``
 of features (a source, a segment index, a modality, a component, a word), with ``W_ig`` the summed
@@ -28,22 +31,33 @@ from ..method.explanation_views import explained_label
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("class", "class_name", "kind", "group", "n_songs", "n_present", "sum_abs_weight", "I_LIME", "I_AVG",
-           "homogeneity", "I_HOM")
+#: The values of ``report.aggregation``: the MusicLIME paper's method, and the GALE-style variant.
+AGGREGATION_METHODS = ("paper", "gale")
+
+#: Columns of ``importance-<method>.csv``; ``songs`` is filled for lyric lines only (the songs they come from).
+COLUMNS = ("method", "class", "class_name", "kind", "group", "n_songs", "n_present", "sum_abs_weight", "I_LIME", "I_AVG",
+           "homogeneity", "I_HOM", "songs")
 
 
-def feature_groups(feature: dict, lyrics_unit: str) -> list[tuple[str, str]]:
+#: Kinds whose groups are single features (the paper aggregates these); the others group many features.
+FEATURE_KINDS = ("component", "word", "line")
+
+
+def feature_groups(feature: dict, lyrics_unit: str, lines: bool = False) -> list[tuple[str, str]]:
     """``(kind, group)`` pairs a feature belongs to.
 
     Audio ``drums_T3``: ``("modality", "audio")``, ``("source", "drums")``, ``("segment", "T3")``,
     ``("component", "drums_T3")``. Lyrics: ``("modality", "lyrics")`` and, for ``lyrics_unit="word"``,
-    ``("word", <word>)`` (lines are song-specific, so they have no global group).
+    ``("word", <word>)``. Lines are song-specific, so they have a group ``("line", <text>)`` only when
+    ``lines`` is true (the paper's method keys every feature by its text, lines included).
     """
     if feature["type"] == "audio":
         source, segment = feature["feature"].rsplit("_T", 1)
         return [("modality", "audio"), ("source", source), ("segment", f"T{segment}"),
                 ("component", feature["feature"])]
-    return [("modality", "lyrics")] + ([("word", feature["feature"])] if lyrics_unit == "word" else [])
+    if lyrics_unit == "word":
+        return [("modality", "lyrics"), ("word", feature["feature"])]
+    return [("modality", "lyrics")] + ([("line", feature["feature"])] if lines else [])
 
 
 def song_group_weights(explanation: MusicLIMEExplanation, label: int) -> dict[tuple[str, str], float]:
@@ -57,7 +71,8 @@ def song_group_weights(explanation: MusicLIMEExplanation, label: int) -> dict[tu
 
 
 def global_importance(explanations: Iterable[MusicLIMEExplanation]) -> list[dict]:
-    """Rows (see :data:`COLUMNS`) per class, kind and group, sorted by class, kind and descending ``I_AVG``."""
+    """The GALE-style variant: rows (see :data:`COLUMNS`, ``method="gale"``) per class, kind and group,
+    sorted by class, kind and descending ``I_AVG``. Every selected feature counts, whatever its sign."""
     sums: dict[int, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
     present: dict[int, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     n_songs: dict[int, int] = defaultdict(int)
@@ -78,10 +93,10 @@ def global_importance(explanations: Iterable[MusicLIMEExplanation]) -> list[dict
         for key, total in sums[c].items():
             spread = [averages.get(other, {}).get(key, 0.0) for other in range(n_classes)]
             homogeneity = homogeneity_of(spread)
-            rows.append({"class": c, "class_name": names[c], "kind": key[0], "group": key[1], "n_songs": n_songs[c],
-                         "n_present": present[c][key], "sum_abs_weight": total, "I_LIME": math.sqrt(total),
-                         "I_AVG": averages[c][key], "homogeneity": homogeneity,
-                         "I_HOM": averages[c][key] * homogeneity})
+            rows.append({"method": "gale", "class": c, "class_name": names[c], "kind": key[0], "group": key[1],
+                         "n_songs": n_songs[c], "n_present": present[c][key], "sum_abs_weight": total,
+                         "I_LIME": math.sqrt(total), "I_AVG": averages[c][key], "homogeneity": homogeneity,
+                         "I_HOM": averages[c][key] * homogeneity, "songs": ""})
     return sorted(rows, key=lambda r: (r["class"], r["kind"], -r["I_AVG"], r["group"]))
 
 
@@ -96,7 +111,8 @@ def homogeneity_of(importances: list[float]) -> float:
 
 
 def write_importance_csv(rows: list[dict], out_csv: str | os.PathLike) -> Path:
-    """Write :func:`global_importance` rows as CSV with columns :data:`COLUMNS` (atomic)."""
+    """Write :func:`global_importance` or :func:`.paper_aggregation.paper_importance` rows as CSV with columns
+    :data:`COLUMNS` (atomic)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()

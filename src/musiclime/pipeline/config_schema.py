@@ -15,6 +15,7 @@ from omegaconf import MISSING, OmegaConf
 
 from ..common.devices import check_device_name
 from ..common.errors import ConfigError
+from ..evidence.aggregation import AGGREGATION_METHODS
 from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
 from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
@@ -196,8 +197,11 @@ class ReportConfig:
     listenable_top_k: int = 3
     html: bool = True  # per-song pages and the index
     aggregate: bool = True  # global importance per class (I_LIME, I_AVG, I_HOM) per sweep point
+    aggregation: str = "paper"  # paper: the MusicLIME paper's method; gale: the GALE-style variant
 
     def __post_init__(self):
+        _require(self.aggregation in AGGREGATION_METHODS, "report.aggregation",
+                 f"must be one of {list(AGGREGATION_METHODS)}, got {self.aggregation!r}")
         _require(self.num_features >= 1, "report.num_features", f"must be >= 1, got {self.num_features}")
         _require(self.listenable_top_k >= 1, "report.listenable_top_k", f"must be >= 1, got {self.listenable_top_k}")
 
