@@ -59,9 +59,12 @@ def test_first_run_produces_every_artifact(first_run):
             assert (level / "config.yaml").is_file(), f"resolved config missing beside {level}"
     point = next((results / "points").iterdir())
     assert {p.name for p in point.iterdir()} == {"summary.tsv", "report.html", "config.yaml", "songs",
-                                                 "importance.csv", "importance.png"}
+                                                 "importance-paper.csv", "importance-paper.png",
+                                                 "importance-paper-classes.png", "importance-paper-comparison.png"}
     assert sorted(p.name for p in (point / "songs").glob("*.html")) == ["song0.html", "song1.html"]
-    assert "I_LIME" in (point / "importance.csv").read_text().splitlines()[0]
+    assert "I_LIME" in (point / "importance-paper.csv").read_text().splitlines()[0]
+    index = (point / "report.html").read_text()
+    assert all(f'src="importance-paper-{name}.png"' in index for name in ("classes", "comparison"))
     assert "explain:" in (point / "config.yaml").read_text()
     assert len(next((results / "sweeps").iterdir()).joinpath("summary.tsv").read_text().splitlines()) == 3
     assert "MusicLIME results" in result.stdout + result.stderr

@@ -44,6 +44,7 @@ wildcard_constraints:
     media=r"media-n\d+-k\d+",
     evaluation=r"evaluation-[0-9a-f]{8}",
     point=r"[0-9a-f]{8}",
+    aggregation=r"paper|gale",
     sweep=r"[0-9a-f]{8}",
 
 
@@ -64,10 +65,13 @@ def report_config(point):
 
 
 def importance_files(point):
-    """The point's global importance table and plot, or none when report.aggregate is off."""
-    if not report_config(point)["aggregate"]:
+    """The point's global importance (report.aggregation names the method: it is in each name), pictures
+    first, the table last (the pages show the pictures in this order); none when report.aggregate is off."""
+    report = report_config(point)
+    if not report["aggregate"]:
         return []
-    return [f"{RESULTS}/points/{point}/importance.{ext}" for ext in ("csv", "png")]
+    stem = f"{RESULTS}/points/{point}/importance-{report['aggregation']}"
+    return [f"{stem}-classes.png", f"{stem}-comparison.png", f"{stem}.png", f"{stem}.csv"]
 
 
 def point_report_files(point):
@@ -144,7 +148,8 @@ def evaluation_inputs(wildcards):
 def page_inputs(wildcards):
     point = wildcards.point
     return {"explanations": PLAN.explanations(point), "media": PLAN.media(point) or [],
-            "evaluations": PLAN.evaluations(point) or [], "mixes": PLAN.mixes(point)}
+            "evaluations": PLAN.evaluations(point) or [], "mixes": PLAN.mixes(point),
+            "aggregation": importance_files(point)}
 
 
 def sweep_index_points(wildcards):
@@ -153,7 +158,7 @@ def sweep_index_points(wildcards):
     for point in PLAN.points:
         if not report_config(point)["html"]:
             continue
-        aggregation = importance_files(point)[::-1]  # the plot first: the index shows it
+        aggregation = importance_files(point)
         points.append({"id": point, "overrides": list(PLAN.points[point].overrides),
                        "explanations": PLAN.explanations(point), "evaluations": PLAN.evaluations(point) or [],
                        "pages_dir": f"{RESULTS}/points/{point}/songs", "aggregation": aggregation})

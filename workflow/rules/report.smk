@@ -37,24 +37,31 @@ rule pages:
         runtime=10,
     run:
         run_stage(log[0], stages.point_pages, input.explanations, input.media, input.evaluations, input.mixes,
-                  params.point, output.pages, output.index)
+                  params.point, output.pages, output.index, input.aggregation)
 
 
 rule aggregate:
     input:
         explanations=lambda wildcards: PLAN.explanations(wildcards.point),
     output:
-        table=report(f"{RESULTS}/points/{{point}}/importance.csv", category="Global importance",
-                     subcategory="{point}", labels={"point": "{point}", "kind": "table"}),
-        plot=report(f"{RESULTS}/points/{{point}}/importance.png", category="Global importance",
-                    subcategory="{point}", labels={"point": "{point}", "kind": "plot"}),
+        table=report(f"{RESULTS}/points/{{point}}/importance-{{aggregation}}.csv", category="Global importance",
+                     subcategory="{point}", labels={"point": "{point}", "kind": "table ({aggregation})"}),
+        plot=report(f"{RESULTS}/points/{{point}}/importance-{{aggregation}}.png", category="Global importance",
+                    subcategory="{point}", labels={"point": "{point}", "kind": "groups ({aggregation})"}),
+        classes=report(f"{RESULTS}/points/{{point}}/importance-{{aggregation}}-classes.png",
+                       category="Global importance", subcategory="{point}",
+                       labels={"point": "{point}", "kind": "per class ({aggregation})"}),
+        comparison=report(f"{RESULTS}/points/{{point}}/importance-{{aggregation}}-comparison.png",
+                          category="Global importance", subcategory="{point}",
+                          labels={"point": "{point}", "kind": "class versus class ({aggregation})"}),
     log:
-        "logs/aggregate/{point}.log",
+        "logs/aggregate/{point}-{aggregation}.log",
     resources:
         mem_mb=1000,
         runtime=5,
     run:
-        run_stage(log[0], stages.aggregate_point, input.explanations, output.table, output.plot)
+        run_stage(log[0], stages.aggregate_point, input.explanations, output.table, output.plot,
+                  wildcards.aggregation, output.classes, output.comparison)
 
 
 rule sweep_summary:

@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 AGGREGATION_METHODS = ("paper", "gale")
 
 #: Columns of ``importance-<method>.csv``; ``songs`` is filled for lyric lines only (the songs they come from).
-COLUMNS = ("method", "class", "class_name", "kind", "group", "n_songs", "n_present", "sum_abs_weight", "I_LIME", "I_AVG",
-           "homogeneity", "I_HOM", "songs")
+COLUMNS = ("method", "class", "class_name", "kind", "group", "n_songs", "n_present", "sum_abs_weight", "I_LIME",
+           "I_AVG", "homogeneity", "I_HOM", "songs")
 
 
 #: Kinds whose groups are single features (the paper aggregates these); the others group many features.

@@ -175,3 +175,21 @@ def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping
               "top feature": f"{top[0]['label']} ({top[0]['weight']:+.3f})" if top else "-"}
     values.update({name: fmt(metrics.get(name)) for name in INDEX_COLUMNS[7:]})
     return values
+
+
+#: Captions of a point's global importance files (``importance-<method>[-<suffix>].<ext>``), by suffix.
+AGGREGATION_CAPTIONS = {
+    "classes": "Per class (as in the MusicLIME paper): I_AVG of each audio component, sources x temporal segments, "
+               "and the top features; n = songs a bar averages over (lyric lines are song-specific, usually n=1)",
+    "comparison": "Class versus class: the difference of I_AVG per audio component, and each class's top features",
+    "": "I_AVG and I_LIME per group kind (modality, source, segment) and class",
+}
+
+
+def aggregation_caption(path: str | os.PathLike) -> str:
+    """The caption of a global importance file, naming its method (``importance-paper-classes.png``)."""
+    stem = Path(path).stem
+    method, _, suffix = stem.removeprefix("importance-").partition("-")
+    if Path(path).suffix.lower() != ".png":
+        return f"table of global importance ({method} method)"
+    return f"{AGGREGATION_CAPTIONS.get(suffix, AGGREGATION_CAPTIONS[''])} ({method} method)."

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...common.atomic_io import write_text
-from ...evidence.pages import INDEX_COLUMNS, index_row, relative_href, render, song_page
+from ...evidence.pages import INDEX_COLUMNS, aggregation_caption, index_row, relative_href, render, song_page
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
 from . import PathLike
@@ -36,19 +36,20 @@ def song_entries(explanations: list[str], media_dirs: list[str], evaluations: li
 
 
 def point_pages(explanations: list[str], media_dirs: list[str], evaluations: list[str], mixes: list[str],
-                point: dict, out_pages: str | Path, out_index: str | Path) -> Path:
+                point: dict, out_pages: str | Path, out_index: str | Path, aggregation: Sequence[str] = ()) -> Path:
     """One page per song (``out_pages/<song>.html``) and the point's index page ``out_index``.
 
     Args:
         media_dirs, evaluations, mixes: per song, in the order of ``explanations``; empty when off.
         point: ``id``, ``overrides``, ``config`` (``report.num_features``, ``experiment_name``).
+        aggregation: the point's global importance files (pictures shown, in this order; tables linked).
     """
     entries = song_entries(explanations, media_dirs, evaluations, mixes, out_pages)
     for entry in entries:
         write_song_page(entry["explanation"], entry["page"], pictures=entry["pictures"], audio=entry["audio"],
                         evaluation_json=entry["evaluation"], point=point["id"], overrides=point["overrides"],
                         index_html=out_index, num_features=point["config"]["report"]["num_features"])
-    write_index([index_point(point, entries)], out_index, point["config"]["experiment_name"])
+    write_index([index_point(point, entries, aggregation)], out_index, point["config"]["experiment_name"])
     return Path(out_index)
 
 
@@ -119,7 +120,7 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str) -> Pa
                          "href": relative_href(song["page"], out_html),
                          "cells": index_row(explanation, label, _read_json(song.get("evaluation")))})
         n_songs += len(rows)
-        aggregation = [{"name": Path(f).name, "href": relative_href(f, out_html),
+        aggregation = [{"name": Path(f).name, "href": relative_href(f, out_html), "caption": aggregation_caption(f),
                         "is_image": Path(f).suffix.lower() == ".png"} for f in point.get("aggregation", [])]
         rendered.append({"id": str(point["id"]), "overrides": list(point.get("overrides", [])), "rows": rows,
                          "aggregation": aggregation})

@@ -1,7 +1,8 @@
 """Stages of the per-point and per-sweep tables: summaries and global importance.
 
 * ``report_point``: one point's summary TSV and its resolved config;
-* ``aggregate_point``: global importance per class (``importance.csv``, ``importance.png``);
+* ``aggregate_point``: global importance per class by ``report.aggregation`` (``importance-<method>.csv``,
+  its overview ``.png``, and the paper's figures: per-class heatmaps and bars, class versus class);
 * ``summarize_sweep``: one table for the whole invocation.
 
 The HTML pages are the stages of :mod:`.pages`.
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Sequence
 
 from ...common.artifacts import write_config
-from ...evidence.aggregation import global_importance, write_importance_csv
+from ...evidence.aggregation import write_importance_csv
 from ...evidence.figures import draw_global_importance
+from ...evidence.global_figures import draw_class_comparison, draw_class_heatmaps
+from ...evidence.paper_aggregation import importance_rows
 from ...evidence.tables import summary_rows, write_sweep_summary, write_tsv
 from ...method.explanation import load_explanation
 from . import PathLike
@@ -28,11 +31,24 @@ def report_point(explanations: list[str], config: dict, overrides: list[str], ou
     return Path(out_summary)
 
 
-def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, out_png: PathLike) -> list[Path]:
-    """Global importance of one sweep point's songs (CSV with ``I_LIME``, ``I_AVG``, ``I_HOM``) and its plot."""
-    rows = global_importance(load_explanation(p) for p in explanation_paths)
+def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, out_png: PathLike,
+                    method: str = "paper", out_classes: PathLike | None = None,
+                    out_comparison: PathLike | None = None) -> list[Path]:
+    """Global importance of one sweep point's songs by ``method`` (``report.aggregation``: ``paper`` or
+    ``gale``): the CSV (``I_LIME``, ``I_AVG``, ``I_HOM``, a ``method`` column), its overview plot and,
+    when their paths are given, the per-class heatmap-and-bars figure and the class comparison."""
+    explanations = [load_explanation(p) for p in explanation_paths]
+    rows = importance_rows(explanations, method)
+    class_names = {c: n for e in explanations for c, n in e.class_names.items()}
+    components = sorted({f["feature"] for e in explanations for f in e.features if f["type"] == "audio"})
     kinds = [k for k in ("modality", "source", "segment", "word") if any(r["kind"] == k for r in rows)]
-    return [write_importance_csv(rows, out_csv), draw_global_importance(rows, out_png, kinds=kinds)]
+    written = [write_importance_csv(rows, out_csv), draw_global_importance(rows, out_png, kinds=kinds)]
+    if out_classes is not None:
+        written.append(draw_class_heatmaps(rows, out_classes, class_names, components=components))
+    if out_comparison is not None:
+        written.append(draw_class_comparison(rows, out_comparison, class_names,
+                                             components=components))
+    return written
 
 
 def summarize_sweep(point_summaries: list[str], point_overrides: dict[str, list[str]], out_summary: str | Path) -> Path:
