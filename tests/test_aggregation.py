@@ -134,13 +134,15 @@ def test_aggregate_point_writes_csv_and_plot(tmp_path):
         song = write_song(tmp_path / "songs", f"s{i}", seed=i)
         stems = separate_song(song, tmp_path / f"s{i}")
         paths.append(explain_song(song, stems, tmp_path / f"s{i}" / "explanation.json", num_samples=150))
-    out_csv, out_png = aggregate_point(paths, tmp_path / "agg" / "importance.csv", tmp_path / "agg" / "importance.png")
-    with open(out_csv, newline="") as handle:
-        table = list(csv.DictReader(handle))
-    assert {"I_LIME", "I_AVG", "I_HOM"} <= set(table[0])
-    drums = [r for r in table if r["kind"] == "source" and r["group"] == "drums"]
-    assert drums and float(drums[0]["I_LIME"]) > 0
-    expected = sum(abs(w) for p in paths for i, w in load_explanation(p).local_exp[1]
-                   if load_explanation(p).features[i]["feature"].startswith("drums_"))
-    assert float(drums[0]["I_LIME"]) == pytest.approx(math.sqrt(expected), rel=1e-5)
-    assert out_png.stat().st_size > 5000
+    for method, keep in (("gale", lambda w: True), ("paper", lambda w: w > 0)):  # paper: positive weights only
+        out_csv, out_png = aggregate_point(paths, tmp_path / "agg" / f"importance-{method}.csv",
+                                           tmp_path / "agg" / f"importance-{method}.png", method)
+        with open(out_csv, newline="") as handle:
+            table = list(csv.DictReader(handle))
+        assert {"I_LIME", "I_AVG", "I_HOM"} <= set(table[0]) and {r["method"] for r in table} == {method}
+        drums = [r for r in table if r["kind"] == "source" and r["group"] == "drums"]
+        assert drums and float(drums[0]["I_LIME"]) > 0
+        expected = sum(abs(w) for p in paths for i, w in load_explanation(p).local_exp[1]
+                       if load_explanation(p).features[i]["feature"].startswith("drums_") and keep(w))
+        assert float(drums[0]["I_LIME"]) == pytest.approx(math.sqrt(expected), rel=1e-5)
+        assert out_png.stat().st_size > 5000

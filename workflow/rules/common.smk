@@ -67,10 +67,10 @@ def report_config(point):
 def importance_files(point):
     """The point's global importance (report.aggregation names the method: it is in each name), pictures
     first, the table last (the pages show the pictures in this order); none when report.aggregate is off."""
-    report = report_config(point)
-    if not report["aggregate"]:
+    settings = report_config(point)
+    if not settings["aggregate"]:
         return []
-    stem = f"{RESULTS}/points/{point}/importance-{report['aggregation']}"
+    stem = f"{RESULTS}/points/{point}/importance-{settings['aggregation']}"
     return [f"{stem}-classes.png", f"{stem}-comparison.png", f"{stem}.png", f"{stem}.csv"]
 
 

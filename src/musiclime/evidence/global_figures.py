@@ -15,6 +15,7 @@ pyplot-free like :mod:`.figures`.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -23,6 +24,8 @@ import numpy as np
 
 from .aggregation import FEATURE_KINDS
 from .figures import AUDIO_COLOR, DIVERGING, LYRICS_COLOR, _shorten, new_figure, save_png
+
+log = logging.getLogger(__name__)
 
 #: Open-Unmix's target order; other source names follow alphabetically.
 SOURCE_ORDER = ("vocals", "drums", "bass", "other")
@@ -164,6 +167,7 @@ def draw_class_heatmaps(rows: Sequence[dict], out_png: str | os.PathLike,
         heat_ax, bar_ax = fig.add_subplot(grid_spec[i, 0]), fig.add_subplot(grid_spec[i, 1])
         songs = counts.get(cls, 0)
         if not songs:
+            log.warning("global importance: no song was explained as class %s (%s); its panels say so", cls, name)
             _note(heat_ax, f"class {name}: no song was explained as {name}")
             _note(bar_ax, "(no global importance without songs)")
             continue
@@ -226,6 +230,7 @@ def draw_class_comparison(rows: Sequence[dict], out_png: str | os.PathLike,
     both_nan = ~np.isfinite(grid_a) & ~np.isfinite(grid_b)
     difference = np.where(both_nan, np.nan, np.nan_to_num(grid_a) - np.nan_to_num(grid_b))
     if missing:
+        log.warning("class comparison: no song was explained as %s; the figure says so", " or ".join(missing))
         _note(heat_ax, f"no song was explained as {' or '.join(missing)}: nothing to compare")
     elif sources and np.isfinite(difference).any():
         limit = float(np.nanmax(np.abs(difference))) or 1.0
