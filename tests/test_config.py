@@ -65,6 +65,7 @@ def test_defaults_reproduce_the_seed():
     ("tracking.uri=ftp://x", "tracking.uri"),
     ("explain.num_samples=many", "explain.num_samples"),
     ("report.listenable_top_k=0", "report.listenable_top_k"),
+    ("report.aggregation=lime", "report.aggregation"),
     ("evaluation.stability_seeds=1", "evaluation.stability_seeds"),
     ("evaluation.faithfulness_steps=0", "evaluation.faithfulness_steps"),
     ("evaluation.faithfulness_random_draws=0", "evaluation.faithfulness_random_draws"),
