@@ -324,12 +324,21 @@ def _as_audio_tensor(audios, device: str) -> torch.Tensor:
 
 
 def save_demo_model(model: DemoClassifier, weights_dir: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``model.pt`` (state_dict) and ``config.json`` into ``weights_dir`` atomically."""
+    """Write ``model.pt`` (state_dict) and ``config.json`` into ``weights_dir`` atomically.
+
+    Equal weights give byte-identical files: ``torch.save`` names the records inside its zip after
+    the file it writes, so the state is serialised to memory (a fixed record name) and the bytes
+    written through the atomic temporary file, whose name holds a process id.
+    """
+    import io
+
     from ..common.atomic_io import atomic_path, write_json
 
     weights_dir = Path(weights_dir)
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
     with atomic_path(weights_dir / WEIGHTS_FILE) as tmp:
-        torch.save(model.state_dict(), tmp)
+        tmp.write_bytes(buffer.getvalue())
     config = write_json(weights_dir / CONFIG_FILE, model.config.to_dict())
     return weights_dir / WEIGHTS_FILE, config
 
