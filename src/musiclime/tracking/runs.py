@@ -138,6 +138,17 @@ def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathL
     return run_id
 
 
+def experiment_id(settings: TrackingSettings) -> str:
+    """Id of experiment ``settings.experiment_name`` (created if missing); for links to the UI.
+
+    Raises:
+        TrackingError: the store is unreachable (message names the URI).
+    """
+    check_tracking_uri(settings.uri)
+    return guarded(settings.uri, f"finding experiment {settings.experiment_name!r}",
+                   lambda: find_or_create_experiment(MlflowClient(tracking_uri=settings.uri), settings))
+
+
 # --- experiment and runs ------------------------------------------------------------------------
 def find_or_create_experiment(client: MlflowClient, settings: TrackingSettings) -> str:
     """Id of experiment ``settings.experiment_name``, created (artifacts beside a SQLite DB) if missing.
