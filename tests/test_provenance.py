@@ -165,3 +165,15 @@ def test_the_command_lists_explanations_by_code_and_weights(three_runs):
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["explanation", "song", "code", "weights", "audio"]
     assert sum(weights[:12] in line for line in lines[1:3]) == 2 and summary[0] in lines
+
+
+def test_predictions_without_provenance_get_the_song_files_hashed_at_fit(tmp_path):
+    from musiclime.pipeline.stages.fitting import recorded_provenance
+
+    (tmp_path / "mix.flac").write_bytes(b"audio bytes")
+    (tmp_path / "lyrics.txt").write_text("la la\n")
+    song = {"song_id": "s", "audio": str(tmp_path / "mix.flac"), "lyrics": str(tmp_path / "lyrics.txt")}
+    record = recorded_provenance({"model": "old"}, song)
+    assert record["inputs"]["audio"] == {"path": song["audio"], "sha256": hashlib.sha256(b"audio bytes").hexdigest(),
+                                         "hashed_by": "fit"}
+    assert record["weights"]["sha256"] is None and "re-run" in record["weights"]["note"]
