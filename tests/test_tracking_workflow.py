@@ -36,6 +36,9 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
     filtered = client.search_runs([parent.info.experiment_id],
                                   filter_string=f"tags.`musiclime.sweep_id` = '{sweep_id}'")
     assert len(filtered) == 5  # the parent and its 4 children
+    # the end-of-run link opens the runs table (MLflow 3 shows its GenAI view without workflowType)
+    runs_link = f"{mlflow_server}/#/experiments/{parent.info.experiment_id}/runs?workflowType=machine_learning"
+    assert f"MLflow:       {runs_link}" in result.stdout, result.stdout[-2000:]
     tracked = [json.loads(p.read_text()) for p in tmp_path.glob("results/points/*/tracked.json")]
     assert len(tracked) == 2 and all(record["uri"] == mlflow_server for record in tracked)
     for run in runs:
@@ -52,6 +55,12 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
         assert run.data.metrics[f"intercept_label_{label}"] == pytest.approx(explanation.intercept[label])
         assert run.data.metrics["model_calls"] == explanation.metadata["model_calls"]
         assert "musiclime.config_hash" in run.data.tags
+        recorded = explanation.metadata["provenance"]
+        assert run.data.tags["musiclime.sha256.audio"] == recorded["inputs"]["audio"]["sha256"]
+        assert run.data.tags["musiclime.sha256.lyrics"] == recorded["inputs"]["lyrics"]["sha256"]
+        assert run.data.tags["musiclime.sha256.weights"] == "null"  # the example model names no weight files
+        assert run.data.tags["musiclime.package.torch"] == recorded["packages"]["torch"]
+        assert run.data.tags["musiclime.code.dirty"] == json.dumps(recorded["code"]["git_dirty"])
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"explanation.json", "ranking.json", "config.yaml", "heatmap.png", "bars.png", "lyrics.png",
                 "evaluation.json"} <= artifacts

@@ -8,7 +8,7 @@
 from musiclime.pipeline import stages
 from musiclime.pipeline.worker_pool import start_pools
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
-from musiclime.pipeline.snakemake_setup import mark_snakemake_process, run_stage
+from musiclime.pipeline.snakemake_setup import mark_snakemake_process, mlflow_summary, run_stage
 
 # Jobs' scripts and workers exit soon after this process dies, even by SIGKILL: they follow it.
 mark_snakemake_process()
@@ -221,4 +221,4 @@ onsuccess:
         print(f"  sweep index:   {RESULTS}/sweeps/{SWEEP_ID}/index.html")
     tracking = PLAN.sweep.points[0].config["tracking"]
     if tracking["enabled"]:
-        print(f"  MLflow:       {tracking['uri']}  (mlflow ui --backend-store-uri {tracking['uri']})")
+        print(mlflow_summary(tracking, f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json"))

@@ -177,7 +177,8 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
 
     Args:
         out_dir: weights directory (created).
-        seed: seeds torch, the augmentation and the corpus song seeds; same seed, same weights.
+        seed: seeds torch, the augmentation and the corpus song seeds; same seed and ``threads``, same
+            weights, byte for byte (``model.pt`` and ``config.json``; ``metrics.json`` holds timings).
         n_train: training songs (rounded down to even: each seed in both styles).
         duration_s: seconds per training song.
         epochs: passes over the training corpus.
@@ -187,7 +188,9 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
         test_duration_s: seconds per held-out song.
         batch_size: songs per optimizer step.
         learning_rate: AdamW learning rate.
-        threads: torch CPU threads during training (restored afterwards).
+        threads: torch CPU threads during training (restored afterwards). The weights depend on it
+            (convolutions sum in a different order with another thread count), so the workflow keeps
+            it fixed (this default, or ``train_demo.kwargs.threads``) whatever cores a job is given.
         config: overrides of :class:`DemoModelConfig` fields.
         augmentation: overrides of :class:`Augmentation` fields.
 
@@ -197,7 +200,10 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
     started = time.perf_counter()
     out_dir = Path(out_dir)
     previous_threads = torch.get_num_threads()
+    previous_deterministic = torch.are_deterministic_algorithms_enabled(), \
+        torch.is_deterministic_algorithms_warn_only_enabled()
     torch.set_num_threads(max(1, int(threads)))
+    torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         torch.manual_seed(seed)
         rng = np.random.default_rng([int(seed), 1])
@@ -250,3 +256,4 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
         return metrics
     finally:
         torch.set_num_threads(previous_threads)
+        torch.use_deterministic_algorithms(previous_deterministic[0], warn_only=previous_deterministic[1])

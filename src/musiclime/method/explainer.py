@@ -8,6 +8,7 @@ from typing import Iterable
 
 import numpy as np
 
+from ..common.provenance import describe_files
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
@@ -122,7 +123,9 @@ class MusicLIMEExplainer:
                        **({"separation": audio_factorization.separation_seconds}
                           if hasattr(audio_factorization, "separation_seconds") else {})},
             model_calls=result.n_calls + 1, model_items=result.model_items + 1, costs=result.costs(),
-            samples_used=len(masks), stopping=None if record is None else record.as_dict())
+            samples_used=len(masks), stopping=None if record is None else record.as_dict(),
+            provenance={"weights": describe_files(getattr(predict_fn, "weight_files", None),
+                                                  note="the predict_fn names no weight_files")})
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),

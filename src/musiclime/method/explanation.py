@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..common.atomic_io import write_json
+from ..common.provenance import runtime_provenance
 from .modality import FeatureLayout
 from .surrogate import SurrogateFit
 
@@ -45,7 +46,7 @@ def feature_records(audio_factorization, text_factorization, modality: str) -> l
 def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, parameters: dict,
                          timings_s: dict, model_calls: int, model_items: int, config: dict | None = None,
                          costs: dict | None = None, samples_used: int | None = None,
-                         stopping: dict | None = None) -> dict:
+                         stopping: dict | None = None, provenance: dict | None = None) -> dict:
     """The provenance block of an explanation, the same whether the facade or the workflow made it.
 
     Args:
@@ -64,6 +65,10 @@ def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, 
         samples_used: mask rows scored and fitted (fewer than drawn when the stopping rule ended early).
         stopping: the stopping rule's record (:class:`musiclime.method.rounds.StoppingRecord`), when
             it was on.
+        provenance: what a reviewer checks the result against, besides the code and package versions
+            of this process (``code``, ``packages``: :func:`musiclime.common.provenance.runtime_provenance`,
+            always recorded): the workflow adds ``inputs`` (``audio``, ``lyrics``: path and SHA-256)
+            and ``weights`` (the model's weight files and their SHA-256).
     """
     metadata = {
         "song_info": dict(song_info or {}),
@@ -83,6 +88,7 @@ def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, 
         metadata["stopping"] = stopping
     if config is not None:
         metadata["config"] = config
+    metadata["provenance"] = {**runtime_provenance(), **(provenance or {})}
     return metadata
 
 

@@ -268,15 +268,19 @@ class DemoPredictor:
         labels: class names, index = class.
         model: the :class:`DemoClassifier` (eval mode).
         torch_device: the device the model runs on.
+        weight_files: the files the model was loaded from (``model.pt``, ``config.json``); the
+            workflow records their SHA-256 with every explanation. Empty for a model built in memory.
     """
 
     labels = LABEL_NAMES
 
-    def __init__(self, model: DemoClassifier, device: str = "cpu", batch_size: int = 16):
+    def __init__(self, model: DemoClassifier, device: str = "cpu", batch_size: int = 16,
+                 weight_files: Sequence[str | os.PathLike] = ()):
         self.model = model.eval()
         self.device = device
         self.batch_size = int(batch_size)
         self.sample_rate = int(model.config.sample_rate)
+        self.weight_files = tuple(str(path) for path in weight_files)
 
     @property
     def torch_device(self) -> str:
@@ -320,12 +324,21 @@ def _as_audio_tensor(audios, device: str) -> torch.Tensor:
 
 
 def save_demo_model(model: DemoClassifier, weights_dir: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``model.pt`` (state_dict) and ``config.json`` into ``weights_dir`` atomically."""
+    """Write ``model.pt`` (state_dict) and ``config.json`` into ``weights_dir`` atomically.
+
+    Equal weights give byte-identical files: ``torch.save`` names the records inside its zip after
+    the file it writes, so the state is serialised to memory (a fixed record name) and the bytes
+    written through the atomic temporary file, whose name holds a process id.
+    """
+    import io
+
     from ..common.atomic_io import atomic_path, write_json
 
     weights_dir = Path(weights_dir)
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
     with atomic_path(weights_dir / WEIGHTS_FILE) as tmp:
-        torch.save(model.state_dict(), tmp)
+        tmp.write_bytes(buffer.getvalue())
     config = write_json(weights_dir / CONFIG_FILE, model.config.to_dict())
     return weights_dir / WEIGHTS_FILE, config
 
@@ -367,9 +380,15 @@ def load_demo_predict_fn(weights_dir: str, device: str = "cpu", batch_size: int 
         batch_size: waveforms per forward pass.
     """
     resolved = _resolve_device(device)
-    predictor = DemoPredictor(load_demo_model(weights_dir, resolved), device=resolved, batch_size=batch_size)
+    predictor = DemoPredictor(load_demo_model(weights_dir, resolved), device=resolved, batch_size=batch_size,
+                              weight_files=demo_weight_files(weights_dir))
     log.info("loaded demo model from %s on %s", weights_dir, resolved)
     return predictor
+
+
+def demo_weight_files(weights_dir: str | os.PathLike) -> list[Path]:
+    """The files of ``weights_dir`` that :func:`load_demo_model` reads: ``model.pt`` and ``config.json``."""
+    return [Path(weights_dir) / WEIGHTS_FILE, Path(weights_dir) / CONFIG_FILE]
 
 
 def _resolve_device(device: str) -> str:
@@ -403,4 +422,4 @@ def load_randomized_demo_predict_fn(weights_dir: str, seed: int = 0, device: str
     resolved = _resolve_device(device)
     model = reinitialise_parameters(load_demo_model(weights_dir, "cpu"), seed).to(resolved).eval()
     log.info("loaded demo model from %s with re-initialised weights (seed %d) on %s", weights_dir, seed, resolved)
-    return DemoPredictor(model, device=resolved, batch_size=batch_size)
+    return DemoPredictor(model, device=resolved, batch_size=batch_size, weight_files=demo_weight_files(weights_dir))

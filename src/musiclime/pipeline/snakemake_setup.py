@@ -94,3 +94,26 @@ def run_stage(log_path: str | Path | None, stage: Callable[..., T], *args, **kwa
     from .worker_pool import run_in_worker
 
     return run_in_worker(log_path, stage, *args, **kwargs)
+
+
+def mlflow_summary(tracking: dict, parent_json: str | Path) -> str:
+    """The end-of-run line about MLflow: the store and the UI link that opens its runs table.
+
+    The experiment id comes from the sweep's ``mlflow_parent.json`` (written by ``track_parent``);
+    without it the link opens the experiments list. MLflow 3's UI needs the link's
+    ``workflowType=machine_learning`` to show runs rather than its GenAI view
+    (:func:`musiclime.tracking.settings.runs_url`).
+    """
+    import json
+
+    from ..tracking.settings import runs_url
+
+    try:
+        experiment = json.loads(Path(parent_json).read_text(encoding="utf-8")).get("experiment_id")
+    except (OSError, ValueError, AttributeError):
+        experiment = None
+    uri = str(tracking["uri"])
+    url = runs_url(uri, experiment)
+    if uri.startswith(("http://", "https://")):
+        return f"  MLflow:       {url}"
+    return f"  MLflow:       {uri}: run `mlflow ui --backend-store-uri {uri}`, then open {url}"

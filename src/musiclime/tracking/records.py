@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+from ..common.provenance import short_code
 from ..method.explanation import MusicLIMEExplanation, load_explanation
 from .settings import RANKING_COLUMNS, TrackingError
 
@@ -123,6 +124,37 @@ def ranking_table(explanation: MusicLIMEExplanation):
     table = pd.DataFrame(ranking_rows(explanation), columns=list(RANKING_COLUMNS))
     # plain object columns: MLflow's log_table probes ``object`` columns, which pandas 3 warns about for ``str``
     return table.astype({"type": object, "feature": object})
+
+
+def provenance_tags(explanation: MusicLIMEExplanation) -> dict[str, str]:
+    """Tags of what made the explanation (its ``metadata.provenance``); empty for older files.
+
+    ``musiclime.code`` (short commit, ``+dirty``, or ``v<version>``), ``musiclime.code.commit``,
+    ``musiclime.code.dirty``, ``musiclime.code.version``, ``musiclime.package.<name>`` per recorded
+    package version, ``musiclime.sha256.<audio|lyrics|weights>`` (``null`` when unknown), and MLflow's
+    ``mlflow.source.git.commit`` when the code came from a git checkout.
+    """
+    provenance = explanation.metadata.get("provenance") or {}
+    if not provenance:
+        return {}
+    code = provenance.get("code") or {}
+    tags = {"musiclime.code": short_code(code), "musiclime.code.commit": _json_text(code.get("git_commit")),
+            "musiclime.code.dirty": _json_text(code.get("git_dirty")),
+            "musiclime.code.version": _json_text(code.get("version"))}
+    for name, version in (provenance.get("packages") or {}).items():
+        tags[f"musiclime.package.{name}"] = _json_text(version)
+    inputs = provenance.get("inputs") or {}
+    for kind in ("audio", "lyrics"):
+        tags[f"musiclime.sha256.{kind}"] = _json_text((inputs.get(kind) or {}).get("sha256"))
+    tags["musiclime.sha256.weights"] = _json_text((provenance.get("weights") or {}).get("sha256"))
+    if code.get("git_commit"):
+        tags["mlflow.source.git.commit"] = code["git_commit"]
+    return tags
+
+
+def _json_text(value) -> str:
+    """A tag value: strings as they are, ``None`` and booleans as JSON (``null``, ``true``)."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def stringify(value) -> str:

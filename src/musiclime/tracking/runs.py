@@ -23,7 +23,7 @@ from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from .records import explanation_metrics, ranking_table, read_explanation, song_id, stringify
+from .records import explanation_metrics, provenance_tags, ranking_table, read_explanation, song_id, stringify
 from .settings import (EXPERIMENT_KIND, RANKING_ARTIFACT, ROLE_EXPLANATION, ROLE_PARENT, TAG_EXPERIMENT_KIND,
                        TAG_EXPLANATION_FILE, TAG_FINGERPRINT, TAG_GIT_COMMIT, TAG_LOG_COUNT, TAG_PARAMS_CHANGED,
                        TAG_PARENT_RUN_ID, TAG_ROLE, TAG_RUN_KEY, TAG_SONG_ID,
@@ -98,7 +98,8 @@ def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathL
     metrics = explanation_metrics(explanation)
     metrics.update({name: float(value) for name, value in (extra_metrics or {}).items() if value is not None})
     table = ranking_table(explanation)
-    run_tags = {**_stringified(tags), **_provenance_tags(), TAG_RUN_KEY: str(run_key), TAG_ROLE: ROLE_EXPLANATION,
+    run_tags = {**_stringified(tags), **_provenance_tags(), **provenance_tags(explanation), TAG_RUN_KEY: str(run_key),
+                TAG_ROLE: ROLE_EXPLANATION,
                 TAG_EXPLANATION_FILE: str(path.resolve())}
     song = song_id(explanation)
     if song is not None:
@@ -135,6 +136,17 @@ def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathL
     run_id = guarded(settings.uri, f"logging explanation {path} (run key {run_key!r})", action)
     log.info("logged explanation %s as MLflow run %s (key %s) at %s", path, run_id, run_key, settings.uri)
     return run_id
+
+
+def experiment_id(settings: TrackingSettings) -> str:
+    """Id of experiment ``settings.experiment_name`` (created if missing); for links to the UI.
+
+    Raises:
+        TrackingError: the store is unreachable (message names the URI).
+    """
+    check_tracking_uri(settings.uri)
+    return guarded(settings.uri, f"finding experiment {settings.experiment_name!r}",
+                   lambda: find_or_create_experiment(MlflowClient(tracking_uri=settings.uri), settings))
 
 
 # --- experiment and runs ------------------------------------------------------------------------

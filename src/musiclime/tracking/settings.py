@@ -31,6 +31,13 @@ TAG_GIT_COMMIT = "mlflow.source.git.commit"
 TAG_EXPERIMENT_KIND = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 
+#: Where ``mlflow ui`` / ``mlflow server`` listens by default (the UI of a SQLite store).
+DEFAULT_UI_URL = "http://127.0.0.1:5000"
+#: MLflow 3's UI opens every experiment in its GenAI view unless the URL asks for the model
+#: training one (the ``workflowType`` query parameter of its experiment pages; it also remembers
+#: the last choice in the browser, which a fresh browser does not have).
+RUNS_VIEW_QUERY = "workflowType=machine_learning"
+
 ROLE_PARENT = "parent"
 ROLE_EXPLANATION = "explanation"
 
@@ -77,3 +84,16 @@ def refuse_sqlite_on_cluster(trackings: Iterable[Mapping], executor: str, local:
                 "Start an MLflow server (mlflow server --host 0.0.0.0 --port 5000 ...) and pass "
                 "tracking.uri=http://<host>:5000, or set tracking.enabled=false, or force the file with "
                 "tracking.allow_sqlite_on_cluster=true.")
+
+
+def runs_url(uri: str, experiment_id: str | None) -> str:
+    """The MLflow UI link that opens an experiment's runs table (parent runs with their nested runs).
+
+    ``http(s)://`` tracking URIs are the UI themselves; for a SQLite store the link is that of
+    ``mlflow ui --backend-store-uri <uri>`` on :data:`DEFAULT_UI_URL`. Without an experiment id, the
+    experiments list. Example: ``http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning``.
+    """
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else DEFAULT_UI_URL
+    if experiment_id is None:
+        return f"{base}/#/experiments"
+    return f"{base}/#/experiments/{experiment_id}/runs?{RUNS_VIEW_QUERY}"

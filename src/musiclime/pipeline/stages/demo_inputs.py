@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from ..demo_set import demo_songs
+
+log = logging.getLogger(__name__)
 
 
 def synthesize_demo_songs(out_sheet: str | Path, demo: dict) -> Path:
@@ -32,10 +35,15 @@ def train_demo_model(out_weights: str | Path, train: dict, threads: int) -> Path
     Args:
         train: the model's ``train_demo`` slice (``seed``, optional ``kwargs`` of
             :func:`musiclime.demo.training.train_demo_model`).
-        threads: torch threads.
+        threads: the cores Snakemake gave the job. The training's own torch thread count stays
+            fixed (``train_demo.kwargs.threads`` or the training default): the weights depend on it,
+            and a run with ``--cores 1`` must train the same model as one with more cores.
     """
     from ...demo import train_demo_model as train_demo_classifier  # deferred: torch
 
     folder = Path(out_weights).parent
-    train_demo_classifier(folder, seed=train["seed"], threads=threads, **train.get("kwargs", {}))
+    kwargs = dict(train.get("kwargs", {}))
+    log.info("training the demo model into %s (job threads %d; torch threads fixed by the training config)",
+             folder, threads)
+    train_demo_classifier(folder, seed=train["seed"], **kwargs)
     return folder

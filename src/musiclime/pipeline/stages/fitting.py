@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ...common.artifacts import load_arrays, write_config
+from ...common.provenance import describe_file, describe_files
 from ...method.explanation import MusicLIMEExplanation, explanation_metadata
 from ...method.surrogate import fit_surrogate
 
@@ -33,7 +34,8 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
         timings_s={"separation": masks_meta["separation_seconds"], "predict": pred_meta["predict_seconds"],
                    "fit": time.perf_counter() - start},
         model_calls=pred_meta["n_calls"], model_items=pred_meta["n_items"], config=stage_configs,
-        costs=pred_meta.get("costs"), samples_used=len(masks), stopping=pred_meta.get("stopping"))
+        costs=pred_meta.get("costs"), samples_used=len(masks), stopping=pred_meta.get("stopping"),
+        provenance=recorded_provenance(pred_meta, song))
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)
@@ -42,3 +44,21 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     explanation.save_to_json(out_explanation, num_features=20)
     write_config(out_config, {"song_id": song["song_id"], "fit": fit_slice, **stage_configs})
     return Path(out_explanation)
+
+
+def recorded_provenance(pred_meta: dict, song: dict) -> dict:
+    """``inputs`` (audio, lyrics) and ``weights`` hashes as the predict stage recorded them.
+
+    Predictions written before musiclime recorded provenance lack them: then the song's files are
+    hashed now (marked ``"hashed_by": "fit"``) and the weights are ``null`` with a note.
+    """
+    recorded = pred_meta.get("provenance") or {}
+    inputs = dict(recorded.get("inputs") or {})
+    for kind in ("audio", "lyrics"):
+        path = song.get(kind)
+        if not inputs.get(kind) and path and Path(path).is_file():
+            inputs[kind] = {**describe_file(path), "hashed_by": "fit"}
+    weights = recorded.get("weights") or describe_files(
+        [], note="the predictions record no weight files (written before musiclime recorded provenance); "
+                 "delete predictions.npz and re-run to record them")
+    return {"inputs": inputs, "weights": weights}

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...common.artifacts import load_arrays, save_arrays, write_config
 from ...common.errors import ConfigError, MusicLimeError
+from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
 from ...method.inference import predict_original
 from ...method.modality import FeatureLayout
@@ -29,12 +30,28 @@ def load_predict_fn(model_slice: dict):
         raise ConfigError(f"config key model.predict_fn: cannot build model {model_slice['name']!r}: {exc}") from exc
 
 
+def weights_provenance(predict_fn, model_slice: dict) -> dict:
+    """SHA-256 of the weight files the model was loaded from (:func:`musiclime.common.provenance.describe_files`).
+
+    The files are the ``predict_fn``'s ``weight_files`` attribute when it has one, else the model
+    config's ``requires`` list; a model naming neither gets ``null`` hashes and a note saying so.
+    """
+    files = getattr(predict_fn, "weight_files", None)
+    if files:
+        return describe_files(files)
+    if model_slice.get("requires"):
+        return describe_files(model_slice["requires"], note="the files of model.requires (the predict_fn "
+                                                            "names no weight_files)")
+    return describe_files([], note=f"model {model_slice['name']!r} names no weight files (its predict_fn has no "
+                                   "weight_files attribute and model.requires is empty)")
+
+
 def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Path, model_slice: dict,
             out_predictions: str | Path, out_config: str | Path, progress: bool = True) -> Path:
     """Score every perturbed instance of one song (streamed in batches) and the original song."""
     masks_meta, arrays = load_arrays(masks_npz)
     song_id = masks_meta["song_id"]
-    fact, _ = load_factorization(stems_npz, masks_meta["temporal_segments"])
+    fact, stems_meta = load_factorization(stems_npz, masks_meta["temporal_segments"])
     text = make_text_factorization(read_lyrics_file(lyrics_path, song_id), masks_meta["lyrics_unit"])
     layout = FeatureLayout(masks_meta["modality"], masks_meta["n_audio"], masks_meta["n_text"])
     if (fact.get_number_components(), text.num_words()) != (layout.n_audio, layout.n_text):
@@ -54,7 +71,9 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
         log.info("%s: %s after %d of %d samples", song_id, record.stopped, record.samples_used, len(arrays["masks"]))
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": result.n_calls + 1,
             "n_items": result.model_items + 1, "costs": result.costs(), "predict_seconds": result.seconds,
-            "samples_used": len(result.predictions), "stopping": None if record is None else record.as_dict()}
+            "samples_used": len(result.predictions), "stopping": None if record is None else record.as_dict(),
+            "provenance": {"inputs": {"audio": stems_meta.get("audio_file"), "lyrics": describe_file(lyrics_path)},
+                           "weights": weights_provenance(predict_fn, model_slice)}}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original)
     write_config(out_config, {"song_id": song_id, "model": model_slice})
     return Path(out_predictions)

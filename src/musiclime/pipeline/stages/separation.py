@@ -11,6 +11,7 @@ import numpy as np
 from ...common.artifacts import load_arrays, save_arrays, write_config
 from ...common.audio import load_audio
 from ...common.errors import ConfigError
+from ...common.provenance import describe_file
 from ...factorization.base import Factorization
 from ...factorization.stems import StemFactorization, read_stem_folder
 from ...factorization.time_only import TimeOnlyFactorization
@@ -50,7 +51,7 @@ def separate(song: dict, separation: dict, out_stems: str | Path, out_config: st
         raise ConfigError(f"config key separation.backend: unknown backend {backend!r}")
     meta = {"song_id": song["song_id"], "backend": backend, "sample_rate": rate, "sources": fact.source_names,
             "separation_seconds": time.perf_counter() - start,
-            "reconstruction_rel_error": fact.reconstruction_error()}
+            "reconstruction_rel_error": fact.reconstruction_error(), "audio_file": describe_file(song["audio"])}
     save_arrays(out_stems, meta, stems=fact.stems, mix=fact.mix)
     write_config(out_config, {"song": song, "separation": separation})
     log.info("%s: %s sources %s in %.1f s", song["song_id"], backend, fact.source_names, meta["separation_seconds"])

@@ -31,8 +31,10 @@ def track_parent(tracking: dict, sweep_id: str, sweep_name: str, overrides: list
         settings, sweep_id=sweep_id, sweep_name=sweep_name,
         params={"overrides": " ".join(overrides) or "(none)", "num_points": len(points)},
         tags={"musiclime.experiment": sweep_name})
+    experiment = mlflow_tracking.experiment_id(settings)
     write_json(out_parent, {"run_id": run_id, "sweep_id": sweep_id, "uri": settings.uri,
-                            "experiment_name": settings.experiment_name})
+                            "experiment_name": settings.experiment_name, "experiment_id": experiment,
+                            "runs_url": mlflow_tracking.runs_url(settings.uri, experiment)})
     return Path(out_parent)
 
 
