@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from musiclime.evidence.trust import aopc, jaccard, perturbation_masks
-from musiclime.pipeline.plan import randomized_model
+from musiclime.pipeline.plan import randomized_models, shuffled_training
 from musiclime.pipeline.stages.evaluation import evaluate_song
 from musiclime.pipeline.stages.media import write_listenable
-from musiclime.models.demo_classifier import (DemoClassifier, DemoModelConfig, load_demo_model,
-                                              load_randomized_demo_predict_fn, save_demo_model)
+from musiclime.models.demo_classifier import (CASCADE_STEPS, DemoClassifier, DemoModelConfig, DemoModelError,
+                                              load_demo_model, load_randomized_demo_predict_fn, save_demo_model)
 from musiclime.models.glassbox import randomized_glassbox_predict_fn
 from musiclime.pipeline.stages import load_factorization
 
@@ -51,12 +51,14 @@ def test_glassbox_evaluation(song_run):
     out = song_run["root"] / "evaluation.json"
     start = time.perf_counter()
     evaluate_song(song_run["seeds"][0], song_run["stems"], glassbox_slice(song_run["stems"]), EVALUATION, out,
-                  seed_explanations=song_run["seeds"], randomized_explanation=song_run["randomized"])
+                  seed_explanations=song_run["seeds"], randomized_explanations={"model": song_run["randomized"]})
     seconds = time.perf_counter() - start
     doc = json.loads(out.read_text())
     m = doc["metrics"]
     assert set(m) == {"jaccard_top5", "jaccard_top10", "kendall_tau", "deletion_aopc", "random_deletion_aopc",
-                      "insertion_aopc", "random_insertion_aopc", "randomization_spearman", "n_seeds"}
+                      "insertion_aopc", "random_insertion_aopc", "randomization_spearman", "n_seeds",
+                      "randomization_spearman_audio", "randomization_spearman_lyrics",
+                      "randomization_spearman_modality_mean"}
     # the explanation order removes the planted positive features first: clearly above random orders
     assert m["deletion_aopc"] > m["random_deletion_aopc"] + 0.1
     assert m["insertion_aopc"] > m["random_insertion_aopc"] + 0.1
@@ -64,6 +66,9 @@ def test_glassbox_evaluation(song_run):
     assert m["jaccard_top5"] == pytest.approx(1.0) and m["kendall_tau"] > 0.2
     # a randomized model's explanation correlates weakly with the original's
     assert abs(m["randomization_spearman"]) < 0.4
+    present = [m[f"randomization_spearman_{part}"] for part in ("audio", "lyrics")
+               if m[f"randomization_spearman_{part}"] is not None]
+    assert m["randomization_spearman_modality_mean"] == pytest.approx(np.mean(present))
     assert doc["notes"] == [] and doc["model_items"] == 2 * (1 + 4) * (8 + 1)
     assert len(doc["curves"]["deletion"]) == 9 and doc["curves"]["deletion"][0] == pytest.approx(
         0.45 + sum(AUDIO_PLANT.values()) + sum(LINE_PLANT.values()), abs=1e-6)
@@ -76,7 +81,36 @@ def test_skips_are_noted(song_run):
                   {**EVALUATION, "faithfulness": False}, out)
     doc = json.loads(out.read_text())
     assert doc["metrics"] == {} and any("randomized_predict_fn" in n for n in doc["notes"])
-    assert randomized_model({"name": "m", "predict_fn": {"_target_": "x"}}) is None
+    assert randomized_models({"name": "m", "predict_fn": {"_target_": "x"}}, EVALUATION) == {}
+
+
+def test_randomization_variants_are_planned_from_the_configs():
+    model = {"name": "m", "predict_fn": {"_target_": "f"}, "requires": ["w.pt"], "batch_size": 4,
+             "memory_budget_mb": 64, "randomized_predict_fn": {"_target_": "r", "seed": 1},
+             "randomization_cascade": ["fusion_head", "embeddings"],
+             "shuffled_labels_predict_fn": {"_target_": "f", "weights_dir": "shuffled"},
+             "shuffled_labels_requires": ["shuffled/model.pt"]}
+    everything = {"randomization": True, "randomization_cascade": True, "data_randomization": True}
+    variants = randomized_models(model, everything)
+    assert list(variants) == ["model", "cascade_fusion_head", "cascade_embeddings", "data"]
+    assert variants["cascade_embeddings"]["predict_fn"] == {"_target_": "r", "seed": 1, "layers": "embeddings"}
+    assert variants["model"]["predict_fn"] == {"_target_": "r", "seed": 1} and variants["model"]["requires"] == ["w.pt"]
+    assert variants["data"]["requires"] == ["shuffled/model.pt"] and variants["data"]["name"] == "m-shuffled-labels"
+    assert list(randomized_models(model, {**everything, "randomization_cascade": False})) == ["model", "data"]
+    assert shuffled_training({"seed": 3, "kwargs": {"epochs": 2}}) == {"seed": 3, "kwargs": {"epochs": 2,
+                                                                                         "shuffle_labels": True}}
+
+
+def test_missing_variants_are_noted(song_run):
+    out = song_run["root"] / "evaluation_variants.json"
+    evaluate_song(song_run["seeds"][0], song_run["stems"], glassbox_slice(song_run["stems"]),
+                  {**EVALUATION, "faithfulness": False, "stability": False, "randomization_cascade": True,
+                   "data_randomization": True}, out,
+                  randomized_explanations={"cascade_head": song_run["randomized"]})
+    doc = json.loads(out.read_text())
+    assert set(doc["metrics"]) == {f"cascade_head_spearman{p}" for p in ("", "_audio", "_lyrics", "_modality_mean")}
+    assert len(doc["notes"]) == 2
+    assert "randomized_predict_fn" in doc["notes"][0] and "shuffled_labels_predict_fn" in doc["notes"][1]
 
 
 def test_listenable_parts_sum_to_the_reconstruction(song_run, tmp_path):
@@ -112,3 +146,19 @@ def test_randomized_demo_model_keeps_architecture_and_statistics(tmp_path):
     audio = np.random.default_rng(0).standard_normal((2, 8000)).astype(np.float32)
     probs = first(["la la", "x"], audio)
     assert probs.shape == (2, 2) and np.allclose(probs.sum(1), 1)
+
+
+def test_cascading_randomization_reinitialises_from_the_top(tmp_path):
+    torch.manual_seed(0)
+    save_demo_model(DemoClassifier(DemoModelConfig(n_mels=32, conv_channels=[4, 8], text_buckets=64)), tmp_path)
+    trained = load_demo_model(tmp_path).state_dict()
+    changed = {}
+    for layers in CASCADE_STEPS:
+        state = load_randomized_demo_predict_fn(str(tmp_path), seed=1, layers=layers).model.state_dict()
+        changed[layers] = {name.split(".")[0] for name, value in state.items() if not torch.equal(value, trained[name])}
+    head = {"classifier", "audio_classifier", "text_classifier"}
+    assert changed["fusion_head"] == head
+    assert changed["embeddings"] == head | {"audio_head", "text_head"}
+    assert changed["all"] == head | {"audio_head", "text_head", "conv"}
+    with pytest.raises(DemoModelError, match="model.randomized_predict_fn.layers"):
+        load_randomized_demo_predict_fn(str(tmp_path), seed=1, layers="encoders")

@@ -140,8 +140,7 @@ def evaluation_inputs(wildcards):
     compared = PLAN.comparison_explanations(wildcards.song, point)
     inputs = {"explanation": PLAN.artifact(PATHS.explanation, wildcards.song, point),
               "stems": PLAN.artifact(PATHS.stems, wildcards.song, point), "seeds": compared["seeds"]}
-    if compared["randomized"] is not None:
-        inputs["randomized"] = compared["randomized"]
+    inputs.update({f"randomized_{variant}": path for variant, path in compared["randomized"].items()})
     return inputs
 
 

@@ -1,11 +1,7 @@
 # Generated inputs: the demo songs (synthesized from known stems) and the trained demo classifier.
 import re
 
-DEMO_MODELS = {
-    p.config["model"]["predict_fn"]["weights_dir"]: p.config["model"]["train_demo"]
-    for p in PLAN.sweep.points
-    if p.config["model"].get("train_demo") is not None
-}
+DEMO_MODELS = PLAN.demo_models()
 
 if DATA["demo"] is not None:
 

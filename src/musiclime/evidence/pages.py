@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import lyric_lines_weighted, top_features
+from .trust.verdicts import verdicts
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,42 @@ METRIC_MEANINGS = {
     "random_deletion_aopc": "the same for random orders (baseline)",
     "insertion_aopc": "mean probability gain when inserting features in explanation order (higher = more faithful)",
     "random_insertion_aopc": "the same for random orders (baseline)",
-    "randomization_spearman": "rank correlation with the explanation of a randomized model (near 0 = passes)",
+    "randomization_spearman": "rank correlation of |weight| with the explanation of a randomized model, over "
+                              "every feature (mostly measures the audio/lyrics scale split; near 0 = passes)",
 }
+#: What the randomization variants compare with, by metric prefix (cascade steps are named by their layers).
+RANDOMIZATION_MEANINGS = {"randomization": "the model with every weight re-initialised",
+                          "data_randomization": "the same architecture trained on shuffled labels"}
+PART_MEANINGS = {"": "over every feature", "_audio": "among the audio components",
+                 "_lyrics": "among the lyrics features", "_modality_mean": "mean of the two modalities"}
+
+
+def metric_meaning(name: str) -> str:
+    """What a trust metric of ``evaluation.json`` means (``""`` when unknown)."""
+    if name in METRIC_MEANINGS:
+        return METRIC_MEANINGS[name]
+    for part, where in PART_MEANINGS.items():
+        if part and name.endswith(part) and "_spearman" in name:
+            prefix = name[:-len(part)].removesuffix("_spearman")
+            model = RANDOMIZATION_MEANINGS.get(prefix) or (
+                f"the model re-initialised from the top down to its {prefix[len('cascade_'):]} layers")
+            return f"rank correlation of |weight| {where} with the explanation of {model} (near 0 = passes)"
+    if name.startswith("cascade_") and name.endswith("_spearman"):
+        return (f"rank correlation of |weight| over every feature with the explanation of the model re-initialised "
+                f"from the top down to its {name[len('cascade_'):-len('_spearman')]} layers")
+    if name == "data_randomization_spearman":
+        return f"rank correlation of |weight| over every feature with {RANDOMIZATION_MEANINGS['data_randomization']}"
+    return ""
+
+
+def verdict_rows(evaluation: Mapping | None) -> list[dict]:
+    """The evaluation's verdicts (``check``, ``passed``, ``label``, ``evidence``); computed from its
+    metrics when the file predates verdicts."""
+    if not evaluation:
+        return []
+    if "verdicts" in evaluation:
+        return [dict(v) for v in evaluation["verdicts"]]
+    return [v.as_dict() for v in verdicts(evaluation.get("metrics", {}))]
 
 
 @functools.lru_cache(maxsize=1)
@@ -116,7 +151,8 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
         label_name=explanation.label_name(label), true_label=info.get("true_label"),
         probabilities=probability_rows(explanation), fit=fit,
-        evaluation=[{"name": k, "value": fmt(v), "meaning": METRIC_MEANINGS.get(k, "")} for k, v in metrics.items()],
+        evaluation=[{"name": k, "value": fmt(v), "meaning": metric_meaning(k)} for k, v in metrics.items()],
+        verdicts=verdict_rows(evaluation),
         evaluation_notes=list((evaluation or {}).get("notes", [])),
         audio=[{"caption": c, "href": relative_href(p, out_html)} for c, p in audio],
         pictures=[{"caption": c, "href": relative_href(p, out_html)} for c, p in pictures],
@@ -159,7 +195,8 @@ def stopping_verdict(metadata: Mapping) -> str | None:
 
 
 INDEX_COLUMNS = ("song", "true label", "predicted", "P original", "P reconstruction", "R^2", "top feature",
-                 "jaccard_top5", "deletion_aopc", "random_deletion_aopc", "randomization_spearman")
+                 "jaccard_top5", "deletion_aopc", "random_deletion_aopc", "randomization_spearman_audio",
+                 "randomization_spearman_lyrics", "verdicts")
 
 
 def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping | None) -> dict:
@@ -173,7 +210,8 @@ def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping
               "P reconstruction": fmt(None if recon is None else float(recon[label])),
               "R^2": fmt(explanation.score[label]),
               "top feature": f"{top[0]['label']} ({top[0]['weight']:+.3f})" if top else "-"}
-    values.update({name: fmt(metrics.get(name)) for name in INDEX_COLUMNS[7:]})
+    values.update({name: fmt(metrics.get(name)) for name in INDEX_COLUMNS[7:-1]})
+    values["verdicts"] = ", ".join(v["label"] for v in verdict_rows(evaluation)) or "-"
     return values
 
 

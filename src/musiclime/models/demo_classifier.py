@@ -64,6 +64,13 @@ class DemoModelConfig:
     text_buckets: int = 1024
     text_embedding: int = 32
     dropout: float = 0.1
+    #: lyrics n-gram counts as ``"linear"`` counts or ``"log1p"`` (each repeat adds less)
+    text_counts: str = "linear"
+    #: audio feature maps pooled over time by their ``"mean"``, or ``"mean_max_std"`` (concatenated)
+    audio_pooling: str = "mean"
+
+    #: values of keys that ``config.json`` files written before the key existed meant
+    LEGACY = {"text_counts": "log1p", "audio_pooling": "mean_max_std"}
 
     @classmethod
     def from_dict(cls, data: dict) -> "DemoModelConfig":
@@ -71,7 +78,17 @@ class DemoModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise DemoModelError(f"unknown demo model config keys {unknown}")
-        return cls(**data)
+        config = cls(**{**cls.LEGACY, **data})
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Raise :class:`DemoModelError` for an unknown ``text_counts`` or ``audio_pooling``."""
+        if self.text_counts not in ("linear", "log1p"):
+            raise DemoModelError(f"demo model text_counts must be 'linear' or 'log1p', got {self.text_counts!r}")
+        if self.audio_pooling not in ("mean", "mean_max_std"):
+            raise DemoModelError(f"demo model audio_pooling must be 'mean' or 'mean_max_std', "
+                                 f"got {self.audio_pooling!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -140,7 +157,9 @@ class DemoClassifier(nn.Module):
             channels = out_channels
         self.conv = nn.Sequential(*layers)
         pooled_bands = config.n_mels // 2 ** len(config.conv_channels)
-        self.audio_head = nn.Sequential(nn.Linear(3 * channels * pooled_bands, config.audio_embedding), nn.ReLU())
+        n_pooled = 1 if config.audio_pooling == "mean" else 3
+        self.audio_head = nn.Sequential(nn.Linear(n_pooled * channels * pooled_bands, config.audio_embedding),
+                                        nn.ReLU())
         self.text_head = nn.Sequential(nn.Linear(config.text_buckets + N_LINE_STATS, config.text_embedding), nn.ReLU())
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.audio_embedding + config.text_embedding, 2)
@@ -163,6 +182,8 @@ class DemoClassifier(nn.Module):
         """Audio embedding ``(batch, audio_embedding)`` of input planes ``(batch, 2, n_mels, n_frames)``."""
         maps = self.conv(planes)  # (batch, channels, bands, frames)
         maps = maps.flatten(1, 2)
+        if self.config.audio_pooling == "mean":
+            return self.audio_head(maps.mean(dim=-1))
         pooled = torch.cat([maps.mean(dim=-1), maps.amax(dim=-1), maps.std(dim=-1, correction=0)], dim=1)
         return self.audio_head(pooled)
 
@@ -194,26 +215,26 @@ def _bucket(token: str, n_buckets: int) -> int:
     return zlib.crc32(token.encode("utf-8")) % n_buckets
 
 
-def lyrics_features(texts: Sequence[str], n_buckets: int) -> np.ndarray:
+def lyrics_features(texts: Sequence[str], n_buckets: int, counts: str = "linear") -> np.ndarray:
     """Lyrics features ``(len(texts), n_buckets + N_LINE_STATS)`` float32.
 
-    Per text: ``log(1 + count)`` of lower-cased unigrams and in-line bigrams hashed (CRC-32) into
-    ``n_buckets`` buckets, then line statistics: number of lines / 20, fraction of lines that occur
-    more than once, distinct lines / lines, distinct words / words, mean words per line / 10, and
+    Per text: counts of lower-cased unigrams and in-line bigrams hashed (CRC-32) into ``n_buckets``
+    buckets (``counts="linear"``: the counts; ``"log1p"``: ``log(1 + count)``), then line statistics:
+    number of lines / 20, fraction of lines that occur more than once, distinct lines / lines, distinct words / words, mean words per line / 10, and
     an "no lyrics" flag. ``[Section]``-style metadata lines and blank lines are ignored.
     """
     out = np.zeros((len(texts), n_buckets + N_LINE_STATS), dtype=np.float32)
     for row, text in enumerate(texts):
         lines = [" ".join(_TOKEN.findall(line.lower())) for line in lyric_lines(text or "")]
         lines = [line for line in lines if line]
-        counts = np.zeros(n_buckets, dtype=np.float32)
+        grams = np.zeros(n_buckets, dtype=np.float32)
         words = []
         for line in lines:
             tokens = line.split()
             words += tokens
             for gram in tokens + [a + " " + b for a, b in zip(tokens, tokens[1:])]:
-                counts[_bucket(gram, n_buckets)] += 1.0
-        out[row, :n_buckets] = np.log1p(counts)
+                grams[_bucket(gram, n_buckets)] += 1.0
+        out[row, :n_buckets] = grams if counts == "linear" else np.log1p(grams)
         if lines:
             repeats = {line: lines.count(line) for line in set(lines)}
             out[row, n_buckets:] = (len(lines) / 20.0, sum(repeats[line] > 1 for line in lines) / len(lines),
@@ -246,7 +267,8 @@ def predict_proba(model: DemoClassifier, texts: Sequence[str], audios, batch_siz
         with torch.no_grad():
             for start in range(0, len(texts), step):
                 audio = audios[start:start + step].to(device)
-                text = torch.from_numpy(lyrics_features(texts[start:start + step], model.config.text_buckets)).to(device)
+                text = torch.from_numpy(lyrics_features(texts[start:start + step], model.config.text_buckets,
+                                                           model.config.text_counts)).to(device)
                 logits = model(audio, text).double()
                 outputs.append(torch.softmax(logits, dim=1).cpu().numpy())
     finally:
@@ -297,7 +319,8 @@ class DemoPredictor:
 
     def encode_lyrics(self, texts: list[str]) -> torch.Tensor:
         """Lyrics embeddings ``(batch, text_embedding)`` on the model's device."""
-        features = torch.from_numpy(lyrics_features(list(texts), self.model.config.text_buckets)).to(self.device)
+        features = torch.from_numpy(lyrics_features(list(texts), self.model.config.text_buckets,
+                                                   self.model.config.text_counts)).to(self.device)
         return self._in_batches(lambda start: self.model.encode_text(features[start:start + self.batch_size]),
                                 len(features))
 
@@ -395,31 +418,55 @@ def _resolve_device(device: str) -> str:
     return resolve_device(device, "the demo model", key="model.predict_fn.device")
 
 
-def reinitialise_parameters(model: DemoClassifier, seed: int) -> DemoClassifier:
-    """Re-draw every learnable weight with PyTorch's default init from a local seeded generator (in place).
+#: Cascading randomization (Adebayo et al. 2018), top layers first: each step re-initialises its
+#: modules and every step before it. ``all`` is every learnable weight (full model randomization).
+CASCADE_STEPS = ("fusion_head", "embeddings", "all")
+
+
+def cascade_modules(model: DemoClassifier, layers: str) -> list[nn.Module]:
+    """The modules that cascade step ``layers`` (one of :data:`CASCADE_STEPS`) re-initialises.
+
+    ``fusion_head``: the fusion classifier (and the auxiliary single-modality heads, unused at
+    inference); ``embeddings``: also the linear layers that embed each modality; ``all``: also the
+    convolution blocks of the audio branch.
+    """
+    if layers not in CASCADE_STEPS:
+        raise DemoModelError(f"unknown randomization layers {layers!r}; expected one of {CASCADE_STEPS} "
+                             "(config key model.randomized_predict_fn.layers)")
+    groups = {"fusion_head": [model.classifier, model.audio_classifier, model.text_classifier],
+              "embeddings": [model.audio_head, model.text_head], "all": [model.conv]}
+    return [module for step in CASCADE_STEPS[:CASCADE_STEPS.index(layers) + 1] for module in groups[step]]
+
+
+def reinitialise_parameters(model: DemoClassifier, seed: int, layers: str = "all") -> DemoClassifier:
+    """Re-draw the learnable weights of cascade step ``layers`` with PyTorch's default init (in place).
 
     Linear and convolution weights and biases become ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, PyTorch's
-    own default; the band standardization buffers (data statistics, not learned) are kept.
+    own default, drawn from a local generator seeded with ``seed``; the band standardization buffers
+    (data statistics, not learned) are kept.
     """
     generator = torch.Generator().manual_seed(int(seed))
     with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (nn.Linear, nn.Conv2d)):
-                bound = 1.0 / float(np.sqrt(module.weight[0].numel()))
-                module.weight.copy_(torch.rand(module.weight.shape, generator=generator) * 2 * bound - bound)
-                if module.bias is not None:
-                    module.bias.copy_(torch.rand(module.bias.shape, generator=generator) * 2 * bound - bound)
+        for root in cascade_modules(model, layers):
+            for module in root.modules():
+                if isinstance(module, (nn.Linear, nn.Conv2d)):
+                    bound = 1.0 / float(np.sqrt(module.weight[0].numel()))
+                    module.weight.copy_(torch.rand(module.weight.shape, generator=generator) * 2 * bound - bound)
+                    if module.bias is not None:
+                        module.bias.copy_(torch.rand(module.bias.shape, generator=generator) * 2 * bound - bound)
     return model
 
 
-def load_randomized_demo_predict_fn(weights_dir: str, seed: int = 0, device: str = "cpu",
-                                    batch_size: int = 16) -> DemoPredictor:
-    """The demo architecture of ``weights_dir`` with re-initialised weights, as a ``predict_fn``.
+def load_randomized_demo_predict_fn(weights_dir: str, seed: int = 0, device: str = "cpu", batch_size: int = 16,
+                                    layers: str = "all") -> DemoPredictor:
+    """The demo model of ``weights_dir`` with re-initialised weights, as a ``predict_fn``.
 
     For the model-randomization sanity check (Adebayo et al. 2018): same architecture and input
-    standardization as the trained model, learnable parameters re-drawn with ``seed``.
+    standardization as the trained model, the learnable parameters of cascade step ``layers`` (see
+    :data:`CASCADE_STEPS`; ``all`` = every one) re-drawn with ``seed``.
     """
     resolved = _resolve_device(device)
-    model = reinitialise_parameters(load_demo_model(weights_dir, "cpu"), seed).to(resolved).eval()
-    log.info("loaded demo model from %s with re-initialised weights (seed %d) on %s", weights_dir, seed, resolved)
+    model = reinitialise_parameters(load_demo_model(weights_dir, "cpu"), seed, layers).to(resolved).eval()
+    log.info("loaded demo model from %s with re-initialised %s weights (seed %d) on %s", weights_dir, layers, seed,
+             resolved)
     return DemoPredictor(model, device=resolved, batch_size=batch_size, weight_files=demo_weight_files(weights_dir))

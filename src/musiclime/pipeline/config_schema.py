@@ -102,6 +102,12 @@ class ModelConfig:
     requires: list[str] = field(default_factory=list)  # files the factory reads (workflow inputs)
     # factory of the same architecture with re-initialised weights (evaluation.randomization); null = none
     randomized_predict_fn: Any = None
+    # cascading randomization (evaluation.randomization_cascade): the steps before full randomization,
+    # top layers first, each passed to randomized_predict_fn as layers=<step>
+    randomization_cascade: list[str] = field(default_factory=list)
+    # factory of the same architecture trained on shuffled labels (evaluation.data_randomization); null = none
+    shuffled_labels_predict_fn: Any = None
+    shuffled_labels_requires: list[str] = field(default_factory=list)  # files that factory reads
     batch_size: int = 32
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB  # composition buffer (+ mixture tables), on the model's device
     train_demo: Optional[DemoTrainConfig] = None
@@ -115,6 +121,13 @@ class ModelConfig:
         _require(self.randomized_predict_fn is None or (isinstance(self.randomized_predict_fn, dict)
                                                         and "_target_" in self.randomized_predict_fn),
                  "model.randomized_predict_fn", "must be null or a mapping with a _target_ naming a factory")
+        _require(self.shuffled_labels_predict_fn is None or (isinstance(self.shuffled_labels_predict_fn, dict)
+                                                             and "_target_" in self.shuffled_labels_predict_fn),
+                 "model.shuffled_labels_predict_fn", "must be null or a mapping with a _target_ naming a factory")
+        _require(not self.randomization_cascade or self.randomized_predict_fn is not None,
+                 "model.randomization_cascade", "needs model.randomized_predict_fn (the factory it passes layers= to)")
+        _require(len(set(self.randomization_cascade)) == len(self.randomization_cascade),
+                 "model.randomization_cascade", f"names a step twice: {list(self.randomization_cascade)}")
         _require(self.memory_budget_mb >= 16, "model.memory_budget_mb", f"must be >= 16 MiB, got {self.memory_budget_mb}")
 
 
@@ -218,6 +231,8 @@ class EvaluationConfig:
     faithfulness_random_draws: int = 5  # random orders averaged for the baseline
     faithfulness_seed: int = 0
     randomization: bool = True  # needs model.randomized_predict_fn; skipped with a note otherwise
+    randomization_cascade: bool = False  # also each step of model.randomization_cascade (one explanation each)
+    data_randomization: bool = False  # also the model trained on shuffled labels (model.shuffled_labels_predict_fn)
 
     def __post_init__(self):
         _require(self.stability_seeds >= 2, "evaluation.stability_seeds", f"must be >= 2, got {self.stability_seeds}")

@@ -28,7 +28,7 @@ MASK_KEYS = ("num_samples", "temporal_segments", "modality", "lyrics_unit", "sam
 MODEL_KEYS = ("name", "predict_fn", "requires", "batch_size", "memory_budget_mb")
 FIT_KEYS = ("kernel_width", "distance_scale", "feature_selection", "num_features", "labels")
 EVALUATION_KEYS = ("stability", "stability_seeds", "faithfulness", "faithfulness_steps", "faithfulness_random_draws",
-                   "faithfulness_seed", "randomization")
+                   "faithfulness_seed", "randomization", "randomization_cascade", "data_randomization")
 
 
 def stage_slices(config: dict) -> dict[str, dict]:
@@ -62,14 +62,35 @@ def masks_slice(explain: dict) -> dict:
     return masks
 
 
-def randomized_model(model: dict) -> dict | None:
-    """The model slice of the model config's ``randomized_predict_fn`` (same architecture, re-initialised
-    weights) for the randomization check, or ``None`` when the config names none."""
-    if not model.get("randomized_predict_fn"):
-        return None
-    return {"name": f"{model['name']}-randomized", "predict_fn": model["randomized_predict_fn"],
-            "requires": model["requires"], "batch_size": model["batch_size"],
-            "memory_budget_mb": model["memory_budget_mb"]}
+def randomized_models(model: dict, evaluation: dict) -> dict[str, dict]:
+    """Model slices the randomization checks compare the trained model with, by variant.
+
+    ``model``: the model config's ``randomized_predict_fn`` (every learnable weight re-initialised;
+    ``evaluation.randomization``); ``cascade_<layers>``: the same factory with ``layers=<layers>`` for
+    each step of ``model.randomization_cascade`` (``evaluation.randomization_cascade``); ``data``:
+    ``shuffled_labels_predict_fn``, the architecture trained on shuffled labels
+    (``evaluation.data_randomization``). A variant whose factory the model config lacks is left out.
+    """
+    def variant(name: str, factory: dict, requires: list | None = None) -> dict:
+        return {"name": f"{model['name']}-{name}", "predict_fn": factory, "requires": requires or model["requires"],
+                "batch_size": model["batch_size"], "memory_budget_mb": model["memory_budget_mb"]}
+
+    variants = {}
+    randomized = model.get("randomized_predict_fn")
+    if randomized and evaluation.get("randomization"):
+        variants["model"] = variant("randomized", randomized)
+    if randomized and evaluation.get("randomization_cascade"):
+        for layers in model.get("randomization_cascade") or ():
+            variants[f"cascade_{layers}"] = variant(f"randomized-{layers}", {**randomized, "layers": layers})
+    shuffled = model.get("shuffled_labels_predict_fn")
+    if shuffled and evaluation.get("data_randomization"):
+        variants["data"] = variant("shuffled-labels", shuffled, model.get("shuffled_labels_requires"))
+    return variants
+
+
+def shuffled_training(train_demo: dict) -> dict:
+    """The ``train_demo`` slice of the data-randomization model: the same training on shuffled labels."""
+    return {**train_demo, "kwargs": {**(train_demo.get("kwargs") or {}), "shuffle_labels": True}}
 
 
 def stage_keys(slices: dict[str, dict]) -> dict[str, str]:
@@ -157,23 +178,22 @@ class WorkflowPlan:
         #: per point, the stage keys of the explanations its evaluation compares with (other mask
         #: seeds for stability, the randomized model for the sanity check)
         self.seed_keys: dict[str, list[dict[str, str]]] = {}
-        self.randomized_keys: dict[str, dict[str, str] | None] = {}
+        self.randomized_keys: dict[str, dict[str, dict[str, str]]] = {}
         for point in sweep.points:
             slices = stage_slices(point.config)
             keys = self._register(slices)
             self.point_keys[point.id] = keys
             evaluation = point.config["evaluation"]
             self.seed_keys[point.id] = []
-            self.randomized_keys[point.id] = None
+            self.randomized_keys[point.id] = {}
             if not evaluation["enabled"]:
                 continue
             if evaluation["stability"]:
                 for offset in range(1, evaluation["stability_seeds"]):
                     masks = {**slices["masks"], "seed": slices["masks"]["seed"] + offset}
                     self.seed_keys[point.id].append(self._register({**slices, "masks": masks}))
-            randomized = randomized_model(point.config["model"])
-            if evaluation["randomization"] and randomized is not None:
-                self.randomized_keys[point.id] = self._register({**slices, "model": randomized})
+            for variant, model in randomized_models(point.config["model"], evaluation).items():
+                self.randomized_keys[point.id][variant] = self._register({**slices, "model": model})
 
     def _register(self, slices: dict[str, dict]) -> dict[str, str]:
         keys = stage_keys(slices)
@@ -199,6 +219,21 @@ class WorkflowPlan:
                 raise ConfigError(f"config key data.songs names songs not in the sample sheet: {unknown}")
             songs = [s for s in songs if s.song_id in data["songs"]]
         return cls(sweep, songs)
+
+    def demo_models(self) -> dict[str, dict]:
+        """``{weights_dir: train_demo slice}`` of the demo models the workflow trains: each point's
+        ``model.train_demo``, and the same training on shuffled labels for its
+        ``shuffled_labels_predict_fn`` (the data-randomization check) when that names a ``weights_dir``."""
+        models = {}
+        for point in self.sweep.points:
+            model = point.config["model"]
+            if model.get("train_demo") is None:
+                continue
+            models[model["predict_fn"]["weights_dir"]] = model["train_demo"]
+            shuffled = model.get("shuffled_labels_predict_fn") or {}
+            if "weights_dir" in shuffled:
+                models[shuffled["weights_dir"]] = shuffled_training(model["train_demo"])
+        return models
 
     def keys(self, point: SweepPoint | str) -> dict[str, str]:
         return self.point_keys[point if isinstance(point, str) else point.id]
@@ -230,8 +265,8 @@ class WorkflowPlan:
 
     def comparison_explanations(self, song: str, point: str) -> dict[str, list[str] | str | None]:
         """What the evaluation of one explanation compares it with: ``seeds`` (other mask seeds) and
-        ``randomized`` (the randomized model's explanation, or None)."""
-        randomized = self.randomized_keys[point]
+        ``randomized`` (``{variant: explanation}`` of the models that learned nothing, see
+        :func:`randomized_models`; empty when there are none)."""
         return {"seeds": [self.artifact(self.paths.explanation, song, point, k) for k in self.seed_keys[point]],
-                "randomized": None if randomized is None else self.artifact(self.paths.explanation, song, point,
-                                                                            randomized)}
+                "randomized": {variant: self.artifact(self.paths.explanation, song, point, keys)
+                               for variant, keys in self.randomized_keys[point].items()}}

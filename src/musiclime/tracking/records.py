@@ -164,3 +164,17 @@ def stringify(value) -> str:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value, sort_keys=True, default=str)
     return str(value)
+
+
+def evaluation_record(document: dict) -> tuple[dict[str, float], dict[str, str]]:
+    """Metrics and tags of an ``evaluation.json`` document.
+
+    Metrics: every computed trust metric (``null`` ones skipped) and, per verdict, ``passes_<check>``
+    (1 or 0). Tags: per verdict, ``musiclime.verdict.<check>`` = ``"<label>: <evidence>"`` (e.g.
+    ``"not stable: top-5 Jaccard 0.39 < 0.6"``).
+    """
+    verdicts = document.get("verdicts") or []
+    metrics = {name: float(value) for name, value in document["metrics"].items() if value is not None}
+    metrics.update({metric_name(f"passes_{v['check']}"): float(bool(v["passed"])) for v in verdicts})
+    tags = {f"musiclime.verdict.{v['check']}": f"{v['label']}: {v['evidence']}" for v in verdicts}
+    return metrics, tags

@@ -23,7 +23,8 @@ from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from .records import explanation_metrics, provenance_tags, ranking_table, read_explanation, song_id, stringify
+from .records import (evaluation_record, explanation_metrics, provenance_tags, ranking_table, read_explanation,
+                      song_id, stringify)
 from .settings import (EXPERIMENT_KIND, RANKING_ARTIFACT, ROLE_EXPLANATION, ROLE_PARENT, TAG_EXPERIMENT_KIND,
                        TAG_EXPLANATION_FILE, TAG_FINGERPRINT, TAG_GIT_COMMIT, TAG_LOG_COUNT, TAG_PARAMS_CHANGED,
                        TAG_PARENT_RUN_ID, TAG_ROLE, TAG_RUN_KEY, TAG_SONG_ID,
@@ -397,24 +398,25 @@ def log_evaluation(settings: TrackingSettings, run_id: str, evaluation_json: str
     """Log an ``evaluation.json``'s metrics (``jaccard_top5``, ``deletion_aopc``, ...) and the file to a run.
 
     Metrics that could not be computed (``null``) are skipped; the file lands at the run's artifact root.
+    Each verdict (``"verdicts"``: a check, whether it passed, its label) becomes a tag
+    ``musiclime.verdict.<check>`` (e.g. ``stable``, ``fails the randomization check``) and a metric
+    ``passes_<check>`` (1 or 0).
 
     Raises:
         TrackingError: the file is missing or unreadable, or the store is unreachable.
     """
-    import json
-
     path = Path(evaluation_json)
     try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))["metrics"]
-    except (OSError, ValueError, KeyError) as exc:
+        values, tags = evaluation_record(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise TrackingError(f"evaluation file {path} is missing or not an evaluation JSON: {exc!r}") from exc
-    values = {name: float(value) for name, value in metrics.items() if value is not None}
     check_tracking_uri(settings.uri)
 
     def action() -> str:
         client = MlflowClient(tracking_uri=settings.uri)
         stamp = int(time.time() * 1000)
-        client.log_batch(run_id, metrics=[Metric(k, v, stamp, 0) for k, v in values.items()], synchronous=True)
+        client.log_batch(run_id, metrics=[Metric(k, v, stamp, 0) for k, v in values.items()],
+                         tags=[RunTag(k, v) for k, v in tags.items()], synchronous=True)
         client.log_artifact(run_id, str(path))
         return run_id
 

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 from ...common.artifacts import write_config
 from ...common.atomic_io import write_json
 from ...evidence.listenable import check_same_components
-from ...evidence.trust import faithfulness, randomization_spearman, stability
+from ...evidence.trust import faithfulness, randomization_by_modality, stability, verdicts
 from ...factorization.lyrics import make_text_factorization
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label, weight_vector
@@ -28,22 +28,34 @@ log = logging.getLogger(__name__)
 
 
 def evaluate(explanation_json: str | Path, stems_npz: str | Path, seed_explanations: list[str],
-             randomized_explanation: str | None, model_slice: dict, evaluation: dict, out_json: str | Path,
+             randomized_explanations: Mapping[str, str], model_slice: dict, evaluation: dict, out_json: str | Path,
              out_config: str | Path) -> Path:
     """Write ``evaluation.json`` (and its resolved config) for one explanation."""
     evaluate_song(explanation_json, stems_npz, model_slice, evaluation, out_json,
-                  seed_explanations=list(seed_explanations), randomized_explanation=randomized_explanation)
+                  seed_explanations=list(seed_explanations), randomized_explanations=randomized_explanations)
     write_config(out_config, {"explanation": str(explanation_json), "model": model_slice, "evaluation": evaluation})
     return Path(out_json)
 
 
 NO_RANDOMIZED_FACTORY = ("randomization check skipped: the model config names no randomized_predict_fn "
                          "(a factory building the same architecture with re-initialised weights)")
+NO_CASCADE = ("cascading randomization skipped: the model config names no randomized_predict_fn or no "
+              "randomization_cascade steps")
+NO_SHUFFLED_FACTORY = ("data randomization skipped: the model config names no shuffled_labels_predict_fn "
+                       "(a factory of the same architecture trained on shuffled labels)")
+
+
+def randomization_metric(variant: str, part: str) -> str:
+    """Metric name of one randomization variant (``model``, ``cascade_<layers>``, ``data``) and part
+    (:data:`musiclime.evidence.trust.randomization.PARTS`): ``randomization_spearman_audio``,
+    ``cascade_fusion_head_spearman``, ``data_randomization_spearman_lyrics``, ..."""
+    prefix = {"model": "randomization", "data": "data_randomization"}.get(variant, variant)
+    return f"{prefix}_spearman" + ("" if part == "overall" else f"_{part}")
 
 
 def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: Mapping, evaluation: Mapping,
                   out_json: PathLike, seed_explanations: Sequence[PathLike] = (),
-                  randomized_explanation: PathLike | None = None) -> Path:
+                  randomized_explanations: Mapping[str, PathLike] | None = None) -> Path:
     """Trust metrics of one explanation, written to ``evaluation.json``.
 
     Args:
@@ -54,11 +66,15 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
             switches; ``faithfulness_steps``, ``faithfulness_random_draws``, ``faithfulness_seed``).
         seed_explanations: explanations of the same song with other mask seeds (stability; the
             evaluated one is included automatically).
-        randomized_explanation: the explanation of the same song under the randomized model.
+        randomized_explanations: ``{variant: explanation}`` of the same song under the models that
+            learned nothing (``model``: re-initialised; ``cascade_<layers>``: re-initialised from the
+            top down to ``layers``; ``data``: trained on shuffled labels).
 
     Output JSON: ``{"song_id", "label", "metrics": {jaccard_top5, jaccard_top10, kendall_tau,
     deletion_aopc, random_deletion_aopc, insertion_aopc, random_insertion_aopc,
-    randomization_spearman}, "curves", "notes", "timings_s", "model_items", "evaluation"}``.
+    randomization_spearman[_audio|_lyrics|_modality_mean], cascade_<layers>_spearman[...],
+    data_randomization_spearman[...]}, "verdicts": [{check, passed, label, evidence}, ...] (see
+    :mod:`musiclime.evidence.trust.verdicts`), "curves", "notes", "timings_s", "model_items", "evaluation"}``.
     """
 
     explanation = load_explanation(explanation_json)
@@ -87,13 +103,18 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
         result["curves"] = faith.curves()
         result["model_items"] = faith.model_items
         timings["faithfulness"] = time.perf_counter() - start
-    if evaluation.get("randomization", True):
-        if randomized_explanation is not None:
-            metrics["randomization_spearman"] = randomization_spearman(
-                explanation, load_explanation(randomized_explanation), label)
-        else:
-            notes.append(NO_RANDOMIZED_FACTORY)
-    result.update(metrics=metrics, notes=notes, timings_s=timings, evaluation=dict(evaluation))
+    randomized_explanations = dict(randomized_explanations or {})
+    for variant, path in randomized_explanations.items():
+        for part, rho in randomization_by_modality(explanation, load_explanation(path), label).items():
+            metrics[randomization_metric(variant, part)] = rho
+    for key, present, note in (
+            ("randomization", "model" in randomized_explanations, NO_RANDOMIZED_FACTORY),
+            ("randomization_cascade", any(v.startswith("cascade_") for v in randomized_explanations), NO_CASCADE),
+            ("data_randomization", "data" in randomized_explanations, NO_SHUFFLED_FACTORY)):
+        if evaluation.get(key, key == "randomization") and not present:
+            notes.append(note)
+    result.update(metrics=metrics, verdicts=[v.as_dict() for v in verdicts(metrics)], notes=notes,
+                  timings_s=timings, evaluation=dict(evaluation))
     for note in notes:
         log.info("%s: %s", song_id, note)
     return write_json(out_json, _finite_or_none(result))

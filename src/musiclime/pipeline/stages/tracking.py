@@ -72,13 +72,13 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
     for i, (explanation_path, config_path) in enumerate(zip(explanations, configs)):
         song_id = json.loads(Path(explanation_path).read_text())["metadata"]["song_info"]["song_id"]
         artifacts = sorted(Path(media_dirs[i]).glob("*.png")) if media_dirs else []
-        metrics = {}
+        metrics, verdict_tags = {}, {}
         if evaluations:
             artifacts.append(Path(evaluations[i]))
-            metrics = json.loads(Path(evaluations[i]).read_text())["metrics"]
+            metrics, verdict_tags = mlflow_tracking.evaluation_record(json.loads(Path(evaluations[i]).read_text()))
         runs[song_id] = mlflow_tracking.log_explanation(
             settings, explanation_path, run_key=f"{point}/{song_id}", parent_run_id=parent["run_id"],
-            params=explanation_params(song_id, config), tags={**base_tags, "musiclime.song": song_id},
+            params=explanation_params(song_id, config), tags={**base_tags, **verdict_tags, "musiclime.song": song_id},
             artifacts=artifacts, config_path=config_path, extra_metrics=metrics, skip_unchanged=True)
     mlflow_tracking.log_point_report(settings, parent["run_id"], point, report_files)
     write_json(out_tracked, {"runs": runs, "parent_run_id": parent["run_id"], "point": point, "uri": settings.uri,

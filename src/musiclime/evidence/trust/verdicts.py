@@ -1,0 +1,92 @@
+"""Verdicts: does each trust metric pass its threshold? A reader should not need to know the scales.
+
+Thresholds (stated in the README, "How far to trust them"):
+
+* **stable**: ``jaccard_top5 >= 0.6`` (explanations with other mask seeds share, on average,
+  about 4 of their top-5 features: 4 shared of 5 is a Jaccard index of 0.67, 3 of 5 is 0.43);
+* **faithful**: ``deletion_aopc - random_deletion_aopc >= 0.1`` (removing features in explanation
+  order lowers the explained class's probability by at least 0.1 more, averaged over the curve,
+  than removing them in random orders);
+* **passes the randomization check**: ``|randomization_spearman_modality_max| < 0.3`` (within each
+  modality, the explanation of a model that learned nothing ranks the features in an order
+  weakly related to the trained model's; see :mod:`.randomization`). The cascading and
+  data-randomization variants get verdicts with the same threshold.
+
+A metric that was not computed gives no verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Mapping
+
+STABLE_JACCARD_TOP5 = 0.6
+FAITHFUL_DELETION_MARGIN = 0.1
+RANDOMIZATION_MAX_SPEARMAN = 0.3
+#: the randomization variants that get a verdict: ``(metric prefix, what the verdict calls the check)``
+RANDOMIZATION_CHECKS = (("randomization", "randomization check"),
+                        ("data_randomization", "data-randomization check"))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One check's outcome.
+
+    Attributes:
+        check: ``stability``, ``faithfulness``, ``randomization``, ``cascade_<layers>`` or
+            ``data_randomization``.
+        passed: whether the metric passes its threshold.
+        label: the verdict in words ("stable", "not faithful", ...).
+        evidence: the number against its threshold, e.g. ``"top-5 Jaccard 0.39 < 0.6"``.
+    """
+
+    check: str
+    passed: bool
+    label: str
+    evidence: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _number(metrics: Mapping, name: str) -> float | None:
+    value = metrics.get(name)
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def modality_max(metrics: Mapping, prefix: str) -> float | None:
+    """The larger ``|rho|`` of ``<prefix>_spearman_audio`` and ``_lyrics`` (the one present with a
+    single modality; ``None`` when neither is)."""
+    values = [abs(v) for v in (_number(metrics, f"{prefix}_spearman_{part}") for part in ("audio", "lyrics"))
+              if v is not None]
+    return max(values) if values else None
+
+
+def verdicts(metrics: Mapping) -> list[Verdict]:
+    """The verdicts that ``metrics`` (an ``evaluation.json``'s ``metrics``) allow, in a fixed order."""
+    out = []
+    jaccard = _number(metrics, "jaccard_top5")
+    if jaccard is not None:
+        passed = jaccard >= STABLE_JACCARD_TOP5
+        out.append(Verdict("stability", passed, "stable" if passed else "not stable",
+                           f"top-5 Jaccard {jaccard:.2f} {'>=' if passed else '<'} {STABLE_JACCARD_TOP5:g}"))
+    deletion, baseline = _number(metrics, "deletion_aopc"), _number(metrics, "random_deletion_aopc")
+    if deletion is not None and baseline is not None:
+        margin = deletion - baseline
+        passed = margin >= FAITHFUL_DELETION_MARGIN
+        out.append(Verdict("faithfulness", passed, "faithful" if passed else "not faithful",
+                           f"deletion AOPC {deletion:.3f} vs {baseline:.3f} for random orders: margin {margin:+.3f} "
+                           f"{'>=' if passed else '<'} {FAITHFUL_DELETION_MARGIN:g}"))
+    prefixes = list(RANDOMIZATION_CHECKS)
+    prefixes[1:1] = sorted((name[:-len("_spearman_audio")], f"cascade check ({name[8:-len('_spearman_audio')]})")
+                           for name in metrics if name.startswith("cascade_") and name.endswith("_spearman_audio"))
+    for prefix, check in prefixes:
+        rho = modality_max(metrics, prefix)
+        if rho is None:
+            continue
+        passed = rho < RANDOMIZATION_MAX_SPEARMAN
+        out.append(Verdict(prefix, passed, f"passes the {check}" if passed else f"fails the {check}",
+                           f"largest per-modality |Spearman| {rho:.2f} {'<' if passed else '>='} "
+                           f"{RANDOMIZATION_MAX_SPEARMAN:g}"))
+    return out
