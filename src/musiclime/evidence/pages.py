@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 from urllib.parse import quote
 
 from ..method.explanation import MusicLIMEExplanation
+from .comparison import SURROGATE_NAMES, surrogate_comparison
 from ..method.explanation_views import lyric_lines_weighted, top_features
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,16 @@ METRIC_MEANINGS = {
     "random_insertion_aopc": "the same for random orders (baseline)",
     "randomization_spearman": "rank correlation with the explanation of a randomized model (near 0 = passes)",
 }
+#: Metric-name prefixes of the second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`).
+SECOND_OPINION_PREFIXES = {"shap_": "kernel_shap", "lime_": "lime"}
+
+
+def metric_meaning(name: str) -> str:
+    """What a trust metric means; a second-opinion metric (``shap_...``) means its base metric, of that surrogate."""
+    for prefix, method in SECOND_OPINION_PREFIXES.items():
+        if name.startswith(prefix) and name[len(prefix):] in METRIC_MEANINGS:
+            return f"{SURROGATE_NAMES[method]}'s weights: {METRIC_MEANINGS[name[len(prefix):]]}"
+    return METRIC_MEANINGS.get(name, "")
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,7 +116,8 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
     """
     info = explanation.metadata.get("song_info", {})
     params = explanation.metadata.get("parameters", {})
-    fit = [("surrogate R^2 (weighted, on the perturbations)", fmt(explanation.score[label])),
+    fit = [("surrogate", SURROGATE_NAMES.get(explanation.metadata.get("surrogate", "lime"), "-")),
+           ("surrogate R^2 (weighted, on the perturbations)", fmt(explanation.score[label])),
            ("intercept", fmt(explanation.intercept[label])),
            ("surrogate prediction at the full song", fmt(explanation.local_pred[label])),
            ("perturbation samples", fmt(params.get("num_samples"))),
@@ -116,11 +128,13 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
         label_name=explanation.label_name(label), true_label=info.get("true_label"),
         probabilities=probability_rows(explanation), fit=fit,
-        evaluation=[{"name": k, "value": fmt(v), "meaning": METRIC_MEANINGS.get(k, "")} for k, v in metrics.items()],
+        evaluation=[{"name": k, "value": fmt(v), "meaning": metric_meaning(k)} for k, v in metrics.items()],
         evaluation_notes=list((evaluation or {}).get("notes", [])),
         audio=[{"caption": c, "href": relative_href(p, out_html)} for c, p in audio],
         pictures=[{"caption": c, "href": relative_href(p, out_html)} for c, p in pictures],
         top=top_features(explanation, label, num_features), lyrics=lyrics_context(explanation, label),
+        comparison=surrogate_comparison(explanation, label, num_features),
+        second_opinion_note=(explanation.metadata.get("alternative_surrogate") or {}).get("note"),
         config=[(k, fmt(v)) for k, v in params.items()],
         index_href=None if index_html is None else relative_href(index_html, out_html))
 
