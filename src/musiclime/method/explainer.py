@@ -139,8 +139,7 @@ class MusicLIMEExplainer:
                           if hasattr(audio_factorization, "separation_seconds") else {})},
             model_calls=result.n_calls + 1, model_items=result.model_items + 1, costs=result.costs(),
             samples_used=len(masks), stopping=None if record is None else record.as_dict())
-        metadata["surrogate"] = self.surrogate
-        metadata["alternative_surrogate"] = surrogates.alternative_block(layout.num_features)
+        metadata.update(surrogates.metadata(layout.num_features))
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),

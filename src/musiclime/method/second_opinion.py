@@ -25,7 +25,7 @@ import numpy as np
 from ..common.errors import ConfigError, MusicLimeError
 from .explanation import MusicLIMEExplanation
 from .rank_agreement import agreement
-from .shapley import fit_kernel_shap
+from .shapley import effective_samples, fit_kernel_shap, regression_weights
 from .surrogate import SurrogateFit, fit_surrogate
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,16 @@ class SurrogateSet:
     alternative: dict[int, SurrogateFit] | None = None
     note: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Kish's effective sample size of Kernel SHAP's regression weights (rows), when it was fitted
+    kernel_shap_effective_samples: float | None = None
+
+    def metadata(self, num_features: int) -> dict:
+        """What the explanation's metadata records of the surrogates: ``surrogate``,
+        ``alternative_surrogate`` and ``kernel_shap_effective_samples`` (when Kernel SHAP was fitted)."""
+        block = {"surrogate": self.method, "alternative_surrogate": self.alternative_block(num_features)}
+        if self.kernel_shap_effective_samples is not None:
+            block["kernel_shap_effective_samples"] = self.kernel_shap_effective_samples
+        return block
 
     @property
     def alternative_method(self) -> str:
@@ -132,6 +142,8 @@ def fit_surrogates(masks: np.ndarray, predictions: np.ndarray, labels: Iterable[
         except MusicLimeError as exc:
             result.note = f"{result.alternative_method} not fitted: {exc}"
             log.info("%s", result.note)
+    if "kernel_shap" in seconds:
+        result.kernel_shap_effective_samples = effective_samples(regression_weights(np.asarray(masks), sampler))
     return result
 
 

@@ -94,6 +94,13 @@ def regression_weights(masks: np.ndarray, sampler: str) -> np.ndarray:
     return weights / weights.sum()
 
 
+def effective_samples(weights: np.ndarray) -> float:
+    """Kish's effective sample size ``(sum w)**2 / sum w**2`` of regression weights ``(n,)`` (rows)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    square = float(np.sum(weights**2))
+    return 0.0 if square == 0 else float(np.sum(weights)) ** 2 / square
+
+
 def efficient_wls(coalitions: np.ndarray, gains: np.ndarray, weights: np.ndarray, total: float) -> tuple[np.ndarray, int]:
     """Weighted least squares ``gains ~ coalitions @ phi`` subject to ``sum(phi) = total``.
 
@@ -161,6 +168,11 @@ def fit_kernel_shap(masks: np.ndarray, predictions: np.ndarray, labels: Iterable
     inner = weights > 0
     if m > 1 and not inner.any():
         raise MusicLimeError("Kernel SHAP: no mask row has some but not all features on")
+    ess = effective_samples(weights)
+    if m > 1 and ess < 2 * (m - 1):
+        log.warning("Kernel SHAP: the importance weights of the %s sampler leave an effective sample of %.0f rows for "
+                    "%d Shapley values; the values are noisy: explain.sampler=shapley draws rows that need no "
+                    "weights, or raise explain.num_samples", sampler, ess, m)
     fits = {}
     for label in labels:
         label = int(label)

@@ -51,8 +51,7 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
                    "fit": time.perf_counter() - start, **{f"fit_{m}": s for m, s in surrogates.seconds.items()}},
         model_calls=pred_meta["n_calls"], model_items=pred_meta["n_items"], config=stage_configs,
         costs=pred_meta.get("costs"), samples_used=len(masks), stopping=pred_meta.get("stopping"))
-    metadata["surrogate"] = surrogate
-    metadata["alternative_surrogate"] = surrogates.alternative_block(masks.shape[1])
+    metadata.update(surrogates.metadata(masks.shape[1]))
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)
