@@ -6,6 +6,8 @@ explanation holds the chosen one, its metadata the other. Nothing here calls a m
 
 from __future__ import annotations
 
+import math
+
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import top_features, weight_vector
 from ..method.rank_agreement import agreement
@@ -21,7 +23,7 @@ def surrogate_comparison(explanation: MusicLIMEExplanation, label: int, num_feat
     Returns:
         ``{"columns": [LIME, Kernel SHAP] names (the explanation's own marked), "rows": per rank
         ``[{"label", "weight"} | None, ...]`` (LIME first), "jaccard_top5", "spearman_abs",
-        "num_features"}``: the top-5 overlap (1 = the same five features) and the Spearman
+        "spearman_text", "num_features"}``: the top-5 overlap (1 = the same five features) and the Spearman
         correlation of ``|weight|`` over every feature (1 = the same order of importance).
     """
     second = alternative_view(explanation)
@@ -35,4 +37,6 @@ def surrogate_comparison(explanation: MusicLIMEExplanation, label: int, num_feat
     agree = agreement(*(weight_vector(e, label) for e in ordered), k=5)
     columns = [SURROGATE_NAMES[m] + (" (this explanation)" if m == primary else "") for m in ("lime", "kernel_shap")]
     return {"columns": columns, "rows": rows, "jaccard_top5": agree["jaccard_top5"],
-            "spearman_abs": agree["spearman_abs"], "num_features": len(explanation.features)}
+            "spearman_abs": agree["spearman_abs"],
+            "spearman_text": "-" if math.isnan(agree["spearman_abs"]) else f"{agree['spearman_abs']:.2f}",
+            "num_features": len(explanation.features)}
