@@ -56,6 +56,7 @@ def test_defaults_reproduce_the_seed():
     ("explain.temporal_segments=0", "explain.temporal_segments"),
     ("explain.lyrics_unit=syllable", "explain.lyrics_unit"),
     ("explain.labels=[-1]", "explain.labels"),
+    ("explain.surrogate=shap", "explain.surrogate"),
     ("model.batch_size=0", "model.batch_size"),
     ("separation.device=tpu", "separation.device"),
     ("compute.device=gpu", "compute.device"),
@@ -83,3 +84,16 @@ def test_compute_device_is_the_one_gpu_switch(device, gpus):
     assert point["compute"]["gpu"] == gpus  # what the separate and predict rules request
     explicit = compose_sweep(CONF, None, [f"compute.device={device}", "compute.gpu=2"]).points[0].config
     assert explicit["compute"]["gpu"] == 2
+
+
+def test_the_surrogate_keys_only_the_fit():
+    """Comparing LIME with Kernel SHAP costs a fit: masks and predictions keep their keys."""
+    from musiclime.pipeline.plan import stage_keys, stage_slices
+
+    lime, shap = (stage_keys(stage_slices(compose_sweep(CONF, None, [f"explain.surrogate={name}"]).points[0].config))
+                  for name in ("lime", "kernel_shap"))
+    assert {k: v for k, v in lime.items() if k != "fit" and k not in ("media", "evaluation")} == \
+        {k: v for k, v in shap.items() if k != "fit" and k not in ("media", "evaluation")}
+    assert lime["fit"] != shap["fit"] and shap["fit"].startswith("shap-")
+    default = stage_slices(compose_sweep(CONF, None, []).points[0].config)
+    assert "surrogate" not in default["fit"]  # lime leaves the fit keys of earlier runs as they were

@@ -151,6 +151,51 @@ def test_stopping_rule_fits_the_rows_it_scored_and_a_kernel_sweep_reuses_them(fi
     assert not {"perturb", "predict"} & set(job_counts(result.stderr)), result.stderr[-2000:]
 
 
+def test_kernel_shap_costs_a_fit_not_a_model_run(first_run, tmp_path):
+    """explain.surrogate=kernel_shap refits on the cached predictions (which hold the all-off row);
+    both surrogates' weights and trust metrics reach the explanation, evaluation and page."""
+    from musiclime.common.artifacts import save_arrays
+    from musiclime.common.errors import MusicLimeError
+    from musiclime.pipeline.stages import fit
+
+    workdir, overrides, _ = first_run
+    result = snakemake(workdir, overrides + ["explain.surrogate=kernel_shap"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stderr)
+    assert counts.get("fit") == 2 * 3 and not {"separate", "perturb", "predict"} & set(counts), counts
+    paths = sorted((workdir / "results").glob("songs/*/*/*/*/shap-*/explanation.json"))
+    assert len(paths) == 2 * 3
+    for path in paths:
+        meta = json.loads(path.read_text())["metadata"]
+        assert meta["surrogate"] == meta["parameters"]["surrogate"] == "kernel_shap"
+        assert meta["alternative_surrogate"]["method"] == "lime"
+        [label] = meta["alternative_surrogate"]["agreement"]
+        assert set(meta["alternative_surrogate"]["agreement"][label]) == {"jaccard_top5", "spearman_abs"}
+        predictions_meta, arrays = load_arrays(path.parents[1] / "predictions.npz")
+        assert arrays["prediction_all_off"].shape == (2,) and predictions_meta["n_items"] == 50 + 2
+        exp = load_explanation(path)
+        label = int(label)
+        assert sum(w for _, w in exp.local_exp[label]) + exp.intercept[label] == pytest.approx(
+            exp.predictions[0, label], abs=1e-9)  # efficiency: the values add up to v(1) - v(0)
+    for evaluation in (workdir / "results").glob("songs/*/*/*/*/shap-*/evaluation-*/evaluation.json"):
+        metrics = json.loads(evaluation.read_text())["metrics"]
+        assert {"lime_jaccard_top5", "lime_kendall_tau", "lime_deletion_aopc", "lime_insertion_aopc"} <= set(metrics)
+    point = next(p for p in (workdir / "results" / "points").iterdir()
+                 if "surrogate: kernel_shap" in (p / "config.yaml").read_text())
+    page = (point / "songs" / "song0.html").read_text()
+    assert "LIME (this explanation)" not in page and "Kernel SHAP (this explanation)" in page and "Spearman" in page
+    # predictions cached before the all-off row existed: a clear error naming the fix
+    old = tmp_path / "predictions.npz"
+    predictions_meta, arrays = load_arrays(paths[0].parents[1] / "predictions.npz")
+    arrays.pop("prediction_all_off")
+    save_arrays(old, predictions_meta, **arrays)
+    masks_npz = next(paths[0].parents[2].glob("masks.npz"))
+    fit_slice = {"kernel_width": 25.0, "distance_scale": 1.0, "feature_selection": "auto", "num_features": 20,
+                 "labels": None, "surrogate": "kernel_shap"}
+    with pytest.raises(MusicLimeError, match="re-run predict"):
+        fit(masks_npz, old, fit_slice, {"song_id": "song0"}, {}, tmp_path / "e.json", tmp_path / "c.yaml")
+
+
 def test_named_experiment_expands_its_sweep(first_run):
     workdir, overrides, _ = first_run
     result = snakemake(workdir, overrides, "kernel_sweep", "-n")

@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 from urllib.parse import quote
 
 from ..method.explanation import MusicLIMEExplanation
+from .comparison import SURROGATE_NAMES, surrogate_comparison
 from ..method.explanation_views import lyric_lines_weighted, top_features
 from .trust.verdicts import verdicts
 
@@ -38,10 +39,18 @@ PART_MEANINGS = {"": "over every feature", "_audio": "among the audio components
                  "_lyrics": "among the lyrics features", "_modality_mean": "mean of the two modalities"}
 
 
+#: Metric-name prefixes of the second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`).
+SECOND_OPINION_PREFIXES = {"shap_": "kernel_shap", "lime_": "lime"}
+
+
 def metric_meaning(name: str) -> str:
-    """What a trust metric of ``evaluation.json`` means (``""`` when unknown)."""
+    """What a trust metric of ``evaluation.json`` means (``""`` when unknown); a second-opinion metric
+    (``shap_...``) means its base metric, of that surrogate."""
     if name in METRIC_MEANINGS:
         return METRIC_MEANINGS[name]
+    for prefix, method in SECOND_OPINION_PREFIXES.items():
+        if name.startswith(prefix) and metric_meaning(name[len(prefix):]):
+            return f"{SURROGATE_NAMES[method]}'s weights: {metric_meaning(name[len(prefix):])}"
     for part, where in PART_MEANINGS.items():
         if part and name.endswith(part) and "_spearman" in name:
             prefix = name[:-len(part)].removesuffix("_spearman")
@@ -140,7 +149,8 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
     """
     info = explanation.metadata.get("song_info", {})
     params = explanation.metadata.get("parameters", {})
-    fit = [("surrogate R^2 (weighted, on the perturbations)", fmt(explanation.score[label])),
+    fit = [("surrogate", SURROGATE_NAMES.get(explanation.metadata.get("surrogate", "lime"), "-")),
+           ("surrogate R^2 (weighted, on the perturbations)", fmt(explanation.score[label])),
            ("intercept", fmt(explanation.intercept[label])),
            ("surrogate prediction at the full song", fmt(explanation.local_pred[label])),
            ("perturbation samples", fmt(params.get("num_samples"))),
@@ -157,6 +167,8 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         audio=[{"caption": c, "href": relative_href(p, out_html)} for c, p in audio],
         pictures=[{"caption": c, "href": relative_href(p, out_html)} for c, p in pictures],
         top=top_features(explanation, label, num_features), lyrics=lyrics_context(explanation, label),
+        comparison=surrogate_comparison(explanation, label, num_features),
+        second_opinion_note=(explanation.metadata.get("alternative_surrogate") or {}).get("note"),
         config=[(k, fmt(v)) for k, v in params.items()],
         index_href=None if index_html is None else relative_href(index_html, out_html))
 

@@ -12,13 +12,14 @@ from ..common.provenance import describe_files
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
-from .inference import PredictFn, check_lyrics_for_modality, predict_original
+from .inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
 from .rounds import score_masks
-from .sampling import as_random_state, sample_masks
+from .sampling import PAIRED_SAMPLERS, as_random_state, sample_masks
+from .second_opinion import check_surrogate, fit_surrogates
 from .stopping import StoppingRule
-from .surrogate import check_fit_params, fit_surrogate
+from .surrogate import check_fit_params
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,20 @@ class MusicLIMEExplainer:
         stopping: a :class:`~musiclime.method.stopping.StoppingRule`: score the masks in rounds and
             stop once the predicted class's top features are stable (``num_samples`` is the budget);
             ``None`` scores every mask.
+        surrogate: ``"lime"`` (seed) or ``"kernel_shap"``: Shapley values from the same scored masks
+            (:mod:`musiclime.method.shapley`), at the cost of one more model item (every explained
+            feature off; none when a mask row is already all zeros). The other surrogate is fitted
+            too when it can be, and kept in ``metadata["alternative_surrogate"]``
+            (:mod:`musiclime.method.second_opinion`).
     """
 
     def __init__(self, kernel_width: float = 25, random_state=None, *, distance_scale: float = 1.0,
                  feature_selection: str = "auto", num_features: int = 20, batch_size: int = 32,
                  sampler: str = "random", progress: bool = True,
-                 memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB, stopping: StoppingRule | None = None):
+                 memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB, stopping: StoppingRule | None = None,
+                 surrogate: str = "lime"):
         check_fit_params(kernel_width, distance_scale, feature_selection, num_features)
+        self.surrogate = check_surrogate(surrogate)
         self.kernel_width = kernel_width
         self.random_state = as_random_state(random_state)
         self.distance_scale = distance_scale
@@ -105,20 +113,28 @@ class MusicLIMEExplainer:
         num_drawn = int(masks.shape[0])
         settings = {"batch_size": self.batch_size, "progress": self.progress, "memory_budget_mb": self.memory_budget_mb}
         result, record = score_masks(audio_factorization, text_factorization, masks, layout, predict_fn,
-                                     self.stopping, int(np.argmax(original)), self.sampler == "paired", **settings)
+                                     self.stopping, int(np.argmax(original)), self.sampler in PAIRED_SAMPLERS, **settings)
         masks = masks[:len(result.predictions)]
         labels = (int(np.argmax(original)),) if labels is None else tuple(int(x) for x in labels)
+        all_off = None
+        if self.surrogate == "kernel_shap":
+            all_off, extra = predict_all_off(audio_factorization, text_factorization, layout, predict_fn, masks,
+                                             result.predictions, **{**settings, "progress": False})
+            if extra is not None:
+                result = result.with_costs_of(extra)
         fit_start = time.perf_counter()
-        fits = fit_surrogate(masks, result.predictions, labels, kernel_width=self.kernel_width,
-                             distance_scale=self.distance_scale, feature_selection=self.feature_selection,
-                             num_features=self.num_features)
+        surrogates = fit_surrogates(masks, result.predictions, labels, self.surrogate,
+                                    prediction_all_off=all_off, sampler=self.sampler,
+                                    kernel_width=self.kernel_width, distance_scale=self.distance_scale,
+                                    feature_selection=self.feature_selection, num_features=self.num_features)
+        fits = surrogates.fits
         fit_seconds = time.perf_counter() - fit_start
         metadata = explanation_metadata(
             audio_factorization.describe(), song_info, getattr(text_factorization, "unit", "line"),
             parameters={"num_samples": num_drawn, "kernel_width": self.kernel_width,
                         "distance_scale": self.distance_scale, "feature_selection": self.feature_selection,
                         "num_features": self.num_features, "sampler": self.sampler, "batch_size": self.batch_size,
-                        "modality": modality, "labels": list(labels)},
+                        "modality": modality, "labels": list(labels), "surrogate": self.surrogate},
             timings_s={"predict": result.seconds, "fit": fit_seconds, "total": time.perf_counter() - started,
                        **({"separation": audio_factorization.separation_seconds}
                           if hasattr(audio_factorization, "separation_seconds") else {})},
@@ -126,6 +142,7 @@ class MusicLIMEExplainer:
             samples_used=len(masks), stopping=None if record is None else record.as_dict(),
             provenance={"weights": describe_files(getattr(predict_fn, "weight_files", None),
                                                   note="the predict_fn names no weight_files")})
+        metadata.update(surrogates.metadata(layout.num_features))
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),

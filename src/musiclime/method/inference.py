@@ -157,6 +157,33 @@ def predict_original(audio_factorization: Factorization, text_factorization, pre
     return probs[0]
 
 
+def predict_all_off(audio_factorization: Factorization, text_factorization, layout: FeatureLayout,
+                    predict_fn: PredictFn, masks: np.ndarray | None = None, predictions: np.ndarray | None = None,
+                    **settings) -> tuple[np.ndarray, PredictionResult | None]:
+    """Probabilities ``(n_classes,)`` with every explained feature off (Kernel SHAP's ``v(0)``).
+
+    "Every explained feature" follows ``layout``: with ``modality="audio"`` the audio components
+    are all off and the lyrics stay whole, with ``"lyrical"`` the reverse. When a scored row of
+    ``masks`` (with its ``predictions``) is already all zeros, its prediction is reused and no model
+    is called; otherwise one all-zero row is scored.
+
+    Args:
+        masks, predictions: rows already scored, ``(n, layout.num_features)`` and ``(n, n_classes)``.
+        settings: ``batch_size``, ``progress``, ``memory_budget_mb`` of :func:`predict_masks`.
+
+    Returns:
+        The probabilities, and what scoring them cost (``None`` when reused).
+    """
+    if masks is not None and predictions is not None:
+        scored = np.asarray(masks)[:len(predictions)]
+        off = np.flatnonzero(scored.sum(axis=1) == 0)
+        if len(off):
+            return np.asarray(predictions[off[0]], dtype=np.float64), None
+    row = np.zeros((1, layout.num_features), dtype=np.int64)
+    result = predict_masks(audio_factorization, text_factorization, row, layout, predict_fn, **settings)
+    return result.predictions[0], result
+
+
 def check_lyrics_for_modality(text_factorization, modality: str, song: str | None = None) -> None:
     """Raise when the modality perturbs lyrics but there are none; warn for ``"both"``."""
     if text_factorization.num_words() > 0:
@@ -171,5 +198,6 @@ def check_lyrics_for_modality(text_factorization, modality: str, song: str | Non
         log.warning("the lyrics%s are empty: explaining the audio components only", what)
 
 
-__all__: Sequence[str] = ["PredictionResult", "COST_FIELDS", "predict_masks", "predict_original", "validate_probabilities",
+__all__: Sequence[str] = ["PredictionResult", "COST_FIELDS", "predict_masks", "predict_original", "predict_all_off",
+                          "validate_probabilities",
                           "texts_for", "check_lyrics_for_modality"]

@@ -40,6 +40,12 @@ class PredictionResult:
         """The call accounting, as recorded in an explanation's metadata."""
         return {name: int(getattr(self, name)) for name in COST_FIELDS}
 
+    def with_costs_of(self, other: "PredictionResult") -> "PredictionResult":
+        """These predictions, with ``other``'s calls, time and costs added (a row scored apart, such as
+        the all-off row of :func:`musiclime.method.inference.predict_all_off`)."""
+        counts = {name: getattr(self, name) + getattr(other, name) for name in ("n_calls", "seconds", *COST_FIELDS)}
+        return PredictionResult(self.predictions, **counts)
+
 
 #: The call-accounting fields of :class:`PredictionResult` (explanation metadata, MLflow metrics).
 COST_FIELDS = ("compositions", "model_items", "audio_encodings", "lyric_encodings", "fused_rows")

@@ -13,7 +13,12 @@ Row 0 is always all ones: the unperturbed instance. Samplers:
   encodes about ``2 sqrt(num_samples)`` inputs, and every model composes about
   ``sqrt(num_samples)`` waveforms;
 * ``factorial_paired``: ``factorial`` with each modality's masks drawn in complementary pairs
-  (at least ``2 (n + 1)`` masks for ``n`` features).
+  (at least ``2 (n + 1)`` masks for ``n`` features);
+* ``shapley``: Kernel SHAP's design (as the ``shap`` package's KernelExplainer draws it): row 1
+  all zeros, then pairs of a coalition and its complement, each coalition's size ``s`` drawn with
+  probability proportional to ``1 / (s (M - s))`` (the Shapley kernel's mass on that size) and its
+  features uniformly among those of that size. Kernel SHAP's regression on these rows needs no
+  importance weights (:mod:`musiclime.method.shapley`), and the all-off row costs no extra call.
 
 The two ``factorial`` samplers need both modalities perturbed (``audio_columns`` leading audio
 columns, lyrics after them); with one modality they are ``random`` and ``paired``.
@@ -27,7 +32,9 @@ import numpy as np
 
 from ..common.errors import ConfigError
 
-SAMPLERS = ("random", "exhaustive", "paired", "factorial", "factorial_paired")
+SAMPLERS = ("random", "exhaustive", "paired", "factorial", "factorial_paired", "shapley")
+#: Samplers that draw complementary pairs of rows (rounds of the stopping rule take whole pairs).
+PAIRED_SAMPLERS = ("paired", "shapley")
 #: Largest feature count for the exhaustive sampler (2**20 masks).
 MAX_EXHAUSTIVE_FEATURES = 20
 
@@ -75,6 +82,8 @@ def sample_masks(num_samples: int, num_features: int, random_state=None, sampler
         if sampler == "paired" or not 0 < audio_columns < num_features:
             return _random_rows(rng, num_samples, num_features, pairs)
         return factorial_masks(rng, num_samples, audio_columns, num_features - audio_columns, pairs)
+    if sampler == "shapley":
+        return shapley_masks(as_random_state(random_state), num_samples, num_features)
     raise ConfigError(f"unknown sampler {sampler!r}; expected one of {SAMPLERS}")
 
 
@@ -90,6 +99,31 @@ def _random_rows(rng: np.random.RandomState, n_rows: int, width: int, pairs: boo
         rows = rows[:n_rows]
     rows[0] = 1
     return rows
+
+
+def shapley_masks(rng: np.random.RandomState, num_samples: int, num_features: int) -> np.ndarray:
+    """``num_samples`` rows: all ones, all zeros, then complementary pairs with Shapley-kernel sizes.
+
+    Each pair's first row has ``s`` features on, ``s`` drawn from
+    :func:`musiclime.method.shapley.size_distribution` and the features uniformly among the
+    ``C(M, s)`` coalitions of that size; its partner is the complement (size ``M - s``, the same
+    kernel weight). With one feature, the rows alternate ones and zeros.
+
+    Returns:
+        int64 ``(num_samples, num_features)``.
+    """
+    from .shapley import size_distribution
+
+    n_pairs = -(-num_samples // 2)
+    rows = np.zeros((2 * n_pairs, num_features), dtype=np.int64)
+    rows[0::2] = 1
+    if num_features > 1:
+        sizes = 1 + rng.choice(num_features - 1, n_pairs - 1, p=size_distribution(num_features))
+        for pair, size in enumerate(sizes, start=1):
+            rows[2 * pair] = 0
+            rows[2 * pair, rng.permutation(num_features)[:size]] = 1
+        rows[3::2] = 1 - rows[2::2]
+    return rows[:num_samples]
 
 
 def factorial_masks(rng: np.random.RandomState, num_samples: int, n_audio: int, n_text: int,

@@ -20,6 +20,7 @@ from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_M
 from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
 from ..method.sampling import SAMPLERS
+from ..method.second_opinion import SURROGATES
 from ..method.stopping import StoppingRule
 from ..method.surrogate import FEATURE_SELECTIONS
 
@@ -166,6 +167,7 @@ class ExplainConfig:
     feature_selection: str = "auto"
     num_features: int = 20
     labels: Optional[list[int]] = None  # None: the class the model predicts for the original song
+    surrogate: str = "lime"  # the explanation's surrogate; the other one is fitted too, as a second opinion
     stopping: StoppingConfig = field(default_factory=StoppingConfig)
 
     def __post_init__(self):
@@ -179,6 +181,8 @@ class ExplainConfig:
         _require(self.lyrics_unit in LYRICS_UNITS, "explain.lyrics_unit",
                  f"unknown unit {self.lyrics_unit!r}; expected one of {LYRICS_UNITS}")
         _require(self.sampler in SAMPLERS, "explain.sampler", f"unknown sampler {self.sampler!r}; expected {SAMPLERS}")
+        _require(self.surrogate in SURROGATES, "explain.surrogate",
+                 f"unknown surrogate {self.surrogate!r}; expected one of {SURROGATES}")
         _require(self.feature_selection in FEATURE_SELECTIONS, "explain.feature_selection",
                  f"unknown {self.feature_selection!r}; expected one of {FEATURE_SELECTIONS}")
         _require(self.num_features >= 1, "explain.num_features", f"must be >= 1, got {self.num_features}")

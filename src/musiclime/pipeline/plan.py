@@ -6,7 +6,7 @@ Each stage's artifact path is keyed by exactly the configuration that can change
 * ``separation``  (backend and its settings, sample rate)
 * ``masks``       (num_samples, temporal_segments, modality, lyrics unit, sampler, seed, stopping rule)
 * ``predictions`` (+ the model)
-* ``explanation`` (+ kernel width, distance scale, feature selection, num_features, labels)
+* ``explanation`` (+ kernel width, distance scale, feature selection, num_features, labels, surrogate)
 
 Keys are readable prefixes plus a short hash of the slice, e.g. ``kw25-ds1-3fa2c1d0``.
 """
@@ -44,7 +44,7 @@ def stage_slices(config: dict) -> dict[str, dict]:
         "separation": separation,
         "masks": masks_slice(config["explain"]),
         "model": {k: config["model"][k] for k in MODEL_KEYS},
-        "fit": {k: config["explain"][k] for k in FIT_KEYS},
+        "fit": fit_slice(config["explain"]),
         # per-song pictures and WAVs: 0 switches a part off
         "media": {"num_features": report["num_features"] if report["pictures"] else 0,
                   "listenable_top_k": report["listenable_top_k"] if report["listenable"] else 0},
@@ -60,6 +60,16 @@ def masks_slice(explain: dict) -> dict:
     if stopping.get("enabled"):
         masks["stopping"] = dict(stopping)
     return masks
+
+
+def fit_slice(explain: dict) -> dict:
+    """The fit stage's slice: :data:`FIT_KEYS`, and ``surrogate`` unless it is ``lime`` (so that fits
+    made before the key existed keep their keys). The surrogate never enters the masks or
+    predictions slices: comparing LIME with Kernel SHAP costs a fit, not a model run."""
+    fit = {k: explain[k] for k in FIT_KEYS}
+    if explain.get("surrogate", "lime") != "lime":
+        fit["surrogate"] = explain["surrogate"]
+    return fit
 
 
 def randomized_models(model: dict, evaluation: dict) -> dict[str, dict]:
@@ -100,7 +110,8 @@ def stage_keys(slices: dict[str, dict]) -> dict[str, str]:
         "separation": f"{sep['backend']}-{short_hash(sep)}",
         "masks": f"n{m['num_samples']}-T{m['temporal_segments']}-{m['modality']}-{m['lyrics_unit']}-{short_hash(m)}",
         "model": f"{slices['model']['name']}-{short_hash(slices['model'])}",
-        "fit": f"kw{f['kernel_width']:g}-ds{f['distance_scale']:g}-{short_hash(f)}",
+        "fit": ("shap-" if f.get("surrogate") == "kernel_shap" else "")
+               + f"kw{f['kernel_width']:g}-ds{f['distance_scale']:g}-{short_hash(f)}",
     }
     if "media" in slices:
         media = slices["media"]

@@ -56,6 +56,8 @@ def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
     ``compositions``, ``audio_encodings``, ``lyric_encodings``, ``fused_rows``, ``samples_used``, where
     recorded); with the stopping rule on, ``stopping_stable`` (1 or 0), ``stopping_rounds`` and
     ``stopping_separation`` (standard errors at the last round);
+    ``surrogate_agreement_<jaccard_top5|spearman_abs>_label_L`` (LIME vs Kernel SHAP, when both were
+    fitted) and ``kernel_shap_effective_samples``;
     ``timing_<stage>_s`` for each recorded timing; ``num_features_total`` (and its audio / lyrics split).
     """
     metrics: dict[str, float] = {}
@@ -76,6 +78,11 @@ def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
         metrics["stopping_stable"] = float(stopping["stopped"] == "stable")
         metrics["stopping_rounds"] = len(stopping["rounds"])
         metrics["stopping_separation"] = stopping["rounds"][-1]["separation"]
+    for label, agreement in ((meta.get("alternative_surrogate") or {}).get("agreement") or {}).items():
+        for name, value in agreement.items():  # LIME vs Kernel SHAP on the same predictions
+            metrics[f"surrogate_agreement_{name}_label_{label}"] = value
+    if meta.get("kernel_shap_effective_samples") is not None:
+        metrics["kernel_shap_effective_samples"] = meta["kernel_shap_effective_samples"]
     for stage, seconds in (meta.get("timings_s") or {}).items():
         metrics[metric_name(f"timing_{stage}_s")] = seconds
     metrics["num_features_total"] = len(explanation.features)

@@ -15,17 +15,7 @@ import numpy as np
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation
 from ...method.explanation_views import explained_label, weight_vector
-
-
-def jaccard(a: set, b: set) -> float:
-    """``|a & b| / |a | b|`` (1 for two empty sets)."""
-    return len(a & b) / len(a | b) if a | b else 1.0
-
-
-def top_k(weights: np.ndarray, k: int) -> set[int]:
-    """Indices of the ``k`` largest ``|weight|`` (non-zero weights only)."""
-    order = np.argsort(-np.abs(weights), kind="stable")[:k]
-    return {int(i) for i in order if weights[i] != 0}
+from ...method.rank_agreement import jaccard, top_k
 
 
 def stability(explanations: Sequence[MusicLIMEExplanation], label: int | None = None) -> dict[str, float]:

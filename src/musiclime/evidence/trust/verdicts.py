@@ -12,7 +12,9 @@ Thresholds (stated in the README, "How far to trust them"):
   weakly related to the trained model's; see :mod:`.randomization`). The cascading and
   data-randomization variants get verdicts with the same threshold.
 
-A metric that was not computed gives no verdict.
+A metric that was not computed gives no verdict. The second-opinion surrogate's metrics
+(``shap_`` / ``lime_`` prefixed, :mod:`.second_opinion`) get the same verdicts, their checks
+prefixed alike (``shap_stability``, ...); its faithfulness is judged against the shared random orders.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ RANDOMIZATION_MAX_SPEARMAN = 0.3
 #: the randomization variants that get a verdict: ``(metric prefix, what the verdict calls the check)``
 RANDOMIZATION_CHECKS = (("randomization", "randomization check"),
                         ("data_randomization", "data-randomization check"))
+#: metric prefixes of the second-opinion surrogate
+SECOND_OPINION_PREFIXES = ("shap_", "lime_")
 
 
 @dataclass(frozen=True)
@@ -64,29 +68,41 @@ def modality_max(metrics: Mapping, prefix: str) -> float | None:
 
 
 def verdicts(metrics: Mapping) -> list[Verdict]:
-    """The verdicts that ``metrics`` (an ``evaluation.json``'s ``metrics``) allow, in a fixed order."""
+    """The verdicts that ``metrics`` (an ``evaluation.json``'s ``metrics``) allow, in a fixed order:
+    the explanation's own, then its second opinion's (checks named ``shap_stability``, ...)."""
+    own = {k: v for k, v in metrics.items() if not k.startswith(SECOND_OPINION_PREFIXES)}
+    out = _verdicts_of(own, "")
+    for prefix in SECOND_OPINION_PREFIXES:
+        second = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}
+        if second:
+            out += _verdicts_of({"random_deletion_aopc": metrics.get("random_deletion_aopc"), **second}, prefix)
+    return out
+
+
+def _verdicts_of(metrics: Mapping, prefix: str) -> list[Verdict]:
+    """Verdicts of unprefixed ``metrics``, their checks named ``<prefix><check>``."""
     out = []
     jaccard = _number(metrics, "jaccard_top5")
     if jaccard is not None:
         passed = jaccard >= STABLE_JACCARD_TOP5
-        out.append(Verdict("stability", passed, "stable" if passed else "not stable",
+        out.append(Verdict(prefix + "stability", passed, "stable" if passed else "not stable",
                            f"top-5 Jaccard {jaccard:.2f} {'>=' if passed else '<'} {STABLE_JACCARD_TOP5:g}"))
     deletion, baseline = _number(metrics, "deletion_aopc"), _number(metrics, "random_deletion_aopc")
     if deletion is not None and baseline is not None:
         margin = deletion - baseline
         passed = margin >= FAITHFUL_DELETION_MARGIN
-        out.append(Verdict("faithfulness", passed, "faithful" if passed else "not faithful",
+        out.append(Verdict(prefix + "faithfulness", passed, "faithful" if passed else "not faithful",
                            f"deletion AOPC {deletion:.3f} vs {baseline:.3f} for random orders: margin {margin:+.3f} "
                            f"{'>=' if passed else '<'} {FAITHFUL_DELETION_MARGIN:g}"))
-    prefixes = list(RANDOMIZATION_CHECKS)
-    prefixes[1:1] = sorted((name[:-len("_spearman_audio")], f"cascade check ({name[8:-len('_spearman_audio')]})")
-                           for name in metrics if name.startswith("cascade_") and name.endswith("_spearman_audio"))
-    for prefix, check in prefixes:
-        rho = modality_max(metrics, prefix)
+    checks = list(RANDOMIZATION_CHECKS)
+    checks[1:1] = sorted((name[:-len("_spearman_audio")], f"cascade check ({name[8:-len('_spearman_audio')]})")
+                         for name in metrics if name.startswith("cascade_") and name.endswith("_spearman_audio"))
+    for name, check in checks:
+        rho = modality_max(metrics, name)
         if rho is None:
             continue
         passed = rho < RANDOMIZATION_MAX_SPEARMAN
-        out.append(Verdict(prefix, passed, f"passes the {check}" if passed else f"fails the {check}",
+        out.append(Verdict(prefix + name, passed, f"passes the {check}" if passed else f"fails the {check}",
                            f"largest per-modality |Spearman| {rho:.2f} {'<' if passed else '>='} "
                            f"{RANDOMIZATION_MAX_SPEARMAN:g}"))
     return out

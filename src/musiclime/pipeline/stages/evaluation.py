@@ -16,6 +16,7 @@ from ...common.artifacts import write_config
 from ...common.atomic_io import write_json
 from ...evidence.listenable import check_same_components
 from ...evidence.trust import faithfulness, randomization_by_modality, stability, verdicts
+from ...evidence.trust.second_opinion import second_opinion_trust
 from ...factorization.lyrics import make_text_factorization
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label, weight_vector
@@ -74,7 +75,8 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
     deletion_aopc, random_deletion_aopc, insertion_aopc, random_insertion_aopc,
     randomization_spearman[_audio|_lyrics|_modality_mean], cascade_<layers>_spearman[...],
     data_randomization_spearman[...]}, "verdicts": [{check, passed, label, evidence}, ...] (see
-    :mod:`musiclime.evidence.trust.verdicts`), "curves", "notes", "timings_s", "model_items", "evaluation"}``.
+    :mod:`musiclime.evidence.trust.verdicts`); the same metrics prefixed ``shap_`` / ``lime_`` for the
+    second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`), "curves", "notes", "timings_s", "model_items", "evaluation"}``.
     """
 
     explanation = load_explanation(explanation_json)
@@ -84,8 +86,9 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
     notes: list[str] = []
     timings: dict[str, float] = {}
     result: dict = {"song_id": song_id, "label": label, "label_name": explanation.label_name(label)}
+    others = [p for p in seed_explanations if Path(p).resolve() != Path(explanation_json).resolve()]
+    faithfulness_inputs = None
     if evaluation.get("stability", True):
-        others = [p for p in seed_explanations if Path(p).resolve() != Path(explanation_json).resolve()]
         if others:
             metrics.update(stability([explanation] + [load_explanation(p) for p in others], label))
         else:
@@ -93,8 +96,8 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
     if evaluation.get("faithfulness", True):
         start = time.perf_counter()
         fact, text, layout = _song_inputs(explanation, stems_npz)
-
-        faith = faithfulness(fact, text, layout, load_predict_fn(dict(model_slice)), weight_vector(explanation, label),
+        faithfulness_inputs = (fact, text, layout, load_predict_fn(dict(model_slice)))
+        faith = faithfulness(*faithfulness_inputs, weight_vector(explanation, label),
                              label, steps=int(evaluation.get("faithfulness_steps", 10)),
                              draws=int(evaluation.get("faithfulness_random_draws", 5)),
                              seed=int(evaluation.get("faithfulness_seed", 0)),
@@ -113,6 +116,16 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
             ("data_randomization", "data" in randomized_explanations, NO_SHUFFLED_FACTORY)):
         if evaluation.get(key, key == "randomization") and not present:
             notes.append(note)
+    # the second-opinion surrogate's weights (metadata["alternative_surrogate"]): the same metrics, prefixed
+    second = second_opinion_trust(explanation, label, evaluation, seed_explanations=others,
+                                  randomized_explanation=randomized_explanations.get("model"),
+                                  faithfulness_inputs=faithfulness_inputs,
+                                  batch_size=int(model_slice.get("batch_size", 32)))
+    metrics.update(second.metrics)
+    notes.extend(second.notes)
+    if second.curves:
+        result["curves"]["second_opinion"] = second.curves
+        result["model_items"] += second.model_items
     result.update(metrics=metrics, verdicts=[v.as_dict() for v in verdicts(metrics)], notes=notes,
                   timings_s=timings, evaluation=dict(evaluation))
     for note in notes:

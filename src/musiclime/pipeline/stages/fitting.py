@@ -1,4 +1,9 @@
-"""Stage ``fit``: masks + predictions -> the explanation JSON (the LIME surrogate; no audio involved)."""
+"""Stage ``fit``: masks + predictions -> the explanation JSON (no audio, no model call).
+
+The chosen surrogate (``explain.surrogate``: LIME or Kernel SHAP) gives the explanation; the other
+one is fitted on the same predictions as a second opinion (``metadata["alternative_surrogate"]``,
+:mod:`musiclime.method.second_opinion`).
+"""
 
 from __future__ import annotations
 
@@ -9,38 +14,51 @@ import numpy as np
 
 from ...common.artifacts import load_arrays, write_config
 from ...common.provenance import describe_file, describe_files
+from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation, explanation_metadata
-from ...method.surrogate import fit_surrogate
+from ...method.second_opinion import fit_surrogates
+
+#: Why Kernel SHAP cannot use predictions written before the all-off row was scored.
+RERUN_PREDICT = ("{path} has no prediction_all_off (the model's prediction with every explained feature off, "
+                 "which explain.surrogate=kernel_shap needs as v(0)): it was written by an older predict stage; "
+                 "re-run predict, e.g. `snakemake --forcerun predict ...`, or delete that file")
 
 
 def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, song: dict, stage_configs: dict,
         out_explanation: str | Path, out_config: str | Path) -> Path:
-    """Fit the surrogate for one song and write the explanation JSON (no audio involved)."""
+    """Fit the surrogates for one song and write the explanation JSON (no audio involved)."""
     masks_meta, mask_arrays = load_arrays(masks_npz)
     pred_meta, pred_arrays = load_arrays(predictions_npz)
     predictions = pred_arrays["predictions"]
     masks = mask_arrays["masks"][:len(predictions)].astype(np.int64)  # the stopping rule may use a prefix
     original = pred_arrays["probabilities_original"]
     labels = fit_slice["labels"] if fit_slice["labels"] is not None else [int(np.argmax(original))]
+    surrogate = fit_slice.get("surrogate", "lime")  # left out of the slice when lime (older keys stay)
+    all_off = pred_arrays.get("prediction_all_off")
+    if surrogate == "kernel_shap" and all_off is None and not np.any(masks.sum(axis=1) == 0):
+        raise MusicLimeError(RERUN_PREDICT.format(path=predictions_npz))
     start = time.perf_counter()
-    fits = fit_surrogate(masks, predictions, labels, kernel_width=fit_slice["kernel_width"],
-                         distance_scale=fit_slice["distance_scale"],
-                         feature_selection=fit_slice["feature_selection"], num_features=fit_slice["num_features"])
+    surrogates = fit_surrogates(masks, predictions, labels, surrogate, prediction_all_off=all_off,
+                                sampler=masks_meta["sampler"], kernel_width=fit_slice["kernel_width"],
+                                distance_scale=fit_slice["distance_scale"],
+                                feature_selection=fit_slice["feature_selection"],
+                                num_features=fit_slice["num_features"])
     parameters = {**{k: masks_meta[k] for k in ("num_samples", "temporal_segments", "modality", "lyrics_unit",
                                                  "sampler", "seed")},
-                  **fit_slice, "labels": list(labels), "model": pred_meta["model"]}
+                  **fit_slice, "surrogate": surrogate, "labels": list(labels), "model": pred_meta["model"]}
     metadata = explanation_metadata(
         masks_meta["audio"], song, masks_meta["lyrics_unit"], parameters,
         timings_s={"separation": masks_meta["separation_seconds"], "predict": pred_meta["predict_seconds"],
-                   "fit": time.perf_counter() - start},
+                   "fit": time.perf_counter() - start, **{f"fit_{m}": s for m, s in surrogates.seconds.items()}},
         model_calls=pred_meta["n_calls"], model_items=pred_meta["n_items"], config=stage_configs,
         costs=pred_meta.get("costs"), samples_used=len(masks), stopping=pred_meta.get("stopping"),
         provenance=recorded_provenance(pred_meta, song))
+    metadata.update(surrogates.metadata(masks.shape[1]))
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)
-    for surrogate in fits.values():
-        explanation.add_fit(surrogate)
+    for fitted in surrogates.fits.values():
+        explanation.add_fit(fitted)
     explanation.save_to_json(out_explanation, num_features=20)
     write_config(out_config, {"song_id": song["song_id"], "fit": fit_slice, **stage_configs})
     return Path(out_explanation)

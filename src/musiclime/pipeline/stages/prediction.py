@@ -11,9 +11,10 @@ from ...common.artifacts import load_arrays, save_arrays, write_config
 from ...common.errors import ConfigError, MusicLimeError
 from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
-from ...method.inference import predict_original
+from ...method.inference import predict_all_off, predict_original
 from ...method.modality import FeatureLayout
 from ...method.rounds import score_masks
+from ...method.sampling import PAIRED_SAMPLERS
 from ...method.stopping import StoppingRule
 from .separation import load_factorization
 
@@ -48,7 +49,9 @@ def weights_provenance(predict_fn, model_slice: dict) -> dict:
 
 def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Path, model_slice: dict,
             out_predictions: str | Path, out_config: str | Path, progress: bool = True) -> Path:
-    """Score every perturbed instance of one song (streamed in batches) and the original song."""
+    """Score every perturbed instance of one song (streamed in batches), the original song, and the
+    all-off instance (``prediction_all_off``, Kernel SHAP's ``v(0)``: one more item, unless a scored
+    mask row is already all zeros)."""
     masks_meta, arrays = load_arrays(masks_npz)
     song_id = masks_meta["song_id"]
     fact, stems_meta = load_factorization(stems_npz, masks_meta["temporal_segments"])
@@ -66,14 +69,21 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
                 "memory_budget_mb": model_slice["memory_budget_mb"]}
     result, record = score_masks(fact, text, arrays["masks"], layout, predict_fn,
                                  StoppingRule.from_config(masks_meta.get("stopping")), int(np.argmax(original)),
-                                 masks_meta["sampler"] == "paired", **settings)
+                                 masks_meta["sampler"] in PAIRED_SAMPLERS, **settings)
     if record is not None:
         log.info("%s: %s after %d of %d samples", song_id, record.stopped, record.samples_used, len(arrays["masks"]))
-    meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": result.n_calls + 1,
-            "n_items": result.model_items + 1, "costs": result.costs(), "predict_seconds": result.seconds,
-            "samples_used": len(result.predictions), "stopping": None if record is None else record.as_dict(),
+    # Kernel SHAP's v(0): every explained feature off (reused when a scored row is all zeros)
+    all_off, extra = predict_all_off(fact, text, layout, predict_fn, arrays["masks"], result.predictions,
+                                     **{**settings, "progress": False})
+    scored = result if extra is None else result.with_costs_of(extra)
+    meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": scored.n_calls + 1,
+            "n_items": scored.model_items + 1, "costs": scored.costs(), "predict_seconds": scored.seconds,
+            "samples_used": len(result.predictions),
+            "stopping": None if record is None else record.as_dict(),
+            "all_off": "reused a scored row" if extra is None else "scored",
             "provenance": {"inputs": {"audio": stems_meta.get("audio_file"), "lyrics": describe_file(lyrics_path)},
                            "weights": weights_provenance(predict_fn, model_slice)}}
-    save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original)
+    save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original,
+                prediction_all_off=all_off)
     write_config(out_config, {"song_id": song_id, "model": model_slice})
     return Path(out_predictions)
