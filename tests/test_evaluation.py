@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from musiclime.evidence.trust import aopc, jaccard, perturbation_masks
+from musiclime.evidence.trust import aopc, jaccard, perturbation_masks, verdicts
+from musiclime.evidence.trust.randomization import within_modality_spearman
 from musiclime.pipeline.plan import randomized_models, shuffled_training
 from musiclime.pipeline.stages.evaluation import evaluate_song
 from musiclime.pipeline.stages.media import write_listenable
@@ -58,7 +59,7 @@ def test_glassbox_evaluation(song_run):
     assert set(m) == {"jaccard_top5", "jaccard_top10", "kendall_tau", "deletion_aopc", "random_deletion_aopc",
                       "insertion_aopc", "random_insertion_aopc", "randomization_spearman", "n_seeds",
                       "randomization_spearman_audio", "randomization_spearman_lyrics",
-                      "randomization_spearman_modality_mean"}
+                      "randomization_spearman_within_modality"}
     # the explanation order removes the planted positive features first: clearly above random orders
     assert m["deletion_aopc"] > m["random_deletion_aopc"] + 0.1
     assert m["insertion_aopc"] > m["random_insertion_aopc"] + 0.1
@@ -66,9 +67,7 @@ def test_glassbox_evaluation(song_run):
     assert m["jaccard_top5"] == pytest.approx(1.0) and m["kendall_tau"] > 0.2
     # a randomized model's explanation correlates weakly with the original's
     assert abs(m["randomization_spearman"]) < 0.4
-    present = [m[f"randomization_spearman_{part}"] for part in ("audio", "lyrics")
-               if m[f"randomization_spearman_{part}"] is not None]
-    assert m["randomization_spearman_modality_mean"] == pytest.approx(np.mean(present))
+    assert m["randomization_spearman_within_modality"] is not None
     assert doc["notes"] == [] and doc["model_items"] == 2 * (1 + 4) * (8 + 1)
     assert len(doc["curves"]["deletion"]) == 9 and doc["curves"]["deletion"][0] == pytest.approx(
         0.45 + sum(AUDIO_PLANT.values()) + sum(LINE_PLANT.values()), abs=1e-6)
@@ -82,6 +81,20 @@ def test_skips_are_noted(song_run):
     doc = json.loads(out.read_text())
     assert doc["metrics"] == {} and any("randomized_predict_fn" in n for n in doc["notes"])
     assert randomized_models({"name": "m", "predict_fn": {"_target_": "x"}}, EVALUATION) == {}
+
+
+def test_within_modality_spearman_by_hand():
+    # audio a = (1, 2, 3) vs b = (1, 2, 3); lyrics a = (10, 20) vs b = (20, 10): the scale split (lyrics
+    # 10x larger) gives Spearman 0.9 over all five; within modality the centred, scaled ranks are
+    # audio (-0.5, 0, 0.5) both, lyrics a (-0.5, 0.5), b (0.5, -0.5): sum of products 0.5 - 0.5 = 0,
+    # norms sqrt(1.0) each -> 0
+    a, b = np.array([1, 2, 3, 10, 20.0]), np.array([1, 2, 3, 20, 10.0])
+    groups = np.array([True, True, True, False, False])
+    assert within_modality_spearman(a, b, groups) == pytest.approx(0.0)
+    assert within_modality_spearman(a, a, groups) == pytest.approx(1.0)
+    # audio agrees, lyrics all tied in b: numerator 0.5 (audio), norms sqrt(0.5 + 0.5) and sqrt(0.5)
+    assert within_modality_spearman(a, np.array([1, 2, 3, 5, 5.0]), groups) == pytest.approx(0.5 / np.sqrt(0.5))
+    assert np.isnan(within_modality_spearman(a, np.zeros(5), groups))
 
 
 def test_randomization_variants_are_planned_from_the_configs():
@@ -108,7 +121,7 @@ def test_missing_variants_are_noted(song_run):
                    "data_randomization": True}, out,
                   randomized_explanations={"cascade_head": song_run["randomized"]})
     doc = json.loads(out.read_text())
-    assert set(doc["metrics"]) == {f"cascade_head_spearman{p}" for p in ("", "_audio", "_lyrics", "_modality_mean")}
+    assert set(doc["metrics"]) == {f"cascade_head_spearman{p}" for p in ("", "_audio", "_lyrics", "_within_modality")}
     assert len(doc["notes"]) == 2
     assert "randomized_predict_fn" in doc["notes"][0] and "shuffled_labels_predict_fn" in doc["notes"][1]
 
@@ -162,3 +175,21 @@ def test_cascading_randomization_reinitialises_from_the_top(tmp_path):
     assert changed["all"] == head | {"audio_head", "text_head", "conv"}
     with pytest.raises(DemoModelError, match="model.randomized_predict_fn.layers"):
         load_randomized_demo_predict_fn(str(tmp_path), seed=1, layers="encoders")
+
+
+def test_verdicts_say_whether_each_metric_passes():
+    metrics = {"jaccard_top5": 0.39, "deletion_aopc": 0.25, "random_deletion_aopc": 0.12,
+               "randomization_spearman_within_modality": -0.12, "cascade_fusion_head_spearman_within_modality": 0.61,
+               "data_randomization_spearman_within_modality": None, "shap_jaccard_top5": 0.8,
+               "shap_deletion_aopc": 0.15}
+    found = {v.check: v for v in verdicts(metrics)}
+    assert list(found) == ["stability", "faithfulness", "randomization", "cascade_fusion_head", "shap_stability",
+                           "shap_faithfulness"]
+    assert (found["stability"].passed, found["stability"].label) == (False, "not stable")
+    assert found["stability"].evidence == "top-5 Jaccard 0.39 < 0.6"
+    assert found["faithfulness"].passed and "margin +0.130 >= 0.1" in found["faithfulness"].evidence
+    assert found["randomization"].label == "passes the randomization check"
+    assert found["cascade_fusion_head"].label == "fails the cascade check (fusion_head)"
+    # the second opinion is judged against the shared random orders: 0.15 - 0.12 < 0.1
+    assert found["shap_stability"].passed and not found["shap_faithfulness"].passed
+    assert verdicts({}) == []

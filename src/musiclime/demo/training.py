@@ -173,7 +173,7 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
                      epochs: int = 36, clean_epochs: int = 6, n_test: int = 40, test_duration_s: float = 24.0,
                      batch_size: int = 16, learning_rate: float = 2e-3, threads: int = 2, config: dict | None = None,
                      augmentation: dict | None = None, shuffle_labels: bool = False,
-                     label_smoothing: float = 0.05) -> dict:
+                     label_smoothing: float = 0.2) -> dict:
     """Train the demo classifier and write ``model.pt``, ``config.json`` and ``metrics.json`` into ``out_dir``.
 
     Args:

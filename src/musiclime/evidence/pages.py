@@ -29,16 +29,14 @@ METRIC_MEANINGS = {
     "random_deletion_aopc": "the same for random orders (baseline)",
     "insertion_aopc": "mean probability gain when inserting features in explanation order (higher = more faithful)",
     "random_insertion_aopc": "the same for random orders (baseline)",
-    "randomization_spearman": "rank correlation of |weight| with the explanation of a randomized model, over "
-                              "every feature (mostly measures the audio/lyrics scale split; near 0 = passes)",
 }
 #: What the randomization variants compare with, by metric prefix (cascade steps are named by their layers).
 RANDOMIZATION_MEANINGS = {"randomization": "the model with every weight re-initialised",
                           "data_randomization": "the same architecture trained on shuffled labels"}
-PART_MEANINGS = {"": "over every feature", "_audio": "among the audio components",
-                 "_lyrics": "among the lyrics features", "_modality_mean": "mean of the two modalities"}
-
-
+#: Which features a randomization correlation ranks, by metric suffix.
+PART_MEANINGS = {"_audio": "among the audio components", "_lyrics": "among the lyrics features",
+                 "_within_modality": "with features ranked within their modality (the recommended variant)",
+                 "": "over every feature (mostly the audio/lyrics scale split)"}
 #: Metric-name prefixes of the second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`).
 SECOND_OPINION_PREFIXES = {"shap_": "kernel_shap", "lime_": "lime"}
 
@@ -46,23 +44,27 @@ SECOND_OPINION_PREFIXES = {"shap_": "kernel_shap", "lime_": "lime"}
 def metric_meaning(name: str) -> str:
     """What a trust metric of ``evaluation.json`` means (``""`` when unknown); a second-opinion metric
     (``shap_...``) means its base metric, of that surrogate."""
-    if name in METRIC_MEANINGS:
-        return METRIC_MEANINGS[name]
     for prefix, method in SECOND_OPINION_PREFIXES.items():
         if name.startswith(prefix) and metric_meaning(name[len(prefix):]):
             return f"{SURROGATE_NAMES[method]}'s weights: {metric_meaning(name[len(prefix):])}"
+    if name in METRIC_MEANINGS:
+        return METRIC_MEANINGS[name]
     for part, where in PART_MEANINGS.items():
-        if part and name.endswith(part) and "_spearman" in name:
-            prefix = name[:-len(part)].removesuffix("_spearman")
-            model = RANDOMIZATION_MEANINGS.get(prefix) or (
-                f"the model re-initialised from the top down to its {prefix[len('cascade_'):]} layers")
+        if name.endswith("_spearman" + part):
+            variant = name[:-len("_spearman" + part)]
+            model = RANDOMIZATION_MEANINGS.get(variant) or (
+                f"the model re-initialised from the top down to its {variant.removeprefix('cascade_')} layers")
             return f"rank correlation of |weight| {where} with the explanation of {model} (near 0 = passes)"
-    if name.startswith("cascade_") and name.endswith("_spearman"):
-        return (f"rank correlation of |weight| over every feature with the explanation of the model re-initialised "
-                f"from the top down to its {name[len('cascade_'):-len('_spearman')]} layers")
-    if name == "data_randomization_spearman":
-        return f"rank correlation of |weight| over every feature with {RANDOMIZATION_MEANINGS['data_randomization']}"
     return ""
+
+
+def verdict_summary(evaluations: Sequence[Mapping | None]) -> list[str]:
+    """Per check, how many of the songs' evaluations pass it, e.g. ``"faithfulness: 3 of 4 songs pass"``."""
+    passed: dict[str, list[bool]] = {}
+    for evaluation in evaluations:
+        for verdict in verdict_rows(evaluation):
+            passed.setdefault(verdict["check"], []).append(bool(verdict["passed"]))
+    return [f"{check}: {sum(flags)} of {len(flags)} songs pass" for check, flags in passed.items()]
 
 
 def verdict_rows(evaluation: Mapping | None) -> list[dict]:

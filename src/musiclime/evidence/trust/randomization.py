@@ -6,11 +6,15 @@ on shuffled labels) are compared by the Spearman rank correlation of their ``|we
 same features; a value near 0 means the explanation depends on what the model learned (the check
 passes).
 
-The correlation is reported over every feature and per modality. Over both modalities together it
-mostly measures the modality split: lyric lines and audio components sit at different weight
-scales in any model (the demo's lyric lines carry 2 to 10 times the audio components' mean
-``|weight|``, trained or not), so the two blocks rank apart whatever the model learned. Per
-modality, features are ranked against their own kind; :func:`modality_spearman` averages the two.
+The correlation is reported over every feature, per modality, and within modality (the README's
+recommended variant). Over both modalities together it mostly measures the modality split: lyric
+lines and audio components sit at different weight scales in any model (the demo's lyric lines
+carry 2 to 10 times the audio components' mean ``|weight|``, trained or not), so the two blocks
+rank apart whatever the model learned. Per modality, features are ranked against their own kind,
+but one modality has few features (16 to 40 on the demo: a Spearman correlation of independent
+rankings of 16 items has a standard deviation of about 0.26). Within modality pools both: each
+feature's rank within its modality, centred and scaled per modality, correlated over every
+feature (Pearson), so the split cannot correlate and every feature counts.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation
 from ...method.explanation_views import weight_vector
 
-#: ``randomization_spearman_<part>`` metric suffixes: over every feature, per modality, their mean
-PARTS = ("overall", "audio", "lyrics", "modality_mean")
+#: ``randomization_spearman_<part>`` metric suffixes: over every feature, per modality, within modality
+PARTS = ("overall", "audio", "lyrics", "within_modality")
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -65,13 +69,37 @@ def randomization_by_modality(original: MusicLIMEExplanation, randomized: MusicL
     """The correlation over every feature and per modality: ``{part: rho}`` for each of :data:`PARTS`.
 
     ``audio`` / ``lyrics`` rank only that modality's features (NaN when the explanation has fewer
-    than 2 of them or their weights are constant); ``modality_mean`` is the mean of the modalities
-    that have a value (with a single modality, that modality's value).
+    than 2 of them or their weights are constant); ``within_modality`` is :func:`within_modality_spearman`.
     """
     a, b = _absolute_weights(original, randomized, label)
     is_audio = np.array([f["type"] == "audio" for f in original.features], dtype=bool)
-    result = {"overall": _spearman(a, b), "audio": _spearman(a[is_audio], b[is_audio]),
-              "lyrics": _spearman(a[~is_audio], b[~is_audio])}
-    present = [v for v in (result["audio"], result["lyrics"]) if np.isfinite(v)]
-    result["modality_mean"] = float(np.mean(present)) if present else float("nan")
-    return result
+    return {"overall": _spearman(a, b), "audio": _spearman(a[is_audio], b[is_audio]),
+            "lyrics": _spearman(a[~is_audio], b[~is_audio]),
+            "within_modality": within_modality_spearman(a, b, is_audio)}
+
+
+def within_modality_spearman(a: np.ndarray, b: np.ndarray, groups: np.ndarray) -> float:
+    """Rank correlation of ``a`` and ``b`` ``(num_features,)`` with the ranks taken within each group.
+
+    Each feature's rank (ties averaged) within its group (``groups``: a label per feature, e.g.
+    ``True`` for audio) is centred on the group's mean rank and divided by ``group size - 1``; the
+    result is the Pearson correlation of those over every feature. With one group it is Spearman's
+    correlation. A group whose values are all tied in one vector adds no agreement (it counts as
+    uncorrelated there).
+    NaN when nothing varies.
+    """
+    from scipy.stats import rankdata
+
+    a, b, groups = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), np.asarray(groups)
+    ranks_a, ranks_b = np.zeros(len(a)), np.zeros(len(b))
+    for group in np.unique(groups):
+        members = groups == group
+        size = int(members.sum())
+        if size < 2:
+            continue
+        for ranks, values in ((ranks_a, a), (ranks_b, b)):
+            r = rankdata(values[members])
+            ranks[members] = (r - r.mean()) / (size - 1)
+    if not ranks_a.any() or not ranks_b.any():
+        return float("nan")
+    return float(np.sum(ranks_a * ranks_b) / np.sqrt(np.sum(ranks_a ** 2) * np.sum(ranks_b ** 2)))

@@ -7,8 +7,8 @@ Thresholds (stated in the README, "How far to trust them"):
 * **faithful**: ``deletion_aopc - random_deletion_aopc >= 0.1`` (removing features in explanation
   order lowers the explained class's probability by at least 0.1 more, averaged over the curve,
   than removing them in random orders);
-* **passes the randomization check**: ``|randomization_spearman_modality_max| < 0.3`` (within each
-  modality, the explanation of a model that learned nothing ranks the features in an order
+* **passes the randomization check**: ``|randomization_spearman_within_modality| < 0.3`` (the
+  explanation of a model that learned nothing ranks the features of each modality in an order
   weakly related to the trained model's; see :mod:`.randomization`). The cascading and
   data-randomization variants get verdicts with the same threshold.
 
@@ -59,14 +59,6 @@ def _number(metrics: Mapping, name: str) -> float | None:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
-def modality_max(metrics: Mapping, prefix: str) -> float | None:
-    """The larger ``|rho|`` of ``<prefix>_spearman_audio`` and ``_lyrics`` (the one present with a
-    single modality; ``None`` when neither is)."""
-    values = [abs(v) for v in (_number(metrics, f"{prefix}_spearman_{part}") for part in ("audio", "lyrics"))
-              if v is not None]
-    return max(values) if values else None
-
-
 def verdicts(metrics: Mapping) -> list[Verdict]:
     """The verdicts that ``metrics`` (an ``evaluation.json``'s ``metrics``) allow, in a fixed order:
     the explanation's own, then its second opinion's (checks named ``shap_stability``, ...)."""
@@ -95,14 +87,15 @@ def _verdicts_of(metrics: Mapping, prefix: str) -> list[Verdict]:
                            f"deletion AOPC {deletion:.3f} vs {baseline:.3f} for random orders: margin {margin:+.3f} "
                            f"{'>=' if passed else '<'} {FAITHFUL_DELETION_MARGIN:g}"))
     checks = list(RANDOMIZATION_CHECKS)
-    checks[1:1] = sorted((name[:-len("_spearman_audio")], f"cascade check ({name[8:-len('_spearman_audio')]})")
-                         for name in metrics if name.startswith("cascade_") and name.endswith("_spearman_audio"))
+    suffix = "_spearman_within_modality"
+    checks[1:1] = [(name[:-len(suffix)], f"cascade check ({name[len('cascade_'):-len(suffix)]})")
+                   for name in metrics if name.startswith("cascade_") and name.endswith(suffix)]
     for name, check in checks:
-        rho = modality_max(metrics, name)
+        rho = _number(metrics, f"{name}_spearman_within_modality")
         if rho is None:
             continue
-        passed = rho < RANDOMIZATION_MAX_SPEARMAN
+        passed = abs(rho) < RANDOMIZATION_MAX_SPEARMAN
         out.append(Verdict(prefix + name, passed, f"passes the {check}" if passed else f"fails the {check}",
-                           f"largest per-modality |Spearman| {rho:.2f} {'<' if passed else '>='} "
+                           f"within-modality Spearman {rho:+.2f}, |rho| {'<' if passed else '>='} "
                            f"{RANDOMIZATION_MAX_SPEARMAN:g}"))
     return out

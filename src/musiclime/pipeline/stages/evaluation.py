@@ -73,7 +73,7 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
 
     Output JSON: ``{"song_id", "label", "metrics": {jaccard_top5, jaccard_top10, kendall_tau,
     deletion_aopc, random_deletion_aopc, insertion_aopc, random_insertion_aopc,
-    randomization_spearman[_audio|_lyrics|_modality_mean], cascade_<layers>_spearman[...],
+    randomization_spearman[_audio|_lyrics|_within_modality], cascade_<layers>_spearman[...],
     data_randomization_spearman[...]}, "verdicts": [{check, passed, label, evidence}, ...] (see
     :mod:`musiclime.evidence.trust.verdicts`); the same metrics prefixed ``shap_`` / ``lime_`` for the
     second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`), "curves", "notes", "timings_s", "model_items", "evaluation"}``.

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...common.atomic_io import write_text
-from ...evidence.pages import INDEX_COLUMNS, aggregation_caption, index_row, relative_href, render, song_page
+from ...evidence.pages import (INDEX_COLUMNS, aggregation_caption, index_row, relative_href, render, song_page,
+                               verdict_summary)
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
 from . import PathLike
@@ -112,18 +113,19 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str) -> Pa
 
     rendered, n_songs = [], 0
     for point in points:
-        rows = []
+        rows, evaluations = [], []
         for song in point["songs"]:
             explanation = load_explanation(song["explanation"])
             label = explained_label(explanation)
+            evaluations.append(_read_json(song.get("evaluation")))
             rows.append({"song_id": str(explanation.metadata.get("song_info", {}).get("song_id", "")),
                          "href": relative_href(song["page"], out_html),
-                         "cells": index_row(explanation, label, _read_json(song.get("evaluation")))})
+                         "cells": index_row(explanation, label, evaluations[-1])})
         n_songs += len(rows)
         aggregation = [{"name": Path(f).name, "href": relative_href(f, out_html), "caption": aggregation_caption(f),
                         "is_image": Path(f).suffix.lower() == ".png"} for f in point.get("aggregation", [])]
         rendered.append({"id": str(point["id"]), "overrides": list(point.get("overrides", [])), "rows": rows,
-                         "aggregation": aggregation})
+                         "aggregation": aggregation, "verdicts": verdict_summary(evaluations)})
     return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS,
                                        n_songs=n_songs))
 
