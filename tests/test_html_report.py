@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from musiclime.evidence.pages import relative_href, weight_color
+from musiclime.evidence.trust import verdicts
 from musiclime.pipeline.stages.media import draw_song_pictures, write_listenable
 from musiclime.pipeline.stages.pages import write_index, write_song_page
 
@@ -103,3 +104,28 @@ def test_song_page_shows_what_the_explanation_cost(report):
     assert meta["compositions"] == 200  # random masks: every row its own waveform
     assert re.search(r"waveforms composed</th><td class=\"num\">200<", text)
     assert "model time (s, composing and predicting)" in text
+
+
+def test_verdicts_sit_beside_the_numbers(report, tmp_path):
+    """The song page says, for each check, whether it passes; the index sums the verdicts up per point."""
+    song_dir = report["pages"][0].parent
+    metrics = {"jaccard_top5": 0.39, "deletion_aopc": 0.30, "random_deletion_aopc": 0.12,
+               "randomization_spearman_within_modality": 0.45}
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text(json.dumps({"metrics": metrics, "notes": [],
+                                      "verdicts": [v.as_dict() for v in verdicts(metrics)]}))
+    page = write_song_page(song_dir / "explanation.json", tmp_path / "page.html", evaluation_json=evaluation)
+    text = html.unescape(page.read_text(encoding="utf-8"))
+    assert re.search(r"<tr class=\"fail\"><td>stability</td><td>\S+ not stable</td><td>top-5 Jaccard 0.39 < 0.6", text)
+    assert re.search(r"<tr class=\"pass\"><td>faithfulness</td><td>\S+ faithful</td>", text)
+    assert "fails the randomization check" in text and "within-modality Spearman +0.45" in text
+    # an evaluation written before verdicts existed gets them from its metrics
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"metrics": metrics, "notes": []}))
+    again = write_song_page(song_dir / "explanation.json", tmp_path / "old.html", evaluation_json=old)
+    assert "not stable" in again.read_text(encoding="utf-8")
+    index = write_index([{"id": "p0", "songs": [{"explanation": song_dir / "explanation.json", "page": page,
+                                                 "evaluation": evaluation}]}], tmp_path / "index.html", title="t")
+    text = index.read_text(encoding="utf-8")
+    assert "stability: 0 of 1 songs pass; faithfulness: 1 of 1 songs pass; randomization: 0 of 1 songs pass" in text
+    assert "not stable, faithful, fails randomization" in text

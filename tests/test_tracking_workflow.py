@@ -69,6 +69,10 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
         for name in ("jaccard_top5", "jaccard_top10", "kendall_tau", "deletion_aopc", "random_deletion_aopc",
                      "insertion_aopc", "random_insertion_aopc"):
             assert run.data.metrics[name] == pytest.approx(evaluation["metrics"][name])
+        assert evaluation["verdicts"], "the evaluation gives verdicts"
+        for verdict in evaluation["verdicts"]:  # each verdict: a tag in words and a 0/1 metric
+            assert run.data.tags[f"musiclime.verdict.{verdict['check']}"] == f"{verdict['label']}: {verdict['evidence']}"
+            assert run.data.metrics[f"passes_{verdict['check']}"] == float(verdict["passed"])
         ranking = json.loads(Path(client.download_artifacts(run.info.run_id, "ranking.json", str(tmp_path))).read_text())
         rows = [dict(zip(ranking["columns"], row)) for row in ranking["data"]]
         weights = {(int(r["label"]), int(r["rank"])): float(r["weight"]) for r in rows}

@@ -209,8 +209,10 @@ def stopping_verdict(metadata: Mapping) -> str | None:
 
 
 INDEX_COLUMNS = ("song", "true label", "predicted", "P original", "P reconstruction", "R^2", "top feature",
-                 "jaccard_top5", "deletion_aopc", "random_deletion_aopc", "randomization_spearman_audio",
-                 "randomization_spearman_lyrics", "verdicts")
+                 "jaccard_top5", "deletion_aopc", "random_deletion_aopc",
+                 "randomization_spearman_within_modality", "verdicts")
+#: Index columns of words, not numbers (left-aligned, wider).
+INDEX_TEXT_COLUMNS = ("top feature", "verdicts")
 
 
 def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping | None) -> dict:
@@ -225,8 +227,16 @@ def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping
               "R^2": fmt(explanation.score[label]),
               "top feature": f"{top[0]['label']} ({top[0]['weight']:+.3f})" if top else "-"}
     values.update({name: fmt(metrics.get(name)) for name in INDEX_COLUMNS[7:-1]})
-    values["verdicts"] = ", ".join(v["label"] for v in verdict_rows(evaluation)) or "-"
+    short = [INDEX_VERDICTS[v["check"]][not v["passed"]] for v in verdict_rows(evaluation)
+             if v["check"] in INDEX_VERDICTS]
+    values["verdicts"] = ", ".join(short) or "-"
     return values
+
+
+#: The index's short verdicts of the explanation's own checks: ``check: (passed, failed)``.
+INDEX_VERDICTS = {"stability": ("stable", "not stable"), "faithfulness": ("faithful", "not faithful"),
+                  "randomization": ("passes randomization", "fails randomization"),
+                  "data_randomization": ("passes data randomization", "fails data randomization")}
 
 
 #: Captions of a point's global importance files (``importance-<method>[-<suffix>].<ext>``), by suffix.
