@@ -286,16 +286,26 @@ def test_demo_job_generates_its_songs_and_model(tmp_path):
                  "explain.temporal_segments=2", NO_TRACKING, "model.train_demo.kwargs.n_train=8",
                  "model.train_demo.kwargs.epochs=2", "model.train_demo.kwargs.clean_epochs=1",
                  "model.train_demo.kwargs.n_test=2", "model.train_demo.kwargs.duration_s=3",
-                 "model.train_demo.kwargs.test_duration_s=3"]
+                 "model.train_demo.kwargs.test_duration_s=3", "evaluation.randomization_cascade=true",
+                 "evaluation.data_randomization=true"]
     result = snakemake(tmp_path, overrides)
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stderr)
-    # per song: 3 mask seeds (stability) + the randomized demo model (sanity check)
-    assert counts["demo_songs"] == 1 and counts["train_demo_model"] == 1 and counts["fit"] == 2 * 4
-    for evaluation in tmp_path.glob("results/songs/*/*/*/demo-*/*/evaluation-*/evaluation.json"):
-        assert "randomization_spearman" in json.loads(evaluation.read_text())["metrics"]
+    # per song: 3 mask seeds (stability), the randomized demo model, its 2 cascade steps and the model
+    # trained on shuffled labels (sanity checks); two trainings: the demo model and the shuffled one
+    assert counts["demo_songs"] == 1 and counts["train_demo_model"] == 2 and counts["fit"] == 2 * 7
+    evaluations = list(tmp_path.glob("results/songs/*/*/*/demo-*/*/evaluation-*/evaluation.json"))
+    assert len(evaluations) == 2
+    for evaluation in evaluations:
+        document = json.loads(evaluation.read_text())
+        checks = {v["check"] for v in document["verdicts"]}
+        for prefix in ("randomization", "cascade_fusion_head", "cascade_embeddings", "data_randomization"):
+            rho = document["metrics"][f"{prefix}_spearman_within_modality"]  # KeyError: not computed
+            assert (prefix in checks) == (rho is not None), prefix  # a verdict whenever there is a number
     metrics = json.loads((tmp_path / "resources/models/demo/metrics.json").read_text())
-    assert metrics["n_train"] == 8 and 0.0 <= metrics["accuracy"] <= 1.0
+    assert metrics["n_train"] == 8 and 0.0 <= metrics["accuracy"] <= 1.0 and not metrics["shuffle_labels"]
+    shuffled = json.loads((tmp_path / "resources/models/demo-shuffled/metrics.json").read_text())
+    assert shuffled["shuffle_labels"] and shuffled["n_train"] == 8
     assert len((tmp_path / "resources/demo/samples.tsv").read_text().splitlines()) == 1 + 2
     summary = next((tmp_path / "results/points").glob("*/summary.tsv")).read_text()
     assert "demo00_ai" in summary and "demo01_human" in summary
