@@ -56,7 +56,7 @@ def test_glassbox_evaluation(song_run):
     seconds = time.perf_counter() - start
     doc = json.loads(out.read_text())
     m = doc["metrics"]
-    assert set(m) == {"jaccard_top5", "jaccard_top10", "kendall_tau", "deletion_aopc", "random_deletion_aopc",
+    assert set(m) == {"jaccard_top5", "jaccard_top10", "jaccard_top5_content", "kendall_tau", "deletion_aopc", "random_deletion_aopc",
                       "insertion_aopc", "random_insertion_aopc", "randomization_spearman", "n_seeds",
                       "randomization_spearman_audio", "randomization_spearman_lyrics",
                       "randomization_spearman_within_modality"}
@@ -193,3 +193,25 @@ def test_verdicts_say_whether_each_metric_passes():
     # the second opinion is judged against the shared random orders: 0.15 - 0.12 < 0.1
     assert found["shap_stability"].passed and not found["shap_faithfulness"].passed
     assert verdicts({}) == []
+    # copies of a lyric line in the top-5: the content-level verdict shows when it differs
+    [own, content] = verdicts({"jaccard_top5": 0.43, "jaccard_top5_content": 1.0})
+    assert (own.label, content.check, content.label) == ("not stable", "stability_content", "stable in content")
+
+
+def test_copies_of_a_lyric_line_count_as_one_in_content_stability():
+    from musiclime.evidence.trust import stability
+    from musiclime.method.explanation import MusicLIMEExplanation
+
+    features = ([{"type": "audio", "feature": f"drums_T{i}", "index": i} for i in range(4)]
+                + [{"type": "lyrics", "feature": "la la la", "index": i} for i in range(3)])
+
+    def explained(order):  # the top-5 in ``order``: 4 audio components and one copy of the chorus line
+        explanation = MusicLIMEExplanation(None, None, np.ones((1, 7)), np.array([[0.2, 0.8]]), modality="both",
+                                           features=features, probabilities_original=np.array([0.2, 0.8]))
+        explanation.local_exp = {1: [(i, 1.0 - 0.1 * rank) for rank, i in enumerate(order)]}
+        return explanation
+
+    # seeds disagree only on which copy of "la la la" (features 4, 5, 6) is fifth
+    result = stability([explained([0, 1, 2, 3, 4]), explained([0, 1, 2, 3, 5]), explained([0, 1, 2, 3, 6])], 1)
+    assert result["jaccard_top5"] == pytest.approx(4 / 6)  # 4 shared of 6
+    assert result["jaccard_top5_content"] == pytest.approx(1.0)

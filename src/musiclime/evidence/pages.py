@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 METRIC_MEANINGS = {
     "jaccard_top5": "overlap of the top-5 features across mask seeds (1 = identical)",
     "jaccard_top10": "overlap of the top-10 features across mask seeds (1 = identical)",
+    "jaccard_top5_content": "the top-5 overlap with copies of a repeated lyric line counted as one feature",
     "kendall_tau": "rank agreement of all features across mask seeds (1 = identical order)",
     "deletion_aopc": "mean probability drop when removing features in explanation order (higher = more faithful)",
     "random_deletion_aopc": "the same for random orders (baseline)",
@@ -234,7 +235,8 @@ def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping
 
 
 #: The index's short verdicts of the explanation's own checks: ``check: (passed, failed)``.
-INDEX_VERDICTS = {"stability": ("stable", "not stable"), "faithfulness": ("faithful", "not faithful"),
+INDEX_VERDICTS = {"stability": ("stable", "not stable"),
+                  "stability_content": ("stable in content", "not stable in content"), "faithfulness": ("faithful", "not faithful"),
                   "randomization": ("passes randomization", "fails randomization"),
                   "data_randomization": ("passes data randomization", "fails data randomization")}
 

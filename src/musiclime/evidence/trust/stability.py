@@ -1,7 +1,9 @@
 """Stability: do explanations of one song with different mask seeds agree?
 
 ``jaccard_top5`` / ``jaccard_top10``: mean pairwise Jaccard index of the top-k features (by
-``|weight|``); ``kendall_tau``: mean pairwise Kendall's tau-b of ``|weight|`` over every feature
+``|weight|``); ``jaccard_top5_content``: the same with features keyed by what they are (modality and
+name: a lyric line by its text), so copies of a repeated line count as one (a bag-of-words model
+weighs every copy the same, and which copy makes the top-5 is then a coin toss); ``kendall_tau``: mean pairwise Kendall's tau-b of ``|weight|`` over every feature
 (unselected features count as 0, ties handled by tau-b).
 """
 
@@ -22,7 +24,7 @@ def stability(explanations: Sequence[MusicLIMEExplanation], label: int | None = 
     """Agreement of ``k >= 2`` explanations of the same song (same features, different mask seeds).
 
     Returns:
-        ``{"jaccard_top5", "jaccard_top10", "kendall_tau", "n_seeds"}``.
+        ``{"jaccard_top5", "jaccard_top10", "jaccard_top5_content", "kendall_tau", "n_seeds"}``.
     """
     from scipy.stats import kendalltau
 
@@ -37,8 +39,11 @@ def stability(explanations: Sequence[MusicLIMEExplanation], label: int | None = 
         raise MusicLimeError(f"stability: explanations {missing} do not explain label {label}")
     vectors = [weight_vector(e, label) for e in explanations]
     pairs = list(combinations(vectors, 2))
+    content = [(f["type"], f["feature"]) for f in explanations[0].features]
+    contents = [{content[i] for i in top_k(v, 5)} for v in vectors]
     taus = [kendalltau(np.abs(a), np.abs(b)).statistic for a, b in pairs]
     return {"jaccard_top5": float(np.mean([jaccard(top_k(a, 5), top_k(b, 5)) for a, b in pairs])),
             "jaccard_top10": float(np.mean([jaccard(top_k(a, 10), top_k(b, 10)) for a, b in pairs])),
+            "jaccard_top5_content": float(np.mean([jaccard(a, b) for a, b in combinations(contents, 2)])),
             "kendall_tau": float(np.nanmean(taus)) if not np.all(np.isnan(taus)) else float("nan"),
             "n_seeds": len(explanations)}

@@ -4,6 +4,8 @@ Thresholds (stated in the README, "How far to trust them"):
 
 * **stable**: ``jaccard_top5 >= 0.6`` (explanations with other mask seeds share, on average,
   about 4 of their top-5 features: 4 shared of 5 is a Jaccard index of 0.67, 3 of 5 is 0.43);
+* **stable in content** (only shown when it differs): ``jaccard_top5_content >= 0.6``, the same
+  with copies of a repeated lyric line counted as one feature;
 * **faithful**: ``deletion_aopc - random_deletion_aopc >= 0.1`` (removing features in explanation
   order lowers the explained class's probability by at least 0.1 more, averaged over the curve,
   than removing them in random orders);
@@ -79,6 +81,13 @@ def _verdicts_of(metrics: Mapping, prefix: str) -> list[Verdict]:
         passed = jaccard >= STABLE_JACCARD_TOP5
         out.append(Verdict(prefix + "stability", passed, "stable" if passed else "not stable",
                            f"top-5 Jaccard {jaccard:.2f} {'>=' if passed else '<'} {STABLE_JACCARD_TOP5:g}"))
+    content = _number(metrics, "jaccard_top5_content")
+    if content is not None and content != jaccard:  # differs only when copies of a lyric line are in a top-5
+        passed = content >= STABLE_JACCARD_TOP5
+        out.append(Verdict(prefix + "stability_content", passed,
+                           "stable in content" if passed else "not stable in content",
+                           f"top-5 Jaccard with copies of a lyric line as one {content:.2f} "
+                           f"{'>=' if passed else '<'} {STABLE_JACCARD_TOP5:g}"))
     deletion, baseline = _number(metrics, "deletion_aopc"), _number(metrics, "random_deletion_aopc")
     if deletion is not None and baseline is not None:
         margin = deletion - baseline
