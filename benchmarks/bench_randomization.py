@@ -100,7 +100,8 @@ def run(workdir: Path, weights: Path, shuffled: Path | None, samples: int, seed:
                 "lyrics_to_audio_weight_trained": ratio(trained, is_audio),
                 "lyrics_to_audio_weight_variant": ratio(weights[name], is_audio),
                 "zero_in_both": int(np.sum((a == 0) & (b == 0))),
-                "energy_rho_trained": spearman(energy, a[is_audio]), "energy_rho_variant": spearman(energy, b[is_audio]),
+                "energy_rho_trained": spearman(energy, a[is_audio]),
+                "energy_rho_variant": spearman(energy, b[is_audio]),
                 "p_mean": float(predictions["trained"][:, label].mean()),
                 "p_sd": float(predictions["trained"][:, label].std()),
                 "deletion_margin": faith.metrics["deletion_aopc"] - faith.metrics["random_deletion_aopc"]})

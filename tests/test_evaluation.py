@@ -56,7 +56,8 @@ def test_glassbox_evaluation(song_run):
     seconds = time.perf_counter() - start
     doc = json.loads(out.read_text())
     m = doc["metrics"]
-    assert set(m) == {"jaccard_top5", "jaccard_top10", "jaccard_top5_content", "kendall_tau", "deletion_aopc", "random_deletion_aopc",
+    assert set(m) == {"jaccard_top5", "jaccard_top10", "jaccard_top5_content", "kendall_tau", "deletion_aopc",
+                      "random_deletion_aopc",
                       "insertion_aopc", "random_insertion_aopc", "randomization_spearman", "n_seeds",
                       "randomization_spearman_audio", "randomization_spearman_lyrics",
                       "randomization_spearman_within_modality"}

@@ -239,7 +239,8 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
             for start in range(0, len(order), batch_size):
                 indices = order[start:start + batch_size]
                 audios, texts = perturb_batch(corpus, indices, aug, rng, audio=epoch >= clean_epochs)
-                text_features = torch.from_numpy(lyrics_features(texts, model_config.text_buckets, model_config.text_counts))
+                text_features = torch.from_numpy(lyrics_features(texts, model_config.text_buckets,
+                                                                 model_config.text_counts))
                 target = labels[indices]
                 fused, audio_only, text_only = model.all_logits(torch.from_numpy(audios), text_features)
                 loss = loss_fn(fused, target) + AUX_WEIGHT * (loss_fn(audio_only, target) + loss_fn(text_only, target))

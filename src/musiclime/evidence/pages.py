@@ -236,7 +236,8 @@ def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping
 
 #: The index's short verdicts of the explanation's own checks: ``check: (passed, failed)``.
 INDEX_VERDICTS = {"stability": ("stable", "not stable"),
-                  "stability_content": ("stable in content", "not stable in content"), "faithfulness": ("faithful", "not faithful"),
+                  "stability_content": ("stable in content", "not stable in content"),
+                  "faithfulness": ("faithful", "not faithful"),
                   "randomization": ("passes randomization", "fails randomization"),
                   "data_randomization": ("passes data randomization", "fails data randomization")}
 

@@ -220,8 +220,9 @@ def lyrics_features(texts: Sequence[str], n_buckets: int, counts: str = "linear"
 
     Per text: counts of lower-cased unigrams and in-line bigrams hashed (CRC-32) into ``n_buckets``
     buckets (``counts="linear"``: the counts; ``"log1p"``: ``log(1 + count)``), then line statistics:
-    number of lines / 20, fraction of lines that occur more than once, distinct lines / lines, distinct words / words, mean words per line / 10, and
-    an "no lyrics" flag. ``[Section]``-style metadata lines and blank lines are ignored.
+    number of lines / 20, fraction of lines that occur more than once, distinct lines / lines,
+    distinct words / words, mean words per line / 10, and an "no lyrics" flag. ``[Section]``-style
+    metadata lines and blank lines are ignored.
     """
     out = np.zeros((len(texts), n_buckets + N_LINE_STATS), dtype=np.float32)
     for row, text in enumerate(texts):

@@ -295,6 +295,6 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=MusicLimeConfig)
     for group, node in [("data", DataConfig), ("separation", SeparationConfig), ("model", ModelConfig),
-                        ("explain", ExplainConfig), ("tracking", TrackingConfig), ("report", ReportConfig), ("evaluation", EvaluationConfig),
-                        ("compute", ComputeConfig)]:
+                        ("explain", ExplainConfig), ("tracking", TrackingConfig), ("report", ReportConfig),
+                        ("evaluation", EvaluationConfig), ("compute", ComputeConfig)]:
         cs.store(group=group, name=f"base_{group}", node=node)

@@ -40,7 +40,8 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def _absolute_weights(original: MusicLIMEExplanation, randomized: MusicLIMEExplanation,
                       label: int) -> tuple[np.ndarray, np.ndarray]:
-    """``|weight|`` vectors ``(num_features,)`` of both explanations for ``label`` (see :func:`randomization_spearman`)."""
+    """``|weight|`` vectors ``(num_features,)`` of both explanations for ``label``
+    (see :func:`randomization_spearman`)."""
     keys = [[(f["type"], f["feature"], f["index"]) for f in e.features] for e in (original, randomized)]
     if keys[0] != keys[1]:
         raise MusicLimeError("randomization check: the two explanations do not share their features")

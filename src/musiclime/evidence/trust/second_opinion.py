@@ -3,8 +3,9 @@
 The same stability, faithfulness and randomization metrics as the explanation's own, computed on
 the other surrogate's weights and named with its prefix (``shap_`` for Kernel SHAP, ``lime_`` for
 LIME): ``shap_jaccard_top5``, ``shap_kendall_tau``, ``shap_deletion_aopc``, ``shap_insertion_aopc``,
-``shap_randomization_spearman`` (and its ``_audio``, ``_lyrics``, ``_within_modality`` parts), ... Faithfulness moves the features in the other surrogate's order
-only (``2 (steps + 1)`` model items); the random-order baselines are the explanation's own.
+``shap_randomization_spearman`` (and its ``_audio``, ``_lyrics``, ``_within_modality`` parts), ...
+Faithfulness moves the features in the other surrogate's order only (``2 (steps + 1)`` model
+items); the random-order baselines are the explanation's own.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 ``jaccard_top5`` / ``jaccard_top10``: mean pairwise Jaccard index of the top-k features (by
 ``|weight|``); ``jaccard_top5_content``: the same with features keyed by what they are (modality and
 name: a lyric line by its text), so copies of a repeated line count as one (a bag-of-words model
-weighs every copy the same, and which copy makes the top-5 is then a coin toss); ``kendall_tau``: mean pairwise Kendall's tau-b of ``|weight|`` over every feature
-(unselected features count as 0, ties handled by tau-b).
+weighs every copy the same, and which copy makes the top-5 is then a coin toss); ``kendall_tau``:
+mean pairwise Kendall's tau-b of ``|weight|`` over every feature (unselected features count as 0,
+ties handled by tau-b).
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
     randomization_spearman[_audio|_lyrics|_within_modality], cascade_<layers>_spearman[...],
     data_randomization_spearman[...]}, "verdicts": [{check, passed, label, evidence}, ...] (see
     :mod:`musiclime.evidence.trust.verdicts`); the same metrics prefixed ``shap_`` / ``lime_`` for the
-    second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`), "curves", "notes", "timings_s", "model_items", "evaluation"}``.
+    second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`), "curves", "notes",
+    "timings_s", "model_items", "evaluation"}``.
     """
 
     explanation = load_explanation(explanation_json)

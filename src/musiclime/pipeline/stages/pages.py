@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...common.atomic_io import write_text
-from ...evidence.pages import (INDEX_COLUMNS, INDEX_TEXT_COLUMNS, aggregation_caption, index_row, relative_href, render, song_page,
-                               verdict_summary)
+from ...evidence.pages import (INDEX_COLUMNS, INDEX_TEXT_COLUMNS, aggregation_caption, index_row, relative_href,
+                               render, song_page, verdict_summary)
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
 from . import PathLike
@@ -126,8 +126,8 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str) -> Pa
                         "is_image": Path(f).suffix.lower() == ".png"} for f in point.get("aggregation", [])]
         rendered.append({"id": str(point["id"]), "overrides": list(point.get("overrides", [])), "rows": rows,
                          "aggregation": aggregation, "verdicts": verdict_summary(evaluations)})
-    return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS, text_columns=INDEX_TEXT_COLUMNS,
-                                       n_songs=n_songs))
+    return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS,
+                                       text_columns=INDEX_TEXT_COLUMNS, n_songs=n_songs))
 
 
 def _read_json(path: PathLike | None) -> dict | None:
