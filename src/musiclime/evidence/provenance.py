@@ -117,11 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rows = provenance_rows(args.folder)
     except MusicLimeError as exc:
-        print(f"musiclime-provenance: error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"musiclime-provenance: error: {exc}\n")
         return 2
-    print(format_table(rows))
-    print()
-    print("\n".join(summary_lines(rows)))
+    sys.stdout.write(format_table(rows) + "\n\n" + "\n".join(summary_lines(rows)) + "\n")
     return 0
 
 

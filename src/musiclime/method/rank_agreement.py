@@ -16,6 +16,15 @@ def top_k(weights: np.ndarray, k: int) -> set[int]:
     return {int(i) for i in order if weights[i] != 0}
 
 
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman correlation of two vectors of equal length; NaN when either is constant or shorter than 2."""
+    from scipy.stats import spearmanr
+
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
 def agreement(a: np.ndarray, b: np.ndarray, k: int = 5) -> dict[str, float]:
     """Agreement of two explanations' weights ``(M,)`` over the same features.
 
@@ -24,10 +33,7 @@ def agreement(a: np.ndarray, b: np.ndarray, k: int = 5) -> dict[str, float]:
         ``"spearman_abs"``: Spearman correlation of ``|weight|`` over all ``M`` features (features a
         surrogate left out count as 0; NaN when either vector is constant).
     """
-    from scipy.stats import spearmanr
-
     a, b = np.abs(np.asarray(a, dtype=np.float64)), np.abs(np.asarray(b, dtype=np.float64))
     if a.shape != b.shape:
         raise ValueError(f"weights of {a.shape} and {b.shape} features cannot be compared")
-    spearman = float("nan") if np.ptp(a) == 0 or np.ptp(b) == 0 else float(spearmanr(a, b).statistic)
-    return {f"jaccard_top{k}": jaccard(top_k(a, k), top_k(b, k)), "spearman_abs": spearman}
+    return {f"jaccard_top{k}": jaccard(top_k(a, k), top_k(b, k)), "spearman_abs": spearman(a, b)}

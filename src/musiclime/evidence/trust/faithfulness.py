@@ -48,6 +48,24 @@ def aopc(curve: np.ndarray, kind: str) -> float:
     return float(change.mean())
 
 
+def order_curves(audio_factorization, text_factorization, layout: FeatureLayout, predict_fn, orders, label: int,
+                 steps: int, batch_size: int = 32) -> tuple[np.ndarray, float]:
+    """``label``'s probability along the deletion and insertion curve of each feature order.
+
+    Args:
+        orders: feature orders, each ``(layout.num_features,)``.
+        steps: chunks a curve moves the features in (at most ``layout.num_features``).
+
+    Returns:
+        Probabilities ``(len(orders), 2, steps + 1)`` (``[:, 0]`` deletion, ``[:, 1]`` insertion),
+        scored in one streamed ``predict_masks`` call, and its wall time in seconds.
+    """
+    blocks = [m for order in orders for m in perturbation_masks(order, steps)]
+    result = predict_masks(audio_factorization, text_factorization, np.concatenate(blocks), layout, predict_fn,
+                           batch_size=batch_size, progress=False)
+    return result.predictions[:, label].reshape(len(orders), 2, steps + 1), result.seconds
+
+
 @dataclass
 class FaithfulnessResult:
     """Curves and their AOPCs.
@@ -97,17 +115,15 @@ def faithfulness(audio_factorization, text_factorization, layout: FeatureLayout,
     steps = min(steps, n)
     rng = np.random.default_rng(seed)
     orders = [explanation_order(weights)] + [rng.permutation(n) for _ in range(draws)]
-    blocks = [m for order in orders for m in perturbation_masks(order, steps)]
-    result = predict_masks(audio_factorization, text_factorization, np.concatenate(blocks), layout, predict_fn,
-                           batch_size=batch_size, progress=False)
-    probs = result.predictions[:, label].reshape(len(orders), 2, steps + 1)
+    probs, seconds = order_curves(audio_factorization, text_factorization, layout, predict_fn, orders, label, steps,
+                                  batch_size)
     deletion, insertion = probs[0, 0], probs[0, 1]
     metrics = {"deletion_aopc": aopc(deletion, "deletion"),
                "random_deletion_aopc": float(np.mean([aopc(c, "deletion") for c in probs[1:, 0]])),
                "insertion_aopc": aopc(insertion, "insertion"),
                "random_insertion_aopc": float(np.mean([aopc(c, "insertion") for c in probs[1:, 1]]))}
     log.info("faithfulness of label %d: %s (%d items, %.1f s)", label, {k: round(v, 4) for k, v in metrics.items()},
-             probs.size, result.seconds)
+             probs.size, seconds)
     return FaithfulnessResult(fractions=np.rint(np.linspace(0, n, steps + 1)) / n, deletion=deletion,
                               insertion=insertion, random_deletion=probs[1:, 0], random_insertion=probs[1:, 1],
-                              metrics=metrics, model_items=int(probs.size), seconds=result.seconds)
+                              metrics=metrics, model_items=int(probs.size), seconds=seconds)

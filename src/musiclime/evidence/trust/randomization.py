@@ -24,18 +24,10 @@ import numpy as np
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation
 from ...method.explanation_views import weight_vector
+from ...method.rank_agreement import spearman
 
 #: ``randomization_spearman_<part>`` metric suffixes: over every feature, per modality, within modality
 PARTS = ("overall", "audio", "lyrics", "within_modality")
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman correlation of two vectors, NaN when either is constant or shorter than 2."""
-    from scipy.stats import spearmanr
-
-    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float("nan")
-    return float(spearmanr(a, b).statistic)
 
 
 def _absolute_weights(original: MusicLIMEExplanation, randomized: MusicLIMEExplanation,
@@ -62,7 +54,7 @@ def randomization_spearman(original: MusicLIMEExplanation, randomized: MusicLIME
     NaN when either explanation has constant weights. With two classes the randomized explanation
     may explain the other class (its ``|weights|`` are the same).
     """
-    return _spearman(*_absolute_weights(original, randomized, label))
+    return spearman(*_absolute_weights(original, randomized, label))
 
 
 def randomization_by_modality(original: MusicLIMEExplanation, randomized: MusicLIMEExplanation,
@@ -74,8 +66,8 @@ def randomization_by_modality(original: MusicLIMEExplanation, randomized: MusicL
     """
     a, b = _absolute_weights(original, randomized, label)
     is_audio = np.array([f["type"] == "audio" for f in original.features], dtype=bool)
-    return {"overall": _spearman(a, b), "audio": _spearman(a[is_audio], b[is_audio]),
-            "lyrics": _spearman(a[~is_audio], b[~is_audio]),
+    return {"overall": spearman(a, b), "audio": spearman(a[is_audio], b[is_audio]),
+            "lyrics": spearman(a[~is_audio], b[~is_audio]),
             "within_modality": within_modality_spearman(a, b, is_audio)}
 
 

@@ -19,9 +19,8 @@ import numpy as np
 
 from ...method.explanation import MusicLIMEExplanation, load_explanation
 from ...method.explanation_views import weight_vector
-from ...method.inference import predict_masks
 from ...method.second_opinion import alternative_view
-from .faithfulness import aopc, explanation_order, perturbation_masks
+from .faithfulness import aopc, explanation_order, order_curves
 from .randomization import randomization_by_modality
 from .stability import stability
 
@@ -39,18 +38,6 @@ class SecondOpinionTrust:
     curves: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     model_items: int = 0
-
-
-def order_curves(audio_factorization, text_factorization, layout, predict_fn, weights: np.ndarray, label: int,
-                 steps: int, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Deletion and insertion curves ``(steps + 1,)`` of ``label``'s probability in the order of
-    ``weights`` ``(layout.num_features,)`` (one streamed model call, ``2 (steps + 1)`` items)."""
-    steps = min(steps, layout.num_features)
-    deletion, insertion = perturbation_masks(explanation_order(weights), steps)
-    result = predict_masks(audio_factorization, text_factorization, np.concatenate([deletion, insertion]), layout,
-                           predict_fn, batch_size=batch_size, progress=False)
-    probs = result.predictions[:, label]
-    return probs[:steps + 1], probs[steps + 1:]
 
 
 def second_opinion_trust(explanation: MusicLIMEExplanation, label: int, evaluation, *,
@@ -80,8 +67,11 @@ def second_opinion_trust(explanation: MusicLIMEExplanation, label: int, evaluati
         else:
             out.notes.append(f"{prefix}stability skipped: an explanation of another mask seed has no second opinion")
     if faithfulness_inputs is not None and evaluation.get("faithfulness", True):
-        deletion, insertion = order_curves(*faithfulness_inputs, weight_vector(second, label), label,
-                                           int(evaluation.get("faithfulness_steps", 10)), batch_size)
+        fact, text, layout, predict_fn = faithfulness_inputs
+        steps = min(int(evaluation.get("faithfulness_steps", 10)), layout.num_features)
+        probs, _ = order_curves(fact, text, layout, predict_fn, [explanation_order(weight_vector(second, label))],
+                                label, steps, batch_size)
+        deletion, insertion = probs[0]
         out.metrics.update({prefix + "deletion_aopc": aopc(deletion, "deletion"),
                             prefix + "insertion_aopc": aopc(insertion, "insertion")})
         out.curves = {"deletion": deletion.tolist(), "insertion": insertion.tolist()}

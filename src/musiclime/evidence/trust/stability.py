@@ -40,10 +40,11 @@ def stability(explanations: Sequence[MusicLIMEExplanation], label: int | None = 
         raise MusicLimeError(f"stability: explanations {missing} do not explain label {label}")
     vectors = [weight_vector(e, label) for e in explanations]
     pairs = list(combinations(vectors, 2))
+    tops = [top_k(v, 5) for v in vectors]
     content = [(f["type"], f["feature"]) for f in explanations[0].features]
-    contents = [{content[i] for i in top_k(v, 5)} for v in vectors]
+    contents = [{content[i] for i in top} for top in tops]
     taus = [kendalltau(np.abs(a), np.abs(b)).statistic for a, b in pairs]
-    return {"jaccard_top5": float(np.mean([jaccard(top_k(a, 5), top_k(b, 5)) for a, b in pairs])),
+    return {"jaccard_top5": float(np.mean([jaccard(a, b) for a, b in combinations(tops, 2)])),
             "jaccard_top10": float(np.mean([jaccard(top_k(a, 10), top_k(b, 10)) for a, b in pairs])),
             "jaccard_top5_content": float(np.mean([jaccard(a, b) for a, b in combinations(contents, 2)])),
             "kendall_tau": float(np.nanmean(taus)) if not np.all(np.isnan(taus)) else float("nan"),
