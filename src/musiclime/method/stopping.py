@@ -30,15 +30,10 @@ import numpy as np
 
 from ..common.errors import ConfigError
 from .modality import FeatureLayout
+from .robust_fit import MIN_DRAWS_PER_PARAMETER, Clustering, mask_clusters, robust_fit
 from .surrogate import exponential_kernel, mask_distances
 
 log = logging.getLogger(__name__)
-
-#: Ridge penalty of the rule's surrogate (LIME's ``Ridge(alpha=1)``).
-RIDGE_ALPHA = 1.0
-#: A round is judged only when each modality has at least this many distinct masks (clusters) per
-#: surrogate parameter of that modality: with fewer, robust standard errors are far too small.
-MIN_DRAWS_PER_PARAMETER = 3
 
 
 @dataclass(frozen=True)
@@ -134,10 +129,11 @@ def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, 
     weights = exponential_kernel(mask_distances(masks, rule.distance_scale), rule.kernel_width)
     columns = np.arange(masks.shape[1])
     if rule.num_features < len(columns):  # LIME's default selection: the largest weights of a fit on every feature
-        first, _ = _robust_fit(masks, target, weights, [])
+        first = robust_fit(masks, target, weights, []).coef
         columns = np.sort(np.argsort(-np.abs(first), kind="stable")[:rule.num_features])
     clusters = mask_clusters(masks.astype(np.int8), layout, columns)
-    selected, covariance = _robust_fit(masks[:, columns], target, weights, clusters)
+    fitted = robust_fit(masks[:, columns], target, weights, clusters)
+    selected, covariance = fitted.coef, fitted.covariance
     coef = np.zeros(masks.shape[1])
     coef[columns] = selected
     magnitude = np.abs(selected)
@@ -158,78 +154,8 @@ def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, 
     return BoundaryTest(len(masks), top_features, coef, separation, separation >= rule.z)
 
 
-@dataclass(frozen=True)
-class Clustering:
-    """One labelling of the rows for the robust covariance.
-
-    Attributes:
-        sign: +1 or -1, its sign in the two-way sum.
-        labels: ``(rows,)`` int64 cluster of each row.
-        parameters: surrogate parameters its clusters identify (the modality's features and the
-            intercept); the small-sample factor is ``G / (G - parameters)`` for ``G`` clusters.
-    """
-
-    sign: int
-    labels: np.ndarray
-    parameters: int
-
-    @property
-    def groups(self) -> int:
-        return int(self.labels.max()) + 1
-
-
-def mask_clusters(masks: np.ndarray, layout: FeatureLayout, columns: np.ndarray | None = None) -> list[Clustering]:
-    """Cluster labellings of the rows for the two-way robust covariance.
-
-    Rows sharing an audio mask (or its complement) share an audio cluster; likewise for lyrics.
-    With both modalities perturbed: audio (+1), lyrics (+1), and their intersection (-1); with one,
-    that modality's clusters alone. ``columns`` are the surrogate's features (all by default): they
-    set each clustering's parameter count.
-    """
-    columns = np.arange(masks.shape[1]) if columns is None else np.asarray(columns)
-    total = len(columns) + 1
-    split = layout.audio_columns  # 0 unless both modalities are perturbed
-    if not 0 < split < masks.shape[1]:
-        return [Clustering(1, _canonical_labels(masks), total)]
-    labels = [_canonical_labels(masks[:, :split]), _canonical_labels(masks[:, split:])]
-    n_audio = int(np.sum(columns < split))
-    joint = np.unique(np.stack(labels, axis=1), axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    return [Clustering(1, labels[0], n_audio + 1), Clustering(1, labels[1], len(columns) - n_audio + 1),
-            Clustering(-1, joint, total)]
-
-
-def _canonical_labels(part: np.ndarray) -> np.ndarray:
-    """One label per distinct mask, a mask and its complement sharing it; ``(rows,)`` int64."""
-    canonical = np.where(part[:, :1] == 1, part, 1 - part)
-    return np.unique(canonical, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
-
-
 def _robust_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray,
                 clusters: list[Clustering]) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted ridge fit with an intercept and its cluster-robust covariance.
-
-    Each clustering's part of the covariance is scaled by ``G / (G - parameters)`` (the small-sample
-    correction of heteroskedasticity-robust estimates, per clustering).
-
-    Returns:
-        ``coef`` ``(p,)`` (no intercept) and ``covariance`` ``(p, p)``.
-    """
-    from scipy import sparse
-
-    n, p = x.shape
-    design = np.concatenate([np.ones((n, 1)), x], axis=1)
-    gram = design.T @ (design * w[:, None])
-    penalty = np.eye(p + 1) * RIDGE_ALPHA
-    penalty[0, 0] = 0.0
-    bread = np.linalg.pinv(gram + penalty)
-    beta = bread @ (design.T @ (w * y))
-    scores = design * (w * (y - design @ beta))[:, None]  # (n, p + 1) each row's estimating function
-    meat = np.zeros((p + 1, p + 1))
-    for clustering in clusters:
-        groups = clustering.groups
-        if groups <= clustering.parameters:
-            continue
-        summed = sparse.csr_matrix((np.ones(n), (clustering.labels, np.arange(n))), shape=(groups, n)) @ scores
-        meat += clustering.sign * groups / (groups - clustering.parameters) * (summed.T @ summed)
-    covariance = bread @ meat @ bread
-    return beta[1:], covariance[1:, 1:]
+    """``(coef, covariance)`` of :func:`musiclime.method.robust_fit.robust_fit` (the older call)."""
+    fitted = robust_fit(x, y, w, clusters)
+    return fitted.coef, fitted.covariance
