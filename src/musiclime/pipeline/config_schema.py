@@ -17,6 +17,7 @@ from ..common.devices import check_device_name
 from ..common.errors import ConfigError
 from ..evidence.aggregation import AGGREGATION_METHODS
 from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
+from ..method.certification import DEFAULT_ALPHA, check_alpha
 from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
 from ..method.sampling import SAMPLERS
@@ -153,6 +154,16 @@ class StoppingConfig:
 
 
 @dataclass
+class CertificationConfig:
+    """How many top ranks are certain (``musiclime.method.certification``); changes the fit only."""
+
+    alpha: float = DEFAULT_ALPHA  # family-wise error level per ranking (Bonferroni over its pairs)
+
+    def __post_init__(self):
+        check_alpha(self.alpha)  # raises ConfigError naming explain.certification.alpha
+
+
+@dataclass
 class ExplainConfig:
     """MusicLIME parameters; defaults reproduce the seed."""
 
@@ -168,6 +179,7 @@ class ExplainConfig:
     num_features: int = 20
     labels: Optional[list[int]] = None  # None: the class the model predicts for the original song
     surrogate: str = "lime"  # the explanation's surrogate; the other one is fitted too, as a second opinion
+    certification: CertificationConfig = field(default_factory=CertificationConfig)
     stopping: StoppingConfig = field(default_factory=StoppingConfig)
 
     def __post_init__(self):

@@ -3,7 +3,8 @@
 The chosen surrogate (``explain.surrogate``: LIME or Kernel SHAP) gives the explanation; the other
 one is fitted on the same predictions as a second opinion (``metadata["alternative_surrogate"]``,
 :mod:`musiclime.method.second_opinion`), and a ridge on every feature is recorded beside both
-(``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`).
+(``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`), with how many top ranks of each
+ranking are certain (``metadata["certification"]``, :mod:`musiclime.method.certification`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from ...common.artifacts import load_arrays, write_config
 from ...common.provenance import describe_file, describe_files
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation, explanation_metadata
-from ...method.full_fit import fit_every_feature, full_fit_block
+from ...method.certification import DEFAULT_ALPHA, certification_block
+from ...method.full_fit import fit_every_feature, full_fit_block, kernel_weights
 from ...method.modality import FeatureLayout
 from ...method.second_opinion import fit_surrogates
 
@@ -50,6 +52,10 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     full_start = time.perf_counter()
     full = fit_every_feature(masks, predictions, labels, layout, kernel_width=fit_slice["kernel_width"],
                              distance_scale=fit_slice["distance_scale"])
+    alpha = (fit_slice.get("certification") or {}).get("alpha", DEFAULT_ALPHA)  # left out when default
+    certification = certification_block(
+        masks, predictions, {label: [i for i, _ in fitted.local_exp] for label, fitted in surrogates.fits.items()},
+        full, layout, kernel_weights(masks, fit_slice["kernel_width"], fit_slice["distance_scale"]), alpha)
     full_seconds = time.perf_counter() - full_start
     parameters = {**{k: masks_meta[k] for k in ("num_samples", "temporal_segments", "modality", "lyrics_unit",
                                                  "sampler", "seed")},
@@ -64,6 +70,7 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
         provenance=recorded_provenance(pred_meta, song))
     metadata.update(surrogates.metadata(masks.shape[1]))
     metadata["full_fit"] = full_fit_block(full)
+    metadata["certification"] = certification
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)
