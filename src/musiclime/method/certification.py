@@ -45,7 +45,7 @@ import numpy as np
 
 from ..common.errors import ConfigError
 from .modality import FeatureLayout
-from .robust_fit import MIN_DRAWS_PER_PARAMETER, Clustering, mask_clusters, robust_fit
+from .robust_fit import MIN_DRAWS_PER_PARAMETER, Clustering, RobustFit, mask_clusters, robust_fit
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def pair_tests(num_ranked: int) -> int:
 def critical_z(num_ranked: int, alpha: float) -> float:
     """Bonferroni critical value ``Phi^-1(1 - alpha / T)`` for ``T`` = :func:`pair_tests` (inf when ``T`` = 0)."""
     tests = pair_tests(num_ranked)
-    return NormalDist().inv_cdf(1.0 - alpha / tests) if tests else float("inf")
+    return -NormalDist().inv_cdf(alpha / tests) if tests else float("inf")  # the upper quantile, without 1 - tiny
 
 
 def correction_text(alpha: float) -> str:
@@ -163,8 +163,8 @@ def enough_draws(clusters: list[Clustering]) -> bool:
     return all(c.groups >= MIN_DRAWS_PER_PARAMETER * c.parameters for c in clusters if c.sign > 0)
 
 
-def certify_ranking(masks: np.ndarray, target: np.ndarray, kernel_weights: np.ndarray, layout: FeatureLayout,
-                    columns, alpha: float = DEFAULT_ALPHA) -> Certification:
+def certify_fit(masks: np.ndarray, target: np.ndarray, kernel_weights: np.ndarray, layout: FeatureLayout,
+                columns, alpha: float = DEFAULT_ALPHA) -> tuple[RobustFit, Certification]:
     """Fit a weighted ridge on ``columns`` of ``masks`` with cluster-robust errors and certify its ranking.
 
     Args:
@@ -174,14 +174,21 @@ def certify_ranking(masks: np.ndarray, target: np.ndarray, kernel_weights: np.nd
         layout: which columns are audio and which lyrics (the clusters).
         columns: the ranked features (mask column indices), e.g. an explanation's selected ones.
         alpha: family-wise error level.
+
+    Returns:
+        The fit (``coef`` ``(len(columns),)`` in sorted column order) and its certification.
     """
     columns = np.sort(np.asarray(list(columns), dtype=np.int64))
     clusters = mask_clusters(np.asarray(masks).astype(np.int8), layout, columns)
     fitted = robust_fit(np.asarray(masks, dtype=np.float64)[:, columns], target, kernel_weights, clusters)
     result = certify_weights(fitted.coef, fitted.covariance, alpha, columns)
-    if not enough_draws(clusters):
-        return unjudged(result)
-    return result
+    return fitted, (result if enough_draws(clusters) else unjudged(result))
+
+
+def certify_ranking(masks: np.ndarray, target: np.ndarray, kernel_weights: np.ndarray, layout: FeatureLayout,
+                    columns, alpha: float = DEFAULT_ALPHA) -> Certification:
+    """The certification of :func:`certify_fit` (same arguments)."""
+    return certify_fit(masks, target, kernel_weights, layout, columns, alpha)[1]
 
 
 def unjudged(result: Certification) -> Certification:

@@ -1,20 +1,22 @@
-"""Stop drawing samples once the top-k features are stable (``explain.stopping``).
+"""Stop drawing samples once the top-k features are certified (``explain.stopping``).
 
 The masks of an explanation are scored in rounds (prefixes of the mask matrix of growing length).
 After each round, a weighted least-squares surrogate is fitted to the rows scored so far, on the
 ``num_features`` features with the largest weights of a first fit on all of them (LIME's default
-selection, so the rule judges the ranking the explanation shows), with standard errors that allow
-for the sampler's structure, and the rule asks whether the top-``k`` features (by absolute weight)
-are separated from the other kept ones: for each top-``k`` feature ``i`` and each other ``j``,
-``|w_i| - |w_j|`` must exceed ``z`` standard errors of that difference. The first round that passes ends the scoring; otherwise the budget (``num_samples``) does.
+selection, so the rule judges the ranking the explanation shows), and the rule asks whether its
+top-``k`` set is certified at the family-wise level ``alpha`` by
+:mod:`musiclime.method.certification` (the same test the explanation records): for each top-``k``
+feature ``i`` and each other ``j``, the one-sided test of ``|w_i| > |w_j|`` on cluster-robust
+standard errors must reject after a Bonferroni correction over the ranking's ``m (m - 1) / 2``
+pairs, i.e. ``|w_i| - |w_j|`` must exceed ``z = Phi^-1(1 - alpha / (m (m - 1) / 2))`` standard
+errors of that difference (3.28 for ``m = 20``, ``alpha = 0.1``). The first round that passes ends
+the scoring; otherwise the budget (``num_samples``) does. Each round records how many top ranks
+were certified.
 
-Standard errors are cluster-robust (sandwich) estimates: rows that share an audio mask (or its
-complement, for the paired samplers) form one cluster, rows that share a lyrics mask another, and
-the two clusterings are combined as in Cameron, Gelbach and Miller's two-way estimator. For the
-``random`` sampler every cluster is one row (the heteroskedasticity-robust estimate); for the
-``factorial`` grids this counts an audio mask's many rows as one draw, as they are. Each part gets
-the small-sample factor ``G / (G - q)`` (``G`` clusters, ``q`` parameters they identify), and a
-round with fewer than :data:`MIN_DRAWS_PER_PARAMETER` clusters per parameter is not judged at all.
+Standard errors are cluster-robust (:mod:`musiclime.method.robust_fit`): rows that share an audio
+mask (or its complement) count as one draw, as do rows that share a lyrics mask, and a round with
+fewer than :data:`~musiclime.method.robust_fit.MIN_DRAWS_PER_PARAMETER` clusters per parameter is not
+judged at all.
 
 The rule judges with its own kernel (``kernel_width``, ``distance_scale``; by default the flat
 kernel of the default fit), so the rows a song uses do not depend on the fit's settings, and a
@@ -29,8 +31,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..common.errors import ConfigError
+from .certification import DEFAULT_ALPHA, certify_fit, critical_z
 from .modality import FeatureLayout
-from .robust_fit import MIN_DRAWS_PER_PARAMETER, Clustering, mask_clusters, robust_fit
+from .robust_fit import Clustering, mask_clusters, robust_fit  # noqa: F401 (mask_clusters: older imports)
 from .surrogate import exponential_kernel, mask_distances
 
 log = logging.getLogger(__name__)
@@ -41,8 +44,8 @@ class StoppingRule:
     """When to stop scoring rounds of masks.
 
     Attributes:
-        top_k: how many leading features must be stable.
-        z: standard errors by which every top-``k`` weight must exceed every other (in absolute value).
+        top_k: how many leading features must be certified.
+        alpha: family-wise error level of the certification (:mod:`musiclime.method.certification`).
         first_round: rows of the first round (including the unperturbed row 0).
         growth: each round's prefix is this many times the previous one (rounded up to whole pairs
             for the paired samplers).
@@ -53,7 +56,7 @@ class StoppingRule:
     """
 
     top_k: int = 5
-    z: float = 2.5
+    alpha: float = DEFAULT_ALPHA
     first_round: int = 250
     growth: float = 1.5
     num_features: int = 20
@@ -61,7 +64,7 @@ class StoppingRule:
     distance_scale: float = 1.0
 
     def __post_init__(self):
-        checks = [(self.top_k >= 1, "top_k", "must be >= 1"), (self.z > 0, "z", "must be > 0"),
+        checks = [(self.top_k >= 1, "top_k", "must be >= 1"), (0 < self.alpha < 1, "alpha", "must be strictly between 0 and 1"),
                   (self.first_round >= 2, "first_round", "must be >= 2"), (self.growth > 1, "growth", "must be > 1"),
                   (self.num_features >= self.top_k, "num_features", "must be >= top_k"),
                   (self.kernel_width > 0, "kernel_width", "must be > 0"),
@@ -78,7 +81,9 @@ class StoppingRule:
         return cls(**{k: v for k, v in config.items() if k != "enabled"})
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The settings, and ``z``: the standard errors every top-``k`` gap must exceed in a ranking of
+        ``num_features`` (Bonferroni over its pairs at ``alpha``)."""
+        return {**asdict(self), "z": round(critical_z(self.num_features, self.alpha), 2)}
 
 
 def round_ends(num_samples: int, rule: StoppingRule, pairs: bool = False) -> list[int]:
@@ -103,10 +108,12 @@ class BoundaryTest:
     Attributes:
         rows: rows the surrogate was fitted to.
         top: the ``top_k`` feature indices, by absolute weight (descending).
-        weights: ``(num_features,)`` the surrogate's weights.
+        weights: ``(F,)`` the surrogate's weights (0 for features it did not keep).
         separation: the smallest ``(|w_i| - |w_j|) / se`` over top features ``i`` and others ``j``
-            (``inf`` when every feature is in the top).
-        stable: ``separation >= z``.
+            (``inf`` when every feature is in the top; 0 when the round was not judged).
+        stable: the top-``k`` set is certified (``separation >= critical``).
+        certified_top_k: how many top ranks are certified (:mod:`musiclime.method.certification`).
+        critical: the standard errors a gap must exceed (Bonferroni over the ranking's pairs).
     """
 
     rows: int
@@ -114,13 +121,15 @@ class BoundaryTest:
     weights: np.ndarray
     separation: float
     stable: bool
+    certified_top_k: int = 0
+    critical: float = float("inf")
 
 
 def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, rule: StoppingRule) -> BoundaryTest:
-    """Is the top-``k`` set of a weighted least-squares surrogate of ``target`` on ``masks`` stable?
+    """Is the top-``k`` set of a weighted least-squares surrogate of ``target`` on ``masks`` certified?
 
     Args:
-        masks: 0/1 ``(rows, num_features)``; row 0 is the unperturbed instance.
+        masks: 0/1 ``(rows, F)``; row 0 is the unperturbed instance.
         target: ``(rows,)`` the explained class's probability for each row.
         layout: which columns are audio and which lyrics (the clusters of the standard errors).
     """
@@ -131,27 +140,12 @@ def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, 
     if rule.num_features < len(columns):  # LIME's default selection: the largest weights of a fit on every feature
         first = robust_fit(masks, target, weights, []).coef
         columns = np.sort(np.argsort(-np.abs(first), kind="stable")[:rule.num_features])
-    clusters = mask_clusters(masks.astype(np.int8), layout, columns)
-    fitted = robust_fit(masks[:, columns], target, weights, clusters)
-    selected, covariance = fitted.coef, fitted.covariance
+    fitted, certified = certify_fit(masks, target, weights, layout, columns, rule.alpha)
     coef = np.zeros(masks.shape[1])
-    coef[columns] = selected
-    magnitude = np.abs(selected)
-    order = np.argsort(-magnitude, kind="stable")
-    k = min(rule.top_k, len(selected))
-    top, rest = order[:k], order[k:]
-    top_features = tuple(int(columns[i]) for i in top)
-    if any(c.groups < MIN_DRAWS_PER_PARAMETER * c.parameters for c in clusters if c.sign > 0):
-        return BoundaryTest(len(masks), top_features, coef, 0.0, False)  # too few draws to judge
-    if len(rest) == 0:
-        return BoundaryTest(len(masks), top_features, coef, float("inf"), True)
-    sign = np.sign(selected)
-    sign[sign == 0] = 1
-    signed = covariance * np.outer(sign, sign)  # covariance of |w| (locally, each weight keeps its sign)
-    var = np.diag(signed)[top][:, None] + np.diag(signed)[rest][None, :] - 2 * signed[np.ix_(top, rest)]
-    gap = magnitude[top][:, None] - magnitude[rest][None, :]
-    separation = float(np.min(gap / np.sqrt(np.maximum(var, 1e-300))))
-    return BoundaryTest(len(masks), top_features, coef, separation, separation >= rule.z)
+    coef[columns] = fitted.coef
+    k = min(rule.top_k, len(columns))
+    return BoundaryTest(len(masks), tuple(certified.ranking[:k]), coef, certified.separation(k),
+                        certified.separated(k), certified.certified_top_k, certified.critical)
 
 
 def _robust_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray,

@@ -141,7 +141,7 @@ class StoppingConfig:
     enabled: bool = False
     # defaults are the rule's own (musiclime.method.stopping.StoppingRule)
     top_k: int = StoppingRule.top_k
-    z: float = StoppingRule.z  # standard errors between every top-k weight and every other (absolute values)
+    alpha: float = StoppingRule.alpha  # family-wise error level at which the top-k set must be certified
     first_round: int = StoppingRule.first_round  # rows
     growth: float = StoppingRule.growth  # each round scores this many times the rows of the one before
     num_features: int = StoppingRule.num_features  # features the rule's surrogate keeps (as the default fit does)
