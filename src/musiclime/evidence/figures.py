@@ -157,8 +157,8 @@ def draw_lyrics(explanation: MusicLIMEExplanation, label: int, out_png: str | os
                                     units="dots")
     fig.colorbar(_scalar_mappable(cmap, norm), ax=ax, label=f"weight towards {explanation.label_name(label)}",
                  shrink=0.5, location="bottom", aspect=40)
-    ax.set_title(f"{_song(explanation)}\nlyrics, {LYRICS_CAPTIONS.get(explanation.metadata.get('lyrics_unit'), LYRICS_CAPTIONS['line'])}",
-                 fontsize=10)
+    caption = LYRICS_CAPTIONS.get(explanation.metadata.get("lyrics_unit"), LYRICS_CAPTIONS["line"])
+    ax.set_title(f"{_song(explanation)}\nlyrics, {caption}", fontsize=10)
     return save_png(fig, out_png)
 
 
