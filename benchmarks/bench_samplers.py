@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musiclime import LineIndexedString, StemFactorization
+from musiclime import StemFactorization
+from musiclime.factorization.lyrics import make_text_factorization
 from musiclime.common.sample_sheet import read_sample_sheet
 from musiclime.evidence.trust.faithfulness import faithfulness
 from musiclime.method.modality import FeatureLayout
@@ -70,20 +71,20 @@ def mean_jaccard(sets: list[frozenset]) -> float:
     return float(np.mean([len(a & b) / len(a | b) for a, b in itertools.combinations(sets, 2)]))
 
 
-def song_inputs(workdir: Path, song, segments: int):
+def song_inputs(workdir: Path, song, segments: int, lyrics_unit: str = "distinct_line"):
     fact = StemFactorization(song.stems, sample_rate=22050, temporal_segments=segments)
-    return fact, LineIndexedString(Path(song.lyrics).read_text())
+    return fact, make_text_factorization(Path(song.lyrics).read_text(), lyrics_unit)
 
 
 def run(workdir: Path, seeds: int, counts: dict, segments: int = 10, only: list[str] | None = None,
-        top_k: int = TOP_K) -> list[dict]:
+        top_k: int = TOP_K, lyrics_unit: str = "distinct_line") -> list[dict]:
     """One row per (song, sampler, count): stability of the top ``top_k`` (and the stopping rule's ``top_k``)."""
     rule = StoppingRule(top_k=top_k)
     model = load_demo_predict_fn(str(workdir / "resources/models/demo"), batch_size=16)
     songs = [s for s in read_sample_sheet(workdir / "resources/demo/samples.tsv") if not only or s.song_id in only]
     rows = []
     for song in songs:
-        fact, text = song_inputs(workdir, song, segments)
+        fact, text = song_inputs(workdir, song, segments, lyrics_unit)
         layout = FeatureLayout("both", fact.get_number_components(), text.num_words())
         label = int(np.argmax(model([text.inverse_removing([])], fact.mix[None])[0]))
         for sampler, sample_counts in counts.items():
@@ -154,6 +155,8 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=TOP_K, help="features whose stability is measured (and "
                         "that the stopping rule checks)")
     parser.add_argument("--songs", nargs="*", help="song ids (default: every demo song)")
+    parser.add_argument("--lyrics-unit", default="distinct_line", help="explain.lyrics_unit (default: the "
+                        "default config's distinct_line; line = the original per-line features)")
     parser.add_argument("--counts", nargs="*", metavar="SAMPLER=N,N",
                         help="sample counts per sampler instead of the defaults, e.g. random=300,1000")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
@@ -171,7 +174,8 @@ def main() -> None:
     if args.counts:
         counts = {name: tuple(int(n) for n in values.split(",")) for name, values in
                   (item.split("=", 1) for item in args.counts)}
-    write_rows(run(args.workdir, args.seeds, counts, only=args.songs, top_k=args.top_k), args.out)
+    write_rows(run(args.workdir, args.seeds, counts, only=args.songs, top_k=args.top_k,
+                   lyrics_unit=args.lyrics_unit), args.out)
 
 
 def write_rows(rows: list[dict], out: Path) -> None:

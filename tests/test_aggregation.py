@@ -146,3 +146,19 @@ def test_aggregate_point_writes_csv_and_plot(tmp_path):
                        if load_explanation(p).features[i]["feature"].startswith("drums_") and keep(w))
         assert float(drums[0]["I_LIME"]) == pytest.approx(math.sqrt(expected), rel=1e-5)
         assert out_png.stat().st_size > 5000
+
+
+def test_a_distinct_line_counts_once_per_song_and_sections_are_global():
+    features = FEATURES[:3] + [{"type": "lyrics", "feature": "la la", "index": 0, "count": 8, "repeats": 8,
+                                "occurrences": list(range(8))}]
+    songs = []
+    for song, weight in (("s1", 0.4), ("s2", 0.2)):
+        exp = MusicLIMEExplanation(None, None, None, None, features=features, probabilities_original=[0.3, 0.7],
+                                   metadata={"lyrics_unit": "distinct_line", "song_info": {"song_id": song}})
+        exp.add_fit(SurrogateFit(label=1, intercept=0.0, local_exp=[(3, weight)], score=1.0, local_pred=0.5))
+        songs.append(exp)
+    line = row(paper_importance(songs), 1, "line", "la la")  # sung 8 times in each song: still 2 counts
+    assert line["n_present"] == 2 and line["I_AVG"] == pytest.approx(0.3) and line["songs"] == "s1 s2"
+    section = explanation(1, {3: 0.2}, unit="section")
+    assert row(paper_importance([section]), 1, "section", "la")["I_AVG"] == pytest.approx(0.2)
+    assert row(global_importance([section]), 1, "section", "la")["n_present"] == 1

@@ -24,6 +24,7 @@ _EXPORTS = {
     "OpenUnmixFactorization": ".factorization", "StemFactorization": ".factorization",
     "TimeOnlyFactorization": ".factorization",
     "LineIndexedString": ".factorization.lyrics", "WordIndexedString": ".factorization.lyrics",
+    "DistinctLineIndexedString": ".factorization.lyrics", "SectionIndexedString": ".factorization.lyrics",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -42,4 +43,5 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .method.explainer import MusicLIMEExplainer
     from .method.explanation import MusicLIMEExplanation, load_explanation
     from .factorization import OpenUnmixFactorization, StemFactorization, TimeOnlyFactorization
-    from .factorization.lyrics import LineIndexedString, WordIndexedString
+    from .factorization.lyrics import (DistinctLineIndexedString, LineIndexedString, SectionIndexedString,
+                                       WordIndexedString)

@@ -40,7 +40,7 @@ COLUMNS = ("method", "class", "class_name", "kind", "group", "n_songs", "n_prese
 
 
 #: Kinds whose groups are single features (the paper aggregates these); the others group many features.
-FEATURE_KINDS = ("component", "word", "line")
+FEATURE_KINDS = ("component", "word", "line", "section")
 
 
 def feature_groups(feature: dict, lyrics_unit: str, lines: bool = False) -> list[tuple[str, str]]:
@@ -48,15 +48,17 @@ def feature_groups(feature: dict, lyrics_unit: str, lines: bool = False) -> list
 
     Audio ``drums_T3``: ``("modality", "audio")``, ``("source", "drums")``, ``("segment", "T3")``,
     ``("component", "drums_T3")``. Lyrics: ``("modality", "lyrics")`` and, for ``lyrics_unit="word"``,
-    ``("word", <word>)``. Lines are song-specific, so they have a group ``("line", <text>)`` only when
-    ``lines`` is true (the paper's method keys every feature by its text, lines included).
+    ``("word", <word>)``, for ``"section"`` ``("section", <tag>)`` (a chorus is a chorus in any song).
+    Lines (``line`` and ``distinct_line``) are song-specific, so they have a group ``("line", <text>)``
+    only when ``lines`` is true (the paper's method keys every feature by its text, lines included).
+    A distinct line is one feature, so a song counts it once however often it sings it.
     """
     if feature["type"] == "audio":
         source, segment = feature["feature"].rsplit("_T", 1)
         return [("modality", "audio"), ("source", source), ("segment", f"T{segment}"),
                 ("component", feature["feature"])]
-    if lyrics_unit == "word":
-        return [("modality", "lyrics"), ("word", feature["feature"])]
+    if lyrics_unit in ("word", "section"):
+        return [("modality", "lyrics"), (lyrics_unit, feature["feature"])]
     return [("modality", "lyrics")] + ([("line", feature["feature"])] if lines else [])
 
 

@@ -26,6 +26,13 @@ DPI = 110
 #: Characters of a feature or lyric line shown in a picture (the HTML page shows the full text).
 MAX_LABEL_CHARS = 48
 MAX_LINE_CHARS = 90
+#: What the lyrics picture colours, per ``explain.lyrics_unit``.
+LYRICS_CAPTIONS = {"line": "each line coloured by its weight (L = line number)",
+                   "distinct_line": "each line coloured by the weight of its distinct line "
+                                    "(L2 x8: first sung as line 2, eight times, one feature)",
+                   "section": "each line coloured by the weight of its section (L5 x3: the section starting at "
+                              "line 5, sung three times, one feature)",
+                   "word": "each word coloured by its weight"}
 
 
 def new_figure(width_in: float, height_in: float):
@@ -127,11 +134,13 @@ def draw_lyrics(explanation: MusicLIMEExplanation, label: int, out_png: str | os
     ax.set_xlim(0, 1)
     ax.set_ylim(len(lines), -0.5)
     renderer = None
-    for row, pieces in enumerate(lines):
-        number = pieces[0].feature if len(pieces) == 1 and pieces[0].feature.startswith("L") else ""
+    numbers = [pieces[0].feature if len(pieces) == 1 and pieces[0].feature.startswith("L") else ""
+               for pieces in lines]
+    indent = 0.03 + 0.011 * max(len(number) for number in numbers)
+    for row, (pieces, number) in enumerate(zip(lines, numbers)):
         ax.text(0.0, row, number, fontsize=8, color="#555555", va="center", family="monospace")
         transform, shown = ax.transData, 0
-        x = 0.07
+        x = indent
         for piece in pieces:
             text = piece.text[: max(0, MAX_LINE_CHARS - shown)]
             shown += len(piece.text)
@@ -148,8 +157,8 @@ def draw_lyrics(explanation: MusicLIMEExplanation, label: int, out_png: str | os
                                     units="dots")
     fig.colorbar(_scalar_mappable(cmap, norm), ax=ax, label=f"weight towards {explanation.label_name(label)}",
                  shrink=0.5, location="bottom", aspect=40)
-    unit = explanation.metadata.get("lyrics_unit", "line")
-    ax.set_title(f"{_song(explanation)}\nlyrics, each {unit} coloured by its weight (L = line number)", fontsize=10)
+    caption = LYRICS_CAPTIONS.get(explanation.metadata.get("lyrics_unit"), LYRICS_CAPTIONS["line"])
+    ax.set_title(f"{_song(explanation)}\nlyrics, {caption}", fontsize=10)
     return save_png(fig, out_png)
 
 

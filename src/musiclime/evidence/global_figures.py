@@ -62,9 +62,11 @@ def top_feature_rows(rows: Sequence[dict], cls: int, top: int, value: str = "I_A
 
 
 def feature_label(row: Mapping) -> str:
-    """A bar's label: the component, ``word "x"``, or ``"line" (song)`` for a song-specific lyric line."""
+    """A bar's label: the component, ``word "x"``, ``[Chorus]``, or ``"line" (song)`` for a song-specific lyric line."""
     if row["kind"] == "word":
         return f'word "{_shorten(row["group"], MAX_BAR_LABEL - 7)}"'
+    if row["kind"] == "section":
+        return f'[{_shorten(row["group"], MAX_BAR_LABEL - 2)}]'
     if row["kind"] == "line":
         songs = str(row.get("songs", "")).split()
         where = songs[0] + (f" +{len(songs) - 1}" if len(songs) > 1 else "") if songs else "?"
@@ -187,7 +189,7 @@ def draw_class_heatmaps(rows: Sequence[dict], out_png: str | os.PathLike,
         else:
             _note(bar_ax, "no feature counted for this class")
         kinds = {(r["kind"], r["group"]) for r in rows if r["class"] == cls}
-        unranked = ("modality", "lyrics") in kinds and not any(kind in ("word", "line") for kind, _ in kinds)
+        unranked = ("modality", "lyrics") in kinds and not any(kind in ("word", "line", "section") for kind, _ in kinds)
         bar_ax.set_title(f"{name}: top {len(chosen)} features" + (
             "\n(lyric lines are song-specific: this method ranks none)" if unranked else ""), fontsize=9)
     fig.suptitle(f"Global importance per class ({_method(rows) or 'unknown'} aggregation)", fontsize=11)

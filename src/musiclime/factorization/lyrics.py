@@ -1,7 +1,13 @@
-"""Lyrics factorized into removable features: lines (the seed's behaviour) or words (bag of words).
+"""Lyrics factorized into removable features: lines (the seed's behaviour), distinct lines, sections or words.
 
-Both classes share the seed's interface: ``num_words()`` features, ``word(i)`` the text of feature
+Every class shares the seed's interface: ``num_words()`` features, ``word(i)`` the text of feature
 ``i``, ``inverse_removing(indices)`` the lyrics with those features removed.
+
+Songs repeat themselves: a chorus line sung eight times is eight ``line`` features of equal weight
+for any model that reads lyrics as a bag of words, and which copy makes a top-5 is a coin toss.
+``distinct_line`` makes each distinct line (compared without case, spacing and punctuation) one
+feature that removes all its copies; ``section`` does the same for ``[Chorus]``-style sections.
+The grouped units record where each feature occurs (:meth:`feature_details`).
 """
 
 from __future__ import annotations
@@ -52,6 +58,10 @@ class _IndexedLyrics:
         """The cleaned lyrics with every feature present."""
         return self.inverse_removing(())
 
+    def feature_details(self, index: int) -> dict:
+        """Extra fields of feature ``index``'s record (grouped units: ``count`` and ``occurrences``)."""
+        return {}
+
 
 class LineIndexedString(_IndexedLyrics):
     """Lyrics whose features are lines.
@@ -71,6 +81,128 @@ class LineIndexedString(_IndexedLyrics):
         """The lyrics without the given lines, kept lines joined by newlines."""
         removed = {int(i) for i in np.asarray(list(indices_to_remove), dtype=int).ravel()}
         return "\n".join(line for i, line in enumerate(self.lines) if i not in removed)
+
+
+def normalized_line(line: str) -> str:
+    """``line`` compared as a reader hears it: lower case, words only (punctuation and spacing dropped).
+
+    A line with no word characters (``"!!"``) is compared by its stripped text.
+    """
+    words = _WORD.findall(line.casefold())
+    return " ".join(words) if words else line.strip()
+
+
+class _GroupedLines(_IndexedLyrics):
+    """Features that are groups of the cleaned lyric lines; removing one removes all its lines.
+
+    Subclasses set ``self.lines`` (cleaned lines, in order), ``self.line_feature`` (the feature of each
+    line, ``(len(lines),)``) and ``self._features`` (a name per feature).
+    """
+
+    lines: list[str]
+    line_feature: list[int]
+
+    def occurrences(self, index: int) -> list[int]:
+        """Positions (0-based, in the cleaned lines) of the lines feature ``index`` removes."""
+        return [i for i, feature in enumerate(self.line_feature) if feature == index]
+
+    def repeats(self, index: int) -> int:
+        """How many times the song sings feature ``index`` (its lines, for a distinct line)."""
+        return len(self.occurrences(index))
+
+    def feature_details(self, index: int) -> dict:
+        """``count`` (lines the feature removes), ``occurrences`` (their 0-based line positions),
+        ``texts`` (those lines' text, aligned with ``occurrences``) and ``repeats`` (times it is sung)."""
+        where = self.occurrences(index)
+        return {"count": len(where), "occurrences": where, "texts": [self.lines[i] for i in where],
+                "repeats": self.repeats(index)}
+
+    def inverse_removing(self, indices_to_remove: Iterable[int]) -> str:
+        """The lyrics without every line of the given features, kept lines joined by newlines."""
+        removed = {int(i) for i in np.asarray(list(indices_to_remove), dtype=int).ravel()}
+        return "\n".join(line for line, feature in zip(self.lines, self.line_feature) if feature not in removed)
+
+
+class DistinctLineIndexedString(_GroupedLines):
+    """Lyrics whose features are distinct lines: the copies of a repeated line are one feature.
+
+    Lines are the same feature when :func:`normalized_line` makes them equal (``"La la, la"`` and
+    ``"la la la"``); a feature is named after its first copy's text.
+
+    Args:
+        lyrics: raw lyrics text; lines are stripped, empty and metadata lines dropped.
+    """
+
+    unit = "distinct_line"
+
+    def __init__(self, lyrics: str):
+        self.raw = lyrics or ""
+        self.lines = lyric_lines(self.raw)
+        index_of: dict[str, int] = {}
+        self._features = []
+        self.line_feature = []
+        for line in self.lines:
+            key = normalized_line(line)
+            if key not in index_of:
+                index_of[key] = len(self._features)
+                self._features.append(line)
+            self.line_feature.append(index_of[key])
+
+
+#: A ``[Section name]`` line; the name keys the section (``[Chorus]`` sung three times is one feature).
+_SECTION_TAG = re.compile(r"^\s*\[([^\]]*)\]\s*$")
+
+
+class SectionIndexedString(_GroupedLines):
+    """Lyrics whose features are sections marked by ``[Verse 1]``, ``[Chorus]``, ... lines.
+
+    Sections with the same tag (compared as :func:`normalized_line` compares lines) are one feature
+    that removes every copy. Lines before the first tag form a section named ``(untagged)``. Lyrics
+    without any tag are split into stanzas at blank lines instead, identical stanzas being one feature.
+
+    Args:
+        lyrics: raw lyrics text.
+    """
+
+    unit = "section"
+
+    def __init__(self, lyrics: str):
+        self.raw = lyrics or ""
+        tagged = any(_SECTION_TAG.match(line) for line in self.raw.splitlines())
+        blocks = _tagged_blocks(self.raw) if tagged else _stanzas(self.raw)
+        index_of: dict[str, int] = {}
+        self._features, self.lines, self.line_feature, self._repeats = [], [], [], []
+        for name, lines in blocks:
+            key = normalized_line(name) if tagged else "\n".join(normalized_line(line) for line in lines)
+            if key not in index_of:
+                index_of[key] = len(self._features)
+                self._features.append(name)
+                self._repeats.append(0)
+            self._repeats[index_of[key]] += 1
+            self.lines += lines
+            self.line_feature += [index_of[key]] * len(lines)
+
+    def repeats(self, index: int) -> int:
+        """How many times section ``index`` occurs."""
+        return self._repeats[index]
+
+
+def _tagged_blocks(raw: str) -> list[tuple[str, list[str]]]:
+    """``(tag, cleaned lines)`` per tagged section, in order; sections without lines are dropped."""
+    blocks: list[tuple[str, list[str]]] = [("(untagged)", [])]
+    for line in raw.splitlines():
+        tag = _SECTION_TAG.match(line)
+        if tag:
+            blocks.append((tag.group(1).strip() or "(untitled)", []))
+        else:
+            blocks[-1][1].extend(lyric_lines(line))
+    return [(name, lines) for name, lines in blocks if lines]
+
+
+def _stanzas(raw: str) -> list[tuple[str, list[str]]]:
+    """``("Stanza n", cleaned lines)`` per blank-line separated block; a stanza is named by its first line."""
+    blocks = [lyric_lines(block) for block in re.split(r"\n\s*\n", raw or "")]
+    return [(lines[0], lines) for lines in blocks if lines]
 
 
 class WordIndexedString(_IndexedLyrics):
@@ -123,9 +255,16 @@ class WordIndexedString(_IndexedLyrics):
         return "\n".join(out_lines)
 
 
-def make_text_factorization(lyrics: str, unit: str = "line") -> LineIndexedString | WordIndexedString:
-    """Build the lyrics factorization for ``unit`` (``"line"`` or ``"word"``)."""
-    classes = {"line": LineIndexedString, "word": WordIndexedString}
+#: Lyrics factorization of each ``explain.lyrics_unit``.
+LYRICS_FACTORIZATIONS = {"line": LineIndexedString, "distinct_line": DistinctLineIndexedString,
+                         "section": SectionIndexedString, "word": WordIndexedString}
+#: Units whose features are groups of lines (shown line by line, each line with its feature's weight).
+LINE_GROUP_UNITS = ("distinct_line", "section")
+
+
+def make_text_factorization(lyrics: str, unit: str = "line") -> _IndexedLyrics:
+    """Build the lyrics factorization for ``unit`` (a key of :data:`LYRICS_FACTORIZATIONS`)."""
+    classes = LYRICS_FACTORIZATIONS
     if unit not in classes:
         raise ValueError(f"unknown lyrics unit {unit!r}; expected one of {sorted(classes)}")
     return classes[unit](lyrics)
@@ -139,5 +278,6 @@ def read_lyrics_file(path: str | os.PathLike, song_id: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-__all__: Sequence[str] = ["LineIndexedString", "WordIndexedString", "lyric_lines", "make_text_factorization",
-                          "read_lyrics_file"]
+__all__: Sequence[str] = ["DistinctLineIndexedString", "LINE_GROUP_UNITS", "LYRICS_FACTORIZATIONS",
+                          "LineIndexedString", "SectionIndexedString", "WordIndexedString", "lyric_lines",
+                          "make_text_factorization", "normalized_line", "read_lyrics_file"]

@@ -24,13 +24,17 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLASS_NAMES = {0: "AI-Generated", 1: "Human-Composed"}
 SCHEMA_VERSION = 1
+#: Fields of a grouped lyrics feature's record that its ranking entries repeat.
+GROUP_FIELDS = ("repeats", "occurrences")
 
 
 def feature_records(audio_factorization, text_factorization, modality: str) -> list[dict]:
     """One ``{"type", "feature", "index"}`` record per mask column, in column order.
 
     ``type`` is ``"audio"`` (``feature`` = component name such as ``drums_T3``) or ``"lyrics"``
-    (``feature`` = the line or word); ``index`` is the position within its own factorization.
+    (``feature`` = the line, section name or word); ``index`` is the position within its own
+    factorization. Lyrics units that group lines (``distinct_line``, ``section``) add ``count`` (lines
+    the feature removes) and ``occurrences`` (their 0-based positions in the cleaned lyric lines).
     """
     n_audio = audio_factorization.get_number_components() if audio_factorization is not None else 0
     n_text = text_factorization.num_words() if text_factorization is not None else 0
@@ -38,8 +42,11 @@ def feature_records(audio_factorization, text_factorization, modality: str) -> l
     audio_names = audio_factorization.get_ordered_component_names() if n_audio else []
     records = []
     for kind, index in layout.feature_kinds():
-        name = audio_names[index] if kind == "audio" else text_factorization.word(index)
-        records.append({"type": kind, "feature": name, "index": index})
+        if kind == "audio":
+            records.append({"type": kind, "feature": audio_names[index], "index": index})
+        else:
+            details = getattr(text_factorization, "feature_details", lambda i: {})(index)
+            records.append({"type": kind, "feature": text_factorization.word(index), "index": index, **details})
     return records
 
 
@@ -53,7 +60,7 @@ def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, 
         audio: ``Factorization.describe()`` (backend, sources, ``sample_rate`` in Hz, ``duration_s``,
             ``segment_boundaries_s`` in seconds, reconstruction error).
         song_info: ``song_id`` and file paths, when known.
-        lyrics_unit: ``"line"`` or ``"word"``.
+        lyrics_unit: ``"line"``, ``"distinct_line"``, ``"section"`` or ``"word"``.
         parameters: sampling and fit settings (num_samples, kernel_width, labels, ...).
         timings_s: seconds per stage (``separation``, ``predict``, ``fit``, ...).
         model_calls, model_items: model invocations, and items scored by ``predict_fn`` itself
@@ -144,11 +151,17 @@ class MusicLIMEExplanation:
         return None if probs is None else int(np.argmax(probs))
 
     def get_explanation(self, label: int, num_features: int = 10) -> list[dict]:
-        """Top features for ``label``: ``[{"type", "feature", "weight", "index"}, ...]`` by ``|weight|``."""
+        """Top features for ``label``: ``[{"type", "feature", "weight", "index"}, ...]`` by ``|weight|``.
+
+        Lyrics features of a unit that groups lines (``distinct_line``, ``section``) also carry
+        ``repeats`` (times the song sings it) and ``occurrences`` (0-based positions of its lines).
+        """
         if label not in self.local_exp:
             return []
         return [{"type": self.features[i]["type"], "feature": self.features[i]["feature"], "weight": float(w),
-                 "index": int(self.features[i]["index"])} for i, w in self.local_exp[label][:num_features]]
+                 "index": int(self.features[i]["index"]),
+                 **{k: self.features[i][k] for k in GROUP_FIELDS if k in self.features[i]}}
+                for i, w in self.local_exp[label][:num_features]]
 
     def label_name(self, label: int) -> str:
         return self.class_names.get(int(label), f"class_{label}")

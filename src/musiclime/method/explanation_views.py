@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..factorization.lyrics import make_text_factorization
+from ..factorization.lyrics import LINE_GROUP_UNITS, make_text_factorization
 from .explanation import MusicLIMEExplanation
 
 log = logging.getLogger(__name__)
@@ -127,20 +127,57 @@ def lyric_lines_weighted(explanation: MusicLIMEExplanation, label: int,
     """Lyrics line by line, each a list of :class:`LyricPiece`; ``[]`` when no lyrics were explained.
 
     Line unit: one piece per line, labelled with its line number (``L1`` ...) so repeated lines,
-    which are separate features, can be told apart. Word unit: the words of each line coloured by
-    their word's weight; needs ``lyrics_text`` (else the song's lyrics file from ``song_info``).
+    which are separate features, can be told apart. Distinct-line and section units: every line of
+    the song in order, each with its feature's weight, labelled with the feature (``L2 x8``: the
+    line first sung as line 2, eight times). Word unit: the words of each line coloured by their
+    word's weight; needs ``lyrics_text`` (else the song's lyrics file from ``song_info``).
     """
     weights = weight_vector(explanation, label)
     lyric_columns = [(i, f) for i, f in enumerate(explanation.features) if f["type"] == "lyrics"]
     if not lyric_columns:
         return []
-    if explanation.metadata.get("lyrics_unit", "line") == "line":
+    unit = explanation.metadata.get("lyrics_unit", "line")
+    if unit == "line":
         return [[LyricPiece(text=f["feature"], weight=float(weights[i]), feature=f"L{int(f['index']) + 1}")]
                 for i, f in lyric_columns]
+    if unit in LINE_GROUP_UNITS:
+        return _grouped_lines(explanation, weights, lyric_columns, lyrics_text)
     word_weight = {int(f["index"]): float(weights[i]) for i, f in lyric_columns}
     text = make_text_factorization(_lyrics_of(explanation, lyrics_text), "word")
     return [[LyricPiece(text=piece, weight=None if vid < 0 else word_weight.get(vid, 0.0),
                         feature="" if vid < 0 else piece) for piece, vid in line] for line in text.line_pieces()]
+
+
+def _grouped_lines(explanation: MusicLIMEExplanation, weights: np.ndarray, lyric_columns: list[tuple[int, dict]],
+                   lyrics_text: str | None) -> list[list[LyricPiece]]:
+    """Every lyric line in song order with the weight of the feature (distinct line or section) it belongs to.
+
+    The line positions come from the feature records' ``occurrences``; records without them (written
+    before musiclime recorded them) are re-read from the lyrics.
+    """
+    if any("occurrences" not in f for _, f in lyric_columns):
+        text = make_text_factorization(_lyrics_of(explanation, lyrics_text), explanation.metadata["lyrics_unit"])
+        lines = list(text.lines)
+        lyric_columns = [(i, {**f, **text.feature_details(int(f["index"]))}) for i, f in lyric_columns
+                         if int(f["index"]) < text.num_words()]
+    else:
+        lines = None
+    by_position: dict[int, LyricPiece] = {}
+    for column, feature in lyric_columns:
+        tag = unit_label(feature)
+        texts = feature.get("texts") or [feature["feature"]] * len(feature["occurrences"])
+        for position, line in zip(feature["occurrences"], texts):
+            text = lines[position] if lines is not None else line
+            by_position[int(position)] = LyricPiece(text=text, weight=float(weights[column]), feature=tag)
+    return [[by_position[position]] for position in sorted(by_position)]
+
+
+def unit_label(feature: dict) -> str:
+    """Short tag of a grouped lyrics feature: ``L2`` (the first line it removes, 1-based), then ``x8``
+    when the song sings it more than once."""
+    occurrences = feature.get("occurrences") or [int(feature["index"])]
+    repeats = int(feature.get("repeats", feature.get("count", 1)))
+    return f"L{int(occurrences[0]) + 1}" + (f" x{repeats}" if repeats > 1 else "")
 
 
 def _lyrics_of(explanation: MusicLIMEExplanation, lyrics_text: str | None) -> str:
@@ -155,10 +192,18 @@ def _lyrics_of(explanation: MusicLIMEExplanation, lyrics_text: str | None) -> st
 
 
 def feature_label(feature: dict) -> str:
-    """Short reader-facing name of a feature record: ``drums_T3``, ``L4: <line>`` or the word."""
+    """Short reader-facing name of a feature record: ``drums_T3``, ``L4: <line>``, the word, or for a
+    repeated distinct line ``<line> (x8)`` and a section ``[Chorus] (x3)``."""
     if feature["type"] == "audio":
         return feature["feature"]
-    return feature["feature"] if feature.get("unit") == "word" else f"L{int(feature['index']) + 1}: {feature['feature']}"
+    unit = feature.get("unit")
+    if unit == "word":
+        return feature["feature"]
+    if unit in LINE_GROUP_UNITS:
+        name = f"[{feature['feature']}]" if unit == "section" else feature["feature"]
+        repeats = int(feature.get("repeats", feature.get("count", 1)))
+        return name + (f" (x{repeats})" if repeats > 1 else "")
+    return f"L{int(feature['index']) + 1}: {feature['feature']}"
 
 
 def top_features(explanation: MusicLIMEExplanation, label: int, num_features: int) -> list[dict]:

@@ -26,7 +26,7 @@ from ..method.stopping import StoppingRule
 from ..method.surrogate import FEATURE_SELECTIONS
 
 SEPARATION_BACKENDS = ("stems", "openunmix", "time_only")
-LYRICS_UNITS = ("line", "word")
+LYRICS_UNITS = ("line", "distinct_line", "section", "word")
 
 
 def _require(ok: bool, key: str, message: str) -> None:
