@@ -15,8 +15,9 @@ and read ``metadata["certification"]`` and ``metadata["full_fit"]``:
 ``DIR`` holds a demo run's ``resources/`` (``snakemake --cores 2`` makes them). ``--mode defaults``
 uses the demo's explain defaults (``random``, 300 samples, ``distinct_line``); ``--mode stopping``
 uses ``factorial_paired`` with the stopping rule and a budget of ``--budget`` rows (490,000: 700 masks
-per modality, 1,400 encoder items). Writes ``certification-<mode>.tsv`` (one row per song and seed)
-and ``certification-<mode>-summary.tsv`` (one row per song) to ``--out``.
+per modality, 1,400 encoder items; ``--grid-allocation by_features`` splits them by need). Writes
+``certification-<mode>[-<allocation>].tsv`` (one row per song and seed) and ``...-summary.tsv`` (one
+row per song) to ``--out``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ RANKINGS = ("own", "audio", "lyrics")
 TOP_K = 5
 
 
-def explain(workdir: Path, song, seed: int, mode: str, budget: int, lyrics_unit: str):
+def explain(workdir: Path, song, seed: int, mode: str, budget: int, lyrics_unit: str, allocation: str = "equal"):
     """One explanation of ``song`` with mask seed ``seed`` under ``mode``'s settings."""
     model = load_demo_predict_fn(str(workdir / "resources/models/demo"), batch_size=16)
     fact = StemFactorization(song.stems, sample_rate=22050, temporal_segments=10)
@@ -53,7 +54,7 @@ def explain(workdir: Path, song, seed: int, mode: str, budget: int, lyrics_unit:
         samples = 300
     else:
         explainer = MusicLIMEExplainer(random_state=seed, progress=False, sampler="factorial_paired",
-                                       stopping=StoppingRule(top_k=TOP_K))
+                                       stopping=StoppingRule(top_k=TOP_K), grid_allocation=allocation)
         samples = budget
     return explainer.explain_instance_with_factorization(fact, text, model, num_samples=samples, labels=None,
                                                          modality="both", song_info={"song_id": song.song_id})
@@ -96,7 +97,8 @@ def summarize(rows: list[dict]) -> list[dict]:
     out = []
     for song in dict.fromkeys(r["song"] for r in rows):
         mine = [r for r in rows if r["song"] == song]
-        summary = {"song": song, "seeds": len(mine), "encoder_items": float(np.mean([r["encoder_items"] for r in mine])),
+        summary = {"song": song, "seeds": len(mine),
+                   "encoder_items": float(np.mean([r["encoder_items"] for r in mine])),
                    "samples_used": float(np.mean([r["samples_used"] for r in mine])),
                    "stopped_certified": sum(r["stopped"] == "stable" for r in mine)}
         for name in RANKINGS:
@@ -131,6 +133,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=490_000, help="rows (stopping mode)")
     parser.add_argument("--songs", nargs="*", help="song ids (default: every demo song)")
     parser.add_argument("--lyrics-unit", default="distinct_line")
+    parser.add_argument("--grid-allocation", default="equal", help="explain.grid_allocation (stopping mode)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -139,17 +142,20 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     songs = [s for s in read_sample_sheet(args.workdir / "resources/demo/samples.tsv")
              if not args.songs or s.song_id in args.songs]
+    name = args.mode if args.grid_allocation == "equal" else f"{args.mode}-{args.grid_allocation}"
     rows = []
     for song in songs:
         for seed in range(args.seeds):
             start = time.perf_counter()
-            rows.append(record(explain(args.workdir, song, seed, args.mode, args.budget, args.lyrics_unit), seed))
+            explanation = explain(args.workdir, song, seed, args.mode, args.budget, args.lyrics_unit,
+                                  args.grid_allocation)
+            rows.append(record(explanation, seed))
             log.info("%s seed %d: %s (%.0f s)", song.song_id, seed,
                      {k: v for k, v in rows[-1].items() if k.startswith(("certified_top_k", "stopped", "samples"))},
                      time.perf_counter() - start)
-            write(rows, args.out / f"certification-{args.mode}.tsv")
+            write(rows, args.out / f"certification-{name}.tsv")
     summary = summarize(rows)
-    write(summary, args.out / f"certification-{args.mode}-summary.tsv")
+    write(summary, args.out / f"certification-{name}-summary.tsv")
     for row in summary:
         log.info("%s", row)
 
