@@ -57,6 +57,9 @@ def test_defaults_reproduce_the_seed():
     ("explain.lyrics_unit=syllable", "explain.lyrics_unit"),
     ("explain.labels=[-1]", "explain.labels"),
     ("explain.surrogate=shap", "explain.surrogate"),
+    ("explain.certification.alpha=0", "explain.certification.alpha"),
+    ("explain.certification.alpha=1.0", "explain.certification.alpha"),
+    ("explain.certification.alpha=-0.05", "explain.certification.alpha"),
     ("model.batch_size=0", "model.batch_size"),
     ("separation.device=tpu", "separation.device"),
     ("compute.device=gpu", "compute.device"),
@@ -97,3 +100,18 @@ def test_the_surrogate_keys_only_the_fit():
     assert lime["fit"] != shap["fit"] and shap["fit"].startswith("shap-")
     default = stage_slices(compose_sweep(CONF, None, []).points[0].config)
     assert "surrogate" not in default["fit"]  # lime leaves the fit keys of earlier runs as they were
+
+
+def test_the_certification_level_keys_only_the_fit():
+    """An alpha sweep re-runs fits only; the default level leaves the fit keys of earlier runs as they were."""
+    from musiclime.pipeline.plan import stage_keys, stage_slices
+
+    keys = [stage_keys(stage_slices(compose_sweep(CONF, None, [f"explain.certification.alpha={a}"]).points[0].config))
+            for a in (0.1, 0.05)]
+    assert {k: v for k, v in keys[0].items() if k != "fit"} == {k: v for k, v in keys[1].items() if k != "fit"}
+    assert keys[0]["fit"] != keys[1]["fit"]
+    default = stage_slices(compose_sweep(CONF, None, []).points[0].config)
+    assert "certification" not in default["fit"] and "certification" not in default["masks"]
+    assert keys[0] == stage_keys(default)
+    assert stage_slices(compose_sweep(CONF, None, ["explain.certification.alpha=0.05"]).points[0].config)[
+        "fit"]["certification"] == {"alpha": 0.05}

@@ -45,7 +45,7 @@ def additive_target(masks: np.ndarray, leaders: np.ndarray, seed: int = 0) -> np
 
 def test_clear_leaders_are_stable_and_a_tie_at_the_boundary_is_not():
     layout = FeatureLayout("audio", 24, 0)
-    rule = StoppingRule(top_k=5, z=2.5)
+    rule = StoppingRule(top_k=5, alpha=0.1)
     masks = sample_masks(400, 24, 0)
     test = boundary_test(masks, additive_target(masks, LEADERS), layout, rule)
     assert set(test.top) == set(range(5)) and test.stable
@@ -96,7 +96,7 @@ def test_rounds_stop_at_the_first_stable_one(factorization, text_factorization):
     result, record = predict_until_stable(factorization, text_factorization, masks, layout, model, rule, label=1,
                                           ends=round_ends(len(masks), rule), batch_size=50, progress=False)
     assert record.stopped == "stable" and record.samples_used == 200 == len(result.predictions)
-    assert set(record.rounds[0]["top"]) == set(range(5)) and record.rounds[0]["separation"] >= rule.z
+    assert set(record.rounds[0]["top"]) == set(range(5)) and record.rounds[0]["separation"] >= record.rounds[0]["critical_z"] > 3
     whole = predict_masks(factorization, text_factorization, masks[:200], layout, model, batch_size=50,
                           progress=False)
     np.testing.assert_allclose(result.predictions, whole.predictions, atol=1e-9)
@@ -107,7 +107,7 @@ def test_a_late_fusion_model_encodes_each_input_once_across_rounds(factorization
     model = DemoPredictor(DemoClassifier(DemoModelConfig()), batch_size=8)
     layout = FeatureLayout("both", 16, text_factorization.num_words())
     masks = sample_masks(400, layout.num_features, 0, "factorial", audio_columns=16)
-    never = StoppingRule(first_round=50, growth=2.0, z=1e9)
+    never = StoppingRule(first_round=50, growth=2.0, alpha=1e-12)
     result, record = predict_until_stable(factorization, text_factorization, masks, layout, model, never, label=1,
                                           ends=round_ends(len(masks), never), batch_size=8, progress=False)
     assert record.stopped == "budget" and [r["rows"] for r in record.rounds] == [50, 100, 200, 400]
@@ -133,18 +133,18 @@ def test_the_explainer_fits_the_rows_the_rule_scored(factorization, text_factori
     assert {f["feature"] for f in exp.get_explanation(1, 5)} == set(names[:5])
     metrics = explanation_metrics(exp)  # what MLflow logs
     assert (metrics["samples_used"], metrics["stopping_stable"], metrics["stopping_rounds"]) == (102, 1.0, 1)
-    assert metrics["stopping_separation"] >= 2.5
+    assert metrics["stopping_separation"] >= StoppingRule().as_dict()["z"]
 
 
 def test_the_song_page_and_mlflow_say_what_the_rule_decided():
     from musiclime.evidence.pages import call_accounting
 
-    rounds = [{"rows": 250, "separation": 0.8, "top": [1, 2]}, {"rows": 375, "separation": 3.1, "top": [1, 2]}]
+    rounds = [{"rows": 250, "separation": 0.8, "top": [1, 2]}, {"rows": 375, "separation": 3.4, "top": [1, 2]}]
     stopping = {"rule": StoppingRule().as_dict(), "label": 1, "rounds": rounds, "samples_used": 375,
                 "stopped": "stable"}
     rows = dict(call_accounting({"samples_used": 375, "stopping": stopping, "parameters": {"sampler": "paired"}}))
     assert rows["samples scored and fitted"] == "375"
-    assert rows["stopping rule"] == "top-5 stable after 2 rounds (3.10 >= 2.5 standard errors)"
+    assert rows["stopping rule"] == "top-5 stable after 2 rounds (3.40 >= 3.28 standard errors)"
     spent = dict(call_accounting({"stopping": {**stopping, "stopped": "budget", "rounds": rounds[:1]}}))
-    assert spent["stopping rule"] == "budget spent, top-5 not yet stable (0.80 < 2.5 standard errors)"
+    assert spent["stopping rule"] == "budget spent, top-5 not yet stable (0.80 < 3.28 standard errors)"
     assert "stopping rule" not in dict(call_accounting({"samples_used": 300}))

@@ -12,6 +12,8 @@ from ..common.provenance import describe_files
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
+from .certification import DEFAULT_ALPHA, certification_block, check_alpha
+from .full_fit import fit_every_feature, full_fit_block, kernel_weights
 from .inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
@@ -49,13 +51,16 @@ class MusicLIMEExplainer:
             feature off; none when a mask row is already all zeros). The other surrogate is fitted
             too when it can be, and kept in ``metadata["alternative_surrogate"]``
             (:mod:`musiclime.method.second_opinion`).
+        certification_alpha: family-wise error level of the certified ranks
+            (``metadata["certification"]``, :mod:`musiclime.method.certification`); a ridge on every
+            feature is recorded too (``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`).
     """
 
     def __init__(self, kernel_width: float = 25, random_state=None, *, distance_scale: float = 1.0,
                  feature_selection: str = "auto", num_features: int = 20, batch_size: int = 32,
                  sampler: str = "random", progress: bool = True,
                  memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB, stopping: StoppingRule | None = None,
-                 surrogate: str = "lime"):
+                 surrogate: str = "lime", certification_alpha: float = DEFAULT_ALPHA):
         check_fit_params(kernel_width, distance_scale, feature_selection, num_features)
         self.surrogate = check_surrogate(surrogate)
         self.kernel_width = kernel_width
@@ -68,6 +73,7 @@ class MusicLIMEExplainer:
         self.sampler = sampler
         self.progress = progress
         self.stopping = stopping
+        self.certification_alpha = check_alpha(certification_alpha, "certification_alpha")
 
     def explain_instance(self, audio, lyrics: str, predict_fn: PredictFn, num_samples: int = 1000,
                          labels: Iterable[int] | None = (1,), temporal_segments: int = 10, modality: str = "both",
@@ -129,13 +135,21 @@ class MusicLIMEExplainer:
                                     feature_selection=self.feature_selection, num_features=self.num_features)
         fits = surrogates.fits
         fit_seconds = time.perf_counter() - fit_start
+        full_start = time.perf_counter()
+        full = fit_every_feature(masks, result.predictions, labels, layout, kernel_width=self.kernel_width,
+                                 distance_scale=self.distance_scale)
+        certification = certification_block(
+            masks, result.predictions, {label: [i for i, _ in fit.local_exp] for label, fit in fits.items()}, full,
+            layout, kernel_weights(masks, self.kernel_width, self.distance_scale), self.certification_alpha)
+        full_seconds = time.perf_counter() - full_start
         metadata = explanation_metadata(
             audio_factorization.describe(), song_info, getattr(text_factorization, "unit", "line"),
             parameters={"num_samples": num_drawn, "kernel_width": self.kernel_width,
                         "distance_scale": self.distance_scale, "feature_selection": self.feature_selection,
                         "num_features": self.num_features, "sampler": self.sampler, "batch_size": self.batch_size,
                         "modality": modality, "labels": list(labels), "surrogate": self.surrogate},
-            timings_s={"predict": result.seconds, "fit": fit_seconds, "total": time.perf_counter() - started,
+            timings_s={"predict": result.seconds, "fit": fit_seconds, "fit_full": full_seconds,
+                       "total": time.perf_counter() - started,
                        **({"separation": audio_factorization.separation_seconds}
                           if hasattr(audio_factorization, "separation_seconds") else {})},
             model_calls=result.n_calls + 1, model_items=result.model_items + 1, costs=result.costs(),
@@ -143,6 +157,8 @@ class MusicLIMEExplainer:
             provenance={"weights": describe_files(getattr(predict_fn, "weight_files", None),
                                                   note="the predict_fn names no weight_files")})
         metadata.update(surrogates.metadata(layout.num_features))
+        metadata["full_fit"] = full_fit_block(full)
+        metadata["certification"] = certification
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),

@@ -35,6 +35,28 @@ def weight_vector(explanation: MusicLIMEExplanation, label: int) -> np.ndarray:
     return weights
 
 
+def full_fit_weights(explanation: MusicLIMEExplanation, label: int) -> np.ndarray | None:
+    """The full fit's weight of every feature (mask column) for ``label``, float64 ``(num_features,)``;
+    ``None`` for explanations written before the full fit was recorded (``metadata["full_fit"]``)."""
+    entry = ((explanation.metadata.get("full_fit") or {}).get("labels") or {}).get(str(label))
+    return None if entry is None else np.asarray(entry["weights"], dtype=np.float64)
+
+
+def certification_of(explanation: MusicLIMEExplanation, label: int) -> dict | None:
+    """How many top ranks of ``label``'s rankings are certain (:mod:`musiclime.method.certification`).
+
+    Returns:
+        ``{"alpha", "correction", "certified_top_k", "ranking", "tied_at_boundary", ..., "audio": {...},
+        "lyrics": {...}}`` (a modality's entry only when it was perturbed), or ``None`` for explanations
+        written before certification was recorded.
+    """
+    block = explanation.metadata.get("certification") or {}
+    entry = (block.get("labels") or {}).get(str(label))
+    if entry is None:
+        return None
+    return {"alpha": block["alpha"], "correction": block["correction"], **entry}
+
+
 @dataclass(frozen=True)
 class AudioGrid:
     """Audio weights as a picture of stems over time.

@@ -30,9 +30,12 @@ class StoppingRecord:
         rule: the rule's settings.
         label: the class whose probability the rule tested.
         rounds: per round, ``rows`` scored so far, ``separation`` (standard errors between the top-k
-            and the rest) and the ``top`` features.
+            and the rest), the ``top`` features, ``certified_top_k`` (how many top ranks were certified)
+            and ``critical_z`` (the standard errors a gap had to exceed).
         samples_used: rows scored (the explanation is fitted to these).
-        stopped: ``"stable"`` or ``"budget"`` (the last round ended without the rule passing).
+        stopped: ``"stable"`` (the top-``top_k`` set was certified) or ``"budget"`` (the last round
+            ended without it).
+        certified_top_k: top ranks certified at the last round.
     """
 
     rule: dict
@@ -40,17 +43,18 @@ class StoppingRecord:
     rounds: list[dict] = field(default_factory=list)
     samples_used: int = 0
     stopped: str = "budget"
+    certified_top_k: int = 0
 
     def as_dict(self) -> dict:
         return {"rule": self.rule, "label": self.label, "rounds": self.rounds, "samples_used": self.samples_used,
-                "stopped": self.stopped}
+                "stopped": self.stopped, "certified_top_k": self.certified_top_k}
 
 
 def predict_until_stable(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                          layout: FeatureLayout, predict_fn: PredictFn, rule: StoppingRule, label: int,
                          ends: list[int], batch_size: int = 32, progress: bool = True,
                          memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB) -> tuple[PredictionResult, StoppingRecord]:
-    """Score growing prefixes of ``masks`` until the top-k features of ``label`` are stable.
+    """Score growing prefixes of ``masks`` until the top-k features of ``label`` are certified.
 
     Args:
         masks: 0/1 ``(num_samples, layout.num_features)``, in the order rounds take them.
@@ -75,9 +79,13 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
         start = end
         predictions = np.concatenate([r.predictions for r in results], axis=0)
         test = boundary_test(masks[:end], predictions[:, label], layout, rule)
-        record.rounds.append({"rows": int(end), "separation": round(test.separation, 4), "top": list(test.top)})
-        log.info("round %d: %d samples, top-%d %s separated by %.2f standard errors (%s %.2f)", round_index, end,
-                 rule.top_k, list(test.top), test.separation, "stable at" if test.stable else "need", rule.z)
+        record.rounds.append({"rows": int(end), "separation": round(test.separation, 4), "top": list(test.top),
+                              "certified_top_k": int(test.certified_top_k), "critical_z": round(test.critical, 4)})
+        record.rule["z"] = round(test.critical, 2)  # the rounds' own threshold (fewer features: a smaller one)
+        record.certified_top_k = int(test.certified_top_k)
+        log.info("round %d: %d samples, top-%d %s separated by %.2f standard errors (%s %.2f), top-%d certified",
+                 round_index, end, rule.top_k, list(test.top), test.separation,
+                 "certified at" if test.stable else "need", test.critical, test.certified_top_k)
         if test.stable:
             record.stopped = "stable"
             break

@@ -17,6 +17,7 @@ from ..common.devices import check_device_name
 from ..common.errors import ConfigError
 from ..evidence.aggregation import AGGREGATION_METHODS
 from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
+from ..method.certification import DEFAULT_ALPHA, check_alpha
 from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
 from ..method.sampling import SAMPLERS
@@ -140,7 +141,7 @@ class StoppingConfig:
     enabled: bool = False
     # defaults are the rule's own (musiclime.method.stopping.StoppingRule)
     top_k: int = StoppingRule.top_k
-    z: float = StoppingRule.z  # standard errors between every top-k weight and every other (absolute values)
+    alpha: float = StoppingRule.alpha  # family-wise error level at which the top-k set must be certified
     first_round: int = StoppingRule.first_round  # rows
     growth: float = StoppingRule.growth  # each round scores this many times the rows of the one before
     num_features: int = StoppingRule.num_features  # features the rule's surrogate keeps (as the default fit does)
@@ -150,6 +151,16 @@ class StoppingConfig:
     def __post_init__(self):
         if self.enabled:
             StoppingRule.from_config(vars(self))  # raises ConfigError naming explain.stopping.<key>
+
+
+@dataclass
+class CertificationConfig:
+    """How many top ranks are certain (``musiclime.method.certification``); changes the fit only."""
+
+    alpha: float = DEFAULT_ALPHA  # family-wise error level per ranking (Bonferroni over its pairs)
+
+    def __post_init__(self):
+        check_alpha(self.alpha)  # raises ConfigError naming explain.certification.alpha
 
 
 @dataclass
@@ -168,6 +179,7 @@ class ExplainConfig:
     num_features: int = 20
     labels: Optional[list[int]] = None  # None: the class the model predicts for the original song
     surrogate: str = "lime"  # the explanation's surrogate; the other one is fitted too, as a second opinion
+    certification: CertificationConfig = field(default_factory=CertificationConfig)
     stopping: StoppingConfig = field(default_factory=StoppingConfig)
 
     def __post_init__(self):

@@ -6,7 +6,8 @@ Each stage's artifact path is keyed by exactly the configuration that can change
 * ``separation``  (backend and its settings, sample rate)
 * ``masks``       (num_samples, temporal_segments, modality, lyrics unit, sampler, seed, stopping rule)
 * ``predictions`` (+ the model)
-* ``explanation`` (+ kernel width, distance scale, feature selection, num_features, labels, surrogate)
+* ``explanation`` (+ kernel width, distance scale, feature selection, num_features, labels, surrogate,
+  certification level)
 
 Keys are readable prefixes plus a short hash of the slice, e.g. ``kw25-ds1-3fa2c1d0``.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from ..common.errors import ConfigError
 from ..common.sample_sheet import Song, read_sample_sheet
+from ..method.certification import DEFAULT_ALPHA
 from .demo_set import demo_songs
 from .hydra_configs import Sweep, SweepPoint, short_hash
 
@@ -63,12 +65,16 @@ def masks_slice(explain: dict) -> dict:
 
 
 def fit_slice(explain: dict) -> dict:
-    """The fit stage's slice: :data:`FIT_KEYS`, and ``surrogate`` unless it is ``lime`` (so that fits
-    made before the key existed keep their keys). The surrogate never enters the masks or
-    predictions slices: comparing LIME with Kernel SHAP costs a fit, not a model run."""
+    """The fit stage's slice: :data:`FIT_KEYS`, ``surrogate`` unless it is ``lime`` and ``certification``
+    unless its ``alpha`` is the default (so that fits made before these keys existed keep their keys).
+    Neither enters the masks or predictions slices: comparing LIME with Kernel SHAP, or sweeping the
+    certification level, costs a fit, not a model run."""
     fit = {k: explain[k] for k in FIT_KEYS}
     if explain.get("surrogate", "lime") != "lime":
         fit["surrogate"] = explain["surrogate"]
+    certification = dict(explain.get("certification") or {})
+    if certification.get("alpha", DEFAULT_ALPHA) != DEFAULT_ALPHA:
+        fit["certification"] = certification
     return fit
 
 

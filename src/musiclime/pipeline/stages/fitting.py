@@ -2,7 +2,9 @@
 
 The chosen surrogate (``explain.surrogate``: LIME or Kernel SHAP) gives the explanation; the other
 one is fitted on the same predictions as a second opinion (``metadata["alternative_surrogate"]``,
-:mod:`musiclime.method.second_opinion`).
+:mod:`musiclime.method.second_opinion`), and a ridge on every feature is recorded beside both
+(``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`), with how many top ranks of each
+ranking are certain (``metadata["certification"]``, :mod:`musiclime.method.certification`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from ...common.artifacts import load_arrays, write_config
 from ...common.provenance import describe_file, describe_files
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation, explanation_metadata
+from ...method.certification import DEFAULT_ALPHA, certification_block
+from ...method.full_fit import fit_every_feature, full_fit_block, kernel_weights
+from ...method.modality import FeatureLayout
 from ...method.second_opinion import fit_surrogates
 
 #: Why Kernel SHAP cannot use predictions written before the all-off row was scored.
@@ -43,17 +48,29 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
                                 distance_scale=fit_slice["distance_scale"],
                                 feature_selection=fit_slice["feature_selection"],
                                 num_features=fit_slice["num_features"])
+    layout = FeatureLayout(masks_meta["modality"], masks_meta["n_audio"], masks_meta["n_text"])
+    full_start = time.perf_counter()
+    full = fit_every_feature(masks, predictions, labels, layout, kernel_width=fit_slice["kernel_width"],
+                             distance_scale=fit_slice["distance_scale"])
+    alpha = (fit_slice.get("certification") or {}).get("alpha", DEFAULT_ALPHA)  # left out when default
+    certification = certification_block(
+        masks, predictions, {label: [i for i, _ in fitted.local_exp] for label, fitted in surrogates.fits.items()},
+        full, layout, kernel_weights(masks, fit_slice["kernel_width"], fit_slice["distance_scale"]), alpha)
+    full_seconds = time.perf_counter() - full_start
     parameters = {**{k: masks_meta[k] for k in ("num_samples", "temporal_segments", "modality", "lyrics_unit",
                                                  "sampler", "seed")},
                   **fit_slice, "surrogate": surrogate, "labels": list(labels), "model": pred_meta["model"]}
     metadata = explanation_metadata(
         masks_meta["audio"], song, masks_meta["lyrics_unit"], parameters,
         timings_s={"separation": masks_meta["separation_seconds"], "predict": pred_meta["predict_seconds"],
-                   "fit": time.perf_counter() - start, **{f"fit_{m}": s for m, s in surrogates.seconds.items()}},
+                   "fit": time.perf_counter() - start, **{f"fit_{m}": s for m, s in surrogates.seconds.items()},
+                   "fit_full": full_seconds},
         model_calls=pred_meta["n_calls"], model_items=pred_meta["n_items"], config=stage_configs,
         costs=pred_meta.get("costs"), samples_used=len(masks), stopping=pred_meta.get("stopping"),
         provenance=recorded_provenance(pred_meta, song))
     metadata.update(surrogates.metadata(masks.shape[1]))
+    metadata["full_fit"] = full_fit_block(full)
+    metadata["certification"] = certification
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)
