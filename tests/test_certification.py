@@ -127,3 +127,26 @@ def test_the_explanation_certifies_planted_glassbox_leaders(factorization):
     weights = full_fit_weights(exp, 1)
     np.testing.assert_allclose(weights[[0, 5, 9]], [0.20, -0.15, 0.10], atol=0.02)
     assert certification_of(exp, 0) is None
+
+
+def test_the_summary_table_and_mlflow_count_certified_ranks(factorization, tmp_path):
+    from musiclime.evidence.tables import summary_rows
+    from musiclime.tracking.records import explanation_metrics
+
+    names = factorization.get_ordered_component_names()
+    model = GlassBoxModel(factorization, {names[0]: 0.3, names[1]: 0.2}, {EIGHT_LINES[2]: 0.25}, bias=0.2)
+    explainer = MusicLIMEExplainer(random_state=0, progress=False)
+    exp = explainer.explain_instance_with_factorization(factorization, LineIndexedString("\n".join(EIGHT_LINES)),
+                                                        model, num_samples=500, labels=None, modality="both")
+    path = exp.save_to_json(tmp_path / "explanation.json")
+    row = summary_rows([path])[0]
+    metrics = explanation_metrics(exp)
+    entry = certification_of(exp, 1)
+    expected = {"certified_top_k": entry["certified_top_k"], "certified_top_k_audio": entry["audio"]["certified_top_k"],
+                "certified_top_k_lyrics": entry["lyrics"]["certified_top_k"]}
+    assert {name: row[name] for name in expected} == {name: metrics[name] for name in expected} == expected
+    assert row["certified_top_k"] >= 3 and row["certified_top_k_audio"] >= 2 and row["certified_top_k_lyrics"] >= 1
+    audio_only = explainer.explain_instance_with_factorization(factorization, LineIndexedString("\n".join(EIGHT_LINES)),
+                                                               model, num_samples=300, labels=None, modality="audio")
+    assert "certified_top_k_lyrics" not in explanation_metrics(audio_only)
+    assert summary_rows([audio_only.save_to_json(tmp_path / "audio.json")])[0]["certified_top_k_lyrics"] is None

@@ -134,6 +134,7 @@ def test_the_explainer_fits_the_rows_the_rule_scored(factorization, text_factori
     metrics = explanation_metrics(exp)  # what MLflow logs
     assert (metrics["samples_used"], metrics["stopping_stable"], metrics["stopping_rounds"]) == (102, 1.0, 1)
     assert metrics["stopping_separation"] >= StoppingRule().as_dict()["z"]
+    assert metrics["stopping_certified_top_k"] == exp.metadata["stopping"]["certified_top_k"] >= 5
 
 
 def test_the_song_page_and_mlflow_say_what_the_rule_decided():

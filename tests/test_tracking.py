@@ -77,6 +77,10 @@ def expected_metrics(doc: dict) -> dict[str, float]:
             metrics[f"prob_{kind}_class_{cls}"] = value
     for stage, seconds in meta["timings_s"].items():
         metrics[f"timing_{stage}_s"] = seconds
+    certified = meta["certification"]["labels"][str(meta["predicted_label"])]  # both labels explained
+    metrics["certified_top_k"] = certified["certified_top_k"]
+    metrics["certified_top_k_audio"] = certified["audio"]["certified_top_k"]
+    metrics["certified_top_k_lyrics"] = certified["lyrics"]["certified_top_k"]
     return metrics
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..common.atomic_io import write_text
 from ..method.explanation import MusicLIMEExplanation, load_explanation
-from ..method.explanation_views import explained_label  # noqa: F401 (re-exported for existing callers)
+from ..method.explanation_views import certified_counts, explained_label
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ def weight_shares(explanation: MusicLIMEExplanation, label: int) -> dict[str, fl
 
 
 def summary_rows(explanation_paths: list[str | os.PathLike], num_features: int = 10) -> list[dict]:
-    """One row per explanation: prediction, fit quality, weight shares and top features."""
+    """One row per explanation: prediction, fit quality, certified top ranks (``certified_top_k`` and
+    within each modality, empty where not recorded), weight shares and top features."""
     rows = []
     for path in explanation_paths:
         exp = load_explanation(path)
@@ -50,6 +51,7 @@ def summary_rows(explanation_paths: list[str | os.PathLike], num_features: int =
             "score_r2": round(exp.score[label], 6),
             "intercept": round(exp.intercept[label], 6),
             "local_pred": round(exp.local_pred[label], 6),
+            **certified_counts(exp, label),
             **{f"share_{g}": round(v, 4) for g, v in sorted(weight_shares(exp, label).items())},
             "top_features": "; ".join(f"{_short(t['feature'])} ({t['weight']:+.3f})" for t in top),
             "explanation": str(path),

@@ -57,6 +57,21 @@ def certification_of(explanation: MusicLIMEExplanation, label: int) -> dict | No
     return {"alpha": block["alpha"], "correction": block["correction"], **entry}
 
 
+#: Columns of the summary table and MLflow metrics that count certified top ranks.
+CERTIFIED_COUNTS = ("certified_top_k", "certified_top_k_audio", "certified_top_k_lyrics")
+
+
+def certified_counts(explanation: MusicLIMEExplanation, label: int) -> dict[str, int | None]:
+    """``{name: count}`` for :data:`CERTIFIED_COUNTS`: top ranks certified in the explanation's own
+    ranking and within each modality's full-fit ranking; ``None`` where not recorded (older files, or
+    a modality that was not perturbed)."""
+    entry = certification_of(explanation, label) or {}
+    own = entry.get("certified_top_k")
+    audio = (entry.get("audio") or {}).get("certified_top_k")
+    lyrics = (entry.get("lyrics") or {}).get("certified_top_k")
+    return dict(zip(CERTIFIED_COUNTS, (own, audio, lyrics)))
+
+
 @dataclass(frozen=True)
 class AudioGrid:
     """Audio weights as a picture of stems over time.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..common.provenance import short_code
 from ..method.explanation import MusicLIMEExplanation, load_explanation
+from ..method.explanation_views import certified_counts, explained_label
 from .settings import RANKING_COLUMNS, TrackingError
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,10 @@ def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
     ``local_pred_label_L``; per class ``C``: ``prob_original_class_C``,
     ``prob_reconstruction_class_C``; the call accounting (``model_calls``, ``model_items``,
     ``compositions``, ``audio_encodings``, ``lyric_encodings``, ``fused_rows``, ``samples_used``, where
-    recorded); with the stopping rule on, ``stopping_stable`` (1 or 0), ``stopping_rounds`` and
-    ``stopping_separation`` (standard errors at the last round);
+    recorded); ``certified_top_k``, ``certified_top_k_audio`` and ``certified_top_k_lyrics`` (top ranks
+    certified for the explained label, where recorded); with the stopping rule on, ``stopping_stable``
+    (1 or 0), ``stopping_rounds``, ``stopping_separation`` (standard errors at the last round) and
+    ``stopping_certified_top_k``;
     ``surrogate_agreement_<jaccard_top5|spearman_abs>_label_L`` (LIME vs Kernel SHAP, when both were
     fitted) and ``kernel_shap_effective_samples``;
     ``timing_<stage>_s`` for each recorded timing; ``num_features_total`` (and its audio / lyrics split).
@@ -73,8 +76,11 @@ def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
     for name in CALL_ACCOUNTING:
         if meta.get(name) is not None:
             metrics[name] = meta[name]
+    if explanation.local_exp:
+        metrics.update(certified_counts(explanation, explained_label(explanation)))  # None (absent) is dropped
     stopping = meta.get("stopping")
     if stopping:
+        metrics["stopping_certified_top_k"] = stopping.get("certified_top_k")
         metrics["stopping_stable"] = float(stopping["stopped"] == "stable")
         metrics["stopping_rounds"] = len(stopping["rounds"])
         metrics["stopping_separation"] = stopping["rounds"][-1]["separation"]
