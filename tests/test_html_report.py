@@ -116,8 +116,9 @@ def test_verdicts_sit_beside_the_numbers(report, tmp_path):
                                       "verdicts": [v.as_dict() for v in verdicts(metrics)]}))
     page = write_song_page(song_dir / "explanation.json", tmp_path / "page.html", evaluation_json=evaluation)
     text = html.unescape(page.read_text(encoding="utf-8"))
-    assert re.search(r"<tr class=\"fail\"><td>stability</td><td>\S+ not stable</td><td>top-5 Jaccard 0.39 < 0.6", text)
-    assert re.search(r"<tr class=\"pass\"><td>faithfulness</td><td>\S+ faithful</td>", text)
+    assert re.search(r"<span class=\"fail\">\S+ stability: not stable</span> <span class=\"why\">"
+                     r"\(top-5 Jaccard 0.39 < 0.6", text)
+    assert re.search(r"<span class=\"pass\">\S+ faithfulness: faithful</span>", text)
     assert "fails the randomization check" in text and "within-modality Spearman +0.45" in text
     # an evaluation written before verdicts existed gets them from its metrics
     old = tmp_path / "old.json"

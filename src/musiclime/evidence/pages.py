@@ -14,8 +14,11 @@ from typing import Mapping, Sequence
 from urllib.parse import quote
 
 from ..method.explanation import MusicLIMEExplanation
+from ..method.explanation_views import certification_of, lyric_lines_weighted, top_features
 from .comparison import SURROGATE_NAMES, surrogate_comparison
-from ..method.explanation_views import lyric_lines_weighted, top_features
+from .lead import lead_sentences
+from .rankings import ModalityRanking, modality_rankings
+from .trust.support import MIN_EFFECTIVE_ROWS_PER_FEATURE, gated_evaluation, second_opinion_support
 from .trust.verdicts import verdicts
 
 log = logging.getLogger(__name__)
@@ -144,18 +147,24 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
               audio: Sequence[tuple[str, str | os.PathLike]] = (), evaluation: Mapping | None = None,
               point: str | None = None, overrides: Sequence[str] = (), index_html: str | os.PathLike | None = None,
               num_features: int = 10) -> str:
-    """HTML of one song's page.
+    """HTML of one song's page: the answer first (prediction and each modality's leading features),
+    then each modality's ranking, the pictures and players, compact verdicts; tables fold away.
 
     Args:
         pictures, audio: ``(caption, file)`` pairs, linked relative to ``out_html``.
         evaluation: the song's ``evaluation.json`` content (``metrics``, ``notes``), if evaluated.
+        num_features: features per ranking.
     """
     info = explanation.metadata.get("song_info", {})
     params = explanation.metadata.get("parameters", {})
+    support = second_opinion_support(explanation.metadata, len(explanation.features))
+    evaluation = gated_evaluation(evaluation, support)
+    rankings = modality_rankings(explanation, label, num_features)
     fit = [("surrogate", SURROGATE_NAMES.get(explanation.metadata.get("surrogate", "lime"), "-")),
            ("surrogate R^2 (weighted, on the perturbations)", fmt(explanation.score[label])),
            ("intercept", fmt(explanation.intercept[label])),
            ("surrogate prediction at the full song", fmt(explanation.local_pred[label])),
+           *full_fit_rows(explanation, label),
            ("perturbation samples", fmt(params.get("num_samples"))),
            ("features (audio + lyrics)", fmt(len(explanation.features))),
            *call_accounting(explanation.metadata)]
@@ -163,17 +172,60 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
     return render(
         "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
         label_name=explanation.label_name(label), true_label=info.get("true_label"),
+        lead=lead_sentences(explanation, label, rankings),
+        rankings=[ranking_context(r) for r in rankings],
         probabilities=probability_rows(explanation), fit=fit,
         evaluation=[{"name": k, "value": fmt(v), "meaning": metric_meaning(k)} for k, v in metrics.items()],
         verdicts=verdict_rows(evaluation),
-        evaluation_notes=list((evaluation or {}).get("notes", [])),
+        evaluation_notes=[n for n in (evaluation or {}).get("notes", []) if n != support.reason],
         audio=[{"caption": c, "href": relative_href(p, out_html)} for c, p in audio],
         pictures=[{"caption": c, "href": relative_href(p, out_html)} for c, p in pictures],
         top=top_features(explanation, label, num_features), lyrics=lyrics_context(explanation, label),
-        comparison=surrogate_comparison(explanation, label, num_features),
-        second_opinion_note=(explanation.metadata.get("alternative_surrogate") or {}).get("note"),
+        comparison=surrogate_comparison(explanation, label, num_features) if support.shown else None,
+        second_opinion_note=None if support.shown else support.reason,
         config=[(k, fmt(v)) for k, v in params.items()],
         index_href=None if index_html is None else relative_href(index_html, out_html))
+
+
+#: Certified audio ranks below which the page says the audio ranking is not certain.
+MIN_CERTIFIED_AUDIO_RANKS = 5
+#: Headings of the modalities' rankings.
+RANKING_TITLES = {"audio": "Audio components", "lyrics": "Lyrics"}
+
+
+def ranking_context(ranking: ModalityRanking) -> dict:
+    """A modality's ranking as the page's template shows it: rows (with a tie-group row before the
+    group tied at the certification boundary), its share, what is certain, and the weights' origin."""
+    limit = max((abs(row.weight) for row in ranking.rows), default=0.0)
+    rows = []
+    for row in ranking.rows:
+        if ranking.tie_ranks and row.rank == ranking.tie_ranks[0]:
+            first, last = ranking.tie_ranks
+            shown = sum(r.tied for r in ranking.rows)
+            rows.append({"group": f"ranks {first}-{last}: tied (no number of samples may order them)"
+                                  + (f"; {shown} of {last - first + 1} shown" if shown < last - first + 1 else "")})
+        rows.append({"group": None, "rank": row.rank, "label": row.label, "weight": f"{row.weight:+.4f}",
+                     "certified": row.certified,
+                     "tied": row.tied, "color": weight_color(row.weight, limit)})
+    minimum = MIN_CERTIFIED_AUDIO_RANKS if ranking.modality == "audio" else 1
+    uncertain = ranking.certified < minimum or not ranking.judged
+    return {"modality": ranking.modality, "title": RANKING_TITLES[ranking.modality], "rows": rows,
+            "share": f"{ranking.share:.0%}", "total": ranking.total, "status": ranking.status(minimum),
+            "uncertain": uncertain,
+            "source": ("full fit: a ridge on every feature, same masks and predictions" if ranking.full_fit else
+                       "the explanation's own weights: features it did not select count as 0")}
+
+
+def full_fit_rows(explanation: MusicLIMEExplanation, label: int) -> list[tuple[str, str]]:
+    """Fit-table rows of the full fit and the rank certification, when recorded."""
+    entry = ((explanation.metadata.get("full_fit") or {}).get("labels") or {}).get(str(label))
+    rows = [] if entry is None else [("full fit R^2 (ridge on every feature)", fmt(entry.get("score")))]
+    certification = certification_of(explanation, label)
+    if certification is not None:
+        rows.append(("certified top ranks of the explanation's own ranking",
+                     f"{certification.get('certified_top_k', 0)} (alpha {certification['alpha']:g}; "
+                     f"{certification['correction']})"))
+    return rows
 
 
 #: What each call-accounting count of an explanation's metadata means, in page order.
@@ -209,29 +261,77 @@ def stopping_verdict(metadata: Mapping) -> str | None:
             f"({last['separation']:.2f} < {rule['z']:g} standard errors)")
 
 
-INDEX_COLUMNS = ("song", "true label", "predicted", "P original", "P reconstruction", "R^2", "top feature",
-                 "jaccard_top5", "deletion_aopc", "random_deletion_aopc",
-                 "randomization_spearman_within_modality", "verdicts")
+INDEX_COLUMNS = ("song", "true label", "predicted", "P original / reconstruction", "R^2", "top audio", "top lyrics",
+                 "top-5 Jaccard", "deletion AOPC (random orders)", "randomization rho", "verdicts")
 #: Index columns of words, not numbers (left-aligned, wider).
-INDEX_TEXT_COLUMNS = ("top feature", "verdicts")
+INDEX_TEXT_COLUMNS = ("top audio", "top lyrics", "verdicts")
+#: What an index column holds, shown as its header's tooltip.
+INDEX_COLUMN_TITLES = {
+    "top audio": "the audio component with the largest |weight| (full fit), its weight; a check mark: rank certified",
+    "top lyrics": "the lyric unit with the largest |weight| (full fit), its weight; a check mark: rank certified",
+    "top-5 Jaccard": "jaccard_top5: overlap of the top-5 features across mask seeds (1 = identical)",
+    "deletion AOPC (random orders)": "deletion_aopc, and random_deletion_aopc in brackets: "
+                                     "higher than random = faithful",
+    "randomization rho": "randomization_spearman_within_modality: near 0 = passes the randomization check",
+}
+#: Characters of a lyric unit in an index cell.
+INDEX_LABEL_CHARS = 36
 
 
 def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping | None) -> dict:
-    """One index table row's values, keyed by :data:`INDEX_COLUMNS` (except ``song``)."""
+    """One index table row's values, keyed by :data:`INDEX_COLUMNS` (except ``song``); the evaluation is
+    read as a reader may see it (:func:`reader_evaluation`)."""
     original, recon = explanation.probabilities_original, explanation.probabilities_reconstruction
-    top = top_features(explanation, label, 1)
+    evaluation = reader_evaluation(explanation, evaluation)
     metrics = (evaluation or {}).get("metrics", {})
+    tops = {r.modality: r.rows[0] for r in modality_rankings(explanation, label, 1) if r.rows}
     values = {"true label": fmt(explanation.metadata.get("song_info", {}).get("true_label")),
               "predicted": explanation.label_name(explanation.predicted_label),
-              "P original": fmt(None if original is None else float(original[label])),
-              "P reconstruction": fmt(None if recon is None else float(recon[label])),
-              "R^2": fmt(explanation.score[label]),
-              "top feature": f"{top[0]['label']} ({top[0]['weight']:+.3f})" if top else "-"}
-    values.update({name: fmt(metrics.get(name)) for name in INDEX_COLUMNS[7:-1]})
+              "P original / reconstruction": " / ".join(fmt(None if p is None else float(p[label]), 3)
+                                                        for p in (original, recon)),
+              "R^2": fmt(explanation.score[label], 3),
+              "top audio": _top_cell(tops.get("audio")), "top lyrics": _top_cell(tops.get("lyrics")),
+              "top-5 Jaccard": fmt(metrics.get("jaccard_top5"), 2),
+              "deletion AOPC (random orders)": f"{fmt(metrics.get('deletion_aopc'), 3)} "
+                                               f"({fmt(metrics.get('random_deletion_aopc'), 3)})",
+              "randomization rho": _signed(metrics.get("randomization_spearman_within_modality"))}
     short = [INDEX_VERDICTS[v["check"]][not v["passed"]] for v in verdict_rows(evaluation)
              if v["check"] in INDEX_VERDICTS]
     values["verdicts"] = ", ".join(short) or "-"
     return values
+
+
+def _top_cell(row) -> str:
+    if row is None:
+        return "-"
+    label = row.label if len(row.label) <= INDEX_LABEL_CHARS else row.label[:INDEX_LABEL_CHARS - 1] + "…"
+    return f"{label} ({row.weight:+.3f})" + (" \u2713" if row.certified else "")
+
+
+def _signed(value) -> str:
+    return "-" if value is None else f"{float(value):+.2f}"
+
+
+def reader_evaluation(explanation: MusicLIMEExplanation, evaluation: Mapping | None) -> dict | None:
+    """The evaluation as pages and indexes show it: without the second opinion's metrics and verdicts
+    where the explanation's masks do not support it (:mod:`musiclime.evidence.trust.support`)."""
+    return gated_evaluation(evaluation, second_opinion_support(explanation.metadata, len(explanation.features)))
+
+
+def second_opinion_summary(explanations: Sequence[MusicLIMEExplanation]) -> str | None:
+    """A point's line on its hidden second opinions: ``Kernel SHAP's second opinion is not shown for 4 of
+    4 songs: its importance weights leave 31 to 97 effective rows (needs 112 to 124); ...``."""
+    supports = [second_opinion_support(e.metadata, len(e.features)) for e in explanations]
+    hidden = [s for s in supports if not s.shown and s.effective_rows is not None]
+    if not hidden:
+        return None
+    rows = sorted(s.effective_rows for s in hidden)
+    needed = sorted(s.needed for s in hidden)
+    span = (lambda values, f: f(values[0]) if f(values[0]) == f(values[-1]) else f"{f(values[0])} to {f(values[-1])}")
+    return (f"Kernel SHAP's second opinion (its weights, metrics and verdicts) is not shown for {len(hidden)} of "
+            f"{len(supports)} songs: its importance weights leave {span(rows, lambda v: f'{v:.0f}')} effective rows "
+            f"(needs {span(needed, str)}, {MIN_EFFECTIVE_ROWS_PER_FEATURE} per feature); "
+            "use explain.sampler=shapley or more explain.num_samples")
 
 
 #: The index's short verdicts of the explanation's own checks: ``check: (passed, failed)``.

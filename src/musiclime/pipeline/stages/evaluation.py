@@ -17,6 +17,7 @@ from ...common.atomic_io import write_json
 from ...evidence.listenable import check_same_components
 from ...evidence.trust import faithfulness, randomization_by_modality, stability, verdicts
 from ...evidence.trust.second_opinion import second_opinion_trust
+from ...evidence.trust.support import second_opinion_support
 from ...factorization.lyrics import make_text_factorization
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label, weight_vector
@@ -76,8 +77,9 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
     randomization_spearman[_audio|_lyrics|_within_modality], cascade_<layers>_spearman[...],
     data_randomization_spearman[...]}, "verdicts": [{check, passed, label, evidence}, ...] (see
     :mod:`musiclime.evidence.trust.verdicts`); the same metrics prefixed ``shap_`` / ``lime_`` for the
-    second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`), "curves", "notes",
-    "timings_s", "model_items", "evaluation"}``.
+    second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`) when the masks support
+    it, "second_opinion" (:class:`~musiclime.evidence.trust.support.SecondOpinionSupport`: ``shown``
+    and, when not, ``reason``), "curves", "notes", "timings_s", "model_items", "evaluation"}``.
     """
 
     explanation = load_explanation(explanation_json)
@@ -117,16 +119,22 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
             ("data_randomization", "data" in randomized_explanations, NO_SHUFFLED_FACTORY)):
         if evaluation.get(key, key == "randomization") and not present:
             notes.append(note)
-    # the second-opinion surrogate's weights (metadata["alternative_surrogate"]): the same metrics, prefixed
-    second = second_opinion_trust(explanation, label, evaluation, seed_explanations=others,
-                                  randomized_explanation=randomized_explanations.get("model"),
-                                  faithfulness_inputs=faithfulness_inputs,
-                                  batch_size=int(model_slice.get("batch_size", 32)))
-    metrics.update(second.metrics)
-    notes.extend(second.notes)
-    if second.curves:
-        result["curves"]["second_opinion"] = second.curves
-        result["model_items"] += second.model_items
+    # the second-opinion surrogate's weights (metadata["alternative_surrogate"]): the same metrics, prefixed,
+    # only when the masks support it (evidence.trust.support: Kernel SHAP needs 2 effective rows per feature)
+    support = second_opinion_support(explanation.metadata, len(explanation.features))
+    result["second_opinion"] = support.as_dict()
+    if support.shown:
+        second = second_opinion_trust(explanation, label, evaluation, seed_explanations=others,
+                                      randomized_explanation=randomized_explanations.get("model"),
+                                      faithfulness_inputs=faithfulness_inputs,
+                                      batch_size=int(model_slice.get("batch_size", 32)))
+        metrics.update(second.metrics)
+        notes.extend(second.notes)
+        if second.curves:
+            result["curves"]["second_opinion"] = second.curves
+            result["model_items"] += second.model_items
+    elif support.method == "kernel_shap" and support.effective_rows is not None:
+        notes.append(support.reason)
     result.update(metrics=metrics, verdicts=[v.as_dict() for v in verdicts(metrics)], notes=notes,
                   timings_s=timings, evaluation=dict(evaluation))
     for note in notes:
