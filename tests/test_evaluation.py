@@ -216,3 +216,31 @@ def test_copies_of_a_lyric_line_count_as_one_in_content_stability():
     result = stability([explained([0, 1, 2, 3, 4]), explained([0, 1, 2, 3, 5]), explained([0, 1, 2, 3, 6])], 1)
     assert result["jaccard_top5"] == pytest.approx(4 / 6)  # 4 shared of 6
     assert result["jaccard_top5_content"] == pytest.approx(1.0)
+
+
+def test_second_opinion_is_evaluated_only_where_the_masks_support_it(song_run, tmp_path):
+    """Kernel SHAP's trust metrics (and so its verdicts) need 2 effective rows per feature; below that,
+    evaluate skips them and says why in the document and its notes."""
+    def with_kernel_shap(path, rows):
+        document = json.loads(path.read_text())
+        [(label, entry)] = document["metadata"]["full_fit"]["labels"].items()
+        weights = [[i, w] for i, w in sorted(enumerate(entry["weights"]), key=lambda item: -abs(item[1]))]
+        document["metadata"]["alternative_surrogate"] = {"method": "kernel_shap", "labels": {label: {
+            "intercept": 0.4, "score": 0.9, "local_prediction": 0.8, "weights": weights}}}
+        document["metadata"]["kernel_shap_effective_samples"] = rows
+        out = tmp_path / f"{rows:g}" / path.parent.name / "explanation.json"
+        out.parent.mkdir(parents=True)
+        out.write_text(json.dumps(document))
+        return out
+
+    only_stability = {**EVALUATION, "faithfulness": False, "randomization": False}
+    for rows, shown in ((30.0, False), (500.0, True)):
+        seeds = [with_kernel_shap(p, rows) for p in song_run["seeds"]]
+        out = tmp_path / f"evaluation-{rows:g}.json"
+        evaluate_song(seeds[0], song_run["stems"], glassbox_slice(song_run["stems"]), only_stability, out,
+                      seed_explanations=seeds)
+        doc = json.loads(out.read_text())
+        assert doc["second_opinion"]["shown"] is shown
+        assert ("shap_jaccard_top5" in doc["metrics"]) is shown
+        assert any(v["check"] == "shap_stability" for v in doc["verdicts"]) is shown
+        assert any("leave 30 effective rows of 300 (needs 58" in n for n in doc["notes"]) is not shown
