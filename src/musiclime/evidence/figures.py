@@ -111,8 +111,10 @@ def cell_labels(grid, max_segments: int = 16) -> list[tuple[int, int, str]]:
     n_sources, n_segments = grid.weights.shape
     if n_segments > max_segments:
         return []
-    return [(row, col, f"{grid.weights[row, col]:+.3f}") for row in range(n_sources) for col in range(n_segments)
-            if np.isfinite(grid.weights[row, col])]
+    limit = _symmetric_limit(grid.weights)
+    digits = max(3, 2 - int(np.floor(np.log10(limit))))  # two significant digits of the largest weight, at least
+    return [(row, col, f"{grid.weights[row, col]:+.{digits}f}") for row in range(n_sources)
+            for col in range(n_segments) if np.isfinite(grid.weights[row, col])]
 
 
 def certified_cells(explanation: MusicLIMEExplanation, label: int, n_sources: int) -> list[tuple[int, int]]:
