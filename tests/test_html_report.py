@@ -184,7 +184,7 @@ def test_heatmap_weighs_every_audio_component(report, tmp_path):
     assert not old_grid.full_fit and np.count_nonzero(old_grid.weights) < old_grid.weights.size
     text = html.unescape(write_song_page(old, tmp_path / "old.html").read_text(encoding="utf-8"))
     assert "features it did not select count as 0" in text
-    assert "Audio components: ranks not certified (no rank certification was recorded" in text
+    assert "audio ranks not certified (no rank certification was recorded" in text
 
 
 def test_certified_ranks_are_marked_and_boundary_ties_grouped(report, tmp_path):
@@ -210,14 +210,14 @@ def test_certified_ranks_are_marked_and_boundary_ties_grouped(report, tmp_path):
     assert len(re.findall(r'<tr class="certified', lyrics)) == 1
     assert "ranks 3-5: tied" in audio and len(re.findall(r'<tr class="[^"]*tied', audio)) == 3
     # fewer than 5 certified audio ranks: the page says so in words
-    assert "Audio components: ranks not certified (only the top 2 of 24 certain)" in audio
+    assert "audio ranks not certified (only the top 2 of 24 certain)" in audio
     lead = _section(text, "lead")
-    assert "drums in 1.3-2 s and bass in 2.7-3.3 s lead, both certain" in lead
+    assert "drums in 1.3-2 s and bass in 2.7-3.3 s lead (both certain)" in lead
     assert "'<b>markup</b> & \"quotes\" in a line' leads" in lead and "certain" in lead
     page = write_song_page(_variant(source, tmp_path / "six.json", certification=certification(6)),
                            tmp_path / "six.html")
     audio = _section(html.unescape(page.read_text(encoding="utf-8")), "ranking-audio")
-    assert "top 6 of 24 ranks certified" in audio and "not certified" not in audio
+    assert "top 6 of 24 audio ranks certified" in audio and "not certified" not in audio
 
 
 def test_page_leads_with_the_answer_and_folds_the_tables(report):
@@ -261,12 +261,13 @@ def test_second_opinion_is_shown_only_where_the_masks_support_it(report, tmp_pat
     few, few_index = pages["few"]
     assert ("Kernel SHAP's second opinion is not shown: its importance weights leave 20 effective rows of 200 "
             "(needs 58, 2 per feature); use explain.sampler=shapley") in few
-    assert "shap_" not in few and "Kernel SHAP (this explanation)" not in few and "details-second-opinion" not in few
-    assert "shap_" not in few_index and "not shown for 1 of 1 songs" in few_index
+    assert "shap_" not in few and "Kernel SHAP's stability" not in few and "details-second-opinion" not in few
+    assert "shap_" not in few_index and "Kernel SHAP's stability" not in few_index
+    assert "not shown for 1 of 1 songs" in few_index
     assert "stability: 1 of 1 songs pass" in few_index
     enough, enough_index = pages["enough"]
-    assert "details-second-opinion" in enough and "shap_stability: not stable" in enough
-    assert "shap_stability: 0 of 1 songs pass" in enough_index and "not shown" not in enough
+    assert "details-second-opinion" in enough and "Kernel SHAP's stability: not stable" in enough
+    assert "Kernel SHAP's stability: 0 of 1 songs pass" in enough_index and "not shown" not in enough
     # MLflow: an evaluation.json that says its second opinion is not shown logs no verdict or metric of it
     gated = {**evaluation, "second_opinion": {"shown": False, "reason": "r"}}
     values, tags = evaluation_record(gated)

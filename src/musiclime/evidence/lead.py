@@ -23,7 +23,7 @@ MAX_NAMED = 3
 #: Features named when no rank is certified.
 UNCERTAIN_NAMED = 2
 #: Characters of a lyric unit quoted in a sentence.
-MAX_QUOTE_CHARS = 40
+MAX_QUOTE_CHARS = 36
 #: How a sentence names each modality: (subject, verb, after "Among").
 MODALITY_WORDS = {"audio": ("The audio", "carries", "the audio"), "lyrics": ("The lyrics", "carry", "the lyrics")}
 COUNT_WORDS = {1: "", 2: "both ", 3: "all three "}
@@ -78,7 +78,7 @@ def _named(explanation: MusicLIMEExplanation, ranking: ModalityRanking, label_na
     if not certain:
         return names, "ranks not certified"
     if ranking.certified > len(rows):
-        return names, f"the top {ranking.certified} ranks certain"
+        return names, f"the top {ranking.certified} of {ranking.total} ranks certain"
     return names, f"{COUNT_WORDS.get(len(rows), '')}certain"
 
 
@@ -95,7 +95,7 @@ def modality_sentence(explanation: MusicLIMEExplanation, ranking: ModalityRankin
     if only:
         return f"Among {among}, {lead} ({certainty})."
     if first:
-        return f"{subject} {verb} {ranking.share:.0%} of the weight: {lead}, {certainty}."
+        return f"{subject} {verb} {ranking.share:.0%} of the weight: {lead} ({certainty})."
     return f"Among {among} ({ranking.share:.0%} of the weight), {lead} ({certainty})."
 
 

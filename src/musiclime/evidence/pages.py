@@ -67,18 +67,34 @@ def verdict_summary(evaluations: Sequence[Mapping | None]) -> list[str]:
     passed: dict[str, list[bool]] = {}
     for evaluation in evaluations:
         for verdict in verdict_rows(evaluation):
-            passed.setdefault(verdict["check"], []).append(bool(verdict["passed"]))
-    return [f"{check}: {sum(flags)} of {len(flags)} songs pass" for check, flags in passed.items()]
+            passed.setdefault(verdict["title"], []).append(bool(verdict["passed"]))
+    return [f"{title}: {sum(flags)} of {len(flags)} songs pass" for title, flags in passed.items()]
 
 
 def verdict_rows(evaluation: Mapping | None) -> list[dict]:
-    """The evaluation's verdicts (``check``, ``passed``, ``label``, ``evidence``); computed from its
-    metrics when the file predates verdicts."""
+    """The evaluation's verdicts (``check``, ``title``, ``passed``, ``label``, ``evidence``); computed
+    from its metrics when the file predates verdicts."""
     if not evaluation:
         return []
-    if "verdicts" in evaluation:
-        return [dict(v) for v in evaluation["verdicts"]]
-    return [v.as_dict() for v in verdicts(evaluation.get("metrics", {}))]
+    rows = evaluation["verdicts"] if "verdicts" in evaluation else [
+        v.as_dict() for v in verdicts(evaluation.get("metrics", {}))]
+    return [{**v, "title": check_title(v["check"])} for v in rows]
+
+
+#: Readers' names of checks whose identifier does not read as words.
+CHECK_TITLES = {"stability_content": "stability by content", "data_randomization": "data randomization"}
+#: Whose check a second-opinion prefix marks.
+CHECK_OWNERS = {"shap_": "Kernel SHAP's ", "lime_": "LIME's "}
+
+
+def check_title(check: str) -> str:
+    """A check's name for readers: ``stability by content``, ``Kernel SHAP's faithfulness``, ``cascade (fusion head)``."""
+    for prefix, owner in CHECK_OWNERS.items():
+        if check.startswith(prefix):
+            return owner + check_title(check[len(prefix):])
+    if check.startswith("cascade_"):
+        return f"cascade ({check.removeprefix('cascade_').replace('_', ' ')})"
+    return CHECK_TITLES.get(check, check.replace("_", " "))
 
 
 @functools.lru_cache(maxsize=1)
@@ -202,7 +218,7 @@ def ranking_context(ranking: ModalityRanking) -> dict:
         if ranking.tie_ranks and row.rank == ranking.tie_ranks[0]:
             first, last = ranking.tie_ranks
             shown = sum(r.tied for r in ranking.rows)
-            rows.append({"group": f"ranks {first}-{last}: tied (no number of samples may order them)"
+            rows.append({"group": f"ranks {first}-{last}: tied (these samples cannot order them)"
                                   + (f"; {shown} of {last - first + 1} shown" if shown < last - first + 1 else "")})
         rows.append({"group": None, "rank": row.rank, "label": row.label, "weight": f"{row.weight:+.4f}",
                      "certified": row.certified,

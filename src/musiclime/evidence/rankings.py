@@ -75,15 +75,16 @@ class ModalityRanking:
         return int(self.certified_top_k or 0)
 
     def status(self, min_ranks: int = 1) -> str:
-        """What is certain, in words: ``top 3 of 40 ranks certified``, or why none are."""
+        """What is certain, in words: ``top 3 of 40 audio ranks certified``, or why they are not (fewer
+        than ``min_ranks`` certified, no certification recorded, too few distinct masks to judge)."""
         if self.certified_top_k is None:
-            return "ranks not certified (no rank certification was recorded for this explanation)"
+            return f"{self.modality} ranks not certified (no rank certification was recorded for this explanation)"
         if not self.judged:
-            return "ranks not certified (too few distinct masks to judge)"
+            return f"{self.modality} ranks not certified (too few distinct masks to judge)"
         if self.certified < min_ranks:
             shown = f"only the top {self.certified}" if self.certified else "none"
-            return f"ranks not certified ({shown} of {self.total} certain)"
-        return f"top {self.certified} of {self.total} ranks certified"
+            return f"{self.modality} ranks not certified ({shown} of {self.total} certain)"
+        return f"top {self.certified} of {self.total} {self.modality} ranks certified"
 
 
 def modality_rankings(explanation: MusicLIMEExplanation, label: int, top_n: int = 10) -> list[ModalityRanking]:
