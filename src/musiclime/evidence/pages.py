@@ -88,7 +88,8 @@ CHECK_OWNERS = {"shap_": "Kernel SHAP's ", "lime_": "LIME's "}
 
 
 def check_title(check: str) -> str:
-    """A check's name for readers: ``stability by content``, ``Kernel SHAP's faithfulness``, ``cascade (fusion head)``."""
+    """A check's name for readers: ``stability by content``, ``Kernel SHAP's faithfulness``,
+    ``cascade (fusion head)``."""
     for prefix, owner in CHECK_OWNERS.items():
         if check.startswith(prefix):
             return owner + check_title(check[len(prefix):])
