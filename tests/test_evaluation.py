@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import time
 
 import numpy as np
@@ -73,6 +74,43 @@ def test_glassbox_evaluation(song_run):
     assert len(doc["curves"]["deletion"]) == 9 and doc["curves"]["deletion"][0] == pytest.approx(
         0.45 + sum(AUDIO_PLANT.values()) + sum(LINE_PLANT.values()), abs=1e-6)
     print(f"evaluate_song on {len(json.loads(song_run['seeds'][0].read_text())['features'])} features: {seconds:.2f} s")
+
+
+def test_randomization_averages_over_mask_seeds(song_run):
+    """Each seed's randomized explanation is compared with the trained one of the same seed; the metric is the mean."""
+    from musiclime.evidence.trust.randomization import randomization_by_modality
+    from musiclime.method.explanation import load_explanation
+
+    root = song_run["root"]
+    model = randomized_glassbox_predict_fn(str(song_run["stems"]), SEGMENTS, AUDIO_PLANT, LINE_PLANT, bias=0.45,
+                                           seed=11)
+    randomized = [song_run["randomized"]] + [
+        explain_song(song_run["song"], song_run["stems"], root / f"randomized{s}" / "explanation.json", seed=s,
+                     predict_fn=model, num_samples=300) for s in (1, 2)]
+    out = root / "evaluation_seeds.json"
+    evaluate_song(song_run["seeds"][0], song_run["stems"], glassbox_slice(song_run["stems"]),
+                  {**EVALUATION, "faithfulness": False, "stability_seeds": 3}, out,
+                  seed_explanations=song_run["seeds"], randomized_explanations={"model": randomized})
+    doc = json.loads(out.read_text())
+    label = doc["label"]
+    expected = [randomization_by_modality(load_explanation(t), load_explanation(r), label)["within_modality"]
+                for t, r in zip(song_run["seeds"], randomized)]
+    assert doc["randomization_per_seed"]["randomization_spearman_within_modality"] == pytest.approx(expected)
+    assert doc["metrics"]["randomization_spearman_within_modality"] == pytest.approx(np.mean(expected))
+    assert len(set(np.round(expected, 6))) == 3  # three different draws, not one compared three times
+
+
+def test_randomization_seeds_are_planned_beside_the_stability_seeds():
+    from musiclime.pipeline.plan import WorkflowPlan
+    from musiclime.pipeline.hydra_configs import compose_sweep
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    sweep = compose_sweep(conf, None, ["evaluation.randomization_seeds=4", "evaluation.stability_seeds=2"])
+    plan = WorkflowPlan.from_sweep(sweep)
+    point = next(iter(plan.points))
+    compared = plan.comparison_explanations(next(iter(plan.songs)), point)
+    assert len(compared["seeds"]) == 3  # the trained model at seeds +1..+3 (stability reads the first)
+    assert len(compared["randomized"]["model"]) == 4 and len(set(compared["randomized"]["model"])) == 4
 
 
 def test_skips_are_noted(song_run):
