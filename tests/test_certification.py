@@ -9,7 +9,7 @@ from musiclime import ConfigError, LineIndexedString, MusicLIMEExplainer
 from musiclime.method.certification import (certification_block, certify_ranking, certify_weights, check_alpha,
                                             critical_z)
 from musiclime.method.explanation_views import certification_of, full_fit_weights
-from musiclime.method.full_fit import fit_every_feature
+from musiclime.method.full_fit import fit_every_feature, kernel_weights
 from musiclime.method.modality import FeatureLayout
 from musiclime.method.sampling import sample_masks
 from musiclime.models.glassbox import GlassBoxModel
@@ -150,3 +150,15 @@ def test_the_summary_table_and_mlflow_count_certified_ranks(factorization, tmp_p
                                                                model, num_samples=300, labels=None, modality="audio")
     assert "certified_top_k_lyrics" not in explanation_metrics(audio_only)
     assert summary_rows([audio_only.save_to_json(tmp_path / "audio.json")])[0]["certified_top_k_lyrics"] is None
+
+
+def test_the_explanation_s_own_ranking_is_lime_s():
+    from musiclime.method.surrogate import fit_surrogate
+
+    masks = sample_masks(600, 30, 0)
+    target = 0.4 + masks @ np.random.default_rng(2).normal(0, 0.05, 30)
+    predictions = np.stack([1 - target, target], axis=1)
+    lime = fit_surrogate(masks, predictions, [1], kernel_width=0.75, num_features=12)[1]
+    columns = [i for i, _ in lime.local_exp]
+    result = certify_ranking(masks, target, kernel_weights(masks, 0.75), FeatureLayout("audio", 30, 0), columns)
+    assert list(result.ranking) == columns

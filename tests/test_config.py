@@ -58,6 +58,7 @@ def test_defaults_reproduce_the_seed():
     ("explain.labels=[-1]", "explain.labels"),
     ("explain.surrogate=shap", "explain.surrogate"),
     ("explain.certification.alpha=0", "explain.certification.alpha"),
+    ("explain.grid_allocation=greedy", "explain.grid_allocation"),
     ("explain.certification.alpha=1.0", "explain.certification.alpha"),
     ("explain.certification.alpha=-0.05", "explain.certification.alpha"),
     ("model.batch_size=0", "model.batch_size"),
@@ -116,3 +117,12 @@ def test_the_certification_level_keys_only_the_fit():
     assert keys[0] == stage_keys(default)
     assert stage_slices(compose_sweep(CONF, None, ["explain.certification.alpha=0.05"]).points[0].config)[
         "fit"]["certification"] == {"alpha": 0.05}
+
+
+def test_the_grid_allocation_keys_the_masks_only_when_not_equal():
+    from musiclime.pipeline.plan import stage_slices
+
+    default = stage_slices(compose_sweep(CONF, None, []).points[0].config)["masks"]
+    assert "grid_allocation" not in default  # masks drawn before the key existed keep their keys
+    chosen = stage_slices(compose_sweep(CONF, None, ["explain.grid_allocation=by_features"]).points[0].config)
+    assert chosen["masks"]["grid_allocation"] == "by_features" and "grid_allocation" not in chosen["fit"]

@@ -63,3 +63,27 @@ def test_factorial_samplers_draw_enough_masks_to_tell_features_apart(sampler, fl
     audio = np.unique(masks[:, :16], axis=0)
     assert len(audio) >= floor - 2  # a few random masks may coincide
     assert np.linalg.matrix_rank(np.c_[np.ones(len(audio)), audio]) == 17  # intercept + 16 features
+
+
+@pytest.mark.parametrize("sampler", ["factorial", "factorial_paired"])
+def test_grid_allocation_by_features_spends_the_same_encoder_items_where_features_are(sampler):
+    """40 audio components and 7 lyric lines: equal draws 700 masks each (about 128 distinct lyrics ones);
+    by_features gives the lyrics all 128 of theirs and the audio the other 1,272."""
+    from musiclime.method.sampling import grid_sizes
+
+    paired = sampler == "factorial_paired"
+    assert grid_sizes(490_000, 40, 7, paired) == (700, 700)
+    assert grid_sizes(490_000, 40, 7, paired, "by_features") == (1272, 128)
+    assert grid_sizes(490_000, 40, 30, paired, "by_features") == (797, 603)  # in proportion to n + 1
+    masks = sample_masks(490_000, 47, 0, sampler, audio_columns=40, allocation="by_features")
+    audio, lyrics = np.unique(masks[:, :40], axis=0), np.unique(masks[:, 40:], axis=0)
+    assert len(audio) == 1272 and len(lyrics) == 128 and len(masks) == 1272 * 128 < 490_000  # the whole grid
+    assert (masks[0] == 1).all() and len(np.unique(masks, axis=0)) == len(masks)
+    if paired:
+        lyric_rows = {tuple(row) for row in lyrics}
+        assert all(tuple(1 - row) in lyric_rows for row in lyrics)
+    # equal allocation draws the masks it always drew
+    assert np.array_equal(sample_masks(900, 47, 3, sampler, audio_columns=40),
+                          sample_masks(900, 47, 3, sampler, audio_columns=40, allocation="equal"))
+    with pytest.raises(ConfigError, match=r"explain\.grid_allocation"):
+        sample_masks(900, 47, 3, sampler, audio_columns=40, allocation="greedy")

@@ -33,6 +33,10 @@ def test_bad_settings_name_their_config_key():
     with pytest.raises(ConfigError, match="explain.stopping.top_k"):
         StoppingRule.from_config({"enabled": True, "top_k": 0})
     assert StoppingRule.from_config({"enabled": False, "top_k": 0}) is None
+    with pytest.raises(ConfigError, match="explain.stopping.z: replaced by explain.stopping.alpha"):
+        StoppingRule.from_config({"enabled": True, "z": 2.5})
+    with pytest.raises(ConfigError, match="explain.stopping.alpha"):
+        StoppingRule(alpha=1.0)
     assert StoppingRule.from_config(None) is None
 
 
@@ -96,7 +100,8 @@ def test_rounds_stop_at_the_first_stable_one(factorization, text_factorization):
     result, record = predict_until_stable(factorization, text_factorization, masks, layout, model, rule, label=1,
                                           ends=round_ends(len(masks), rule), batch_size=50, progress=False)
     assert record.stopped == "stable" and record.samples_used == 200 == len(result.predictions)
-    assert set(record.rounds[0]["top"]) == set(range(5)) and record.rounds[0]["separation"] >= record.rounds[0]["critical_z"] > 3
+    assert set(record.rounds[0]["top"]) == set(range(5))
+    assert record.rounds[0]["separation"] >= record.rounds[0]["critical_z"] > 3
     whole = predict_masks(factorization, text_factorization, masks[:200], layout, model, batch_size=50,
                           progress=False)
     np.testing.assert_allclose(result.predictions, whole.predictions, atol=1e-9)

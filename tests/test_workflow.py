@@ -48,6 +48,11 @@ def test_first_run_produces_every_artifact(first_run):
         exp = load_explanation(path)
         assert exp.metadata["parameters"]["num_samples"] == 50
         assert len(exp.features) == 4 * 4 + 3  # 4 sources x 4 segments + 3 lyric lines
+        label = str(exp.predicted_label)
+        assert len(exp.metadata["full_fit"]["labels"][label]["weights"]) == len(exp.features)
+        certified = exp.metadata["certification"]["labels"][label]
+        assert {"certified_top_k", "ranking", "tied_at_boundary", "audio", "lyrics"} <= set(certified)
+        assert len(certified["audio"]["ranking"]) == 16 and exp.metadata["certification"]["alpha"] == 0.1
         [media] = list(path.parent.glob("media-*"))
         assert {p.name for p in media.iterdir() if not p.name.startswith(".")} == {
             "heatmap.png", "bars.png", "lyrics.png", "top.wav", "removed.wav", "components.json", "media.json"}
@@ -118,6 +123,17 @@ def test_kernel_sweep_refits_only(first_run):
     assert widths == [5.0, 10.0, 25.0, 50.0]
 
 
+def test_a_certification_level_sweep_refits_only(first_run):
+    workdir, overrides, _ = first_run
+    result = snakemake(workdir, overrides + ["explain.certification.alpha=0.05"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stderr)
+    assert counts.get("fit") and not {"separate", "perturb", "predict"} & set(counts), result.stderr[-2000:]
+    alphas = {load_explanation(p).metadata["certification"]["alpha"]
+              for p in (workdir / "results" / "songs").glob("*/*/*/*/*/explanation.json")}
+    assert alphas == {0.1, 0.05}
+
+
 def test_num_samples_and_model_changes_never_reseparate(first_run):
     workdir, overrides, _ = first_run
     result = snakemake(workdir, overrides + ["explain.num_samples=60"], None, "-n")
@@ -141,7 +157,8 @@ def test_stopping_rule_fits_the_rows_it_scored_and_a_kernel_sweep_reuses_them(fi
         record = meta["stopping"]
         assert [r["rows"] for r in record["rounds"]] == [40, 80, 160, 320, 400][:len(record["rounds"])]
         assert meta["samples_used"] == record["samples_used"] == record["rounds"][-1]["rows"]
-        assert (record["stopped"] == "stable") == (record["rounds"][-1]["separation"] >= 2.5)
+        assert (record["stopped"] == "stable") == (record["rounds"][-1]["separation"] >=
+                                                   record["rounds"][-1]["critical_z"])
         predictions_meta, arrays = load_arrays(path.parents[1] / "predictions.npz")
         assert len(arrays["predictions"]) == predictions_meta["samples_used"] == meta["samples_used"]
         found += 1

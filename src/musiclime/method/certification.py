@@ -215,7 +215,9 @@ def certification_block(masks: np.ndarray, predictions: np.ndarray, selected: di
     Args:
         masks: 0/1 ``(rows, F)``.
         predictions: probabilities ``(rows, n_classes)``.
-        selected: ``{label: columns}`` the explanation's selected features per label.
+        selected: ``{label: columns}`` the explanation's selected features per label. Their ranking is
+            that of the weighted ridge refitted on them with the explanation's kernel: LIME's own final
+            fit (for a ``kernel_shap`` explanation, a ridge on the features it weighs).
         full: ``{label: RobustFit}`` the full fit (:func:`musiclime.method.full_fit.fit_every_feature`),
             whose audio and lyrics parts are certified within their modality.
         kernel_weights: ``(rows,)`` the explanation's sample weights.

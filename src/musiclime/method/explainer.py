@@ -8,6 +8,7 @@ from typing import Iterable
 
 import numpy as np
 
+from ..common.errors import ConfigError
 from ..common.provenance import describe_files
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
@@ -18,7 +19,7 @@ from .inference import PredictFn, check_lyrics_for_modality, predict_all_off, pr
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
 from .rounds import score_masks
-from .sampling import PAIRED_SAMPLERS, as_random_state, sample_masks
+from .sampling import GRID_ALLOCATIONS, PAIRED_SAMPLERS, as_random_state, sample_masks
 from .second_opinion import check_surrogate, fit_surrogates
 from .stopping import StoppingRule
 from .surrogate import check_fit_params
@@ -51,6 +52,8 @@ class MusicLIMEExplainer:
             feature off; none when a mask row is already all zeros). The other surrogate is fitted
             too when it can be, and kept in ``metadata["alternative_surrogate"]``
             (:mod:`musiclime.method.second_opinion`).
+        grid_allocation: the factorial samplers' split of masks between the modalities, ``"equal"`` or
+            ``"by_features"`` (:mod:`musiclime.method.sampling`).
         certification_alpha: family-wise error level of the certified ranks
             (``metadata["certification"]``, :mod:`musiclime.method.certification`); a ridge on every
             feature is recorded too (``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`).
@@ -60,7 +63,8 @@ class MusicLIMEExplainer:
                  feature_selection: str = "auto", num_features: int = 20, batch_size: int = 32,
                  sampler: str = "random", progress: bool = True,
                  memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB, stopping: StoppingRule | None = None,
-                 surrogate: str = "lime", certification_alpha: float = DEFAULT_ALPHA):
+                 surrogate: str = "lime", certification_alpha: float = DEFAULT_ALPHA,
+                 grid_allocation: str = "equal"):
         check_fit_params(kernel_width, distance_scale, feature_selection, num_features)
         self.surrogate = check_surrogate(surrogate)
         self.kernel_width = kernel_width
@@ -71,6 +75,9 @@ class MusicLIMEExplainer:
         self.batch_size = batch_size
         self.memory_budget_mb = memory_budget_mb
         self.sampler = sampler
+        if grid_allocation not in GRID_ALLOCATIONS:
+            raise ConfigError(f"unknown grid_allocation {grid_allocation!r}; expected one of {GRID_ALLOCATIONS}")
+        self.grid_allocation = grid_allocation
         self.progress = progress
         self.stopping = stopping
         self.certification_alpha = check_alpha(certification_alpha, "certification_alpha")
@@ -112,7 +119,7 @@ class MusicLIMEExplainer:
         started = time.perf_counter()
         layout = FeatureLayout(modality, audio_factorization.get_number_components(), text_factorization.num_words())
         masks = sample_masks(num_samples, layout.num_features, self.random_state, self.sampler,
-                             audio_columns=layout.audio_columns)
+                             audio_columns=layout.audio_columns, allocation=self.grid_allocation)
         log.info("explaining %d features (%d audio components, %d lyric features, modality %s) with %d samples",
                  layout.num_features, layout.n_audio, layout.n_text, modality, masks.shape[0])
         original = predict_original(audio_factorization, text_factorization, predict_fn)
@@ -147,7 +154,8 @@ class MusicLIMEExplainer:
             parameters={"num_samples": num_drawn, "kernel_width": self.kernel_width,
                         "distance_scale": self.distance_scale, "feature_selection": self.feature_selection,
                         "num_features": self.num_features, "sampler": self.sampler, "batch_size": self.batch_size,
-                        "modality": modality, "labels": list(labels), "surrogate": self.surrogate},
+                        "modality": modality, "labels": list(labels), "surrogate": self.surrogate,
+                        **({"grid_allocation": self.grid_allocation} if self.grid_allocation != "equal" else {})},
             timings_s={"predict": result.seconds, "fit": fit_seconds, "fit_full": full_seconds,
                        "total": time.perf_counter() - started,
                        **({"separation": audio_factorization.separation_seconds}

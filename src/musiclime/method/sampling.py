@@ -20,6 +20,15 @@ Row 0 is always all ones: the unperturbed instance. Samplers:
   features uniformly among those of that size. Kernel SHAP's regression on these rows needs no
   importance weights (:mod:`musiclime.method.shapley`), and the all-off row costs no extra call.
 
+The factorial grid's masks are split between the modalities by ``allocation`` (``explain.grid_allocation``):
+``equal`` (the default) gives each modality ``ceil(sqrt(num_samples))``; ``by_features`` spends the
+same encoder items, ``2 ceil(sqrt(num_samples))``, in proportion to each modality's parameters
+(features + 1), a modality never getting more masks than it has distinct ones (``2**n``, then all
+of them, shuffled) and the other taking the rest; the grid then has ``k_audio * k_lyrics`` cells, and
+``num_samples`` is capped at that. A song with 40 audio components and 7 distinct lyric lines gets
+1,272 audio masks and all 128 lyrics masks for 1,400 encoder items, where ``equal`` draws 700 of
+each (only about 128 of the lyrics ones distinct).
+
 The two ``factorial`` samplers need both modalities perturbed (``audio_columns`` leading audio
 columns, lyrics after them); with one modality they are ``random`` and ``paired``.
 """
@@ -33,6 +42,8 @@ import numpy as np
 from ..common.errors import ConfigError
 
 SAMPLERS = ("random", "exhaustive", "paired", "factorial", "factorial_paired", "shapley")
+#: How the factorial samplers split their masks between the modalities (``explain.grid_allocation``).
+GRID_ALLOCATIONS = ("equal", "by_features")
 #: Samplers that draw complementary pairs of rows (rounds of the stopping rule take whole pairs).
 PAIRED_SAMPLERS = ("paired", "shapley")
 #: Largest feature count for the exhaustive sampler (2**20 masks).
@@ -40,7 +51,7 @@ MAX_EXHAUSTIVE_FEATURES = 20
 
 
 def sample_masks(num_samples: int, num_features: int, random_state=None, sampler: str = "random",
-                 audio_columns: int = 0) -> np.ndarray:
+                 audio_columns: int = 0, allocation: str = "equal") -> np.ndarray:
     """Draw perturbation masks.
 
     ``"random"`` reproduces the seed exactly:
@@ -55,6 +66,8 @@ def sample_masks(num_samples: int, num_features: int, random_state=None, sampler
         sampler: one of :data:`SAMPLERS` (see the module docstring).
         audio_columns: leading columns that are audio components when both modalities are
             perturbed (the rest are lyrics); 0 when only one modality is.
+        allocation: one of :data:`GRID_ALLOCATIONS`, the factorial samplers' split of masks between
+            the modalities (see the module docstring); other samplers ignore it.
 
     Returns:
         int64 array ``(num_samples, num_features)`` (``(2**num_features, num_features)`` when exhaustive).
@@ -81,7 +94,7 @@ def sample_masks(num_samples: int, num_features: int, random_state=None, sampler
         pairs = sampler != "factorial"
         if sampler == "paired" or not 0 < audio_columns < num_features:
             return _random_rows(rng, num_samples, num_features, pairs)
-        return factorial_masks(rng, num_samples, audio_columns, num_features - audio_columns, pairs)
+        return factorial_masks(rng, num_samples, audio_columns, num_features - audio_columns, pairs, allocation)
     if sampler == "shapley":
         return shapley_masks(as_random_state(random_state), num_samples, num_features)
     raise ConfigError(f"unknown sampler {sampler!r}; expected one of {SAMPLERS}")
@@ -127,26 +140,67 @@ def shapley_masks(rng: np.random.RandomState, num_samples: int, num_features: in
 
 
 def factorial_masks(rng: np.random.RandomState, num_samples: int, n_audio: int, n_text: int,
-                    pairs: bool = False) -> np.ndarray:
-    """``num_samples`` rows ``[audio mask | lyrics mask]`` drawn from a grid of audio x lyrics masks.
+                    pairs: bool = False, allocation: str = "equal") -> np.ndarray:
+    """Up to ``num_samples`` rows ``[audio mask | lyrics mask]`` drawn from a grid of audio x lyrics masks.
 
-    Each modality gets ``k = ceil(sqrt(num_samples))`` masks, but never fewer than the surrogate needs
-    to tell its features apart: ``n + 1`` distinct masks for ``n`` features, ``2 (n + 1)`` when drawn
-    in complementary pairs (a mask and its complement add up to the all-ones row, so ``2m`` paired
-    masks span only ``m + 1`` dimensions). Row 0 of each modality's masks is all ones (with ``pairs``
-    row 1 is all zeros); row 0 of the result is their all-ones pair, and the other ``num_samples - 1``
-    rows are distinct pairs of the grid, drawn without replacement.
+    With ``allocation="equal"`` each modality gets ``k = ceil(sqrt(num_samples))`` masks, but never
+    fewer than the surrogate needs to tell its features apart: ``n + 1`` distinct masks for ``n``
+    features, ``2 (n + 1)`` when drawn in complementary pairs (a mask and its complement add up to the
+    all-ones row, so ``2m`` paired masks span only ``m + 1`` dimensions); ``"by_features"`` splits
+    them by need (:func:`grid_sizes`). Row 0 of each modality's masks is all ones (with ``pairs`` row 1
+    is all zeros); row 0 of the result is their all-ones pair, and the other rows are distinct pairs of
+    the grid, drawn without replacement.
 
     Returns:
-        int64 ``(num_samples, n_audio + n_text)``.
+        int64 ``(min(num_samples, k_audio * k_text), n_audio + n_text)``.
     """
-    k = int(np.ceil(np.sqrt(num_samples)))
-    k_audio, k_text = (max(k, (n + 1) * (2 if pairs else 1)) for n in (n_audio, n_text))
-    audio, lyrics = _random_rows(rng, k_audio, n_audio, pairs), _random_rows(rng, k_text, n_text, pairs)
-    chosen = np.concatenate([[0], 1 + rng.choice(k_audio * k_text - 1, num_samples - 1, replace=False)])
+    k_audio, k_text = grid_sizes(num_samples, n_audio, n_text, pairs, allocation)
+    draw = _random_rows if allocation == "equal" else _modality_rows  # equal: the masks drawn before allocation
+    audio, lyrics = (draw(rng, k, n, pairs) for k, n in ((k_audio, n_audio), (k_text, n_text)))
+    k_audio, k_text = len(audio), len(lyrics)
+    rows = min(num_samples, k_audio * k_text)
+    chosen = np.concatenate([[0], 1 + rng.choice(k_audio * k_text - 1, rows - 1, replace=False)])
     corner = np.maximum((chosen // k_text + 1) / k_audio, (chosen % k_text + 1) / k_text)
     chosen = chosen[np.argsort(corner, kind="stable")]
     return np.concatenate([audio[chosen // k_text], lyrics[chosen % k_text]], axis=1)
+
+
+def grid_sizes(num_samples: int, n_audio: int, n_text: int, pairs: bool, allocation: str = "equal") -> tuple[int, int]:
+    """Masks of each modality in a factorial grid: ``(k_audio, k_text)``.
+
+    ``"equal"``: ``max(ceil(sqrt(num_samples)), minimum)`` each. ``"by_features"``: the same total of
+    ``2 ceil(sqrt(num_samples))`` split in proportion to ``n + 1``, each at least its minimum and at most
+    its ``2**n`` distinct masks, the other modality taking what one cannot use.
+    """
+    if allocation not in GRID_ALLOCATIONS:
+        raise ConfigError(f"config key explain.grid_allocation: unknown allocation {allocation!r}; "
+                          f"expected one of {GRID_ALLOCATIONS}")
+    k = int(np.ceil(np.sqrt(num_samples)))
+    minimum = [(n + 1) * (2 if pairs else 1) for n in (n_audio, n_text)]
+    if allocation == "equal":
+        return max(k, minimum[0]), max(k, minimum[1])
+    caps = [max(2 ** min(n, 40), m) for n, m in zip((n_audio, n_text), minimum)]
+    budget = 2 * k
+    audio = int(round(budget * (n_audio + 1) / (n_audio + n_text + 2)))
+    audio = min(caps[0], max(minimum[0], audio))
+    text = min(caps[1], max(minimum[1], budget - audio))
+    audio = min(caps[0], max(audio, budget - text))  # what the lyrics cannot use goes to the audio
+    return audio, text
+
+
+def _modality_rows(rng: np.random.RandomState, k: int, n: int, pairs: bool) -> np.ndarray:
+    """``k`` masks of ``n`` features: random (:func:`_random_rows`), or every distinct one, shuffled after
+    the all-ones row (and its complement, with ``pairs``), when ``k`` reaches ``2**n``."""
+    if n > 40 or k < 2**n:
+        return _random_rows(rng, k, n, pairs)
+    every = np.array(list(itertools.product((1, 0), repeat=n)), dtype=np.int64)  # all ones first
+    if not pairs:
+        return np.concatenate([every[:1], every[1:][rng.permutation(len(every) - 1)]])
+    halves = every[: len(every) // 2]  # the first feature on: one mask of each complementary pair
+    halves = np.concatenate([halves[:1], halves[1:][rng.permutation(len(halves) - 1)]])
+    rows = np.empty((2 * len(halves), n), dtype=np.int64)
+    rows[0::2], rows[1::2] = halves, 1 - halves
+    return rows
 
 
 def as_random_state(random_state=None) -> np.random.RandomState:

@@ -64,7 +64,8 @@ class StoppingRule:
     distance_scale: float = 1.0
 
     def __post_init__(self):
-        checks = [(self.top_k >= 1, "top_k", "must be >= 1"), (0 < self.alpha < 1, "alpha", "must be strictly between 0 and 1"),
+        checks = [(self.top_k >= 1, "top_k", "must be >= 1"),
+                  (0 < self.alpha < 1, "alpha", "must be strictly between 0 and 1"),
                   (self.first_round >= 2, "first_round", "must be >= 2"), (self.growth > 1, "growth", "must be > 1"),
                   (self.num_features >= self.top_k, "num_features", "must be >= top_k"),
                   (self.kernel_width > 0, "kernel_width", "must be > 0"),
@@ -78,6 +79,9 @@ class StoppingRule:
         """The rule of an ``explain.stopping`` mapping; ``None`` (or ``enabled: false``) turns it off."""
         if not config or not config.get("enabled", True):
             return None
+        if "z" in config:  # the rule before certification: a fixed threshold without multiplicity correction
+            raise ConfigError("config key explain.stopping.z: replaced by explain.stopping.alpha (the top-k set must "
+                              "be certified at that family-wise level; README \"Stopping rule\")")
         return cls(**{k: v for k, v in config.items() if k != "enabled"})
 
     def as_dict(self) -> dict:

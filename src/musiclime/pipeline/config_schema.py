@@ -20,7 +20,7 @@ from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_M
 from ..method.certification import DEFAULT_ALPHA, check_alpha
 from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
-from ..method.sampling import SAMPLERS
+from ..method.sampling import GRID_ALLOCATIONS, SAMPLERS
 from ..method.second_opinion import SURROGATES
 from ..method.stopping import StoppingRule
 from ..method.surrogate import FEATURE_SELECTIONS
@@ -174,6 +174,7 @@ class ExplainConfig:
     modality: str = "both"
     lyrics_unit: str = "line"
     sampler: str = "random"
+    grid_allocation: str = "equal"  # factorial samplers: masks per modality, equal or by_features (the masks only)
     seed: int = 0
     feature_selection: str = "auto"
     num_features: int = 20
@@ -193,6 +194,8 @@ class ExplainConfig:
         _require(self.lyrics_unit in LYRICS_UNITS, "explain.lyrics_unit",
                  f"unknown unit {self.lyrics_unit!r}; expected one of {LYRICS_UNITS}")
         _require(self.sampler in SAMPLERS, "explain.sampler", f"unknown sampler {self.sampler!r}; expected {SAMPLERS}")
+        _require(self.grid_allocation in GRID_ALLOCATIONS, "explain.grid_allocation",
+                 f"unknown allocation {self.grid_allocation!r}; expected one of {GRID_ALLOCATIONS}")
         _require(self.surrogate in SURROGATES, "explain.surrogate",
                  f"unknown surrogate {self.surrogate!r}; expected one of {SURROGATES}")
         _require(self.feature_selection in FEATURE_SELECTIONS, "explain.feature_selection",

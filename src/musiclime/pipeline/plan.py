@@ -4,7 +4,8 @@ Each stage's artifact path is keyed by exactly the configuration that can change
 (``DESIGN.md`` section 3), so sweep points share upstream work:
 
 * ``separation``  (backend and its settings, sample rate)
-* ``masks``       (num_samples, temporal_segments, modality, lyrics unit, sampler, seed, stopping rule)
+* ``masks``       (num_samples, temporal_segments, modality, lyrics unit, sampler, seed, stopping rule,
+  grid allocation)
 * ``predictions`` (+ the model)
 * ``explanation`` (+ kernel width, distance scale, feature selection, num_features, labels, surrogate,
   certification level)
@@ -56,9 +57,12 @@ def stage_slices(config: dict) -> dict[str, dict]:
 
 
 def masks_slice(explain: dict) -> dict:
-    """The masks stage's slice: :data:`MASK_KEYS`, and the stopping rule when it is on (off, it is
-    left out, so that masks drawn before the rule existed keep their keys)."""
+    """The masks stage's slice: :data:`MASK_KEYS`, the stopping rule when it is on and ``grid_allocation``
+    when it is not ``equal`` (each left out otherwise, so that masks drawn before these keys existed
+    keep their keys)."""
     masks = {k: explain[k] for k in MASK_KEYS}
+    if explain.get("grid_allocation", "equal") != "equal":
+        masks["grid_allocation"] = explain["grid_allocation"]
     stopping = explain.get("stopping") or {}
     if stopping.get("enabled"):
         masks["stopping"] = dict(stopping)

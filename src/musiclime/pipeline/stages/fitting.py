@@ -59,6 +59,7 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     full_seconds = time.perf_counter() - full_start
     parameters = {**{k: masks_meta[k] for k in ("num_samples", "temporal_segments", "modality", "lyrics_unit",
                                                  "sampler", "seed")},
+                  **({"grid_allocation": masks_meta["grid_allocation"]} if "grid_allocation" in masks_meta else {}),
                   **fit_slice, "surrogate": surrogate, "labels": list(labels), "model": pred_meta["model"]}
     metadata = explanation_metadata(
         masks_meta["audio"], song, masks_meta["lyrics_unit"], parameters,

@@ -26,7 +26,8 @@ def perturb(stems_npz: str | Path, lyrics_path: str | Path, masks_slice: dict, s
     check_lyrics_for_modality(text, masks_slice["modality"], song_id)
     layout = FeatureLayout(masks_slice["modality"], fact.get_number_components(), text.num_words())
     masks = sample_masks(masks_slice["num_samples"], layout.num_features, masks_slice["seed"], masks_slice["sampler"],
-                         audio_columns=layout.audio_columns)
+                         audio_columns=layout.audio_columns,
+                         allocation=masks_slice.get("grid_allocation", "equal"))
     meta = {"song_id": song_id, **masks_slice, "n_audio": layout.n_audio, "n_text": layout.n_text,
             "features": feature_records(fact, text, layout.modality), "audio": fact.describe(),
             "separation_seconds": sep_meta["separation_seconds"]}
