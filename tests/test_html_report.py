@@ -273,3 +273,13 @@ def test_second_opinion_is_shown_only_where_the_masks_support_it(report, tmp_pat
     values, tags = evaluation_record(gated)
     assert "musiclime.verdict.stability" in tags and not [k for k in [*values, *tags] if "shap_" in k]
     assert "musiclime.verdict.shap_stability" in evaluation_record(evaluation)[1]
+
+
+def test_a_kernel_shap_explanation_on_too_few_effective_rows_is_flagged(report, tmp_path):
+    source = report["pages"][0].parent / "explanation.json"
+    for rows, flagged in ((20.0, True), (100.0, False)):
+        explanation = _variant(source, tmp_path / f"{rows:g}.json", surrogate="kernel_shap",
+                               kernel_shap_effective_samples=rows)
+        text = html.unescape(write_song_page(explanation, tmp_path / f"{rows:g}.html").read_text(encoding="utf-8"))
+        assert ("This explanation is Kernel SHAP's, and its importance weights leave 20 effective rows of 200"
+                in text) is flagged

@@ -18,7 +18,8 @@ from ..method.explanation_views import certification_of, lyric_lines_weighted, t
 from .comparison import SURROGATE_NAMES, surrogate_comparison
 from .lead import lead_sentences
 from .rankings import ModalityRanking, modality_rankings
-from .trust.support import MIN_EFFECTIVE_ROWS_PER_FEATURE, gated_evaluation, second_opinion_support
+from .trust.support import (MIN_EFFECTIVE_ROWS_PER_FEATURE, explanation_caveat, gated_evaluation,
+                            second_opinion_support)
 from .trust.verdicts import verdicts
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         top=top_features(explanation, label, num_features), lyrics=lyrics_context(explanation, label),
         comparison=surrogate_comparison(explanation, label, num_features) if support.shown else None,
         second_opinion_note=None if support.shown else support.reason,
+        caveat=explanation_caveat(explanation.metadata, len(explanation.features)),
         config=[(k, fmt(v)) for k, v in params.items()],
         index_href=None if index_html is None else relative_href(index_html, out_html))
 

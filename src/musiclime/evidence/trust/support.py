@@ -111,3 +111,16 @@ def gated_evaluation(evaluation: Mapping | None, support: SecondOpinionSupport) 
         gated["verdicts"] = [v for v in evaluation["verdicts"] if not v["check"].startswith(SECOND_OPINION_PREFIXES)]
     gated["second_opinion"] = support.as_dict()
     return gated
+
+
+def explanation_caveat(metadata: Mapping, num_features: int) -> str | None:
+    """A warning when the explanation itself is Kernel SHAP's (``explain.surrogate=kernel_shap``) on
+    masks that leave it too few effective rows: its own verdicts then reflect the masks; ``None`` otherwise."""
+    if metadata.get("surrogate") != "kernel_shap":
+        return None
+    shortfall = kernel_shap_shortfall(metadata, num_features)
+    if shortfall is None:
+        return None
+    return (f"This explanation is Kernel SHAP's, and {shortfall_text(metadata, *shortfall)}: its values are noisy "
+            "and a failing verdict below may say how the masks were drawn rather than what the model does; "
+            "use explain.sampler=shapley or more explain.num_samples")
