@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...common.atomic_io import write_text
-from ...evidence.pages import (INDEX_COLUMN_TITLES, INDEX_COLUMNS, INDEX_TEXT_COLUMNS, aggregation_caption, index_row,
-                               reader_evaluation, relative_href, render, second_opinion_summary, song_page,
-                               verdict_summary)
+from ...evidence.index_rows import (INDEX_COLUMN_TITLES, INDEX_COLUMNS, INDEX_TEXT_COLUMNS, index_row,
+                                    reader_evaluation, second_opinion_summary)
+from ...evidence.pages import aggregation_caption, relative_href, render, song_page, verdict_summary
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
 from . import PathLike
