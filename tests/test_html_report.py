@@ -283,3 +283,18 @@ def test_a_kernel_shap_explanation_on_too_few_effective_rows_is_flagged(report, 
         text = html.unescape(write_song_page(explanation, tmp_path / f"{rows:g}.html").read_text(encoding="utf-8"))
         assert ("This explanation is Kernel SHAP's, and its importance weights leave 20 effective rows of 200"
                 in text) is flagged
+
+
+def test_lead_sentences_for_one_modality_and_another_class(report):
+    from musiclime.evidence.lead import lead_sentences
+    from musiclime.evidence.rankings import modality_rankings
+    from musiclime.method.explanation import load_explanation
+
+    explanation = load_explanation(report["pages"][0].parent / "explanation.json")
+    predicted = explanation.predicted_label
+    lyrics = [r for r in modality_rankings(explanation, predicted, 5) if r.modality == "lyrics"]
+    sentences = lead_sentences(explanation, predicted, lyrics)
+    assert len(sentences) == 2 and sentences[1].startswith("Among the lyrics, '<b>markup</b>")
+    assert "of the weight" not in sentences[1]  # one modality: no share to state
+    other = lead_sentences(explanation, 1 - predicted, [])
+    assert other[0].endswith(f"This page explains the class {explanation.label_name(1 - predicted)}.")
