@@ -15,7 +15,9 @@ and read ``metadata["certification"]`` and ``metadata["full_fit"]``:
 ``DIR`` holds a demo run's ``resources/`` (``snakemake --cores 2`` makes them). ``--mode defaults``
 uses the demo's explain defaults (``random``, 300 samples, ``distinct_line``); ``--mode stopping``
 uses ``factorial_paired`` with the stopping rule and a budget of ``--budget`` rows (490,000: 700 masks
-per modality, 1,400 encoder items; ``--grid-allocation by_features`` splits them by need). Writes
+per modality, 1,400 encoder items; ``--grid-allocation by_features`` splits them by need);
+``--mode budget`` scores the whole budget without the rule (the full fit's audio ranking at 1,400
+encoder items). Writes
 ``certification-<mode>[-<allocation>].tsv`` (one row per song and seed) and ``...-summary.tsv`` (one
 row per song) to ``--out``.
 """
@@ -53,8 +55,9 @@ def explain(workdir: Path, song, seed: int, mode: str, budget: int, lyrics_unit:
         explainer = MusicLIMEExplainer(random_state=seed, progress=False, sampler="random")
         samples = 300
     else:
+        rule = StoppingRule(top_k=TOP_K) if mode == "stopping" else None
         explainer = MusicLIMEExplainer(random_state=seed, progress=False, sampler="factorial_paired",
-                                       stopping=StoppingRule(top_k=TOP_K), grid_allocation=allocation)
+                                       stopping=rule, grid_allocation=allocation)
         samples = budget
     return explainer.explain_instance_with_factorization(fact, text, model, num_samples=samples, labels=None,
                                                          modality="both", song_info={"song_id": song.song_id})
@@ -128,7 +131,7 @@ def write(rows: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True, help="a demo run's folder (with resources/)")
-    parser.add_argument("--mode", choices=("defaults", "stopping"), default="defaults")
+    parser.add_argument("--mode", choices=("defaults", "stopping", "budget"), default="defaults")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=int, default=490_000, help="rows (stopping mode)")
     parser.add_argument("--songs", nargs="*", help="song ids (default: every demo song)")

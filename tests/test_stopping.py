@@ -54,11 +54,12 @@ def test_clear_leaders_are_stable_and_a_tie_at_the_boundary_is_not():
     test = boundary_test(masks, additive_target(masks, LEADERS), layout, rule)
     assert set(test.top) == set(range(5)) and test.stable
     np.testing.assert_allclose(test.weights[:5], LEADERS, atol=0.02)
-    # the fifth and a sixth feature of equal size: no number of samples separates them
-    tied = np.append(LEADERS, 0.14)
+    # every feature after the fourth of equal size: no number of samples separates a top set of 5 or more
+    tied = np.concatenate([LEADERS[:4], np.full(20, 0.14)])
     masks = sample_masks(4000, 24, 0)
-    test = boundary_test(masks, additive_target(masks, tied), layout, rule)
-    assert not test.stable
+    noise = 0.01 * np.random.default_rng(0).standard_normal(len(masks))
+    test = boundary_test(masks, 0.2 + masks @ tied + noise, layout, rule)
+    assert not test.stable and test.certified_top_k == 4
     # a round with fewer distinct masks than three per parameter is not judged, however clear it looks
     masks = sample_masks(60, 24, 0)
     assert boundary_test(masks, additive_target(masks, LEADERS), layout, rule).separation == 0.0
@@ -154,3 +155,14 @@ def test_the_song_page_and_mlflow_say_what_the_rule_decided():
     spent = dict(call_accounting({"stopping": {**stopping, "stopped": "budget", "rounds": rounds[:1]}}))
     assert spent["stopping rule"] == "budget spent, top-5 not yet stable (0.80 < 3.28 standard errors)"
     assert "stopping rule" not in dict(call_accounting({"samples_used": 300}))
+
+
+def test_a_certified_larger_top_set_ends_the_rule_though_ranks_k_and_k_plus_1_tie():
+    """Leaders 0.30, 0.25, 0.20, 0.20 (a tie at ranks 3 and 4), then zeros: no top-3 is certain, the top-4 is."""
+    layout = FeatureLayout("audio", 12, 0)
+    masks = sample_masks(2000, 12, 0)
+    target = 0.3 + masks @ np.array([0.30, -0.25, 0.20, 0.20] + [0.0] * 8)
+    target += 0.01 * np.random.default_rng(0).standard_normal(len(masks))
+    test = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12))
+    assert test.stable and test.certified_top_k == 4 and set(test.top) <= {0, 1, 2, 3}
+    assert not boundary_test(masks, target, layout, StoppingRule(top_k=5, num_features=12)).stable

@@ -54,7 +54,9 @@ def fit_every_feature(masks: np.ndarray, predictions: np.ndarray, labels: Iterab
     weights = kernel_weights(masks, kernel_width, distance_scale)
     clusters = mask_clusters(masks.astype(np.int8), layout)
     design = masks.astype(np.float64)
-    return {int(label): robust_fit(design, predictions[:, int(label)], weights, clusters) for label in labels}
+    labels = [int(label) for label in labels]
+    log.debug("full fit: %d rows x %d features, labels %s", *design.shape, labels)
+    return {label: robust_fit(design, predictions[:, label], weights, clusters) for label in labels}
 
 
 def full_fit_block(fits: dict[int, RobustFit]) -> dict:

@@ -3,13 +3,15 @@
 The masks of an explanation are scored in rounds (prefixes of the mask matrix of growing length).
 After each round, a weighted least-squares surrogate is fitted to the rows scored so far, on the
 ``num_features`` features with the largest weights of a first fit on all of them (LIME's default
-selection, so the rule judges the ranking the explanation shows), and the rule asks whether its
-top-``k`` set is certified at the family-wise level ``alpha`` by
-:mod:`musiclime.method.certification` (the same test the explanation records): for each top-``k``
-feature ``i`` and each other ``j``, the one-sided test of ``|w_i| > |w_j|`` on cluster-robust
-standard errors must reject after a Bonferroni correction over the ranking's ``m (m - 1) / 2``
-pairs, i.e. ``|w_i| - |w_j|`` must exceed ``z = Phi^-1(1 - alpha / (m (m - 1) / 2))`` standard
-errors of that difference (3.28 for ``m = 20``, ``alpha = 0.1``). The first round that passes ends
+selection, so the rule judges the ranking the explanation shows), and the rule asks whether at least
+``k`` top ranks are certified at the family-wise level ``alpha`` by
+:mod:`musiclime.method.certification` (the same test the explanation records): for the top set of
+some size ``k' >= k``, each of its features ``i`` and each other ``j``, the one-sided test of
+``|w_i| > |w_j|`` on cluster-robust standard errors must reject after a Bonferroni correction over
+the ranking's ``m (m - 1) / 2`` pairs, i.e. ``|w_i| - |w_j|`` must exceed
+``z = Phi^-1(1 - alpha / (m (m - 1) / 2))`` standard errors of that difference (3.28 for ``m = 20``,
+``alpha = 0.1``). A certified top-7 ends the rule for ``k = 5`` even when ranks 5 and 6 tie: the
+seven are certain as a set. The first round that passes ends
 the scoring; otherwise the budget (``num_samples``) does. Each round records how many top ranks
 were certified.
 
@@ -113,9 +115,10 @@ class BoundaryTest:
         rows: rows the surrogate was fitted to.
         top: the ``top_k`` feature indices, by absolute weight (descending).
         weights: ``(F,)`` the surrogate's weights (0 for features it did not keep).
-        separation: the smallest ``(|w_i| - |w_j|) / se`` over top features ``i`` and others ``j``
-            (``inf`` when every feature is in the top; 0 when the round was not judged).
-        stable: the top-``k`` set is certified (``separation >= critical``).
+        separation: for the top set of ``k`` or more features that is best separated, the smallest
+            ``(|w_i| - |w_j|) / se`` over its features ``i`` and the others ``j`` (``inf`` when every
+            feature is in the top; 0 when the round was not judged).
+        stable: at least ``k`` top ranks are certified (``separation >= critical``).
         certified_top_k: how many top ranks are certified (:mod:`musiclime.method.certification`).
         critical: the standard errors a gap must exceed (Bonferroni over the ranking's pairs).
     """
@@ -148,8 +151,10 @@ def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, 
     coef = np.zeros(masks.shape[1])
     coef[columns] = fitted.coef
     k = min(rule.top_k, len(columns))
-    return BoundaryTest(len(masks), tuple(certified.ranking[:k]), coef, certified.separation(k),
-                        certified.separated(k), certified.certified_top_k, certified.critical)
+    # at least k top ranks certified: the best separation of a top set of k or more features
+    separation = max(certified.separation(depth) for depth in range(k, max(k + 1, len(columns))))
+    return BoundaryTest(len(masks), tuple(certified.ranking[:k]), coef, separation, separation >= certified.critical,
+                        certified.certified_top_k, certified.critical)
 
 
 def _robust_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray,
