@@ -95,7 +95,8 @@ def write_song_page(explanation_json: PathLike, out_html: PathLike, pictures: Se
     explanation = load_explanation(explanation_json)
     label = explained_label(explanation)
     audio = dict(audio or {})
-    captions = {"mix": "the song (original mix)", "top": f"top audio components towards {explanation.label_name(label)}",
+    captions = {"mix": "the song (original mix)",
+                "top": f"top audio components towards {explanation.label_name(label)}",
                 "removed": "the song with those components removed"}
     evaluation = _read_json(evaluation_json)
     html = song_page(explanation, label, out_html, pictures=list(zip(SONG_PICTURE_CAPTIONS, pictures)),
