@@ -72,6 +72,7 @@ def test_defaults_reproduce_the_seed():
     ("report.listenable_top_k=0", "report.listenable_top_k"),
     ("report.aggregation=lime", "report.aggregation"),
     ("evaluation.stability_seeds=1", "evaluation.stability_seeds"),
+    ("evaluation.randomization_seeds=0", "evaluation.randomization_seeds"),
     ("evaluation.faithfulness_steps=0", "evaluation.faithfulness_steps"),
     ("evaluation.faithfulness_random_draws=0", "evaluation.faithfulness_random_draws"),
     ("model.randomized_predict_fn=oops", "model.randomized_predict_fn"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import time
 
 import numpy as np
@@ -73,6 +74,43 @@ def test_glassbox_evaluation(song_run):
     assert len(doc["curves"]["deletion"]) == 9 and doc["curves"]["deletion"][0] == pytest.approx(
         0.45 + sum(AUDIO_PLANT.values()) + sum(LINE_PLANT.values()), abs=1e-6)
     print(f"evaluate_song on {len(json.loads(song_run['seeds'][0].read_text())['features'])} features: {seconds:.2f} s")
+
+
+def test_randomization_averages_over_mask_seeds(song_run):
+    """Each seed's randomized explanation is compared with the trained one of the same seed; the metric is the mean."""
+    from musiclime.evidence.trust.randomization import randomization_by_modality
+    from musiclime.method.explanation import load_explanation
+
+    root = song_run["root"]
+    model = randomized_glassbox_predict_fn(str(song_run["stems"]), SEGMENTS, AUDIO_PLANT, LINE_PLANT, bias=0.45,
+                                           seed=11)
+    randomized = [song_run["randomized"]] + [
+        explain_song(song_run["song"], song_run["stems"], root / f"randomized{s}" / "explanation.json", seed=s,
+                     predict_fn=model, num_samples=300) for s in (1, 2)]
+    out = root / "evaluation_seeds.json"
+    evaluate_song(song_run["seeds"][0], song_run["stems"], glassbox_slice(song_run["stems"]),
+                  {**EVALUATION, "faithfulness": False, "stability_seeds": 3}, out,
+                  seed_explanations=song_run["seeds"], randomized_explanations={"model": randomized})
+    doc = json.loads(out.read_text())
+    label = doc["label"]
+    expected = [randomization_by_modality(load_explanation(t), load_explanation(r), label)["within_modality"]
+                for t, r in zip(song_run["seeds"], randomized)]
+    assert doc["randomization_per_seed"]["randomization_spearman_within_modality"] == pytest.approx(expected)
+    assert doc["metrics"]["randomization_spearman_within_modality"] == pytest.approx(np.mean(expected))
+    assert len(set(np.round(expected, 6))) == 3  # three different draws, not one compared three times
+
+
+def test_randomization_seeds_are_planned_beside_the_stability_seeds():
+    from musiclime.pipeline.plan import WorkflowPlan
+    from musiclime.pipeline.hydra_configs import compose_sweep
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    sweep = compose_sweep(conf, None, ["evaluation.randomization_seeds=4", "evaluation.stability_seeds=2"])
+    plan = WorkflowPlan.from_sweep(sweep)
+    point = next(iter(plan.points))
+    compared = plan.comparison_explanations(next(iter(plan.songs)), point)
+    assert len(compared["seeds"]) == 3  # the trained model at seeds +1..+3 (stability reads the first)
+    assert len(compared["randomized"]["model"]) == 4 and len(set(compared["randomized"]["model"])) == 4
 
 
 def test_skips_are_noted(song_run):
@@ -216,3 +254,31 @@ def test_copies_of_a_lyric_line_count_as_one_in_content_stability():
     result = stability([explained([0, 1, 2, 3, 4]), explained([0, 1, 2, 3, 5]), explained([0, 1, 2, 3, 6])], 1)
     assert result["jaccard_top5"] == pytest.approx(4 / 6)  # 4 shared of 6
     assert result["jaccard_top5_content"] == pytest.approx(1.0)
+
+
+def test_second_opinion_is_evaluated_only_where_the_masks_support_it(song_run, tmp_path):
+    """Kernel SHAP's trust metrics (and so its verdicts) need 2 effective rows per feature; below that,
+    evaluate skips them and says why in the document and its notes."""
+    def with_kernel_shap(path, rows):
+        document = json.loads(path.read_text())
+        [(label, entry)] = document["metadata"]["full_fit"]["labels"].items()
+        weights = [[i, w] for i, w in sorted(enumerate(entry["weights"]), key=lambda item: -abs(item[1]))]
+        document["metadata"]["alternative_surrogate"] = {"method": "kernel_shap", "labels": {label: {
+            "intercept": 0.4, "score": 0.9, "local_prediction": 0.8, "weights": weights}}}
+        document["metadata"]["kernel_shap_effective_samples"] = rows
+        out = tmp_path / f"{rows:g}" / path.parent.name / "explanation.json"
+        out.parent.mkdir(parents=True)
+        out.write_text(json.dumps(document))
+        return out
+
+    only_stability = {**EVALUATION, "faithfulness": False, "randomization": False}
+    for rows, shown in ((30.0, False), (500.0, True)):
+        seeds = [with_kernel_shap(p, rows) for p in song_run["seeds"]]
+        out = tmp_path / f"evaluation-{rows:g}.json"
+        evaluate_song(seeds[0], song_run["stems"], glassbox_slice(song_run["stems"]), only_stability, out,
+                      seed_explanations=seeds)
+        doc = json.loads(out.read_text())
+        assert doc["second_opinion"]["shown"] is shown
+        assert ("shap_jaccard_top5" in doc["metrics"]) is shown
+        assert any(v["check"] == "shap_stability" for v in doc["verdicts"]) is shown
+        assert any("leave 30 effective rows of 300 (needs 58" in n for n in doc["notes"]) is not shown

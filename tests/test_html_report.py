@@ -116,8 +116,9 @@ def test_verdicts_sit_beside_the_numbers(report, tmp_path):
                                       "verdicts": [v.as_dict() for v in verdicts(metrics)]}))
     page = write_song_page(song_dir / "explanation.json", tmp_path / "page.html", evaluation_json=evaluation)
     text = html.unescape(page.read_text(encoding="utf-8"))
-    assert re.search(r"<tr class=\"fail\"><td>stability</td><td>\S+ not stable</td><td>top-5 Jaccard 0.39 < 0.6", text)
-    assert re.search(r"<tr class=\"pass\"><td>faithfulness</td><td>\S+ faithful</td>", text)
+    assert re.search(r"<span class=\"fail\">\S+ stability: not stable</span> <span class=\"why\">"
+                     r"\(top-5 Jaccard 0.39 < 0.6", text)
+    assert re.search(r"<span class=\"pass\">\S+ faithfulness: faithful</span>", text)
     assert "fails the randomization check" in text and "within-modality Spearman +0.45" in text
     # an evaluation written before verdicts existed gets them from its metrics
     old = tmp_path / "old.json"
@@ -129,3 +130,171 @@ def test_verdicts_sit_beside_the_numbers(report, tmp_path):
     text = index.read_text(encoding="utf-8")
     assert "stability: 0 of 1 songs pass; faithfulness: 1 of 1 songs pass; randomization: 0 of 1 songs pass" in text
     assert "not stable, faithful, fails randomization" in text
+
+
+def _variant(explanation_json, out_json, **metadata):
+    """A copy of an explanation JSON with metadata entries replaced (``None``: removed)."""
+    document = json.loads(explanation_json.read_text(encoding="utf-8"))
+    for key, value in metadata.items():
+        if value is None:
+            document["metadata"].pop(key, None)
+        else:
+            document["metadata"][key] = value
+    out_json.write_text(json.dumps(document), encoding="utf-8")
+    return out_json
+
+
+def _section(text: str, element_id: str) -> str:
+    """The HTML of the element with ``id="element_id"`` up to its closing ``</section>``/``</div>``."""
+    start = text.index(f'id="{element_id}"')
+    return text[start:text.index("</section>" if "ranking" in element_id else "</div>", start)]
+
+
+def _full_fit(explanation_json) -> tuple[str, list[float]]:
+    metadata = json.loads(explanation_json.read_text(encoding="utf-8"))["metadata"]
+    [(label, entry)] = metadata["full_fit"]["labels"].items()
+    return label, entry["weights"]
+
+
+def test_each_modality_has_its_own_ranking_from_the_full_fit(report):
+    """Lyrics may outweigh audio: the page still ranks at least 5 audio components, each with a weight."""
+    text = report["pages"][0].read_text(encoding="utf-8")
+    audio, lyrics = _section(text, "ranking-audio"), _section(text, "ranking-lyrics")
+    weights = [float(w) for w in re.findall(r">([+-]\d\.\d{4})</td></tr>", audio)]
+    assert len(weights) >= 5 and all(w != 0 for w in weights)
+    assert [abs(w) for w in weights] == sorted((abs(w) for w in weights), reverse=True)
+    assert "drums_T2" in audio and "full fit: a ridge on every feature" in audio
+    assert len(re.findall(r">([+-]\d\.\d{4})</td></tr>", lyrics)) == 5  # every lyric line of the song
+    assert text.index('id="ranking-audio"') < text.index('id="ranking-lyrics"')
+
+
+def test_heatmap_weighs_every_audio_component(report, tmp_path):
+    from musiclime.evidence.figures import cell_labels
+    from musiclime.method.explanation import load_explanation
+    from musiclime.method.explanation_views import audio_grid, explained_label
+
+    source = report["pages"][0].parent / "explanation.json"
+    explanation = load_explanation(source)
+    grid = audio_grid(explanation, explained_label(explanation))
+    assert grid.full_fit and np.count_nonzero(grid.weights) == grid.weights.size == 24
+    assert len(cell_labels(grid)) == grid.weights.size  # every cell carries its number, small ones too
+    # an explanation written before the full fit: the selected features only, and the page says so
+    old = _variant(source, tmp_path / "old.json", full_fit=None, certification=None)
+    old_grid = audio_grid(load_explanation(old), explained_label(explanation))
+    assert not old_grid.full_fit and np.count_nonzero(old_grid.weights) < old_grid.weights.size
+    text = html.unescape(write_song_page(old, tmp_path / "old.html").read_text(encoding="utf-8"))
+    assert "features it did not select count as 0" in text
+    assert "audio ranks not certified (no rank certification was recorded" in text
+
+
+def test_certified_ranks_are_marked_and_boundary_ties_grouped(report, tmp_path):
+    source = report["pages"][0].parent / "explanation.json"
+    label, weights = _full_fit(source)
+    document = json.loads(source.read_text(encoding="utf-8"))
+    columns = {kind: [i for i, f in enumerate(document["features"]) if f["type"] == kind]
+               for kind in ("audio", "lyrics")}
+    ranked = {kind: sorted(cols, key=lambda c: -abs(weights[c])) for kind, cols in columns.items()}
+
+    def certification(audio_k):
+        return {"alpha": 0.1, "correction": "Bonferroni", "labels": {label: {
+            "certified_top_k": 2, "ranking": ranked["audio"][:2], "tied_at_boundary": [], "judged": True,
+            "audio": {"certified_top_k": audio_k, "ranking": ranked["audio"], "judged": True,
+                      "tied_at_boundary": ranked["audio"][audio_k:audio_k + 3]},
+            "lyrics": {"certified_top_k": 1, "ranking": ranked["lyrics"], "judged": True, "tied_at_boundary": []}}}}
+
+    page = write_song_page(_variant(source, tmp_path / "two.json", certification=certification(2)),
+                           tmp_path / "two.html")
+    text = html.unescape(page.read_text(encoding="utf-8"))
+    audio, lyrics = _section(text, "ranking-audio"), _section(text, "ranking-lyrics")
+    assert len(re.findall(r'<tr class="certified', audio)) == 2
+    assert len(re.findall(r'<tr class="certified', lyrics)) == 1
+    assert "ranks 3-5: tied" in audio and len(re.findall(r'<tr class="[^"]*tied', audio)) == 3
+    # fewer than 5 certified audio ranks: the page says so in words
+    assert "audio ranks not certified (only the top 2 of 24 certain)" in audio
+    lead = _section(text, "lead")
+    assert "drums in 1.3-2 s and bass in 2.7-3.3 s lead (both certain)" in lead
+    assert "'<b>markup</b> & \"quotes\" in a line' leads" in lead and "certain" in lead
+    page = write_song_page(_variant(source, tmp_path / "six.json", certification=certification(6)),
+                           tmp_path / "six.html")
+    audio = _section(html.unescape(page.read_text(encoding="utf-8")), "ranking-audio")
+    assert "top 6 of 24 audio ranks certified" in audio and "not certified" not in audio
+
+
+def test_page_leads_with_the_answer_and_folds_the_tables(report):
+    text = html.unescape(report["pages"][0].read_text(encoding="utf-8"))
+    lead = _section(text, "lead")
+    assert re.search(r"The model calls this song (AI-Generated|Human-Composed) \(P = 0\.\d\d\)\.", lead)
+    assert re.search(r"The audio carries \d+% of the weight: drums in 1\.3-2 s", lead)
+    assert re.search(r"Among the lyrics \(\d+% of the weight\)", lead)
+    order = [text.index(marker) for marker in ('id="lead"', 'id="ranking-audio"', "<img", "<audio",
+                                                "How far to trust this explanation", "<details")]
+    assert order == sorted(order)
+    folded = text[text.index("<details"):]
+    for table_text in ("surrogate R^2", "waveforms composed", "Configuration", "Lyrics, highlighted by weight"):
+        assert table_text in folded and table_text not in text[:text.index("<details")], table_text
+
+
+def test_second_opinion_is_shown_only_where_the_masks_support_it(report, tmp_path):
+    """Kernel SHAP with too few effective rows: no weights, metrics or verdicts on the page, the index or
+    MLflow's tags, and the page says why; with enough rows, all of them."""
+    from musiclime.tracking.records import evaluation_record
+
+    source = report["pages"][0].parent / "explanation.json"
+    label, weights = _full_fit(source)
+    alternative = {"method": "kernel_shap", "labels": {label: {
+        "intercept": 0.4, "score": 0.9, "local_prediction": 0.8,
+        "weights": [[i, w] for i, w in sorted(enumerate(weights), key=lambda item: -abs(item[1]))]}}}
+    metrics = {"jaccard_top5": 0.8, "deletion_aopc": 0.3, "random_deletion_aopc": 0.1, "shap_jaccard_top5": 0.0,
+               "shap_deletion_aopc": 0.12}
+    evaluation = {"metrics": metrics, "notes": [], "verdicts": [v.as_dict() for v in verdicts(metrics)]}
+    (tmp_path / "evaluation.json").write_text(json.dumps(evaluation))
+    assert any(v["check"] == "shap_stability" for v in evaluation["verdicts"])
+    pages = {}
+    for name, rows in (("few", 20.0), ("enough", 100.0)):
+        explanation = _variant(source, tmp_path / f"{name}.json", alternative_surrogate=alternative,
+                               kernel_shap_effective_samples=rows)
+        page = write_song_page(explanation, tmp_path / f"{name}.html", evaluation_json=tmp_path / "evaluation.json")
+        index = write_index([{"id": "p0", "songs": [{"explanation": explanation, "page": page,
+                                                     "evaluation": tmp_path / "evaluation.json"}]}],
+                            tmp_path / f"{name}-index.html", title="t")
+        pages[name] = tuple(html.unescape(p.read_text(encoding="utf-8")) for p in (page, index))
+    few, few_index = pages["few"]
+    assert ("Kernel SHAP's second opinion is not shown: its importance weights leave 20 effective rows of 200 "
+            "(needs 58, 2 per feature); use explain.sampler=shapley") in few
+    assert "shap_" not in few and "Kernel SHAP's stability" not in few and "details-second-opinion" not in few
+    assert "shap_" not in few_index and "Kernel SHAP's stability" not in few_index
+    assert "not shown for 1 of 1 songs" in few_index
+    assert "stability: 1 of 1 songs pass" in few_index
+    enough, enough_index = pages["enough"]
+    assert "details-second-opinion" in enough and "Kernel SHAP's stability: not stable" in enough
+    assert "Kernel SHAP's stability: 0 of 1 songs pass" in enough_index and "not shown" not in enough
+    # MLflow: an evaluation.json that says its second opinion is not shown logs no verdict or metric of it
+    gated = {**evaluation, "second_opinion": {"shown": False, "reason": "r"}}
+    values, tags = evaluation_record(gated)
+    assert "musiclime.verdict.stability" in tags and not [k for k in [*values, *tags] if "shap_" in k]
+    assert "musiclime.verdict.shap_stability" in evaluation_record(evaluation)[1]
+
+
+def test_a_kernel_shap_explanation_on_too_few_effective_rows_is_flagged(report, tmp_path):
+    source = report["pages"][0].parent / "explanation.json"
+    for rows, flagged in ((20.0, True), (100.0, False)):
+        explanation = _variant(source, tmp_path / f"{rows:g}.json", surrogate="kernel_shap",
+                               kernel_shap_effective_samples=rows)
+        text = html.unescape(write_song_page(explanation, tmp_path / f"{rows:g}.html").read_text(encoding="utf-8"))
+        assert ("This explanation is Kernel SHAP's, and its importance weights leave 20 effective rows of 200"
+                in text) is flagged
+
+
+def test_lead_sentences_for_one_modality_and_another_class(report):
+    from musiclime.evidence.lead import lead_sentences
+    from musiclime.evidence.rankings import modality_rankings
+    from musiclime.method.explanation import load_explanation
+
+    explanation = load_explanation(report["pages"][0].parent / "explanation.json")
+    predicted = explanation.predicted_label
+    lyrics = [r for r in modality_rankings(explanation, predicted, 5) if r.modality == "lyrics"]
+    sentences = lead_sentences(explanation, predicted, lyrics)
+    assert len(sentences) == 2 and sentences[1].startswith("Among the lyrics, '<b>markup</b>")
+    assert "of the weight" not in sentences[1]  # one modality: no share to state
+    other = lead_sentences(explanation, 1 - predicted, [])
+    assert other[0].endswith(f"This page explains the class {explanation.label_name(1 - predicted)}.")

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..common.atomic_io import atomic_path
 from ..method.explanation import MusicLIMEExplanation
-from ..method.explanation_views import audio_grid, lyric_lines_weighted, top_features
+from ..method.explanation_views import audio_grid, lyric_lines_weighted
+from .rankings import modality_rankings
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,19 @@ def _symmetric_limit(values: np.ndarray) -> float:
 def draw_audio_heatmap(explanation: MusicLIMEExplanation, label: int, out_png: str | os.PathLike) -> Path:
     """Sources x segments heatmap of the audio weights; x axis in seconds, one cell per component.
 
-    When the explanation has no audio (``modality="lyrical"``) the picture says so.
+    The weights are the full fit's when recorded (every component weighed; else the explanation's
+    own, unselected components 0); every cell is labelled with its weight (up to 16 segments) and
+    the certified top audio components are outlined. When the explanation has no audio
+    (``modality="lyrical"``) the picture says so.
     """
+    from matplotlib.patches import Rectangle
+
     grid = audio_grid(explanation, label)
     towards = explanation.label_name(label)
     if grid is None:
         return _note_picture(f"{_song(explanation)}: no audio components were explained", out_png)
     n_sources, n_segments = grid.weights.shape
-    fig = new_figure(max(6.0, min(12.0, 0.55 * n_segments + 2.5)), 0.45 * n_sources + 1.8)
+    fig = new_figure(max(6.0, min(12.0, 0.7 * n_segments + 2.5)), 0.5 * n_sources + 2.0)
     ax = fig.add_subplot()
     limit = _symmetric_limit(grid.weights)
     mesh = ax.pcolormesh(grid.boundaries_s, np.arange(n_sources + 1), grid.weights, cmap=DIVERGING,
@@ -81,36 +87,83 @@ def draw_audio_heatmap(explanation: MusicLIMEExplanation, label: int, out_png: s
     ax.set_xticks(grid.boundaries_s, [f"{t:.1f}" for t in grid.boundaries_s], fontsize=8,
                   rotation=45 if n_segments > 12 else 0)
     ax.set_xlabel("time (s); one column per temporal segment")
-    if n_segments <= 16:
-        centres = (grid.boundaries_s[:-1] + grid.boundaries_s[1:]) / 2
-        for row in range(n_sources):
-            for col in range(n_segments):
-                value = grid.weights[row, col]
-                if abs(value) >= 0.05 * limit:  # label the cells that matter, with enough digits for small weights
-                    ax.text(centres[col], row + 0.5, f"{value:+.3f}", ha="center", va="center", fontsize=7,
-                            color="white" if abs(value) > 0.6 * limit else "black")
+    for row, col, text in cell_labels(grid):
+        value = grid.weights[row, col]
+        ax.text((grid.boundaries_s[col] + grid.boundaries_s[col + 1]) / 2, row + 0.5, text, ha="center",
+                va="center", fontsize=7 if n_segments <= 10 else 6,
+                color="white" if abs(value) > 0.6 * limit else "black")
+    certified = certified_cells(explanation, label, n_sources)
+    for row, col in certified:
+        ax.add_patch(Rectangle((grid.boundaries_s[col], row), grid.boundaries_s[col + 1] - grid.boundaries_s[col], 1,
+                               fill=False, edgecolor="black", linewidth=2.0))
     fig.colorbar(mesh, ax=ax, label=f"weight towards {towards}", shrink=0.9)
-    ax.set_title(f"{_song(explanation)}\naudio components (sources x segments) towards {towards}", fontsize=10)
+    source = ("full fit: every component weighed" if grid.full_fit
+              else "selected features only: unselected components are 0")
+    marked = f"; outlined: the {len(certified)} certified top components" if certified else ""
+    ax.set_title(f"{_song(explanation)}\naudio components (sources x segments) towards {towards}\n"
+                 f"({source}{marked})", fontsize=10)
     return save_png(fig, out_png)
+
+
+def cell_labels(grid, max_segments: int = 16) -> list[tuple[int, int, str]]:
+    """``(row, column, text)`` of every heatmap cell with a finite weight (none beyond ``max_segments``
+    segments, where the numbers would not fit): a reader sees each component's weight, small ones included."""
+    n_sources, n_segments = grid.weights.shape
+    if n_segments > max_segments:
+        return []
+    limit = _symmetric_limit(grid.weights)
+    digits = max(3, 2 - int(np.floor(np.log10(limit))))  # two significant digits of the largest weight, at least
+    return [(row, col, f"{grid.weights[row, col]:+.{digits}f}") for row in range(n_sources)
+            for col in range(n_segments) if np.isfinite(grid.weights[row, col])]
+
+
+def certified_cells(explanation: MusicLIMEExplanation, label: int, n_sources: int) -> list[tuple[int, int]]:
+    """``(source row, segment column)`` of the audio components whose rank is certified."""
+    audio = next((r for r in modality_rankings(explanation, label, len(explanation.features))
+                  if r.modality == "audio"), None)
+    if audio is None:
+        return []
+    cells = []
+    for row in audio.rows:
+        if row.certified:
+            segment, source = divmod(int(explanation.features[row.column]["index"]), n_sources)
+            cells.append((source, segment))
+    return cells
 
 
 def draw_top_features(explanation: MusicLIMEExplanation, label: int, num_features: int,
                       out_png: str | os.PathLike) -> Path:
-    """Horizontal bars of the top ``num_features`` features of both modalities, largest on top."""
-    from matplotlib.patches import Patch
-
-    items = top_features(explanation, label, num_features)[::-1]
-    fig = new_figure(8.0, 0.32 * max(len(items), 3) + 1.4)
-    ax = fig.add_subplot()
-    colors = [AUDIO_COLOR if item["type"] == "audio" else LYRICS_COLOR for item in items]
-    ax.barh(np.arange(len(items)), [item["weight"] for item in items], color=colors)
-    ax.set_yticks(np.arange(len(items)), [_shorten(item["label"], MAX_LABEL_CHARS) for item in items], fontsize=8)
-    ax.axvline(0.0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"LIME weight (change in P({explanation.label_name(label)}))")
-    ax.legend(handles=[Patch(color=AUDIO_COLOR, label="audio component"), Patch(color=LYRICS_COLOR, label="lyrics")],
-              fontsize=8, loc="best")
-    ax.set_title(f"{_song(explanation)}\ntop {len(items)} features towards {explanation.label_name(label)}",
-                 fontsize=10)
+    """Each modality's top ``num_features`` as horizontal bars (one panel per modality, largest on top);
+    certified ranks drawn with a black edge and a check mark, the group tied at the boundary hatched."""
+    rankings = [r for r in modality_rankings(explanation, label, num_features) if r.rows]
+    if not rankings:
+        return _note_picture(f"{_song(explanation)}: no features were explained", out_png)
+    longest = max(len(r.rows) for r in rankings)
+    fig = new_figure(6.0 * len(rankings) + 1.0, 0.3 * max(longest, 3) + 1.8)
+    axes = fig.subplots(1, len(rankings), squeeze=False)[0]
+    for ax, ranking in zip(axes, rankings):
+        rows = ranking.rows[::-1]
+        y = np.arange(len(rows))
+        color = AUDIO_COLOR if ranking.modality == "audio" else LYRICS_COLOR
+        bars = ax.barh(y, [row.weight for row in rows], color=color,
+                       edgecolor=["black" if row.certified else color for row in rows],
+                       linewidth=[1.5 if row.certified else 0.0 for row in rows])
+        for bar, row in zip(bars, rows):
+            if row.tied:
+                bar.set_hatch("///")
+                bar.set_alpha(0.6)
+        ax.set_yticks(y, [("\u2713 " if row.certified else "") + f"{row.rank}. "
+                          + _shorten(row.label, MAX_LABEL_CHARS) for row in rows], fontsize=8)
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_xlabel(f"weight (change in P({explanation.label_name(label)}))", fontsize=8)
+        tie = (f"; hatched: ranks {ranking.tie_ranks[0]}-{ranking.tie_ranks[1]} tied"
+               if ranking.tie_ranks else "")
+        ax.set_title(f"{ranking.modality}: top {len(rows)} of {ranking.total} ({ranking.share:.0%} of the weight)\n"
+                     f"{ranking.status()}{tie}", fontsize=9)
+    source = "full fit, every feature weighed" if rankings[0].full_fit else "selected features only"
+    fig.suptitle(f"{_song(explanation)}: each modality's top features towards {explanation.label_name(label)} "
+                 f"({source}; \u2713 = certified rank)", fontsize=10)
     return save_png(fig, out_png)
 
 

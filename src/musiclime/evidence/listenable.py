@@ -14,6 +14,7 @@ import numpy as np
 from ..common.errors import MusicLimeError
 from ..factorization.base import Factorization
 from ..method.explanation import MusicLIMEExplanation
+from ..method.explanation_views import reader_weights
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +23,14 @@ def top_positive_components(explanation: MusicLIMEExplanation, label: int, k: in
     """Indices (within the audio factorization) of the ``k`` audio components with the largest positive weight.
 
     Fewer than ``k`` when fewer audio components pushed towards ``label``; ordered by weight, largest first.
+    The weights are the full fit's when recorded (every component weighed, as on the page), else the
+    explanation's selected ones.
     """
     if k < 1:
         raise MusicLimeError(f"report.listenable_top_k must be >= 1, got {k}")
-    audio = [(explanation.features[i]["index"], w) for i, w in explanation.local_exp[label]
-             if explanation.features[i]["type"] == "audio" and w > 0]
+    weights, _ = reader_weights(explanation, label)
+    audio = [(feature["index"], weights[i]) for i, feature in enumerate(explanation.features)
+             if feature["type"] == "audio" and weights[i] > 0]
     return [int(index) for index, _ in sorted(audio, key=lambda item: -item[1])[:k]]
 
 

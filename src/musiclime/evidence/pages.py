@@ -14,8 +14,11 @@ from typing import Mapping, Sequence
 from urllib.parse import quote
 
 from ..method.explanation import MusicLIMEExplanation
+from ..method.explanation_views import certification_of, lyric_lines_weighted, top_features
 from .comparison import SURROGATE_NAMES, surrogate_comparison
-from ..method.explanation_views import lyric_lines_weighted, top_features
+from .lead import lead_sentences
+from .rankings import ModalityRanking, modality_rankings
+from .trust.support import explanation_caveat, gated_evaluation, second_opinion_support
 from .trust.verdicts import verdicts
 
 log = logging.getLogger(__name__)
@@ -64,18 +67,35 @@ def verdict_summary(evaluations: Sequence[Mapping | None]) -> list[str]:
     passed: dict[str, list[bool]] = {}
     for evaluation in evaluations:
         for verdict in verdict_rows(evaluation):
-            passed.setdefault(verdict["check"], []).append(bool(verdict["passed"]))
-    return [f"{check}: {sum(flags)} of {len(flags)} songs pass" for check, flags in passed.items()]
+            passed.setdefault(verdict["title"], []).append(bool(verdict["passed"]))
+    return [f"{title}: {sum(flags)} of {len(flags)} songs pass" for title, flags in passed.items()]
 
 
 def verdict_rows(evaluation: Mapping | None) -> list[dict]:
-    """The evaluation's verdicts (``check``, ``passed``, ``label``, ``evidence``); computed from its
-    metrics when the file predates verdicts."""
+    """The evaluation's verdicts (``check``, ``title``, ``passed``, ``label``, ``evidence``); computed
+    from its metrics when the file predates verdicts."""
     if not evaluation:
         return []
-    if "verdicts" in evaluation:
-        return [dict(v) for v in evaluation["verdicts"]]
-    return [v.as_dict() for v in verdicts(evaluation.get("metrics", {}))]
+    rows = evaluation["verdicts"] if "verdicts" in evaluation else [
+        v.as_dict() for v in verdicts(evaluation.get("metrics", {}))]
+    return [{**v, "title": check_title(v["check"])} for v in rows]
+
+
+#: Readers' names of checks whose identifier does not read as words.
+CHECK_TITLES = {"stability_content": "stability by content", "data_randomization": "data randomization"}
+#: Whose check a second-opinion prefix marks.
+CHECK_OWNERS = {"shap_": "Kernel SHAP's ", "lime_": "LIME's "}
+
+
+def check_title(check: str) -> str:
+    """A check's name for readers: ``stability by content``, ``Kernel SHAP's faithfulness``,
+    ``cascade (fusion head)``."""
+    for prefix, owner in CHECK_OWNERS.items():
+        if check.startswith(prefix):
+            return owner + check_title(check[len(prefix):])
+    if check.startswith("cascade_"):
+        return f"cascade ({check.removeprefix('cascade_').replace('_', ' ')})"
+    return CHECK_TITLES.get(check, check.replace("_", " "))
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,18 +164,24 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
               audio: Sequence[tuple[str, str | os.PathLike]] = (), evaluation: Mapping | None = None,
               point: str | None = None, overrides: Sequence[str] = (), index_html: str | os.PathLike | None = None,
               num_features: int = 10) -> str:
-    """HTML of one song's page.
+    """HTML of one song's page: the answer first (prediction and each modality's leading features),
+    then each modality's ranking, the pictures and players, compact verdicts; tables fold away.
 
     Args:
         pictures, audio: ``(caption, file)`` pairs, linked relative to ``out_html``.
         evaluation: the song's ``evaluation.json`` content (``metrics``, ``notes``), if evaluated.
+        num_features: features per ranking.
     """
     info = explanation.metadata.get("song_info", {})
     params = explanation.metadata.get("parameters", {})
+    support = second_opinion_support(explanation.metadata, len(explanation.features))
+    evaluation = gated_evaluation(evaluation, support)
+    rankings = modality_rankings(explanation, label, num_features)
     fit = [("surrogate", SURROGATE_NAMES.get(explanation.metadata.get("surrogate", "lime"), "-")),
            ("surrogate R^2 (weighted, on the perturbations)", fmt(explanation.score[label])),
            ("intercept", fmt(explanation.intercept[label])),
            ("surrogate prediction at the full song", fmt(explanation.local_pred[label])),
+           *full_fit_rows(explanation, label),
            ("perturbation samples", fmt(params.get("num_samples"))),
            ("features (audio + lyrics)", fmt(len(explanation.features))),
            *call_accounting(explanation.metadata)]
@@ -163,17 +189,61 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
     return render(
         "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
         label_name=explanation.label_name(label), true_label=info.get("true_label"),
+        lead=lead_sentences(explanation, label, rankings),
+        rankings=[ranking_context(r) for r in rankings],
         probabilities=probability_rows(explanation), fit=fit,
         evaluation=[{"name": k, "value": fmt(v), "meaning": metric_meaning(k)} for k, v in metrics.items()],
         verdicts=verdict_rows(evaluation),
-        evaluation_notes=list((evaluation or {}).get("notes", [])),
+        evaluation_notes=[n for n in (evaluation or {}).get("notes", []) if n != support.reason],
         audio=[{"caption": c, "href": relative_href(p, out_html)} for c, p in audio],
         pictures=[{"caption": c, "href": relative_href(p, out_html)} for c, p in pictures],
         top=top_features(explanation, label, num_features), lyrics=lyrics_context(explanation, label),
-        comparison=surrogate_comparison(explanation, label, num_features),
-        second_opinion_note=(explanation.metadata.get("alternative_surrogate") or {}).get("note"),
+        comparison=surrogate_comparison(explanation, label, num_features) if support.shown else None,
+        second_opinion_note=None if support.shown else support.reason,
+        caveat=explanation_caveat(explanation.metadata, len(explanation.features)),
         config=[(k, fmt(v)) for k, v in params.items()],
         index_href=None if index_html is None else relative_href(index_html, out_html))
+
+
+#: Certified audio ranks below which the page says the audio ranking is not certain.
+MIN_CERTIFIED_AUDIO_RANKS = 5
+#: Headings of the modalities' rankings.
+RANKING_TITLES = {"audio": "Audio components", "lyrics": "Lyrics"}
+
+
+def ranking_context(ranking: ModalityRanking) -> dict:
+    """A modality's ranking as the page's template shows it: rows (with a tie-group row before the
+    group tied at the certification boundary), its share, what is certain, and the weights' origin."""
+    limit = max((abs(row.weight) for row in ranking.rows), default=0.0)
+    rows = []
+    for row in ranking.rows:
+        if ranking.tie_ranks and row.rank == ranking.tie_ranks[0]:
+            first, last = ranking.tie_ranks
+            shown = sum(r.tied for r in ranking.rows)
+            rows.append({"group": f"ranks {first}-{last}: tied (these samples cannot order them)"
+                                  + (f"; {shown} of {last - first + 1} shown" if shown < last - first + 1 else "")})
+        rows.append({"group": None, "rank": row.rank, "label": row.label, "weight": f"{row.weight:+.4f}",
+                     "certified": row.certified,
+                     "tied": row.tied, "color": weight_color(row.weight, limit)})
+    minimum = MIN_CERTIFIED_AUDIO_RANKS if ranking.modality == "audio" else 1
+    uncertain = ranking.certified < minimum or not ranking.judged
+    return {"modality": ranking.modality, "title": RANKING_TITLES[ranking.modality], "rows": rows,
+            "share": f"{ranking.share:.0%}", "total": ranking.total, "status": ranking.status(minimum),
+            "uncertain": uncertain,
+            "source": ("full fit: a ridge on every feature, same masks and predictions" if ranking.full_fit else
+                       "the explanation's own weights: features it did not select count as 0")}
+
+
+def full_fit_rows(explanation: MusicLIMEExplanation, label: int) -> list[tuple[str, str]]:
+    """Fit-table rows of the full fit and the rank certification, when recorded."""
+    entry = ((explanation.metadata.get("full_fit") or {}).get("labels") or {}).get(str(label))
+    rows = [] if entry is None else [("full fit R^2 (ridge on every feature)", fmt(entry.get("score")))]
+    certification = certification_of(explanation, label)
+    if certification is not None:
+        rows.append(("certified top ranks of the explanation's own ranking",
+                     f"{certification.get('certified_top_k', 0)} (alpha {certification['alpha']:g}; "
+                     f"{certification['correction']})"))
+    return rows
 
 
 #: What each call-accounting count of an explanation's metadata means, in page order.
@@ -207,39 +277,6 @@ def stopping_verdict(metadata: Mapping) -> str | None:
                 f"({last['separation']:.2f} >= {rule['z']:g} standard errors)")
     return (f"budget spent, top-{rule['top_k']} not yet stable "
             f"({last['separation']:.2f} < {rule['z']:g} standard errors)")
-
-
-INDEX_COLUMNS = ("song", "true label", "predicted", "P original", "P reconstruction", "R^2", "top feature",
-                 "jaccard_top5", "deletion_aopc", "random_deletion_aopc",
-                 "randomization_spearman_within_modality", "verdicts")
-#: Index columns of words, not numbers (left-aligned, wider).
-INDEX_TEXT_COLUMNS = ("top feature", "verdicts")
-
-
-def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping | None) -> dict:
-    """One index table row's values, keyed by :data:`INDEX_COLUMNS` (except ``song``)."""
-    original, recon = explanation.probabilities_original, explanation.probabilities_reconstruction
-    top = top_features(explanation, label, 1)
-    metrics = (evaluation or {}).get("metrics", {})
-    values = {"true label": fmt(explanation.metadata.get("song_info", {}).get("true_label")),
-              "predicted": explanation.label_name(explanation.predicted_label),
-              "P original": fmt(None if original is None else float(original[label])),
-              "P reconstruction": fmt(None if recon is None else float(recon[label])),
-              "R^2": fmt(explanation.score[label]),
-              "top feature": f"{top[0]['label']} ({top[0]['weight']:+.3f})" if top else "-"}
-    values.update({name: fmt(metrics.get(name)) for name in INDEX_COLUMNS[7:-1]})
-    short = [INDEX_VERDICTS[v["check"]][not v["passed"]] for v in verdict_rows(evaluation)
-             if v["check"] in INDEX_VERDICTS]
-    values["verdicts"] = ", ".join(short) or "-"
-    return values
-
-
-#: The index's short verdicts of the explanation's own checks: ``check: (passed, failed)``.
-INDEX_VERDICTS = {"stability": ("stable", "not stable"),
-                  "stability_content": ("stable in content", "not stable in content"),
-                  "faithfulness": ("faithful", "not faithful"),
-                  "randomization": ("passes randomization", "fails randomization"),
-                  "data_randomization": ("passes data randomization", "fails data randomization")}
 
 
 #: Captions of a point's global importance files (``importance-<method>[-<suffix>].<ext>``), by suffix.

@@ -72,6 +72,16 @@ def certified_counts(explanation: MusicLIMEExplanation, label: int) -> dict[str,
     return dict(zip(CERTIFIED_COUNTS, (own, audio, lyrics)))
 
 
+def reader_weights(explanation: MusicLIMEExplanation, label: int) -> tuple[np.ndarray, bool]:
+    """The weight of every feature a reader is shown, float64 ``(num_features,)``, and whether it is the
+    full fit's: the full fit (a ridge on every feature, :mod:`musiclime.method.full_fit`) when recorded,
+    else the explanation's own weights, where the features it did not select are 0."""
+    full = full_fit_weights(explanation, label)
+    if full is not None and full.shape == (len(explanation.features),):
+        return full, True
+    return weight_vector(explanation, label), False
+
+
 @dataclass(frozen=True)
 class AudioGrid:
     """Audio weights as a picture of stems over time.
@@ -80,15 +90,18 @@ class AudioGrid:
         sources: source names, one per row (Open-Unmix order, e.g. vocals, drums, bass, other).
         weights: float64 ``(nb_sources, temporal_segments)``; NaN where the modality had no audio.
         boundaries_s: segment edges in seconds ``(temporal_segments + 1,)``.
+        full_fit: the weights are the full fit's (every component weighed), not only the selected ones'.
     """
 
     sources: list[str]
     weights: np.ndarray
     boundaries_s: np.ndarray
+    full_fit: bool = False
 
 
 def audio_grid(explanation: MusicLIMEExplanation, label: int) -> AudioGrid | None:
-    """The audio components' weights as a :class:`AudioGrid`; ``None`` when no audio was explained.
+    """The audio components' weights (:func:`reader_weights`: the full fit's when recorded) as a
+    :class:`AudioGrid`; ``None`` when no audio was explained.
 
     Component ``c`` (segment-major) is source ``c % nb_sources`` in segment ``c // nb_sources``.
     """
@@ -98,12 +111,12 @@ def audio_grid(explanation: MusicLIMEExplanation, label: int) -> AudioGrid | Non
     audio = [(i, f) for i, f in enumerate(explanation.features) if f["type"] == "audio"]
     if not audio or not sources or boundaries.size < 2:
         return None
-    weights = weight_vector(explanation, label)
+    weights, full = reader_weights(explanation, label)
     grid = np.zeros((len(sources), boundaries.size - 1))
     for column, feature in audio:
         segment, source = divmod(int(feature["index"]), len(sources))
         grid[source, segment] = weights[column]
-    return AudioGrid(sources=sources, weights=grid, boundaries_s=boundaries)
+    return AudioGrid(sources=sources, weights=grid, boundaries_s=boundaries, full_fit=full)
 
 
 @dataclass(frozen=True)
@@ -130,9 +143,10 @@ def lyric_lines_weighted(explanation: MusicLIMEExplanation, label: int,
     which are separate features, can be told apart. Distinct-line and section units: every line of
     the song in order, each with its feature's weight, labelled with the feature (``L2 x8``: the
     line first sung as line 2, eight times). Word unit: the words of each line coloured by their
-    word's weight; needs ``lyrics_text`` (else the song's lyrics file from ``song_info``).
+    word's weight; needs ``lyrics_text`` (else the song's lyrics file from ``song_info``). The weights
+    are :func:`reader_weights` (the full fit's when recorded).
     """
-    weights = weight_vector(explanation, label)
+    weights, _ = reader_weights(explanation, label)
     lyric_columns = [(i, f) for i, f in enumerate(explanation.features) if f["type"] == "lyrics"]
     if not lyric_columns:
         return []

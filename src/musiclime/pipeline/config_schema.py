@@ -250,11 +250,14 @@ class EvaluationConfig:
     faithfulness_random_draws: int = 5  # random orders averaged for the baseline
     faithfulness_seed: int = 0
     randomization: bool = True  # needs model.randomized_predict_fn; skipped with a note otherwise
+    randomization_seeds: int = 3  # mask seeds each randomization check averages over (1 explanation each)
     randomization_cascade: bool = False  # also each step of model.randomization_cascade (one explanation each)
     data_randomization: bool = False  # also the model trained on shuffled labels (model.shuffled_labels_predict_fn)
 
     def __post_init__(self):
         _require(self.stability_seeds >= 2, "evaluation.stability_seeds", f"must be >= 2, got {self.stability_seeds}")
+        _require(self.randomization_seeds >= 1, "evaluation.randomization_seeds",
+                 f"must be >= 1, got {self.randomization_seeds}")
         _require(self.faithfulness_steps >= 1, "evaluation.faithfulness_steps",
                  f"must be >= 1, got {self.faithfulness_steps}")
         _require(self.faithfulness_random_draws >= 1, "evaluation.faithfulness_random_draws",

@@ -31,7 +31,8 @@ MASK_KEYS = ("num_samples", "temporal_segments", "modality", "lyrics_unit", "sam
 MODEL_KEYS = ("name", "predict_fn", "requires", "batch_size", "memory_budget_mb")
 FIT_KEYS = ("kernel_width", "distance_scale", "feature_selection", "num_features", "labels")
 EVALUATION_KEYS = ("stability", "stability_seeds", "faithfulness", "faithfulness_steps", "faithfulness_random_draws",
-                   "faithfulness_seed", "randomization", "randomization_cascade", "data_randomization")
+                   "faithfulness_seed", "randomization", "randomization_seeds", "randomization_cascade",
+                   "data_randomization")
 
 
 def stage_slices(config: dict) -> dict[str, dict]:
@@ -197,9 +198,10 @@ class WorkflowPlan:
                                                    ("separation", "masks", "model", "fit", "media", "evaluation")}
         self.point_keys: dict[str, dict[str, str]] = {}
         #: per point, the stage keys of the explanations its evaluation compares with (other mask
-        #: seeds for stability, the randomized model for the sanity check)
+        #: seeds for stability; per randomization variant, the model that learned nothing explained
+        #: with the mask seeds explain.seed, +1, ... up to evaluation.randomization_seeds)
         self.seed_keys: dict[str, list[dict[str, str]]] = {}
-        self.randomized_keys: dict[str, dict[str, dict[str, str]]] = {}
+        self.randomized_keys: dict[str, dict[str, list[dict[str, str]]]] = {}
         for point in sweep.points:
             slices = stage_slices(point.config)
             keys = self._register(slices)
@@ -209,12 +211,16 @@ class WorkflowPlan:
             self.randomized_keys[point.id] = {}
             if not evaluation["enabled"]:
                 continue
-            if evaluation["stability"]:
-                for offset in range(1, evaluation["stability_seeds"]):
-                    masks = {**slices["masks"], "seed": slices["masks"]["seed"] + offset}
-                    self.seed_keys[point.id].append(self._register({**slices, "masks": masks}))
-            for variant, model in randomized_models(point.config["model"], evaluation).items():
-                self.randomized_keys[point.id][variant] = self._register({**slices, "model": model})
+            variants = randomized_models(point.config["model"], evaluation)
+            seeds = max(evaluation["stability_seeds"] if evaluation["stability"] else 1,
+                        evaluation["randomization_seeds"] if variants else 1)
+            seeded = [{**slices, "masks": {**slices["masks"], "seed": slices["masks"]["seed"] + offset}}
+                      for offset in range(seeds)]
+            self.seed_keys[point.id] = [self._register(seed_slices) for seed_slices in seeded[1:]]
+            for variant, model in variants.items():
+                self.randomized_keys[point.id][variant] = [
+                    self._register({**seed_slices, "model": model})
+                    for seed_slices in seeded[:evaluation["randomization_seeds"]]]
 
     def _register(self, slices: dict[str, dict]) -> dict[str, str]:
         keys = stage_keys(slices)
@@ -285,9 +291,9 @@ class WorkflowPlan:
         return [self.artifact(self.paths.evaluation, song, point) for song in self.songs]
 
     def comparison_explanations(self, song: str, point: str) -> dict[str, list[str] | str | None]:
-        """What the evaluation of one explanation compares it with: ``seeds`` (other mask seeds) and
-        ``randomized`` (``{variant: explanation}`` of the models that learned nothing, see
-        :func:`randomized_models`; empty when there are none)."""
+        """What the evaluation of one explanation compares it with: ``seeds`` (other mask seeds, in
+        seed order) and ``randomized`` (``{variant: [explanation per mask seed]}`` of the models that
+        learned nothing, see :func:`randomized_models`; empty when there are none)."""
         return {"seeds": [self.artifact(self.paths.explanation, song, point, k) for k in self.seed_keys[point]],
-                "randomized": {variant: self.artifact(self.paths.explanation, song, point, keys)
-                               for variant, keys in self.randomized_keys[point].items()}}
+                "randomized": {variant: [self.artifact(self.paths.explanation, song, point, keys) for keys in seeded]
+                               for variant, seeded in self.randomized_keys[point].items()}}

@@ -179,15 +179,25 @@ def stringify(value) -> str:
     return str(value)
 
 
+#: Check-name prefixes of the second-opinion surrogate's verdicts (``shap_stability``, ``lime_faithfulness``, ...).
+SECOND_OPINION_CHECK_PREFIXES = ("shap_", "lime_")
+
+
 def evaluation_record(document: dict) -> tuple[dict[str, float], dict[str, str]]:
     """Metrics and tags of an ``evaluation.json`` document.
 
     Metrics: every computed trust metric (``null`` ones skipped) and, per verdict, ``passes_<check>``
     (1 or 0). Tags: per verdict, ``musiclime.verdict.<check>`` = ``"<label>: <evidence>"`` (e.g.
-    ``"not stable: top-5 Jaccard 0.39 < 0.6"``).
+    ``"not stable: top-5 Jaccard 0.39 < 0.6"``). When the document says its second opinion is not
+    shown (``"second_opinion": {"shown": false}``: the masks do not support it), no verdict of the
+    second opinion (``shap_...``, ``lime_...``) nor its metrics are logged, whatever an older writer put in the file.
     """
     verdicts = document.get("verdicts") or []
-    metrics = {name: float(value) for name, value in document["metrics"].items() if value is not None}
+    values = {name: value for name, value in document["metrics"].items() if value is not None}
+    if not (document.get("second_opinion") or {}).get("shown", True):
+        verdicts = [v for v in verdicts if not v["check"].startswith(SECOND_OPINION_CHECK_PREFIXES)]
+        values = {name: value for name, value in values.items() if not name.startswith(SECOND_OPINION_CHECK_PREFIXES)}
+    metrics = {name: float(value) for name, value in values.items()}
     metrics.update({metric_name(f"passes_{v['check']}"): float(bool(v["passed"])) for v in verdicts})
     tags = {f"musiclime.verdict.{v['check']}": f"{v['label']}: {v['evidence']}" for v in verdicts}
     return metrics, tags

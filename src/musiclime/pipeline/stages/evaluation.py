@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Mapping, Sequence
+
+import numpy as np
 
 from ...common.artifacts import write_config
 from ...common.atomic_io import write_json
 from ...evidence.listenable import check_same_components
 from ...evidence.trust import faithfulness, randomization_by_modality, stability, verdicts
 from ...evidence.trust.second_opinion import second_opinion_trust
+from ...evidence.trust.support import second_opinion_support
 from ...factorization.lyrics import make_text_factorization
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label, weight_vector
@@ -67,17 +71,21 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
             switches; ``faithfulness_steps``, ``faithfulness_random_draws``, ``faithfulness_seed``).
         seed_explanations: explanations of the same song with other mask seeds (stability; the
             evaluated one is included automatically).
-        randomized_explanations: ``{variant: explanation}`` of the same song under the models that
-            learned nothing (``model``: re-initialised; ``cascade_<layers>``: re-initialised from the
-            top down to ``layers``; ``data``: trained on shuffled labels).
+        randomized_explanations: ``{variant: explanation or [explanation per mask seed]}`` of the same
+            song under the models that learned nothing (``model``: re-initialised; ``cascade_<layers>``:
+            re-initialised from the top down to ``layers``; ``data``: trained on shuffled labels). The
+            ``i``-th is compared with the trained model's explanation of the same mask seed (the
+            evaluated one, then ``seed_explanations`` in seed order) and each metric is the mean over
+            the seeds (``randomization_per_seed`` in the output keeps every value).
 
     Output JSON: ``{"song_id", "label", "metrics": {jaccard_top5, jaccard_top10, kendall_tau,
     deletion_aopc, random_deletion_aopc, insertion_aopc, random_insertion_aopc,
     randomization_spearman[_audio|_lyrics|_within_modality], cascade_<layers>_spearman[...],
     data_randomization_spearman[...]}, "verdicts": [{check, passed, label, evidence}, ...] (see
     :mod:`musiclime.evidence.trust.verdicts`); the same metrics prefixed ``shap_`` / ``lime_`` for the
-    second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`), "curves", "notes",
-    "timings_s", "model_items", "evaluation"}``.
+    second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`) when the masks support
+    it, "second_opinion" (:class:`~musiclime.evidence.trust.support.SecondOpinionSupport`: ``shown``
+    and, when not, ``reason``), "curves", "notes", "timings_s", "model_items", "evaluation"}``.
     """
 
     explanation = load_explanation(explanation_json)
@@ -91,7 +99,8 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
     faithfulness_inputs = None
     if evaluation.get("stability", True):
         if others:
-            metrics.update(stability([explanation] + [load_explanation(p) for p in others], label))
+            seeds = others[:max(1, int(evaluation.get("stability_seeds", len(others) + 1)) - 1)]
+            metrics.update(stability([explanation] + [load_explanation(p) for p in seeds], label))
         else:
             notes.append("stability skipped: no explanations with other mask seeds were given")
     if evaluation.get("faithfulness", True):
@@ -107,26 +116,39 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
         result["curves"] = faith.curves()
         result["model_items"] = faith.model_items
         timings["faithfulness"] = time.perf_counter() - start
-    randomized_explanations = dict(randomized_explanations or {})
-    for variant, path in randomized_explanations.items():
-        for part, rho in randomization_by_modality(explanation, load_explanation(path), label).items():
-            metrics[randomization_metric(variant, part)] = rho
+    randomized_explanations = {variant: [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+                               for variant, paths in (randomized_explanations or {}).items()}
+    trained_by_seed = [explanation] + [load_explanation(p) for p in others]
+    per_seed: dict[str, list[float]] = {}
+    for variant, paths in randomized_explanations.items():
+        for trained, path in zip(trained_by_seed, paths):
+            for part, rho in randomization_by_modality(trained, load_explanation(path), label).items():
+                per_seed.setdefault(randomization_metric(variant, part), []).append(rho)
+    metrics.update({name: _mean_of_finite(values) for name, values in per_seed.items()})
+    if any(len(values) > 1 for values in per_seed.values()):
+        result["randomization_per_seed"] = per_seed
     for key, present, note in (
             ("randomization", "model" in randomized_explanations, NO_RANDOMIZED_FACTORY),
             ("randomization_cascade", any(v.startswith("cascade_") for v in randomized_explanations), NO_CASCADE),
             ("data_randomization", "data" in randomized_explanations, NO_SHUFFLED_FACTORY)):
         if evaluation.get(key, key == "randomization") and not present:
             notes.append(note)
-    # the second-opinion surrogate's weights (metadata["alternative_surrogate"]): the same metrics, prefixed
-    second = second_opinion_trust(explanation, label, evaluation, seed_explanations=others,
-                                  randomized_explanation=randomized_explanations.get("model"),
-                                  faithfulness_inputs=faithfulness_inputs,
-                                  batch_size=int(model_slice.get("batch_size", 32)))
-    metrics.update(second.metrics)
-    notes.extend(second.notes)
-    if second.curves:
-        result["curves"]["second_opinion"] = second.curves
-        result["model_items"] += second.model_items
+    # the second-opinion surrogate's weights (metadata["alternative_surrogate"]): the same metrics, prefixed,
+    # only when the masks support it (evidence.trust.support: Kernel SHAP needs 2 effective rows per feature)
+    support = second_opinion_support(explanation.metadata, len(explanation.features))
+    result["second_opinion"] = support.as_dict()
+    if support.shown:
+        second = second_opinion_trust(explanation, label, evaluation, seed_explanations=others,
+                                      randomized_explanation=(randomized_explanations.get("model") or [None])[0],
+                                      faithfulness_inputs=faithfulness_inputs,
+                                      batch_size=int(model_slice.get("batch_size", 32)))
+        metrics.update(second.metrics)
+        notes.extend(second.notes)
+        if second.curves:
+            result["curves"]["second_opinion"] = second.curves
+            result["model_items"] += second.model_items
+    elif support.method == "kernel_shap" and support.effective_rows is not None:
+        notes.append(support.reason)
     result.update(metrics=metrics, verdicts=[v.as_dict() for v in verdicts(metrics)], notes=notes,
                   timings_s=timings, evaluation=dict(evaluation))
     for note in notes:
@@ -148,6 +170,13 @@ def _song_inputs(explanation, stems_npz: PathLike):
         raise ValueError(f"song {meta.get('song_info', {}).get('song_id')!r}: the lyrics file {lyrics_path} gives "
                          f"{layout.num_features} features, the explanation has {len(explanation.features)}")
     return fact, text, layout
+
+
+def _mean_of_finite(values: Sequence[float]) -> float:
+    """Mean of the finite values (a rank correlation is NaN when a modality's weights are constant);
+    NaN when none is."""
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def _finite_or_none(value):

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...common.atomic_io import write_text
-from ...evidence.pages import (INDEX_COLUMNS, INDEX_TEXT_COLUMNS, aggregation_caption, index_row, relative_href,
-                               render, song_page, verdict_summary)
+from ...evidence.index_rows import (INDEX_COLUMN_TITLES, INDEX_COLUMNS, INDEX_TEXT_COLUMNS, index_row,
+                                    reader_evaluation, second_opinion_summary)
+from ...evidence.pages import aggregation_caption, relative_href, render, song_page, verdict_summary
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
 from . import PathLike
@@ -73,7 +74,8 @@ def sweep_index(points: list[dict], out_index: str | Path, title: str) -> Path:
     return write_index(rendered, out_index, title)
 
 
-SONG_PICTURE_CAPTIONS = ("Audio weights: sources x temporal segments", "Top features of both modalities",
+SONG_PICTURE_CAPTIONS = ("Audio weights: sources x temporal segments, every component (outlined: certified ranks)",
+                         "Each modality's top features (check mark: certified rank; hatched: tied at the boundary)",
                          "Lyrics coloured by weight")
 
 
@@ -93,7 +95,8 @@ def write_song_page(explanation_json: PathLike, out_html: PathLike, pictures: Se
     explanation = load_explanation(explanation_json)
     label = explained_label(explanation)
     audio = dict(audio or {})
-    captions = {"mix": "the song (original mix)", "top": f"top audio components towards {explanation.label_name(label)}",
+    captions = {"mix": "the song (original mix)",
+                "top": f"top audio components towards {explanation.label_name(label)}",
                 "removed": "the song with those components removed"}
     evaluation = _read_json(evaluation_json)
     html = song_page(explanation, label, out_html, pictures=list(zip(SONG_PICTURE_CAPTIONS, pictures)),
@@ -113,11 +116,12 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str) -> Pa
 
     rendered, n_songs = [], 0
     for point in points:
-        rows, evaluations = [], []
+        rows, evaluations, explanations = [], [], []
         for song in point["songs"]:
             explanation = load_explanation(song["explanation"])
             label = explained_label(explanation)
-            evaluations.append(_read_json(song.get("evaluation")))
+            explanations.append(explanation)
+            evaluations.append(reader_evaluation(explanation, _read_json(song.get("evaluation"))))
             rows.append({"song_id": str(explanation.metadata.get("song_info", {}).get("song_id", "")),
                          "href": relative_href(song["page"], out_html),
                          "cells": index_row(explanation, label, evaluations[-1])})
@@ -125,9 +129,11 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str) -> Pa
         aggregation = [{"name": Path(f).name, "href": relative_href(f, out_html), "caption": aggregation_caption(f),
                         "is_image": Path(f).suffix.lower() == ".png"} for f in point.get("aggregation", [])]
         rendered.append({"id": str(point["id"]), "overrides": list(point.get("overrides", [])), "rows": rows,
-                         "aggregation": aggregation, "verdicts": verdict_summary(evaluations)})
+                         "aggregation": aggregation, "verdicts": verdict_summary(evaluations),
+                         "second_opinion": second_opinion_summary(explanations)})
     return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS,
-                                       text_columns=INDEX_TEXT_COLUMNS, n_songs=n_songs))
+                                       text_columns=INDEX_TEXT_COLUMNS, column_titles=INDEX_COLUMN_TITLES,
+                                       n_songs=n_songs))
 
 
 def _read_json(path: PathLike | None) -> dict | None:

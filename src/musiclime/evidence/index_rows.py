@@ -1,0 +1,97 @@
+"""The index's rows: one line per song of a sweep point, and the point's note on hidden second opinions.
+
+Each row names the prediction, the fit, each modality's top feature (of the full fit, a check mark
+when its rank is certified), the headline trust numbers and the verdicts, short enough that the
+table fits a 1300 px window. Evaluations are read as a reader may see them
+(:func:`reader_evaluation`: no second opinion where its masks do not support it).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from ..method.explanation import MusicLIMEExplanation
+from .pages import fmt, verdict_rows
+from .rankings import RankedFeature, modality_rankings
+from .trust.support import MIN_EFFECTIVE_ROWS_PER_FEATURE, gated_evaluation, second_opinion_support
+
+#: Columns of a point's table, in order.
+INDEX_COLUMNS = ("song", "true label", "predicted", "P original / reconstruction", "R^2", "top audio", "top lyrics",
+                 "top-5 Jaccard", "deletion AOPC (random orders)", "randomization rho", "verdicts")
+#: Index columns of words, not numbers (left-aligned, wider).
+INDEX_TEXT_COLUMNS = ("top audio", "top lyrics", "verdicts")
+#: What an index column holds, shown as its header's tooltip.
+INDEX_COLUMN_TITLES = {
+    "top audio": "the audio component with the largest |weight| (full fit), its weight; a check mark: rank certified",
+    "top lyrics": "the lyric unit with the largest |weight| (full fit), its weight; a check mark: rank certified",
+    "top-5 Jaccard": "jaccard_top5: overlap of the top-5 features across mask seeds (1 = identical)",
+    "deletion AOPC (random orders)": "deletion_aopc, and random_deletion_aopc in brackets: "
+                                     "higher than random = faithful",
+    "randomization rho": "randomization_spearman_within_modality: near 0 = passes the randomization check",
+}
+#: Characters of a lyric unit in an index cell.
+INDEX_LABEL_CHARS = 36
+
+
+def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping | None) -> dict:
+    """One index table row's values, keyed by :data:`INDEX_COLUMNS` (except ``song``); the evaluation is
+    read as a reader may see it (:func:`reader_evaluation`)."""
+    original, recon = explanation.probabilities_original, explanation.probabilities_reconstruction
+    evaluation = reader_evaluation(explanation, evaluation)
+    metrics = (evaluation or {}).get("metrics", {})
+    tops = {r.modality: r.rows[0] for r in modality_rankings(explanation, label, 1) if r.rows}
+    values = {"true label": fmt(explanation.metadata.get("song_info", {}).get("true_label")),
+              "predicted": explanation.label_name(explanation.predicted_label),
+              "P original / reconstruction": " / ".join(fmt(None if p is None else float(p[label]), 3)
+                                                        for p in (original, recon)),
+              "R^2": fmt(explanation.score[label], 3),
+              "top audio": _top_cell(tops.get("audio")), "top lyrics": _top_cell(tops.get("lyrics")),
+              "top-5 Jaccard": fmt(metrics.get("jaccard_top5"), 2),
+              "deletion AOPC (random orders)": f"{fmt(metrics.get('deletion_aopc'), 3)} "
+                                               f"({fmt(metrics.get('random_deletion_aopc'), 3)})",
+              "randomization rho": _signed(metrics.get("randomization_spearman_within_modality"))}
+    short = [INDEX_VERDICTS[v["check"]][not v["passed"]] for v in verdict_rows(evaluation)
+             if v["check"] in INDEX_VERDICTS]
+    values["verdicts"] = ", ".join(short) or "-"
+    return values
+
+
+def _top_cell(row: RankedFeature | None) -> str:
+    if row is None:
+        return "-"
+    label = row.label if len(row.label) <= INDEX_LABEL_CHARS else row.label[:INDEX_LABEL_CHARS - 1] + "…"
+    return f"{label} ({row.weight:+.3f})" + (" \u2713" if row.certified else "")
+
+
+def _signed(value) -> str:
+    return "-" if value is None else f"{float(value):+.2f}"
+
+
+def reader_evaluation(explanation: MusicLIMEExplanation, evaluation: Mapping | None) -> dict | None:
+    """The evaluation as pages and indexes show it: without the second opinion's metrics and verdicts
+    where the explanation's masks do not support it (:mod:`musiclime.evidence.trust.support`)."""
+    return gated_evaluation(evaluation, second_opinion_support(explanation.metadata, len(explanation.features)))
+
+
+def second_opinion_summary(explanations: Sequence[MusicLIMEExplanation]) -> str | None:
+    """A point's line on its hidden second opinions: ``Kernel SHAP's second opinion is not shown for 4 of
+    4 songs: its importance weights leave 31 to 97 effective rows (needs 112 to 124); ...``."""
+    supports = [second_opinion_support(e.metadata, len(e.features)) for e in explanations]
+    hidden = [s for s in supports if not s.shown and s.effective_rows is not None]
+    if not hidden:
+        return None
+    rows = sorted(s.effective_rows for s in hidden)
+    needed = sorted(s.needed for s in hidden)
+    span = (lambda values, f: f(values[0]) if f(values[0]) == f(values[-1]) else f"{f(values[0])} to {f(values[-1])}")
+    return (f"Kernel SHAP's second opinion (its weights, metrics and verdicts) is not shown for {len(hidden)} of "
+            f"{len(supports)} songs: its importance weights leave {span(rows, lambda v: f'{v:.0f}')} effective rows "
+            f"(needs {span(needed, str)}, {MIN_EFFECTIVE_ROWS_PER_FEATURE} per feature); "
+            "use explain.sampler=shapley or more explain.num_samples")
+
+
+#: The index's short verdicts of the explanation's own checks: ``check: (passed, failed)``.
+INDEX_VERDICTS = {"stability": ("stable", "not stable"),
+                  "stability_content": ("stable in content", "not stable in content"),
+                  "faithfulness": ("faithful", "not faithful"),
+                  "randomization": ("passes randomization", "fails randomization"),
+                  "data_randomization": ("passes data randomization", "fails data randomization")}
