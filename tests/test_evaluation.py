@@ -179,6 +179,26 @@ def test_listenable_parts_sum_to_the_reconstruction(song_run, tmp_path):
     np.testing.assert_allclose(a[start:stop], fact.stems[1, start:stop], atol=1e-7)  # drums in segment 2 only
 
 
+def test_listenable_components_outside_the_lime_selection(song_run, tmp_path):
+    """The top components come from the full fit (every component weighed): one LIME did not select is
+    still named with its weight (a song_media job of the workflow failed on this)."""
+    from musiclime.method.explanation import load_explanation
+
+    explanation = load_explanation(song_run["seeds"][0])
+    label = explanation.predicted_label
+    full = explanation.metadata["full_fit"]["labels"][str(label)]["weights"]
+    audio = [i for i, f in enumerate(explanation.features) if f["type"] == "audio"]
+    best = max(audio, key=lambda i: full[i])
+    explanation.local_exp[label] = [(i, w) for i, w in explanation.local_exp[label] if i != best]
+    path = explanation.save_to_json(tmp_path / "explanation.json", num_features=20)
+    *_, meta = write_listenable(path, song_run["stems"], 1, tmp_path / "top.wav", tmp_path / "removed.wav",
+                                out_meta=tmp_path / "top.json")
+    doc = json.loads(meta.read_text())
+    assert doc["weights"] == "full_fit"
+    name = explanation.features[best]["feature"]
+    assert doc["components"] == [{"component": name, "weight": pytest.approx(full[best])}]
+
+
 def test_randomized_demo_model_keeps_architecture_and_statistics(tmp_path):
     torch.manual_seed(0)
     model = DemoClassifier(DemoModelConfig(n_mels=32, conv_channels=[4, 8], text_buckets=64))

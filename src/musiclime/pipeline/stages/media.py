@@ -19,7 +19,7 @@ from ...common.audio import save_audio
 from ...evidence import figures
 from ...evidence.listenable import check_same_components, listenable_audio, top_positive_components
 from ...method.explanation import load_explanation
-from ...method.explanation_views import explained_label
+from ...method.explanation_views import explained_label, reader_weights
 from . import PathLike
 from .separation import load_factorization
 
@@ -91,8 +91,9 @@ def write_listenable(explanation_json: PathLike, stems_npz: PathLike, k: int, ou
     if out_mix is not None:
         written.append(save_audio(out_mix, factorization.mix, sound.sample_rate))
     if out_meta is not None:
-        weights = dict(explanation.local_exp[label])
+        weights, full_fit = reader_weights(explanation, label)  # the weights the components were chosen by
         by_index = {f["index"]: i for i, f in enumerate(explanation.features) if f["type"] == "audio"}
-        written.append(write_json(out_meta, {"label": label, "k": k, "components": [
-            {"component": name, "weight": weights[by_index[c]]} for name, c in zip(sound.components, components)]}))
+        written.append(write_json(out_meta, {"label": label, "k": k, "weights": "full_fit" if full_fit else "lime",
+                                             "components": [{"component": name, "weight": float(weights[by_index[c]])}
+                                                            for name, c in zip(sound.components, components)]}))
     return written
