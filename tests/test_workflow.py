@@ -308,9 +308,10 @@ def test_demo_job_generates_its_songs_and_model(tmp_path):
     result = snakemake(tmp_path, overrides)
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stderr)
-    # per song: 3 mask seeds (stability), the randomized demo model, its 2 cascade steps and the model
-    # trained on shuffled labels (sanity checks); two trainings: the demo model and the shuffled one
-    assert counts["demo_songs"] == 1 and counts["train_demo_model"] == 2 and counts["fit"] == 2 * 7
+    # per song: 3 mask seeds (stability), and with each of them (evaluation.randomization_seeds) the
+    # randomized demo model, its 2 cascade steps and the model trained on shuffled labels (sanity
+    # checks); two trainings: the demo model and the shuffled one
+    assert counts["demo_songs"] == 1 and counts["train_demo_model"] == 2 and counts["fit"] == 2 * (3 + 4 * 3)
     evaluations = list(tmp_path.glob("results/songs/*/*/*/demo-*/*/evaluation-*/evaluation.json"))
     assert len(evaluations) == 2
     for evaluation in evaluations:
