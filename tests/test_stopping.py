@@ -9,8 +9,8 @@ from musiclime.method.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
 from musiclime.method.rounds import predict_until_stable
 from musiclime.method.sampling import sample_masks
-from musiclime.method.stopping import (Clustering, StoppingRule, _robust_fit, boundary_test, mask_clusters,
-                                       round_ends)
+from musiclime.method.robust_fit import Clustering, mask_clusters, robust_fit
+from musiclime.method.stopping import StoppingRule, boundary_test, round_ends
 from musiclime.models.demo_classifier import DemoClassifier, DemoModelConfig, DemoPredictor
 from musiclime.models.glassbox import GlassBoxModel
 from musiclime.tracking.records import explanation_metrics
@@ -87,8 +87,8 @@ def test_rows_that_share_an_audio_mask_count_as_one_draw():
     masks = sample_masks(900, 18, 0, "factorial", audio_columns=12).astype(np.float64)
     target = 0.5 + masks @ np.linspace(-0.1, 0.1, 18) + 0.2 * masks[:, 0] * masks[:, 1] * masks[:, 2]
     weights = np.ones(len(masks))
-    _, clustered = _robust_fit(masks, target, weights, mask_clusters(masks.astype(np.int8), layout))
-    _, rowwise = _robust_fit(masks, target, weights, [Clustering(1, np.arange(len(masks)), 19)])
+    clustered = robust_fit(masks, target, weights, mask_clusters(masks.astype(np.int8), layout)).covariance
+    rowwise = robust_fit(masks, target, weights, [Clustering(1, np.arange(len(masks)), 19)]).covariance
     assert np.all(np.diag(clustered)[:12] > 4 * np.diag(rowwise)[:12])
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from ..common.errors import ConfigError
 from .certification import DEFAULT_ALPHA, certify_fit, critical_z
 from .modality import FeatureLayout
-from .robust_fit import Clustering, mask_clusters, robust_fit  # noqa: F401 (mask_clusters: older imports)
+from .robust_fit import robust_fit
 from .surrogate import exponential_kernel, mask_distances
 
 log = logging.getLogger(__name__)
@@ -155,10 +155,3 @@ def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, 
     separation = max(certified.separation(depth) for depth in range(k, max(k + 1, len(columns))))
     return BoundaryTest(len(masks), tuple(certified.ranking[:k]), coef, separation, separation >= certified.critical,
                         certified.certified_top_k, certified.critical)
-
-
-def _robust_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray,
-                clusters: list[Clustering]) -> tuple[np.ndarray, np.ndarray]:
-    """``(coef, covariance)`` of :func:`musiclime.method.robust_fit.robust_fit` (the older call)."""
-    fitted = robust_fit(x, y, w, clusters)
-    return fitted.coef, fitted.covariance
