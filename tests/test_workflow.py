@@ -15,7 +15,7 @@ import pytest
 from musiclime import load_explanation
 from musiclime.common.artifacts import load_arrays
 
-from .workflow_helpers import SNAKEFILE, job_counts, make_songs, snakemake, tiny_overrides
+from .workflow_helpers import SNAKEFILE, explanation_weights, job_counts, make_songs, snakemake, tiny_overrides
 
 pytestmark = pytest.mark.slow
 NO_TRACKING = "tracking.enabled=false"
@@ -75,21 +75,40 @@ def test_first_run_produces_every_artifact(first_run):
     assert "MusicLIME results" in result.stdout + result.stderr
 
 
-def test_cheap_jobs_run_in_warm_workers_of_the_snakemake_process(first_run):
-    """perturb, fit and reports run in Snakemake's own worker pool; separate and predict get a process each."""
+def worker_of(log: Path) -> tuple[int, int]:
+    """(worker PID, Snakemake PID) named in a job's log."""
+    found = re.search(r"in worker (\d+) of Snakemake process (\d+)", log.read_text())
+    assert found, log
+    return int(found.group(1)), int(found.group(2))
+
+
+def test_every_job_runs_in_warm_workers_of_the_snakemake_process(first_run):
+    """Cheap jobs run in the compute workers; separate, predict and evaluate in a model worker that keeps
+    the model: one build per model, however many jobs."""
     workdir, _, result = first_run
     logs = workdir / "logs"
     cheap = [path for rule in ("perturb", "fit", "song_media", "report", "pages", "sweep_summary")
              for path in sorted(logs.glob(f"{rule}/**/*.log"))]
     assert len(cheap) == 6 + 6 + 2 + 1 + 1 + 1
-    workers = set()
-    for path in cheap:
-        found = re.search(r"in worker (\d+) of Snakemake process (\d+)", path.read_text())
-        assert found and int(found.group(2)) == result.pid, path
-        workers.add(int(found.group(1)))
-    assert result.pid not in workers and len(workers) < len(cheap)  # warm workers serve several jobs each
-    for path in sorted(logs.glob("predict/**/*.log")):
-        assert "in worker" not in path.read_text()
+    heavy = [path for rule in ("separate", "predict", "evaluate") for path in sorted(logs.glob(f"{rule}/**/*.log"))]
+    assert len(heavy) == 2 + 6 + 2
+    cheap_workers = {worker_of(path) for path in cheap}
+    heavy_workers = {worker_of(path) for path in heavy}
+    assert {snakemake_pid for _, snakemake_pid in cheap_workers | heavy_workers} == {result.pid}
+    assert len(cheap_workers) < len(cheap)  # warm workers serve several jobs each
+    assert len(heavy_workers) == 1 and not heavy_workers & cheap_workers  # --cores 2 // threads 2: one model worker
+    builds = [line for path in heavy for line in path.read_text().splitlines() if ": built in" in line]
+    assert len(builds) == 1 and "model 'loudness'" in builds[0], builds
+
+
+def test_a_process_per_heavy_job_gives_the_same_explanations(first_run, tmp_path):
+    """compute.model_workers=0 (a fresh process per heavy job, as before warm model workers) explains the same."""
+    workdir, overrides, _ = first_run
+    result = snakemake(tmp_path, [*overrides, "compute.model_workers=0"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    predict_logs = sorted((tmp_path / "logs").glob("predict/**/*.log"))
+    assert len({worker_of(path)[0] for path in predict_logs}) == len(predict_logs) == 6
+    assert explanation_weights(tmp_path) == explanation_weights(workdir)
 
 
 def test_snakemake_report_of_a_run_has_its_categories(first_run):
@@ -325,5 +344,11 @@ def test_demo_job_generates_its_songs_and_model(tmp_path):
     shuffled = json.loads((tmp_path / "resources/models/demo-shuffled/metrics.json").read_text())
     assert shuffled["shuffle_labels"] and shuffled["n_train"] == 8
     assert len((tmp_path / "resources/demo/samples.tsv").read_text().splitlines()) == 1 + 2
+    # one model worker (--cores 2 // threads 2) builds each of the 5 models once, for 2 x 15 predict jobs
+    builds = [re.search(r"(model '[^']+'): built in", line).group(1)
+              for path in tmp_path.glob("logs/*/**/*.log") for line in path.read_text().splitlines()
+              if ": built in" in line]
+    assert sorted(builds) == sorted(f"model '{name}'" for name in (
+        "demo", "demo-randomized", "demo-randomized-fusion_head", "demo-randomized-embeddings", "demo-shuffled-labels")), builds
     summary = next((tmp_path / "results/points").glob("*/summary.tsv")).read_text()
     assert "demo00_ai" in summary and "demo01_human" in summary

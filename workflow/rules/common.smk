@@ -1,14 +1,17 @@
 # Helpers shared by the rules: look up config slices and artifact paths in PLAN.
 #
-# Two kinds of job. Heavy jobs (demo, separate, predict, evaluate) are `script:` rules: a process
-# each, and on a cluster a SLURM job with its own resources. Cheap jobs (perturb, fit, media,
-# reports, tracking) are `run:` rules listed in `localrules`: threads of the Snakemake process hand
-# them to warm worker processes (musiclime.pipeline.worker_pool), on a cluster too, so a new explanation
-# costs its work, not a Python start and the library's imports.
+# Every job but the demo's inputs is a `run:` job: a thread of the Snakemake process hands its stage
+# function to a warm worker process (musiclime.pipeline.worker_pool), so a job costs its own work,
+# not a Python start, the library's imports and, for the heavy stages, a model load.
+# Heavy jobs (separate, predict, evaluate) run in model workers that keep the models they built;
+# on a cluster each is a SLURM job (or one of a group job: profiles/slurm), whose own Snakemake
+# process keeps model workers for the jobs of its group. Cheap jobs (perturb, fit, media, reports,
+# tracking) are `localrules`: they run on the host of the main Snakemake process.
 from musiclime.pipeline import stages
 from musiclime.pipeline.worker_pool import start_pools
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
-from musiclime.pipeline.snakemake_setup import mark_snakemake_process, mlflow_summary, run_stage
+from musiclime.pipeline.snakemake_setup import (configure_model_workers, mark_snakemake_process, mlflow_summary,
+                                                run_heavy_stage, run_stage)
 
 # Jobs' scripts and workers exit soon after this process dies, even by SIGKILL: they follow it.
 mark_snakemake_process()
@@ -33,6 +36,17 @@ SWEEP_ID = PLAN.sweep.id
 RESULTS = PATHS.results
 COMPUTE = PLAN.sweep.points[0].config["compute"]
 DATA = PLAN.sweep.points[0].config["data"]
+
+
+def snakemake_cores(workflow):
+    """Snakemake's --cores (None in a dry run or when unset)."""
+    try:
+        return int(workflow.cores)
+    except (TypeError, ValueError, WorkflowError):
+        return None
+
+
+configure_model_workers(COMPUTE, snakemake_cores(workflow))
 
 
 wildcard_constraints:
@@ -185,28 +199,36 @@ def track_point_inputs(wildcards):
     }
 
 
-def run_jobs_in_threads(workflow):
-    """Make this process run `run:` jobs in its own threads when it executes them locally.
+def randomized_inputs(input):
+    """``{variant: [explanation per mask seed]}`` of the evaluate rule's ``randomized_<variant>`` inputs."""
+    return {name[len("randomized_"):]: [paths] if isinstance(paths, str) else list(paths)
+            for name, paths in input.items() if name.startswith("randomized_")}
 
-    Snakemake runs `run:` jobs in threads under a cluster executor, but locally spawns a new
-    Snakemake process for each unless `--force-use-threads` is given (the profiles set it). This
-    sets the same for invocations without a profile, e.g. the README's `snakemake --cores 2`.
+
+def run_jobs_in_threads(workflow):
+    """Make Snakemake run `run:` jobs in threads of its process when it executes them itself.
+
+    Snakemake runs `run:` jobs in threads under a cluster executor, but locally (and in the
+    Snakemake process of a SLURM job) spawns a new Snakemake process for each unless told to use
+    threads (`--force-use-threads`, which the profiles set). This sets it while the Snakefile is
+    parsed, before the executors start, so a plain `snakemake --cores 2` and every SLURM job do it too.
     """
-    scheduler = getattr(workflow, "scheduler", None)
-    executors = [getattr(scheduler, name, None) for name in ("_executor", "_local_executor")]
-    local = [e for e in executors if e is not None and hasattr(e, "use_threads")]
-    for executor in local:
-        executor.use_threads = True
-    if not local:
-        logger.warning("musiclime: cannot make this Snakemake run cheap jobs in threads; pass "
-                       "--force-use-threads to avoid one process start per job")
+    settings = getattr(workflow, "execution_settings", None)
+    if settings is not None and hasattr(settings, "use_threads"):
+        settings.use_threads = True
+    else:
+        logger.warning("musiclime: cannot make this Snakemake run jobs in threads; pass --force-use-threads "
+                       "to avoid one process start (and one model load) per job")
+
+
+run_jobs_in_threads(workflow)
 
 
 onstart:
     refuse_sqlite_on_cluster([PLAN.points[p].config["tracking"] for p in PLAN.points],
                              executor=workflow.executor_plugin.name, local=workflow.local_exec)
-    run_jobs_in_threads(workflow)
-    start_pools(("compute", "tracking") if any(tracking_enabled(p) for p in PLAN.points) else ("compute",))
+    pools = ("compute", "tracking") if any(tracking_enabled(p) for p in PLAN.points) else ("compute",)
+    start_pools(pools + (("models",) if workflow.local_exec else ()))
 
 
 onsuccess:

@@ -1,5 +1,5 @@
 # Trust metrics of one explanation: stability over mask seeds, deletion/insertion faithfulness,
-# model-randomization sanity. Heavy (faithfulness calls the model): a process, and a GPU on SLURM.
+# model-randomization sanity. Heavy (faithfulness calls the model): a warm model worker, and a GPU on SLURM.
 
 
 rule evaluate:
@@ -18,7 +18,8 @@ rule evaluate:
         mem_mb=COMPUTE["predict_mem_mb"],
         runtime=30,
         gpu=COMPUTE["gpu"],
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/evaluate.py"
+    run:
+        run_heavy_stage(log[0], stages.evaluate, input.explanation, input.stems, list(input.seeds),
+                        randomized_inputs(input), params.model, params.evaluation, output.evaluation,
+                        output.config, threads=threads, model=params.model,
+                        job=f"rule evaluate, song {wildcards.song}")

@@ -1,4 +1,5 @@
 # Model inference: one batched pass over the masks per (song, separation, masks, model).
+# A heavy stage: a warm model worker runs it and keeps the model for the next job (see common.smk).
 
 
 rule predict:
@@ -19,7 +20,7 @@ rule predict:
         mem_mb=COMPUTE["predict_mem_mb"],
         runtime=60,
         gpu=COMPUTE["gpu"],
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/predict.py"
+    run:
+        run_heavy_stage(log[0], stages.predict, input.stems, input.masks, input.lyrics, params.model,
+                        output.predictions, output.config, threads=threads, model=params.model,
+                        job=f"rule predict, song {wildcards.song}, model {wildcards.model}")

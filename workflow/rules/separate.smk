@@ -1,4 +1,5 @@
 # Separation: depends only on the song and the separation settings (never on segments or samples).
+# A heavy stage: a warm model worker runs it and keeps the Open-Unmix separator for the next song.
 
 
 rule separate:
@@ -17,7 +18,6 @@ rule separate:
         mem_mb=COMPUTE["separate_mem_mb"],
         runtime=60,
         gpu=COMPUTE["gpu"],
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/separate.py"
+    run:
+        run_heavy_stage(log[0], stages.separate, params.song, params.separation, output.stems, output.config,
+                        threads=threads, job=f"rule separate, song {wildcards.song}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -17,6 +18,7 @@ from tqdm.auto import tqdm
 from ..common.audio import resample
 from ..common.devices import resolve_device
 from ..common.errors import FactorizationError
+from ..common.model_cache import MODELS, config_key
 from .base import Factorization, with_residual
 from .openunmix_weights import load_openunmix_separator
 from .separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB, MIB, ChunkGeometry, plan_chunk_batch
@@ -89,7 +91,7 @@ def separate(audio: np.ndarray, sample_rate: int, model: str | os.PathLike = "um
     if chunk_seconds <= 2 * overlap_seconds or overlap_seconds < 0:
         raise FactorizationError(f"chunk_seconds ({chunk_seconds}) must exceed twice overlap_seconds ({overlap_seconds})")
     device = resolve_device(device, "Open-Unmix separation", key="separation.device")
-    separator = load_openunmix_separator(model, device=device, niter=niter)
+    separator = cached_separator(model, device=device, niter=niter)
     model_rate = int(round(float(separator.sample_rate)))
     names = list(separator.target_models)
     stereo = np.atleast_2d(np.asarray(audio, dtype=np.float32))
@@ -131,6 +133,17 @@ def separate(audio: np.ndarray, sample_rate: int, model: str | os.PathLike = "um
     target_len = np.asarray(audio).shape[-1]
     stems = stems[:, :target_len] if stems.shape[1] >= target_len else np.pad(stems, ((0, 0), (0, target_len - stems.shape[1])))
     return np.ascontiguousarray(stems, dtype=np.float32), names
+
+
+def cached_separator(model: str | os.PathLike, device: str, niter: int):
+    """The Open-Unmix separator for ``model`` on ``device``, loaded once per process
+    (:mod:`musiclime.common.model_cache`; a local weights folder's files are watched for changes)."""
+    path = Path(model).expanduser()
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else []
+    key = config_key("openunmix", {"model": str(path.resolve()) if path.exists() else str(model), "device": device,
+                                   "niter": int(niter)})
+    return MODELS.get(key, lambda: load_openunmix_separator(model, device=device, niter=niter), files=files,
+                      what=f"Open-Unmix separator {str(model)!r}")
 
 
 def chunk_groups(starts: list[int], chunk: int, length: int, chunk_batch: int) -> list[list[int]]:

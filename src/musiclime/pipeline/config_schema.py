@@ -272,6 +272,12 @@ class ComputeConfig:
     model on the GPU, ``auto`` uses CUDA when present and otherwise the CPU (with a log line),
     ``cpu`` (default) keeps everything on the CPU. ``gpu`` (GPUs the separate and predict rules
     request; local runs ignore it, SLURM honours it) follows the device by default: 1 unless cpu.
+
+    The heavy stages (separate, predict, evaluate) run in warm model workers that keep the models
+    they built (:mod:`musiclime.pipeline.worker_pool`). ``model_workers``: ``auto`` is one per GPU
+    with a CUDA device, else ``--cores // threads``; ``0`` runs each heavy job in a fresh process.
+    ``model_cache_mb``: MiB of models one worker keeps (least recently used dropped first); ``auto``
+    is half the memory (the SLURM job's, else the machine's) shared among the workers, ``0`` no cap.
     """
 
     device: str = "cpu"
@@ -279,10 +285,17 @@ class ComputeConfig:
     separate_mem_mb: int = 4000
     predict_mem_mb: int = 4000
     threads: int = 2
+    model_workers: str = "auto"
+    model_cache_mb: str = "auto"
 
     def __post_init__(self):
         check_device_name(self.device, "compute.device")
         _require(self.gpu >= 0, "compute.gpu", f"must be >= 0, got {self.gpu}")
+        _require(self.threads >= 1, "compute.threads", f"must be >= 1, got {self.threads}")
+        for key in ("model_workers", "model_cache_mb"):
+            value = str(getattr(self, key))
+            _require(value == "auto" or (value.isdigit()), f"compute.{key}",
+                     f"must be auto or a whole number >= 0, got {value!r}")
 
 
 def gpus_for_device(device: str) -> int:

@@ -96,6 +96,33 @@ def run_stage(log_path: str | Path | None, stage: Callable[..., T], *args, **kwa
     return run_in_worker(log_path, stage, *args, **kwargs)
 
 
+def configure_model_workers(compute: dict, cores: int | None) -> None:
+    """Size the warm model workers of the heavy stages from ``compute.*`` and Snakemake's ``--cores``
+    (:func:`musiclime.pipeline.worker_pool.model_pool_settings`); called while the Snakefile is parsed."""
+    from .worker_pool import configure_pool, model_pool_settings
+
+    settings = model_pool_settings(compute, cores)
+    configure_pool("models", settings)
+    log.debug("model workers: %s", settings)
+
+
+def run_heavy_stage(log_path: str | Path | None, stage: Callable[..., T], *args, threads: int, job: str,
+                    model: dict | None = None, **kwargs) -> T:
+    """Run one heavy stage (separate, predict, evaluate) for a Snakemake ``run:`` job in a warm model worker.
+
+    The worker keeps the models it builds, so the next job of the same model skips the load; a job
+    prefers a worker that holds its ``model`` (the model config slice). ``threads`` is the job's
+    Snakemake ``threads`` (torch's CPU threads in the call); ``job`` names the rule and song in errors,
+    e.g. when the worker dies (:class:`musiclime.pipeline.worker_pool.WorkerDiedError`).
+    """
+    from ..common.model_cache import config_key
+    from .worker_pool import Call, run_call
+
+    affinity = config_key("predict_fn", model["predict_fn"]) if model and "predict_fn" in model else None
+    return run_call(Call(stage, args, kwargs, None if log_path is None else str(log_path), int(threads), affinity,
+                         job))
+
+
 def mlflow_summary(tracking: dict, parent_json: str | Path) -> str:
     """The end-of-run line about MLflow: the store and the UI link that opens its runs table.
 

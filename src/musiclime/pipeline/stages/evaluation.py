@@ -26,7 +26,7 @@ from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label, weight_vector
 from ...method.modality import FeatureLayout
 from . import PathLike
-from .prediction import load_predict_fn
+from .prediction import cached_predict_fn
 from .separation import load_factorization
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ def evaluate(explanation_json: str | Path, stems_npz: str | Path, seed_explanati
                   seed_explanations=list(seed_explanations), randomized_explanations=randomized_explanations)
     write_config(out_config, {"explanation": str(explanation_json), "model": model_slice, "evaluation": evaluation})
     return Path(out_json)
+
+
+#: Runs in a warm model worker (faithfulness calls the model; the worker keeps it for the next job).
+evaluate.worker_pool = "models"
 
 
 NO_RANDOMIZED_FACTORY = ("randomization check skipped: the model config names no randomized_predict_fn "
@@ -106,7 +110,7 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
     if evaluation.get("faithfulness", True):
         start = time.perf_counter()
         fact, text, layout = _song_inputs(explanation, stems_npz)
-        faithfulness_inputs = (fact, text, layout, load_predict_fn(dict(model_slice)))
+        faithfulness_inputs = (fact, text, layout, cached_predict_fn(dict(model_slice)))
         faith = faithfulness(*faithfulness_inputs, weight_vector(explanation, label),
                              label, steps=int(evaluation.get("faithfulness_steps", 10)),
                              draws=int(evaluation.get("faithfulness_random_draws", 5)),

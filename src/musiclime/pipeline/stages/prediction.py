@@ -9,6 +9,7 @@ import numpy as np
 
 from ...common.artifacts import load_arrays, save_arrays, write_config
 from ...common.errors import ConfigError, MusicLimeError
+from ...common.model_cache import MODELS, config_key
 from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
 from ...method.inference import predict_all_off, predict_original
@@ -29,6 +30,22 @@ def load_predict_fn(model_slice: dict):
         return instantiate(model_slice["predict_fn"])
     except Exception as exc:
         raise ConfigError(f"config key model.predict_fn: cannot build model {model_slice['name']!r}: {exc}") from exc
+
+
+def cached_predict_fn(model_slice: dict, factory_key: str = "predict_fn"):
+    """The model of ``model_slice[factory_key]``, built once per process (:mod:`musiclime.common.model_cache`).
+
+    A warm model worker keeps it for the next job that asks for the same factory config and weight
+    files (``model.requires`` and the ``predict_fn``'s ``weight_files``); a new checkpoint is a new model.
+    """
+    factory = model_slice[factory_key]
+    return MODELS.get(config_key(factory_key, factory), lambda: load_predict_fn(model_slice),
+                      files=model_slice.get("requires") or (), what=f"model {model_slice['name']!r}")
+
+
+def model_affinity(model_slice: dict) -> str:
+    """The cache key of the slice's model: a job asking for it prefers a worker that holds it."""
+    return config_key("predict_fn", model_slice["predict_fn"])
 
 
 def weights_provenance(predict_fn, model_slice: dict) -> dict:
@@ -59,7 +76,7 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
     layout = FeatureLayout(masks_meta["modality"], masks_meta["n_audio"], masks_meta["n_text"])
     if (fact.get_number_components(), text.num_words()) != (layout.n_audio, layout.n_text):
         raise MusicLimeError(f"masks {masks_npz} do not match song {song_id!r}'s components; re-run the workflow")
-    predict_fn = load_predict_fn(model_slice)
+    predict_fn = cached_predict_fn(model_slice)
     model_rate = getattr(predict_fn, "sample_rate", None)
     if model_rate is not None and int(model_rate) != fact.sample_rate:
         raise ConfigError(f"model {model_slice['name']!r} expects audio at {model_rate} Hz but data.sample_rate is "
@@ -87,3 +104,7 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
                 prediction_all_off=all_off)
     write_config(out_config, {"song_id": song_id, "model": model_slice})
     return Path(out_predictions)
+
+
+#: Runs in a warm model worker (musiclime.pipeline.worker_pool), which keeps the model for the next job.
+predict.worker_pool = "models"

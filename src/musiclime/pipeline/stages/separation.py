@@ -58,6 +58,10 @@ def separate(song: dict, separation: dict, out_stems: str | Path, out_config: st
     return Path(out_stems)
 
 
+#: Runs in a warm model worker, which keeps the Open-Unmix separator for the next song.
+separate.worker_pool = "models"
+
+
 def _match_length(audio: np.ndarray, length: int, song_id: str, rate: int, tolerance_s: float = 0.1) -> np.ndarray:
     """The mix cut or zero-padded to the stems' ``length`` (codecs may pad a few samples)."""
     if abs(audio.shape[0] - length) > tolerance_s * rate:
