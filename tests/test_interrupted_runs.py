@@ -1,7 +1,7 @@
 """A hard-killed run leaves no process behind and resumes with the README's own command.
 
 The Snakemake process alone gets ``SIGKILL`` (not its process group: the OOM killer and a lost login
-session kill one process) at four moments: after a predict job wrote its outputs but before
+session kill one process) at four moments: after a predict job (in a model worker) wrote its outputs but before
 Snakemake marked them complete; while a picture job runs in a compute worker; while the tracking
 worker creates the MLflow store (a SQLite file whose schema MLflow creates in steps); while it logs
 a sweep point's runs. To hit a moment exactly, the test freezes Snakemake and its children with
@@ -87,14 +87,6 @@ def signal_all(pids, sig) -> None:
             pass
 
 
-def predict_outputs_written(workdir: Path):
-    """A model folder whose predictions.npz and config.yaml both exist (predict's two outputs)."""
-    for predictions in workdir.glob("results/songs/*/*/*/*/predictions.npz"):
-        if (predictions.parent / "config.yaml").exists():
-            return predictions
-    return None
-
-
 def stage_log_started(workdir: Path, rule: str):
     """The log of a ``rule`` job that a worker has begun (it names its worker)."""
     for log in workdir.glob(f"logs/{rule}/**/*.log"):
@@ -142,8 +134,12 @@ def kill_at(moment: str, workdir: Path, process: subprocess.Popen) -> Path:
     Returns the file that shows the moment (predict's output, or the log of the interrupted job).
     """
     if moment == "predict_written":
-        predictions = wait_for(lambda: predict_outputs_written(workdir), 180, "predict outputs", process)
-        os.kill(process.pid, signal.SIGSTOP)  # Snakemake can no longer mark them complete
+        # a model worker has begun a predict job: freeze Snakemake alone, so that it can no longer mark the
+        # job's outputs complete, and let the worker write them (a warm worker takes milliseconds)
+        log = wait_for(lambda: stage_log_started(workdir, "predict"), 180, "predict job", process)
+        os.kill(process.pid, signal.SIGSTOP)
+        predictions = job_output(workdir, "predict", log, "results/songs/{log}/predictions.npz")
+        wait_for(lambda: (predictions.parent / "config.yaml").exists(), 60, "predict outputs", process)
         frozen, evidence = [], predictions
     else:
         rule, output = WORKER_MOMENTS[moment]

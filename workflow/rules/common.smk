@@ -199,10 +199,13 @@ def track_point_inputs(wildcards):
     }
 
 
-def randomized_inputs(input):
-    """``{variant: [explanation per mask seed]}`` of the evaluate rule's ``randomized_<variant>`` inputs."""
-    return {name[len("randomized_"):]: [paths] if isinstance(paths, str) else list(paths)
-            for name, paths in input.items() if name.startswith("randomized_")}
+def evaluate_arguments(input, params, output):
+    """stages.evaluate's arguments: the explanation, stems, other seeds' explanations, the randomized models'
+    ({variant: [explanation per mask seed]}), the model and evaluation slices, the two outputs."""
+    randomized = {name[len("randomized_"):]: [paths] if isinstance(paths, str) else list(paths)
+                  for name, paths in input.items() if name.startswith("randomized_")}
+    return (input.explanation, input.stems, list(input.seeds), randomized, params.model, params.evaluation,
+            output.evaluation, output.config)
 
 
 def run_jobs_in_threads(workflow):
@@ -214,7 +217,9 @@ def run_jobs_in_threads(workflow):
     parsed, before the executors start, so a plain `snakemake --cores 2` and every SLURM job do it too.
     """
     settings = getattr(workflow, "execution_settings", None)
-    if settings is not None and hasattr(settings, "use_threads"):
+    if settings is None:  # --lint and other modes that run no job
+        return
+    if hasattr(settings, "use_threads"):
         settings.use_threads = True
     else:
         logger.warning("musiclime: cannot make this Snakemake run jobs in threads; pass --force-use-threads "

@@ -19,7 +19,5 @@ rule evaluate:
         runtime=30,
         gpu=COMPUTE["gpu"],
     run:
-        run_heavy_stage(log[0], stages.evaluate, input.explanation, input.stems, list(input.seeds),
-                        randomized_inputs(input), params.model, params.evaluation, output.evaluation,
-                        output.config, threads=threads, model=params.model,
-                        job=f"rule evaluate, song {wildcards.song}")
+        run_heavy_stage(log[0], stages.evaluate, *evaluate_arguments(input, params, output), threads=threads,
+                        model=params.model, job=f"rule evaluate, song {wildcards.song}")
