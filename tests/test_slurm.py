@@ -22,7 +22,7 @@ from .workflow_helpers import REPO, explanation_weights, job_counts, make_songs,
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
 HEAVY = {"separate", "predict"}
-SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+SUBMITTED = re.compile(r"Job \S+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 # the test's only deviations from a site's filled-in profile: a quick first status check, short waits
 TEST_OPTIONS = ("--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
                 "--latency-wait", "10", "--slurm-keep-successful-logs")
@@ -36,6 +36,7 @@ def filled_profile(target: Path) -> Path:
     profile["default-resources"].update(slurm_partition=PARTITION, mem_mb=1000)
     for resources in profile["set-resources"].values():
         resources.update(slurm_partition=PARTITION, mem_mb=1000)
+    profile["resources"] = ["mem_mb=1000", "gpu=1"]  # a group job as wide as one job, as in the profile
     profile["set-threads"] = {rule: 1 for rule in profile["set-threads"]}
     target.mkdir(parents=True)
     (target / "config.yaml").write_text(yaml.safe_dump(profile))
@@ -44,8 +45,8 @@ def filled_profile(target: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def sweep_runs(tmp_path_factory, slurm_cluster, mlflow_server):  # noqa: F811
-    """The same 2-song, 2-kernel-width sweep locally and through SLURM; (local, slurm) results."""
-    songs = make_songs(tmp_path_factory.mktemp("songs"))
+    """The same 4-song, 2-kernel-width sweep locally and through SLURM; (local, slurm) results."""
+    songs = make_songs(tmp_path_factory.mktemp("songs"), n_songs=4)
     overrides = tiny_overrides(songs, f"tracking.uri={mlflow_server}", "evaluation.enabled=false",
                                "report.html=false", "report.aggregate=false", "explain.kernel_width=10,50")
     runs = {}
@@ -66,32 +67,46 @@ def sweep_runs(tmp_path_factory, slurm_cluster, mlflow_server):  # noqa: F811
     return runs
 
 
-def test_heavy_jobs_ran_as_slurm_jobs_and_cheap_ones_locally(sweep_runs, slurm_cluster):  # noqa: F811
+def test_heavy_jobs_ran_as_slurm_group_jobs_and_cheap_ones_locally(sweep_runs, slurm_cluster):  # noqa: F811
+    """profiles/slurm groups the heavy jobs (up to 8 separations, 16 predictions per group job): 4 songs
+    make one group job per heavy rule, and nothing else is submitted."""
     slurm = sweep_runs["slurm"]
     stderr = slurm["result"].stderr
     counts = job_counts(stderr)
-    assert counts.get("separate") == 2 and counts.get("predict") == 2 and counts.get("fit") == 4, counts
+    assert counts.get("separate") == 4 and counts.get("predict") == 4 and counts.get("fit") == 8, counts
     submitted = SUBMITTED.findall(stderr)
-    heavy_jobs = counts["separate"] + counts["predict"]
-    assert len(submitted) == heavy_jobs, stderr[-3000:]  # one sbatch per heavy job, none for cheap ones
+    assert len(submitted) == 2, stderr[-3000:]  # one sbatch per group job, none for cheap jobs
     ids = {int(job_id) for job_id, _ in submitted}
     assert ids == slurm["slurm_jobs"], (ids, slurm["slurm_jobs"])  # slurmctld saw exactly these jobs
-    rules = {Path(log).relative_to(slurm["workdir"] / ".snakemake/slurm_logs").parts[0]
-             for _, log in submitted}
-    assert rules == {"rule_separate", "rule_predict"}
+    groups = {Path(log).relative_to(slurm["workdir"] / ".snakemake/slurm_logs").parts[0] for _, log in submitted}
+    assert groups == {"group_separation_separate", "group_inference_predict"}
     for job_id in ids:
         info = slurm_cluster.run("scontrol", "show", "job", str(job_id)).stdout
         assert "JobState=COMPLETED" in info and f"Partition={PARTITION}" in info, info
+        assert re.search(r"\bmem=1000M\b", info) and "NumCPUs=1 " in info, info  # one job wide, not 4
     for local_rule in ("perturb", "fit", "sweep_summary", "track_point"):
         assert re.search(rf"^localrule {local_rule}:", stderr, re.M), f"{local_rule} was not a local job"
     assert not re.search(r"^localrule (separate|predict):", stderr, re.M)
     assert not sweep_runs["local"]["slurm_jobs"]  # the local run submitted nothing
 
 
+def test_a_group_job_loads_its_model_once(sweep_runs):
+    """The job steps of a group job send their predictions to the model worker of its batch step: as many
+    model builds as group jobs of predict, one worker for all 4 songs."""
+    logs = sorted((sweep_runs["slurm"]["workdir"] / "logs" / "predict").glob("**/*.log"))
+    assert len(logs) == 4
+    texts = [log.read_text() for log in logs]
+    builds = [line for text in texts for line in text.splitlines() if "model 'loudness': built in" in line]
+    group_jobs = [log for _, log in SUBMITTED.findall(sweep_runs["slurm"]["result"].stderr) if "group_inference" in log]
+    assert len(builds) == len(group_jobs) == 1, builds
+    workers = {re.search(r"in worker (\d+)", text).group(1) for text in texts}
+    assert len(workers) == 1
+
+
 def test_slurm_explanations_equal_a_local_run(sweep_runs):
     local = explanation_weights(sweep_runs["local"]["workdir"])
     slurm = explanation_weights(sweep_runs["slurm"]["workdir"])
-    assert len(local) == 2 * 2  # 2 songs x 2 kernel widths
+    assert len(local) == 4 * 2  # 4 songs x 2 kernel widths
     assert local == slurm
 
 

@@ -169,3 +169,9 @@ def test_model_pool_settings_follow_cores_threads_and_gpus(monkeypatch):
 
 def test_exit_descriptions():
     assert describe_exit(-signal.SIGSEGV) == "killed by SIGSEGV" and describe_exit(1) == "exit code 1"
+
+
+def test_a_cluster_job_has_one_model_worker_using_every_core_of_its_allocation(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    settings = model_pool_settings({"device": "cpu", "threads": 2, "model_workers": "auto"}, 8, cluster_job=True)
+    assert (settings.size, settings.threads) == (1, 8)

@@ -11,7 +11,7 @@ from musiclime.pipeline import stages
 from musiclime.pipeline.worker_pool import start_pools
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
 from musiclime.pipeline.snakemake_setup import (configure_model_workers, mark_snakemake_process, mlflow_summary,
-                                                run_heavy_stage, run_stage)
+                                                run_heavy_stage, run_stage, share_model_workers_with_job_steps)
 
 # Jobs' scripts and workers exit soon after this process dies, even by SIGKILL: they follow it.
 mark_snakemake_process()
@@ -46,7 +46,9 @@ def snakemake_cores(workflow):
         return None
 
 
-configure_model_workers(COMPUTE, snakemake_cores(workflow))
+configure_model_workers(COMPUTE, snakemake_cores(workflow), cluster_job=workflow.remote_exec)
+if workflow.remote_exec:
+    share_model_workers_with_job_steps()  # a SLURM (group) job's batch step: one model load per group job
 
 
 wildcard_constraints:

@@ -154,7 +154,8 @@ class ModelCache:
             if file_stamps(watched) == entry.stamps:
                 self._models.move_to_end(key)
                 entry.hits += 1
-                log.info("%s: reusing the one built %d job(s) ago in this process (%s)", what, entry.hits, key)
+                log.info("%s: already built in this process (the build took %.2f s); job %d to use it (%s)", what,
+                         entry.build_seconds, entry.hits + 1, key)
                 return entry.value
             log.info("%s: its weight files changed since it was built; building it again", what)
             self.evict(key)

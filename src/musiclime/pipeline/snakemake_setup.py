@@ -96,12 +96,13 @@ def run_stage(log_path: str | Path | None, stage: Callable[..., T], *args, **kwa
     return run_in_worker(log_path, stage, *args, **kwargs)
 
 
-def configure_model_workers(compute: dict, cores: int | None) -> None:
+def configure_model_workers(compute: dict, cores: int | None, cluster_job: bool = False) -> None:
     """Size the warm model workers of the heavy stages from ``compute.*`` and Snakemake's ``--cores``
-    (:func:`musiclime.pipeline.worker_pool.model_pool_settings`); called while the Snakefile is parsed."""
+    (:func:`musiclime.pipeline.worker_pool.model_pool_settings`); called while the Snakefile is parsed.
+    ``cluster_job``: this Snakemake runs one SLURM job (or group job) on its node."""
     from .worker_pool import configure_pool, model_pool_settings
 
-    settings = model_pool_settings(compute, cores)
+    settings = model_pool_settings(compute, cores, cluster_job)
     configure_pool("models", settings)
     log.debug("model workers: %s", settings)
 
@@ -116,11 +117,28 @@ def run_heavy_stage(log_path: str | Path | None, stage: Callable[..., T], *args,
     e.g. when the worker dies (:class:`musiclime.pipeline.worker_pool.WorkerDiedError`).
     """
     from ..common.model_cache import config_key
+    from .job_step_server import call_server, server_address
     from .worker_pool import Call, run_call
 
     affinity = config_key("predict_fn", model["predict_fn"]) if model and "predict_fn" in model else None
-    return run_call(Call(stage, args, kwargs, None if log_path is None else str(log_path), int(threads), affinity,
-                         job))
+    call = Call(stage, args, kwargs, None if log_path is None else str(log_path), int(threads), affinity, job)
+    address = server_address()  # a job step of a SLURM (group) job: the batch step's workers hold the models
+    if address is not None:
+        try:
+            return call_server(address, call)
+        except ConnectionError as exc:
+            log.warning("%s: %s; running it in this process's own model worker", job, exc)
+    return run_call(call)
+
+
+def share_model_workers_with_job_steps() -> None:
+    """In the outermost Snakemake of a cluster job (a SLURM job's batch step): serve its model workers to
+    the job steps it starts (:mod:`musiclime.pipeline.job_step_server`), so a group job loads each model
+    once. A job step, which finds a served pool in its environment, serves none of its own."""
+    from .job_step_server import SERVER_ENV, serve_pool
+
+    if not os.environ.get(SERVER_ENV):
+        serve_pool("models")
 
 
 def mlflow_summary(tracking: dict, parent_json: str | Path) -> str:

@@ -79,6 +79,7 @@ class PoolSettings:
         env: environment every worker gets, applied before it imports anything.
         slot_env: environment of the worker in each slot (``CUDA_VISIBLE_DEVICES``: one GPU each).
         imports: modules a worker imports as it starts.
+        threads: CPU threads every call may use (``None``: the call's own ``threads``).
     """
 
     size: int
@@ -86,6 +87,7 @@ class PoolSettings:
     env: tuple[tuple[str, str], ...] = ()
     slot_env: tuple[tuple[tuple[str, str], ...], ...] = ()
     imports: tuple[str, ...] = ()
+    threads: int | None = None
 
     def env_of(self, slot: int) -> dict[str, str]:
         """The environment of the worker in ``slot``."""
@@ -109,6 +111,11 @@ class Call:
     def label(self) -> str:
         return self.job or self.stage.__qualname__
 
+    def plain(self) -> Call:
+        """This call with Snakemake's file lists and strings made builtin (:func:`plain`), ready to pickle."""
+        return Call(self.stage, tuple(plain(list(self.args))), plain(self.kwargs), self.log_path, self.threads,
+                    self.affinity, self.job)
+
 
 def pool_size() -> int:
     """Workers of the ``compute`` pool: the CPUs this process may use, at most :data:`MAX_WORKERS`."""
@@ -125,25 +132,32 @@ def default_settings(name: str) -> PoolSettings:
     return PoolSettings(size=size, imports=WARM_IMPORTS.get(name, ()))
 
 
-def model_pool_settings(compute: Mapping[str, Any], cores: int | None) -> PoolSettings:
+def model_pool_settings(compute: Mapping[str, Any], cores: int | None, cluster_job: bool = False) -> PoolSettings:
     """Settings of the ``models`` pool from the ``compute`` config slice and Snakemake's ``--cores``.
 
     Workers (``compute.model_workers``): ``auto`` is one per visible GPU when ``compute.device`` is
-    ``cuda`` (each worker sees only its GPU, through ``CUDA_VISIBLE_DEVICES``), one for ``cuda:N``,
-    and ``cores // compute.threads`` on the CPU (Snakemake runs at most that many heavy jobs at
-    once, each with ``threads`` torch threads), at most :data:`MAX_WORKERS`; ``0`` is a fresh
-    process per job. Cache (``compute.model_cache_mb``, MiB per worker): ``auto`` is half the memory
-    (``SLURM_MEM_PER_NODE`` in a SLURM job, else the machine's) divided among the workers.
+    ``cuda`` or ``auto`` (each worker sees only its GPU, through ``CUDA_VISIBLE_DEVICES``), one for
+    ``cuda:N``, and on the CPU ``cores // compute.threads`` (Snakemake runs at most that many heavy
+    jobs at once, each with ``threads`` torch threads), at most :data:`MAX_WORKERS`. In a cluster job
+    (``cluster_job``: the Snakemake of one SLURM job or group job) ``auto`` on the CPU is one worker
+    whose calls use every core of the allocation, so a group job loads each model once. ``0`` is a
+    fresh process per job. Cache (``compute.model_cache_mb``, MiB per worker): ``auto`` is half the
+    memory (``SLURM_MEM_PER_NODE`` in a SLURM job, else the machine's) divided among the workers.
     """
     device = str(compute.get("device", "cpu"))
     threads = max(1, int(compute.get("threads", 1)))
     requested = str(compute.get("model_workers", "auto"))
     gpus = visible_gpus() if device in ("cuda", "auto") else []
+    call_threads = None
     if requested == "auto":
         if gpus:
             size = len(gpus)
+        elif device.startswith("cuda"):
+            size = 1
+        elif cluster_job:
+            size, call_threads = 1, max(threads, cores or 1)
         else:
-            size = max(1, (cores or pool_size()) // threads) if not device.startswith("cuda") else 1
+            size = max(1, (cores or pool_size()) // threads)
         size = min(size, MAX_WORKERS)
     else:
         size = int(requested)
@@ -153,7 +167,7 @@ def model_pool_settings(compute: Mapping[str, Any], cores: int | None) -> PoolSe
 
     slot_env = tuple((("CUDA_VISIBLE_DEVICES", gpu),) for gpu in gpus)
     return PoolSettings(size=max(1, size), reuse=size > 0, env=((CAPACITY_ENV, str(cache_mb)),), slot_env=slot_env,
-                        imports=WARM_IMPORTS["models"])
+                        imports=WARM_IMPORTS["models"], threads=call_threads)
 
 
 def visible_gpus() -> list[str]:
@@ -243,7 +257,8 @@ class WorkerPool:
         """
         worker = self._acquire(call.affinity)
         try:
-            worker.conn.send((call.log_path, os.getpid(), call.stage, call.args, call.kwargs, call.threads))
+            threads = self.settings.threads or call.threads
+            worker.conn.send((call.log_path, os.getpid(), call.stage, call.args, call.kwargs, threads))
             outcome = self._answer(worker, call)
         except (OSError, EOFError, BrokenPipeError) as exc:
             self._release(worker, alive=False)
@@ -398,9 +413,7 @@ def run_in_worker(log_path: str | Path | None, stage: Callable[..., T], *args, *
 
 def run_call(call: Call) -> Any:
     """Run ``call`` in a worker of its stage's pool (see :class:`Call`)."""
-    plain_call = Call(call.stage, tuple(plain(list(call.args))), plain(call.kwargs), call.log_path, call.threads,
-                      call.affinity, call.job)
-    return get_pool(getattr(call.stage, "worker_pool", "compute")).run(plain_call)
+    return get_pool(getattr(call.stage, "worker_pool", "compute")).run(call.plain())
 
 
 # ---- worker side --------------------------------------------------------------------------------------------
@@ -473,7 +486,7 @@ def _call_logged(log_path: str | None, snakemake_pid: int, stage: Callable[..., 
     except Exception as exc:
         log.exception("%s failed", stage.__qualname__)
         exc.add_note(f"(in worker process {os.getpid()}:)\n" + "".join(traceback.format_tb(exc.__traceback__)))
-        return "error", _sendable(exc), _model_keys()
+        return "error", sendable_exception(exc), _model_keys()
     finally:
         _calls_running -= 1
         if handler is not None:
@@ -490,7 +503,7 @@ def _limit_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
-def _sendable(exc: Exception) -> Exception:
+def sendable_exception(exc: Exception) -> Exception:
     """``exc`` if it survives pickling, else a :class:`MusicLimeError` with its type, message and traceback."""
     import pickle
 
