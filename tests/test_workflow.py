@@ -15,7 +15,7 @@ import pytest
 from musiclime import load_explanation
 from musiclime.common.artifacts import load_arrays
 
-from .workflow_helpers import SNAKEFILE, explanation_weights, job_counts, make_songs, snakemake, tiny_overrides
+from .workflow_helpers import REPO, SNAKEFILE, explanation_weights, job_counts, make_songs, snakemake, tiny_overrides
 
 pytestmark = pytest.mark.slow
 NO_TRACKING = "tracking.enabled=false"
@@ -109,6 +109,23 @@ def test_a_process_per_heavy_job_gives_the_same_explanations(first_run, tmp_path
     predict_logs = sorted((tmp_path / "logs").glob("predict/**/*.log"))
     assert len({worker_of(path)[0] for path in predict_logs}) == len(predict_logs) == 6
     assert explanation_weights(tmp_path) == explanation_weights(workdir)
+
+
+def test_a_model_worker_killed_mid_job_costs_only_that_song(tmp_path):
+    """A model worker killed under a predict job (as by the OOM killer) fails that job, naming the song and
+    the cause; a new worker takes the other song's jobs and the run goes on (keep-going in the profile)."""
+    sheet = make_songs(tmp_path / "songs")
+    overrides = tiny_overrides(sheet, NO_TRACKING, "evaluation.enabled=false",
+                               "model.predict_fn._target_=tests.crashing_model.crashing_predict_fn",
+                               "+model.predict_fn.crash_song=1")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    result = snakemake(tmp_path / "run", overrides, env=env)
+    assert result.returncode != 0
+    assert re.search(r"rule predict, song song1, model \S+: the models worker \(pid \d+\) running it died \(killed by "
+                     r"SIGKILL\)", result.stderr), result.stderr[-3000:]
+    assert "out of memory" in result.stderr
+    assert len(list((tmp_path / "run").glob("results/songs/song0/**/explanation.json"))) == 1
+    assert not list((tmp_path / "run").glob("results/songs/song1/**/predictions.npz"))
 
 
 def test_snakemake_report_of_a_run_has_its_categories(first_run):
