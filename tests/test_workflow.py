@@ -128,6 +128,42 @@ def test_a_model_worker_killed_mid_job_costs_only_that_song(tmp_path):
     assert not list((tmp_path / "run").glob("results/songs/song1/**/predictions.npz"))
 
 
+def test_bad_rows_stop_the_run_before_any_job_or_are_skipped_and_listed(tmp_path):
+    """Among good songs, a corrupt audio file and an empty lyrics file: by default the run stops before any
+    job, naming the corrupt row; with data.skip_bad_songs=true the others are explained, the corrupt one is
+    listed (skipped_songs.tsv, index page, end message) and the empty-lyrics song is an instrumental with a note."""
+    sheet = make_songs(tmp_path / "songs", n_songs=4)
+    (tmp_path / "songs/song2/mix.flac").write_bytes(np.random.default_rng(0).bytes(40_000))
+    (tmp_path / "songs/song3/lyrics.txt").write_text("\n  \n")
+    overrides = tiny_overrides(sheet, NO_TRACKING, "evaluation.enabled=false", "report.aggregate=false")
+    stopped = snakemake(tmp_path / "stop", overrides)
+    assert stopped.returncode != 0
+    said = stopped.stdout + stopped.stderr
+    assert re.search(r"1 of 4 rows cannot be explained.*\n\s+- line 4, song 'song2': audio file cannot be decoded: "
+                     r"\S+song2/mix.flac", said), said[-3000:]
+    assert "song 'song3': the lyrics file" in said and "is empty" in said  # a warning, not an error
+    assert not (tmp_path / "stop/results").exists()
+
+    run = tmp_path / "skip"
+    skipped = snakemake(run, [*overrides, "data.skip_bad_songs=true"])
+    assert skipped.returncode == 0, skipped.stderr[-3000:]
+    explained = {p.relative_to(run / "results/songs").parts[0] for p in run.glob("results/songs/*/**/explanation.json")}
+    assert explained == {"song0", "song1", "song3"}
+    [table] = run.glob("results/sweeps/*/skipped_songs.tsv")
+    header, row = table.read_text().splitlines()
+    assert header.split("\t") == ["song_id", "line", "stage", "reason"] and row.startswith("song2\t4\tcheck\t")
+    [index] = run.glob("results/sweeps/*/index.html")
+    assert "Songs not explained (1)" in index.read_text() and "mix.flac" in index.read_text()
+    said = skipped.stdout + skipped.stderr
+    assert "songs not explained" in said and "line 4, song 'song2'" in said and "note, song song3" in said
+    [instrumental] = run.glob("results/songs/song3/**/explanation.json")
+    explanation = load_explanation(instrumental)
+    assert "explained as an instrumental" in explanation.metadata["song_info"]["notes"][0]
+    assert {f["type"] for f in explanation.features} == {"audio"}
+    [page] = run.glob("results/points/*/songs/song3.html")
+    assert "explained as an instrumental" in page.read_text()
+
+
 def test_snakemake_report_of_a_run_has_its_categories(first_run):
     workdir, overrides, _ = first_run
     result = snakemake(workdir, overrides, None, "--report", str(workdir / "report.html"))

@@ -247,6 +247,13 @@ onsuccess:
     print(f"  sweep summary: {RESULTS}/sweeps/{SWEEP_ID}/summary.tsv")
     if any(report_config(point)["html"] for point in PLAN.points):
         print(f"  sweep index:   {RESULTS}/sweeps/{SWEEP_ID}/index.html")
+    if PLAN.skipped:
+        print(f"  songs not explained (data.skip_bad_songs=true; {RESULTS}/sweeps/{SWEEP_ID}/skipped_songs.tsv):")
+        for problem in PLAN.skipped:
+            print(f"    {problem.describe()}")
+    for song in PLAN.songs.values():
+        for note in song.notes:
+            print(f"  note, song {song.song_id}: {note}")
     tracking = PLAN.sweep.points[0].config["tracking"]
     if tracking["enabled"]:
         print(mlflow_summary(tracking, f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json"))

@@ -70,15 +70,18 @@ rule sweep_summary:
     output:
         summary=report(f"{RESULTS}/sweeps/{{sweep}}/summary.tsv", category="Sweep",
                        labels={"table": "summary of every point"}),
+        skipped=f"{RESULTS}/sweeps/{{sweep}}/skipped_songs.tsv",
     params:
         overrides={point: p.overrides for point, p in PLAN.points.items()},
+        skipped=[problem.as_row() for problem in PLAN.skipped],
     log:
         "logs/sweep_summary/{sweep}.log",
     resources:
         mem_mb=1000,
         runtime=5,
     run:
-        run_stage(log[0], stages.summarize_sweep, input.summaries, params.overrides, output.summary)
+        run_stage(log[0], stages.summarize_sweep, input.summaries, params.overrides, output.summary,
+                  params.skipped, output.skipped)
 
 
 rule sweep_index:
@@ -89,10 +92,11 @@ rule sweep_index:
     params:
         points=sweep_index_points,
         title=PLAN.sweep.name,
+        skipped=[problem.as_row() for problem in PLAN.skipped],
     log:
         "logs/sweep_index/{sweep}.log",
     resources:
         mem_mb=1000,
         runtime=5,
     run:
-        run_stage(log[0], stages.sweep_index, params.points, output.index, params.title)
+        run_stage(log[0], stages.sweep_index, params.points, output.index, params.title, params.skipped)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .atomic_io import write_text
 from .errors import ConfigError
+from .song_checks import SongProblem
 
 REQUIRED_COLUMNS = ("song_id", "audio", "lyrics")
 OPTIONAL_COLUMNS = ("stems", "label")
@@ -29,11 +30,16 @@ class Song:
     lyrics: Path
     stems: Path | None = None
     label: int | None = None
+    #: what a reader of the song's explanation must know (e.g. empty lyrics explained as an instrumental)
+    notes: tuple[str, ...] = ()
 
     def info(self) -> dict:
-        """JSON-ready description for explanation metadata."""
-        return {"song_id": self.song_id, "audio": str(self.audio), "lyrics": str(self.lyrics),
+        """JSON-ready description for explanation metadata (``notes`` only when there are some)."""
+        info = {"song_id": self.song_id, "audio": str(self.audio), "lyrics": str(self.lyrics),
                 "stems": None if self.stems is None else str(self.stems), "true_label": self.label}
+        if self.notes:
+            info["notes"] = list(self.notes)
+        return info
 
 
 def read_sample_sheet(path: str | os.PathLike, check_files: bool = True, need_stems: bool = False) -> list[Song]:
@@ -43,6 +49,29 @@ def read_sample_sheet(path: str | os.PathLike, check_files: bool = True, need_st
         ConfigError: the sheet is missing or malformed, an id repeats or is not path-safe, a label is
             not 0/1, or (with ``check_files``) a song's audio, lyrics or stems path does not exist;
             the message names the sheet, the song and the file.
+    """
+    rows, problems = read_sample_sheet_rows(path, need_stems=need_stems)
+    if check_files:
+        for line, song in rows:
+            files = [("audio", song.audio), ("lyrics", song.lyrics)] + ([("stems", song.stems)] if need_stems else [])
+            problems += [SongProblem(song.song_id, line, f"{kind} file not found: {file}")
+                         for kind, file in files if not file.exists()]
+    if problems:
+        first = min(problems, key=lambda p: p.line)
+        raise ConfigError(f"sample sheet {path}, {first.describe()}")
+    return [song for _, song in rows]
+
+
+def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) -> tuple[list[tuple[int, Song]],
+                                                                                      list[SongProblem]]:
+    """The rows of a sample sheet as ``(line, Song)``, and the problems of the rows left out.
+
+    A row is left out when its ``song_id`` is not path-safe or repeats, its label is not 0, 1 or
+    empty, or (``need_stems``) it names no stems folder. Files are not opened here
+    (:func:`musiclime.common.song_checks.check_files` does).
+
+    Raises:
+        ConfigError: the sheet is missing, or has no header with the required columns, or no row.
     """
     path = Path(path)
     if not path.is_file():
@@ -54,30 +83,30 @@ def read_sample_sheet(path: str | os.PathLike, check_files: bool = True, need_st
     if not rows or missing:
         raise ConfigError(f"sample sheet {path} must have a header with columns {REQUIRED_COLUMNS} and at least one "
                           f"song; missing {missing or 'rows'}")
-    songs, seen = [], set()
+    songs: list[tuple[int, Song]] = []
+    problems: list[SongProblem] = []
+    seen: set[str] = set()
     for number, row in enumerate(rows, start=2):
         song_id = (row.get("song_id") or "").strip()
-        where = f"sample sheet {path}, line {number}, song {song_id!r}"
-        if not SONG_ID.match(song_id):
-            raise ConfigError(f"{where}: song_id must be letters, digits, '_', '-', '.'")
-        if song_id in seen:
-            raise ConfigError(f"{where}: duplicate song_id")
-        seen.add(song_id)
         label = (row.get("label") or "").strip()
-        if label not in ("", "0", "1"):
-            raise ConfigError(f"{where}: label must be 0, 1 or empty, got {label!r}")
         stems = (row.get("stems") or "").strip()
-        song = Song(song_id=song_id, audio=_resolve(path, row["audio"]), lyrics=_resolve(path, row["lyrics"]),
-                    stems=_resolve(path, stems) if stems else None, label=int(label) if label else None)
-        if need_stems and song.stems is None:
-            raise ConfigError(f"{where}: separation.backend=stems needs a 'stems' column naming a folder of stems")
-        if check_files:
-            files = [("audio", song.audio), ("lyrics", song.lyrics)] + ([("stems", song.stems)] if need_stems else [])
-            for kind, file in files:
-                if not file.exists():
-                    raise ConfigError(f"{where}: {kind} file not found: {file}")
-        songs.append(song)
-    return songs
+        reason = None
+        if not SONG_ID.match(song_id):
+            reason = "song_id must be letters, digits, '_', '-', '.'"
+        elif song_id in seen:
+            reason = "duplicate song_id"
+        elif label not in ("", "0", "1"):
+            reason = f"label must be 0, 1 or empty, got {label!r}"
+        elif need_stems and not stems:
+            reason = "separation.backend=stems needs a 'stems' column naming a folder of stems"
+        seen.add(song_id)
+        if reason:
+            problems.append(SongProblem(song_id, number, reason))
+            continue
+        songs.append((number, Song(song_id=song_id, audio=_resolve(path, row["audio"]),
+                                   lyrics=_resolve(path, row["lyrics"]), stems=_resolve(path, stems) if stems else None,
+                                   label=int(label) if label else None)))
+    return songs, problems
 
 
 def write_sample_sheet(path: str | os.PathLike, songs: list[Song]) -> Path:

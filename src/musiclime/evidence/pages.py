@@ -189,7 +189,7 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
     return render(
         "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
         label_name=explanation.label_name(label), true_label=info.get("true_label"),
-        lead=lead_sentences(explanation, label, rankings),
+        song_notes=list(info.get("notes") or []), lead=lead_sentences(explanation, label, rankings),
         rankings=[ranking_context(r) for r in rankings],
         probabilities=probability_rows(explanation), fit=fit,
         evaluation=[{"name": k, "value": fmt(v), "meaning": metric_meaning(k)} for k, v in metrics.items()],

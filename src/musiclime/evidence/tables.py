@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Mapping, Sequence
 
 from ..common.atomic_io import write_text
 from ..method.explanation import MusicLIMEExplanation, load_explanation
@@ -84,3 +85,15 @@ def write_sweep_summary(point_summaries: dict[str, str], point_overrides: dict[s
 
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Columns of ``skipped_songs.tsv``.
+SKIPPED_COLUMNS = ("song_id", "line", "stage", "reason")
+
+
+def write_skipped_songs(rows: Sequence[Mapping[str, str]], out_tsv: str | os.PathLike) -> Path:
+    """The songs left out of a run (one row per problem: song, sample-sheet line, stage, reason) as a TSV."""
+    lines = ["\t".join(SKIPPED_COLUMNS)]
+    lines += ["\t".join(str(row.get(c, "")).replace("\t", " ").replace("\n", " ") for c in SKIPPED_COLUMNS)
+              for row in rows]
+    return write_text(out_tsv, "\n".join(lines) + "\n")

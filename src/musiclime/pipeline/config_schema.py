@@ -55,9 +55,16 @@ class DataConfig:
     sample_rate: int = 22050
     demo: Optional[DemoDataConfig] = None
     songs: Optional[list[str]] = None  # subset of song ids; None = all
+    # a row whose files do not check out (audio that does not decode, lyrics that are not UTF-8 ...):
+    # false = stop before any job with one error listing every bad row; true = explain the others
+    skip_bad_songs: bool = False
+    # an empty lyrics file: instrumental = explain the song from its audio alone, with a note; bad = a bad row
+    empty_lyrics: str = "instrumental"
 
     def __post_init__(self):
         _require(self.sample_rate >= 1000, "data.sample_rate", f"must be >= 1000 Hz, got {self.sample_rate}")
+        _require(self.empty_lyrics in ("instrumental", "bad"), "data.empty_lyrics",
+                 f"must be instrumental or bad, got {self.empty_lyrics!r}")
 
 
 @dataclass

@@ -15,14 +15,20 @@ Keys are readable prefixes plus a short hash of the slice, e.g. ``kw25-ds1-3fa2c
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from ..common.errors import ConfigError
-from ..common.sample_sheet import Song, read_sample_sheet
+from ..common.sample_sheet import Song, read_sample_sheet_rows
+from ..common.song_checks import SongProblem, check_files
 from ..method.certification import DEFAULT_ALPHA
 from .demo_set import demo_songs
 from .hydra_configs import Sweep, SweepPoint, short_hash
+
+log = logging.getLogger(__name__)
 
 SEPARATION_KEYS = {"stems": ("backend", "residual"), "time_only": ("backend",),
                    "openunmix": ("backend", "model", "device", "residual", "chunk_seconds", "overlap_seconds",
@@ -181,6 +187,31 @@ class ArtifactPaths:
         return f"{self.results}/points/{{point}}"
 
 
+def checked_songs(data: dict, need_stems: bool) -> tuple[list[Song], list[SongProblem]]:
+    """The sample sheet's songs whose files all check out (:mod:`musiclime.common.song_checks`), and the
+    problems of the others, before any job runs.
+
+    Raises:
+        ConfigError: a row is bad and ``data.skip_bad_songs`` is false: one message lists every bad
+            row (sheet line, song, file, reason).
+    """
+    rows, problems = read_sample_sheet_rows(data["sample_sheet"], need_stems=need_stems)
+    file_problems, notes = check_files(rows, need_stems, data.get("empty_lyrics", "instrumental"))
+    problems = sorted(problems + file_problems, key=lambda p: p.line)
+    if problems and not data.get("skip_bad_songs", False):
+        listed = "\n".join(f"  - {p.describe()}" for p in problems)
+        n_rows = len({line for line, _ in rows} | {p.line for p in problems})
+        raise ConfigError(f"sample sheet {data['sample_sheet']}: {len({p.line for p in problems})} of {n_rows} rows "
+                          f"cannot be explained; fix them, or set data.skip_bad_songs=true to explain the others:\n"
+                          f"{listed}")
+    bad = {p.line for p in problems}
+    for problem in problems:
+        log.warning("skipping %s (data.skip_bad_songs=true)", problem.describe())
+    songs = [dataclasses.replace(song, notes=tuple(notes.get(song.song_id, ()))) for line, song in rows
+             if line not in bad]
+    return songs, problems
+
+
 class WorkflowPlan:
     """Every artifact of one invocation: songs x sweep points, with the config slices behind each key.
 
@@ -189,9 +220,11 @@ class WorkflowPlan:
         songs: the songs to explain (same for every point: the data group may not be swept).
     """
 
-    def __init__(self, sweep: Sweep, songs: list[Song]):
+    def __init__(self, sweep: Sweep, songs: list[Song], skipped: Sequence[SongProblem] = ()):
         self.sweep = sweep
         self.songs = {s.song_id: s for s in songs}
+        #: rows of the sample sheet left out (``data.skip_bad_songs=true``), with why
+        self.skipped = list(skipped)
         self.points = {p.id: p for p in sweep.points}
         self.paths = ArtifactPaths(sweep.points[0].config["results_dir"])
         self.slices: dict[str, dict[str, dict]] = {stage: {} for stage in
@@ -235,17 +268,22 @@ class WorkflowPlan:
         for point in sweep.points[1:]:
             if point.config["data"] != data:
                 raise ConfigError("the data group cannot be swept: every point must explain the same songs")
+        skipped: list[SongProblem] = []
         if data["demo"] is not None:
             songs = demo_songs(Path(data["sample_sheet"]), data["demo"]["n_songs"])
         else:
             need_stems = any(p.config["separation"]["backend"] == "stems" for p in sweep.points)
-            songs = read_sample_sheet(data["sample_sheet"], check_files=True, need_stems=need_stems)
+            songs, skipped = checked_songs(data, need_stems)
         if data["songs"]:
-            unknown = sorted(set(data["songs"]) - {s.song_id for s in songs})
+            unknown = sorted(set(data["songs"]) - {s.song_id for s in songs} - {p.song_id for p in skipped})
             if unknown:
                 raise ConfigError(f"config key data.songs names songs not in the sample sheet: {unknown}")
             songs = [s for s in songs if s.song_id in data["songs"]]
-        return cls(sweep, songs)
+            skipped = [p for p in skipped if p.song_id in data["songs"]]
+        if not songs:
+            raise ConfigError(f"no song of sample sheet {data['sample_sheet']} can be explained: "
+                              + "; ".join(p.describe() for p in skipped))
+        return cls(sweep, songs, skipped)
 
     def demo_models(self) -> dict[str, dict]:
         """``{weights_dir: train_demo slice}`` of the demo models the workflow trains: each point's

@@ -61,17 +61,18 @@ def index_point(point: dict, entries: list[dict], aggregation: list[str] = ()) -
                       for e in entries]}
 
 
-def sweep_index(points: list[dict], out_index: str | Path, title: str) -> Path:
+def sweep_index(points: list[dict], out_index: str | Path, title: str, skipped: Sequence[Mapping] = ()) -> Path:
     """The index page across every sweep point and song of the invocation.
 
     Args:
         points: per point ``{"id", "overrides", "explanations", "evaluations", "pages_dir", "aggregation"}``.
+        skipped: sample-sheet rows left out (``song_id``, ``line``, ``stage``, ``reason``), listed first.
     """
     rendered = []
     for point in points:
         entries = song_entries(point["explanations"], [], point["evaluations"], [], point["pages_dir"])
         rendered.append(index_point(point, entries, point["aggregation"]))
-    return write_index(rendered, out_index, title)
+    return write_index(rendered, out_index, title, skipped)
 
 
 SONG_PICTURE_CAPTIONS = ("Audio weights: sources x temporal segments, every component (outlined: certified ranks)",
@@ -105,13 +106,14 @@ def write_song_page(explanation_json: PathLike, out_html: PathLike, pictures: Se
     return write_text(out_html, html)
 
 
-def write_index(points: Sequence[Mapping], out_html: PathLike, title: str) -> Path:
+def write_index(points: Sequence[Mapping], out_html: PathLike, title: str, skipped: Sequence[Mapping] = ()) -> Path:
     """The index page across sweep points and songs.
 
     Args:
         points: per sweep point ``{"id", "overrides": [str], "songs": [{"explanation", "page",
             "evaluation" (optional)}], "aggregation": [files] (optional)}``.
         title: the experiment's name.
+        skipped: songs not explained (``song_id``, ``line``, ``reason``), shown before the points.
     """
 
     rendered, n_songs = [], 0
@@ -133,7 +135,7 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str) -> Pa
                          "second_opinion": second_opinion_summary(explanations)})
     return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS,
                                        text_columns=INDEX_TEXT_COLUMNS, column_titles=INDEX_COLUMN_TITLES,
-                                       n_songs=n_songs))
+                                       n_songs=n_songs, skipped=[dict(row) for row in skipped]))
 
 
 def _read_json(path: PathLike | None) -> dict | None:

@@ -51,7 +51,14 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
     return written
 
 
-def summarize_sweep(point_summaries: list[str], point_overrides: dict[str, list[str]], out_summary: str | Path) -> Path:
-    """One table for the whole invocation: every point's summary rows with the point's overrides."""
+def summarize_sweep(point_summaries: list[str], point_overrides: dict[str, list[str]], out_summary: str | Path,
+                    skipped: list[dict] = (), out_skipped: str | Path | None = None) -> Path:
+    """One table for the whole invocation: every point's summary rows with the point's overrides; and
+    ``skipped_songs.tsv`` (``out_skipped``): the sample-sheet rows left out (``data.skip_bad_songs``),
+    one per problem (``song_id``, ``line``, ``stage``, ``reason``; only a header when none)."""
+    from ...evidence.tables import write_skipped_songs
+
     summaries = {Path(path).parent.name: path for path in point_summaries}
+    if out_skipped is not None:
+        write_skipped_songs(skipped, out_skipped)
     return write_sweep_summary(summaries, point_overrides, out_summary)

@@ -1,0 +1,79 @@
+"""Every sample-sheet row is checked before any job: audio that decodes, lyrics that read, with a cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musiclime.common.audio import save_audio
+from musiclime.common.errors import ConfigError
+from musiclime.common.sample_sheet import Song, read_sample_sheet_rows, write_sample_sheet
+from musiclime.common.song_checks import FileVerdicts, audio_problem, check_files
+
+
+def good_song(root, name: str, lyrics: str = "a line\nanother line\n") -> Song:
+    folder = root / name
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    save_audio(folder / "mix.wav", (0.1 * rng.standard_normal(22050)).astype(np.float32), 22050)
+    (folder / "lyrics.txt").write_text(lyrics, encoding="utf-8")
+    return Song(name, folder / "mix.wav", folder / "lyrics.txt")
+
+
+def test_garbage_and_truncated_audio_are_caught_by_decoding(tmp_path):
+    garbage = tmp_path / "garbage.mp3"
+    garbage.write_bytes(np.random.default_rng(0).bytes(50_000))
+    assert "cannot be decoded" in audio_problem(garbage) and str(garbage) in audio_problem(garbage)
+    song = good_song(tmp_path, "whole")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(song.audio.read_bytes()[:20_000])  # the header still declares 22050 float samples
+    assert "truncated" in audio_problem(cut) and "WAV header" in audio_problem(cut)
+    assert audio_problem(song.audio) is None
+
+
+def test_every_bad_row_is_found_and_empty_lyrics_make_a_note(tmp_path):
+    songs = [good_song(tmp_path, "fine"), good_song(tmp_path, "instrumental", lyrics="  \n\n")]
+    latin1 = good_song(tmp_path, "latin1")
+    latin1.lyrics.write_bytes("d\xe9j\xe0 vu\n".encode("latin-1"))
+    corrupt = good_song(tmp_path, "corrupt")
+    corrupt.audio.write_bytes(b"RIFF....garbage")
+    missing = Song("missing", tmp_path / "nowhere.flac", songs[0].lyrics)
+    sheet = write_sample_sheet(tmp_path / "samples.tsv", songs + [latin1, corrupt, missing])
+    rows, row_problems = read_sample_sheet_rows(sheet)
+    assert not row_problems and len(rows) == 5
+    problems, notes = check_files(rows, need_stems=False, verdicts=FileVerdicts(tmp_path / "cache.json"))
+    described = {p.song_id: p.describe() for p in problems}
+    assert set(described) == {"latin1", "corrupt", "missing"}
+    assert "not UTF-8" in described["latin1"] and "line 4" in described["latin1"]
+    assert "cannot" in described["corrupt"] and "mix.wav" in described["corrupt"]
+    assert "not found" in described["missing"] and "nowhere.flac" in described["missing"]
+    assert list(notes) == ["instrumental"] and "explained as an instrumental" in notes["instrumental"][0]
+    strict, _ = check_files(rows, need_stems=False, empty_lyrics="bad", verdicts=FileVerdicts(None))
+    assert "instrumental" in {p.song_id for p in strict}
+    with pytest.raises(ConfigError, match="data.empty_lyrics"):
+        check_files(rows, need_stems=False, empty_lyrics="skip")
+
+
+def test_verdicts_are_cached_by_size_and_mtime(tmp_path):
+    song = good_song(tmp_path, "cached")
+    rows = [(2, song)]
+    first = FileVerdicts(tmp_path / "cache.json")
+    check_files(rows, need_stems=False, verdicts=first)
+    assert len(first.checked) == 2  # audio decoded, lyrics read
+    again = FileVerdicts(tmp_path / "cache.json")
+    check_files(rows, need_stems=False, verdicts=again)
+    assert again.checked == []  # nothing decoded on a re-parse
+    song.audio.write_bytes(b"not audio any more")
+    changed = FileVerdicts(tmp_path / "cache.json")
+    problems, _ = check_files(rows, need_stems=False, verdicts=changed)
+    assert len(changed.checked) == 1 and problems and "cannot" in problems[0].reason
+
+
+def test_rows_with_bad_ids_or_labels_are_all_reported(tmp_path):
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("song_id\taudio\tlyrics\tlabel\nok\ta.wav\ta.txt\t1\nbad id\tb.wav\tb.txt\t0\n"
+                     "ok\tc.wav\tc.txt\t\nthird\td.wav\td.txt\tyes\n")
+    rows, problems = read_sample_sheet_rows(sheet)
+    assert [song.song_id for _, song in rows] == ["ok"]
+    assert [(p.line, p.song_id) for p in problems] == [(3, "bad id"), (4, "ok"), (5, "third")]
+    assert "duplicate" in problems[1].reason and "label" in problems[2].reason
