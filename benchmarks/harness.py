@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_composition  # noqa: E402
 import bench_fit  # noqa: E402
+import bench_model_loads  # noqa: E402
 import bench_models  # noqa: E402
 import bench_peak_memory  # noqa: E402
 import bench_separation  # noqa: E402
@@ -47,6 +48,10 @@ SECTIONS = {
     "fit": bench_fit.run,
     "gpu": run_gpu,
 }
+#: Sections run only when named with --sections (minutes each: whole workflow runs).
+OPTIONAL_SECTIONS = {
+    "model_loads": bench_model_loads.run,
+}
 
 
 def format_table(results: dict, machine: dict) -> str:
@@ -67,7 +72,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes for CI (about two minutes on two cores)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here (atomically)")
-    parser.add_argument("--sections", nargs="+", choices=sorted(SECTIONS), default=list(SECTIONS))
+    parser.add_argument("--sections", nargs="+", choices=sorted({**SECTIONS, **OPTIONAL_SECTIONS}),
+                        default=list(SECTIONS))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("musiclime").setLevel(logging.WARNING)
@@ -75,7 +81,7 @@ def main(argv=None) -> int:
     results, started = {}, time.perf_counter()
     for name in args.sections:
         section_start = time.perf_counter()
-        results[name] = SECTIONS[name](args.quick)
+        results[name] = {**SECTIONS, **OPTIONAL_SECTIONS}[name](args.quick)
         if "skipped" in results[name]:
             log.info("%s: skipped (%s)", name, results[name]["skipped"])
         else:
