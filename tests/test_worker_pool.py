@@ -175,3 +175,27 @@ def test_a_cluster_job_has_one_model_worker_using_every_core_of_its_allocation(m
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     settings = model_pool_settings({"device": "cpu", "threads": 2, "model_workers": "auto"}, 8, cluster_job=True)
     assert (settings.size, settings.threads) == (1, 8)
+
+
+def test_a_served_pool_runs_calls_sent_from_another_process(tmp_path):
+    """The batch step of a SLURM group job serves its model worker; a job step (here a child process that
+    inherits the environment) sends its call there and gets the result, and the model is built once."""
+    import subprocess
+    import sys
+
+    from musiclime.pipeline import job_step_server
+
+    path = job_step_server.serve_pool("test-served")
+    try:
+        script = ("import sys; from musiclime.pipeline.job_step_server import call_server, server_address;"
+                  "from musiclime.pipeline.worker_pool import Call; from tests.test_worker_pool import build_counted;"
+                  "print(*call_server(server_address(), Call(build_counted, ('served-model', 4), job='rule predict, song s')))")
+        answers = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                                  cwd=Path(__file__).resolve().parents[1]) for _ in range(2)]
+        assert all(a.returncode == 0 for a in answers), answers[0].stderr[-2000:]
+        (pid_1, builds_1), (pid_2, builds_2) = (a.stdout.split() for a in answers)
+        assert pid_1 == pid_2 and (builds_1, builds_2) == ("1", "1")  # one worker, one build for both steps
+    finally:
+        job_step_server._stop(job_step_server._served.pop("test-served"), path)
+        for key in (job_step_server.SERVER_ENV, job_step_server.SERVER_KEY_ENV):
+            os.environ.pop(key, None)

@@ -32,17 +32,31 @@ log = logging.getLogger(__name__)
 _served: dict[str, Listener] = {}
 
 
-def serve_pool(name: str = "models") -> Path:
+#: Longest path of a Unix socket (``sun_path`` is 108 bytes on Linux, with its terminating NUL).
+MAX_SOCKET_PATH = 107
+
+
+def serve_pool(name: str = "models") -> Path | None:
     """Run calls that job steps of this allocation send to pool ``name`` (in threads of this process).
 
     Sets :data:`SERVER_ENV` and :data:`SERVER_KEY_ENV` in this process's environment, which the job
-    steps it starts inherit. Returns the socket's path.
+    steps it starts inherit. Returns the socket's path; ``None`` (with a warning: each job step then
+    loads its own models) when no socket can be made.
     """
     if name in _served:
         return Path(_served[name].address)
     key = secrets.token_bytes(16)
-    path = Path(tempfile.gettempdir()) / f"musiclime-{name}-{os.getpid()}-{secrets.token_hex(4)}.sock"
-    listener = Listener(str(path), family="AF_UNIX", authkey=key)
+    socket_name = f"musiclime-{name}-{os.getpid()}-{secrets.token_hex(4)}.sock"
+    folder = Path(tempfile.gettempdir())
+    if len(str(folder / socket_name)) > MAX_SOCKET_PATH:  # a long $TMPDIR on some clusters
+        folder = Path("/tmp")
+    path = folder / socket_name
+    try:
+        listener = Listener(str(path), family="AF_UNIX", authkey=key)
+    except OSError as exc:
+        log.warning("cannot serve the %s workers to this job's steps at %s (%s); each step loads its own", name,
+                    path, exc)
+        return None
     _served[name] = listener
     threading.Thread(target=_accept, args=(listener, name), daemon=True, name=f"serve-{name}").start()
     os.environ[SERVER_ENV] = str(path)
