@@ -114,16 +114,18 @@ def run_job(repo: Path, workdir: Path, name: str, resources: Path, overrides: li
         raise SystemExit(f"run {name} re-made the prepared resources ({jobs}); its wall time would include them")
     predict = predict_jobs(folder)
     in_run = [j["snakemake_s"] - j["predict_seconds"] for j in predict if j["snakemake_s"] is not None]
+    scoring = [j["predict_seconds"] for j in predict]
     return {"name": name, "folder": str(folder), "load_seconds": load_seconds, "wall_s": round(wall, 2),
             "jobs": jobs, **count_loads(load_log),
             "predict_jobs": len(predict),
             "in_run_predict_overhead_s": round(float(np.mean(in_run)), 3) if in_run else None,
-            "predict_seconds_mean": round(float(np.mean([j["predict_seconds"] for j in predict])), 3) if predict else None}
+            "predict_seconds_mean": round(float(np.mean(scoring)), 3) if scoring else None}
 
 
 def count_loads(load_log: Path) -> dict:
     """Loads in all, per variant, per worker process (most of any process, and of any process and variant)."""
-    lines = [json.loads(line) for line in load_log.read_text().splitlines() if line.strip()] if load_log.exists() else []
+    text = load_log.read_text() if load_log.exists() else ""
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
     per_pid = Counter(r["pid"] for r in lines)
     per_pid_variant = Counter((r["pid"], r["variant"]) for r in lines)
     return {"loads": len(lines), "loads_per_variant": dict(sorted(Counter(r["variant"] for r in lines).items())),
@@ -191,9 +193,11 @@ WARM_WORKER = """
 import json, re, sys, time
 from pathlib import Path
 spec = json.loads(sys.argv[1])
+import musiclime
 from musiclime.pipeline import stages
 if getattr(stages.predict, "worker_pool", None) != "models":
-    print(json.dumps({"skipped": "stages.predict has no worker_pool == 'models' in this checkout"}))
+    print(json.dumps({"skipped": "stages.predict has no worker_pool == 'models' in this checkout",
+                      "musiclime_file": musiclime.__file__}))
     sys.exit(0)
 from musiclime.pipeline.worker_pool import run_in_worker
 load_log = Path(spec["model"]["predict_fn"]["load_log"])
@@ -215,7 +219,7 @@ for i in range(spec["calls"]):
     worker = re.search(r"in worker (\\d+)", log)
     calls.append({"wall_s": wall, "predictions": str(out / "predictions.npz"), "loads": loads - loads_before,
                   "worker_pid": int(worker.group(1)) if worker else None})
-print(json.dumps({"calls": calls}))
+print(json.dumps({"calls": calls, "musiclime_file": musiclime.__file__}))
 """
 
 
@@ -265,7 +269,7 @@ def overhead_warm_worker(repo: Path, job: dict, workdir: Path, calls: int) -> di
                         "overhead_s": call["wall_s"] - predict_seconds, "loads": call["loads"],
                         "worker_pid": call["worker_pid"]})
     warm = [r for r in results[1:] if r["loads"] == 0]
-    return {"first": summarize_calls(results[:1]),
+    return {"musiclime_file": answer["musiclime_file"], "first": summarize_calls(results[:1]),
             "warm": summarize_calls(warm) if warm else {"skipped": "every later call loaded the model again"},
             "later_calls_that_loaded": sum(r["loads"] > 0 for r in results[1:])}
 
@@ -385,7 +389,8 @@ def run(quick: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose Snakefile and src/ run (default: this one)")
+    parser.add_argument("--repo", type=Path, default=REPO,
+                        help="checkout whose Snakefile and src/ run (default: this one)")
     parser.add_argument("--songs", type=int, default=8, help="demo songs (data.demo.n_songs; default 8)")
     parser.add_argument("--load-seconds", type=float, default=10.0, help="seconds each model load takes (default 10)")
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores (default 2, the README's main job)")

@@ -15,7 +15,7 @@ import time
 
 
 def record_load(load_log: str | os.PathLike, variant: str) -> None:
-    """Append one line for this load; a single ``write`` on an ``O_APPEND`` file, so concurrent jobs do not mix lines."""
+    """Append one line for this load: one ``write`` to an ``O_APPEND`` file, so concurrent jobs' lines never mix."""
     line = json.dumps({"pid": os.getpid(), "variant": variant, "time": time.time()}) + "\n"
     fd = os.open(os.fspath(load_log), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
