@@ -77,3 +77,16 @@ def test_rows_with_bad_ids_or_labels_are_all_reported(tmp_path):
     assert [song.song_id for _, song in rows] == ["ok"]
     assert [(p.line, p.song_id) for p in problems] == [(3, "bad id"), (4, "ok"), (5, "third")]
     assert "duplicate" in problems[1].reason and "label" in problems[2].reason
+
+
+def test_tag_only_lyrics_count_as_empty_and_a_lyrical_sweep_refuses_them(tmp_path):
+    from musiclime.factorization.lyrics import lyric_lines
+
+    song = good_song(tmp_path, "tags", lyrics="[Intro]\n(instrumental)\n\n[Outro]\n")
+    rows = [(2, song)]
+    by_factorization = lambda text: bool(lyric_lines(text))  # noqa: E731 (what the plan passes)
+    problems, notes = check_files(rows, need_stems=False, verdicts=FileVerdicts(None), has_lyrics=by_factorization)
+    assert not problems and "holds no lyric line" in notes["tags"][0]
+    problems, _ = check_files(rows, need_stems=False, verdicts=FileVerdicts(None), has_lyrics=by_factorization,
+                              lyrics_needed=True)
+    assert "explain.modality=lyrical needs lyrics" in problems[0].reason

@@ -17,7 +17,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from .atomic_io import write_json
 
@@ -54,7 +54,7 @@ class SongProblem:
 
 def empty_lyrics_note(lyrics: Path) -> str:
     """The note an instrumental-by-empty-lyrics song carries (on its page and in its metadata)."""
-    return (f"the lyrics file {lyrics} is empty: the song is explained as an instrumental, from its audio alone "
+    return (f"the lyrics file {lyrics} holds no lyric line: the song is explained as an instrumental, from its audio alone "
             "(data.empty_lyrics=bad refuses such songs instead)")
 
 
@@ -157,14 +157,21 @@ def lyrics_problem(path: Path) -> str | None:
     return None
 
 
-def lyrics_are_empty(path: Path) -> bool:
-    """True when the lyrics file holds nothing but whitespace."""
-    return not path.read_text(encoding="utf-8").strip()
+def has_text(lyrics: str) -> bool:
+    """True when ``lyrics`` holds anything but whitespace (the default test of :func:`check_files`)."""
+    return bool(lyrics.strip())
 
 
 def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyrics: str = "instrumental",
-                verdicts: FileVerdicts | None = None) -> tuple[list[SongProblem], dict[str, list[str]]]:
+                verdicts: FileVerdicts | None = None, has_lyrics: Callable[[str], bool] = has_text,
+                lyrics_needed: bool = False) -> tuple[list[SongProblem], dict[str, list[str]]]:
     """Check the files of sample-sheet rows ``(line, Song)``: audio decodes, lyrics read, stems exist.
+
+    Args:
+        has_lyrics: whether a lyrics text has something to explain (the plan passes the lyrics
+            factorization's own test, so a file of ``[Chorus]`` tags alone counts as empty).
+        lyrics_needed: some sweep point explains the lyrics alone (``explain.modality=lyrical``):
+            empty lyrics make the row bad whatever ``empty_lyrics`` says.
 
     Returns:
         ``(problems, notes)``: every problem found (several per row possible), and per song id the
@@ -182,10 +189,10 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
             reason = verdicts.verdict(Path(path), kind)
             if reason:
                 problems.append(SongProblem(song.song_id, line, reason))
-            elif kind == "lyrics" and lyrics_are_empty(Path(path)):
-                if empty_lyrics == "bad":
-                    problems.append(SongProblem(song.song_id, line, f"lyrics file is empty: {path} "
-                                                                    "(data.empty_lyrics=bad)"))
+            elif kind == "lyrics" and not has_lyrics(Path(path).read_text(encoding="utf-8")):
+                if empty_lyrics == "bad" or lyrics_needed:
+                    why = "explain.modality=lyrical needs lyrics" if lyrics_needed else "data.empty_lyrics=bad"
+                    problems.append(SongProblem(song.song_id, line, f"lyrics file holds no lyric line: {path} ({why})"))
                 else:
                     notes.setdefault(song.song_id, []).append(empty_lyrics_note(Path(path)))
         if need_stems and (song.stems is None or not Path(song.stems).is_dir()):

@@ -24,6 +24,7 @@ from typing import Sequence
 from ..common.errors import ConfigError
 from ..common.sample_sheet import Song, read_sample_sheet_rows
 from ..common.song_checks import SongProblem, check_files
+from ..factorization.lyrics import lyric_lines
 from ..method.certification import DEFAULT_ALPHA
 from .demo_set import demo_songs
 from .hydra_configs import Sweep, SweepPoint, short_hash
@@ -187,7 +188,7 @@ class ArtifactPaths:
         return f"{self.results}/points/{{point}}"
 
 
-def checked_songs(data: dict, need_stems: bool) -> tuple[list[Song], list[SongProblem]]:
+def checked_songs(data: dict, need_stems: bool, lyrical: bool = False) -> tuple[list[Song], list[SongProblem]]:
     """The sample sheet's songs whose files all check out (:mod:`musiclime.common.song_checks`), and the
     problems of the others, before any job runs.
 
@@ -196,7 +197,8 @@ def checked_songs(data: dict, need_stems: bool) -> tuple[list[Song], list[SongPr
             row (sheet line, song, file, reason).
     """
     rows, problems = read_sample_sheet_rows(data["sample_sheet"], need_stems=need_stems)
-    file_problems, notes = check_files(rows, need_stems, data.get("empty_lyrics", "instrumental"))
+    file_problems, notes = check_files(rows, need_stems, data.get("empty_lyrics", "instrumental"),
+                                       has_lyrics=lambda text: bool(lyric_lines(text)), lyrics_needed=lyrical)
     problems = sorted(problems + file_problems, key=lambda p: p.line)
     if problems and not data.get("skip_bad_songs", False):
         listed = "\n".join(f"  - {p.describe()}" for p in problems)
@@ -273,7 +275,8 @@ class WorkflowPlan:
             songs = demo_songs(Path(data["sample_sheet"]), data["demo"]["n_songs"])
         else:
             need_stems = any(p.config["separation"]["backend"] == "stems" for p in sweep.points)
-            songs, skipped = checked_songs(data, need_stems)
+            lyrical = any(p.config["explain"]["modality"] == "lyrical" for p in sweep.points)
+            songs, skipped = checked_songs(data, need_stems, lyrical)
         if data["songs"]:
             unknown = sorted(set(data["songs"]) - {s.song_id for s in songs} - {p.song_id for p in skipped})
             if unknown:
