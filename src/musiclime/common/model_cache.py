@@ -60,6 +60,12 @@ def config_key(kind: str, config: Mapping[str, Any]) -> str:
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
+def model_key(model_slice: Mapping[str, Any]) -> str:
+    """The key of the model a ``model`` config slice builds with its ``predict_fn`` factory (each randomized
+    variant is a slice of its own): what a stage asks the cache for, and what a job's worker affinity names."""
+    return config_key("predict_fn", model_slice["predict_fn"])
+
+
 def model_nbytes(model: Any, depth: int = 2) -> int:
     """Bytes of the torch parameters and buffers held by ``model`` or its attributes (``depth`` levels).
 

@@ -116,11 +116,11 @@ def run_heavy_stage(log_path: str | Path | None, stage: Callable[..., T], *args,
     Snakemake ``threads`` (torch's CPU threads in the call); ``job`` names the rule and song in errors,
     e.g. when the worker dies (:class:`musiclime.pipeline.worker_pool.WorkerDiedError`).
     """
-    from ..common.model_cache import config_key
+    from ..common.model_cache import model_key
     from .job_step_server import call_server, server_address
     from .worker_pool import Call, run_call
 
-    affinity = config_key("predict_fn", model["predict_fn"]) if model and "predict_fn" in model else None
+    affinity = model_key(model) if model and "predict_fn" in model else None
     call = Call(stage, args, kwargs, None if log_path is None else str(log_path), int(threads), affinity, job)
     address = server_address()  # a job step of a SLURM (group) job: the batch step's workers hold the models
     if address is not None:

@@ -259,13 +259,13 @@ class WorkerPool:
         try:
             threads = self.settings.threads or call.threads
             worker.conn.send((call.log_path, os.getpid(), call.stage, call.args, call.kwargs, threads))
-            outcome = self._answer(worker, call)
-        except (OSError, EOFError, BrokenPipeError) as exc:
+            outcome = self._answer(worker)
+        except (OSError, EOFError) as exc:  # the pipe broke under the send
             self._release(worker, alive=False)
-            raise self._died(worker, call, exc) from exc
+            raise self._died(worker, call) from exc
         if outcome is None:
             self._release(worker, alive=False)
-            raise self._died(worker, call, None)
+            raise self._died(worker, call)
         status, value, holds = outcome
         worker.holds = tuple(holds)
         worker.calls += 1
@@ -282,7 +282,7 @@ class WorkerPool:
                 worker.stop()
             self._idle.clear()
 
-    def _answer(self, worker: Worker, call: Call):
+    def _answer(self, worker: Worker):
         """The worker's ``(status, value, model keys)``, or ``None`` when it died first."""
         ready = wait([worker.conn, worker.process.sentinel])
         if worker.conn in ready:
@@ -292,7 +292,7 @@ class WorkerPool:
                 return None
         return None
 
-    def _died(self, worker: Worker, call: Call, exc: BaseException | None) -> WorkerDiedError:
+    def _died(self, worker: Worker, call: Call) -> WorkerDiedError:
         worker.process.join(timeout=5)
         code = worker.process.exitcode
         how = describe_exit(code)

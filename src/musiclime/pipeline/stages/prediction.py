@@ -9,7 +9,7 @@ import numpy as np
 
 from ...common.artifacts import load_arrays, save_arrays, write_config
 from ...common.errors import ConfigError, MusicLimeError
-from ...common.model_cache import MODELS, config_key
+from ...common.model_cache import MODELS, model_key
 from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
 from ...method.inference import predict_all_off, predict_original
@@ -32,20 +32,14 @@ def load_predict_fn(model_slice: dict):
         raise ConfigError(f"config key model.predict_fn: cannot build model {model_slice['name']!r}: {exc}") from exc
 
 
-def cached_predict_fn(model_slice: dict, factory_key: str = "predict_fn"):
-    """The model of ``model_slice[factory_key]``, built once per process (:mod:`musiclime.common.model_cache`).
+def cached_predict_fn(model_slice: dict):
+    """The model of ``model_slice["predict_fn"]``, built once per process (:mod:`musiclime.common.model_cache`).
 
     A warm model worker keeps it for the next job that asks for the same factory config and weight
     files (``model.requires`` and the ``predict_fn``'s ``weight_files``); a new checkpoint is a new model.
     """
-    factory = model_slice[factory_key]
-    return MODELS.get(config_key(factory_key, factory), lambda: load_predict_fn(model_slice),
+    return MODELS.get(model_key(model_slice), lambda: load_predict_fn(model_slice),
                       files=model_slice.get("requires") or (), what=f"model {model_slice['name']!r}")
-
-
-def model_affinity(model_slice: dict) -> str:
-    """The cache key of the slice's model: a job asking for it prefers a worker that holds it."""
-    return config_key("predict_fn", model_slice["predict_fn"])
 
 
 def weights_provenance(predict_fn, model_slice: dict) -> dict:
