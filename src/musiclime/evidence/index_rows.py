@@ -17,9 +17,9 @@ from .trust.support import MIN_EFFECTIVE_ROWS_PER_FEATURE, gated_evaluation, sec
 
 #: Columns of a point's table, in order.
 INDEX_COLUMNS = ("song", "true label", "predicted", "P original / reconstruction", "R^2", "top audio", "top lyrics",
-                 "top-5 Jaccard", "deletion AOPC (random orders)", "randomization rho", "verdicts")
+                 "top-5 Jaccard", "deletion AOPC (random orders)", "randomization rho", "ground truth", "verdicts")
 #: Index columns of words, not numbers (left-aligned, wider).
-INDEX_TEXT_COLUMNS = ("top audio", "top lyrics", "verdicts")
+INDEX_TEXT_COLUMNS = ("top audio", "top lyrics", "ground truth", "verdicts")
 #: What an index column holds, shown as its header's tooltip.
 INDEX_COLUMN_TITLES = {
     "top audio": "the audio component with the largest |weight| (full fit), its weight; a check mark: rank certified",
@@ -28,6 +28,8 @@ INDEX_COLUMN_TITLES = {
     "deletion AOPC (random orders)": "deletion_aopc, and random_deletion_aopc in brackets: "
                                      "higher than random = faithful",
     "randomization rho": "randomization_spearman_within_modality: near 0 = passes the randomization check",
+    "ground truth": "songs with ground truth: per modality, the rank AUC of the truth features (1 = all above the "
+                    "rest) and how many of the k truth features are in the top k",
 }
 #: Characters of a lyric unit in an index cell.
 INDEX_LABEL_CHARS = 36
@@ -49,11 +51,24 @@ def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping
               "top-5 Jaccard": fmt(metrics.get("jaccard_top5"), 2),
               "deletion AOPC (random orders)": f"{fmt(metrics.get('deletion_aopc'), 3)} "
                                                f"({fmt(metrics.get('random_deletion_aopc'), 3)})",
-              "randomization rho": _signed(metrics.get("randomization_spearman_within_modality"))}
+              "randomization rho": _signed(metrics.get("randomization_spearman_within_modality")),
+              "ground truth": ground_truth_cell((evaluation or {}).get("ground_truth"), label)}
     short = [INDEX_VERDICTS[v["check"]][not v["passed"]] for v in verdict_rows(evaluation)
              if v["check"] in INDEX_VERDICTS]
     values["verdicts"] = ", ".join(short) or "-"
     return values
+
+
+def ground_truth_cell(check: Mapping | None, label: int) -> str:
+    """``audio 0.95, 3/3; lyrics 1.00, 2/2`` (rank AUC, truth in the top k); ``-`` without ground truth."""
+    entry = ((check or {}).get("labels") or {}).get(str(label)) or {}
+    parts = []
+    for modality in ("audio", "lyrics"):
+        score = entry.get(modality)
+        if score:
+            found = 0 if score["recall"] is None else round(score["recall"] * score["k"])
+            parts.append(f"{modality} {fmt(score['auc'], 2)}, {found}/{score['k']}")
+    return "; ".join(parts) or "-"
 
 
 def _top_cell(row: RankedFeature | None) -> str:
