@@ -11,7 +11,7 @@ import pytest
 from musiclime.common.ground_truth_file import (GroundTruthError, ground_truth_path, read_ground_truth)
 from musiclime.evidence.ground_truth import (audio_truth_columns, check_metrics, ground_truth_check,
                                              ground_truth_sentence, lyric_truth_columns, rank_auc, recall_at_k)
-from musiclime.evidence.index_rows import ground_truth_cell
+from musiclime.evidence.index_rows import ground_truth_cell, ground_truth_summary
 from musiclime.method.explanation import load_explanation
 from musiclime.pipeline.stages.evaluation import evaluate_song
 
@@ -132,6 +132,10 @@ def test_the_planted_features_score_perfectly(explained, tmp_path):
     assert sentence.startswith("Ground truth: AUC 1.00 of the audio ranking, 4 of 4 truth components in the top 4")
     assert "lyric lines: AUC 1.00, 2 of 2 in the top 2" in sentence
     assert ground_truth_cell(check, label) == "audio 1.00, 4/4; lyrics 1.00, 2/2"
+    evaluation = {"ground_truth": check, "metrics": metrics}
+    assert ground_truth_summary([evaluation, None, {"metrics": {}}]) == (
+        "Ground truth (1 song): audio AUC 1.00 (recall 1.00), lyric lines AUC 1.00 (recall 1.00), means over the songs")
+    assert ground_truth_summary([None]) is None
     # a wrong truth scores low, and its leaders (when certified) would not be truth
     wrong = ground_truth_check(explanation, read_ground_truth(write_truth(
         tmp_path / "w.json", components=["vocals_T5", "drums_T5"], lyric_lines=["first line of the verse"])))
