@@ -161,3 +161,14 @@ def test_evaluation_records_the_check_and_the_switch_skips_it(explained, tmp_pat
                           ground_truth=bad)
     finally:
         truth.unlink()
+
+
+def test_the_switch_keeps_evaluation_keys_when_on():
+    """Adding the check must not re-key (and so re-run) existing evaluations; switching it off does."""
+    from musiclime.pipeline.config_schema import EvaluationConfig
+    from musiclime.pipeline.plan import EVALUATION_KEYS, evaluation_slice
+
+    defaults = vars(EvaluationConfig())
+    assert defaults["ground_truth"] is True
+    assert evaluation_slice(defaults) == {k: defaults[k] for k in EVALUATION_KEYS}
+    assert evaluation_slice({**defaults, "ground_truth": False})["ground_truth"] is False
