@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from musiclime.common.ground_truth_file import (GroundTruthError, ground_truth_path, read_ground_truth)
-from musiclime.evidence.ground_truth import (audio_truth_columns, check_metrics, ground_truth_check,
+from musiclime.evidence.ground_truth import (audio_leaders, audio_truth_columns, check_metrics, ground_truth_check,
                                              ground_truth_sentence, lyric_truth_columns, rank_auc, recall_at_k)
 from musiclime.evidence.index_rows import ground_truth_cell, ground_truth_summary
 from musiclime.method.explanation import load_explanation
@@ -172,3 +172,16 @@ def test_the_switch_keeps_evaluation_keys_when_on():
     assert defaults["ground_truth"] is True
     assert evaluation_slice(defaults) == {k: defaults[k] for k in EVALUATION_KEYS}
     assert evaluation_slice({**defaults, "ground_truth": False})["ground_truth"] is False
+
+
+def test_leaders_are_the_ones_the_page_names():
+    """Certified top ranks (at most three) where the audio is resolved; none when no rank is certified."""
+    from types import SimpleNamespace
+
+    from musiclime.evidence.rankings import ModalityRanking, RankedFeature
+
+    rows = [RankedFeature(rank=r, column=c, label=f"c{c}", weight=0.1) for r, c in enumerate((7, 3, 5, 1), start=1)]
+    plain = SimpleNamespace(metadata={})
+    assert audio_leaders(plain, ModalityRanking("audio", rows, 4, certified_top_k=4, judged=True), 1) == [7, 3, 5]
+    assert audio_leaders(plain, ModalityRanking("audio", rows, 4, certified_top_k=0, judged=True), 1) == []
+    assert audio_leaders(plain, ModalityRanking("audio", rows, 4, certified_top_k=2, judged=False), 1) == []

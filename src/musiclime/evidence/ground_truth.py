@@ -9,9 +9,9 @@ scored against it:
   not truth (ties count half); 1 = every truth feature outranks every other, 0.5 = chance;
 * **recall in the top k**: of the ``k`` truth features (``k`` = how many there are), how many the
   ranking puts in its top ``k``;
-* **leaders in truth**: whether the audio features the page names as leaders (its certified top
-  ranks, at most :data:`musiclime.evidence.lead.MAX_NAMED`) are all truth; ``None`` when no audio
-  rank is certified (the page then names no certain leader).
+* **leaders in truth**: whether the audio features the page's lead names (its certified top ranks, at
+  most :data:`musiclime.evidence.lead.MAX_NAMED`, where the audio's effect is resolved) are all
+  truth; ``None`` when the page names no audio leader.
 
 Mapping: when the explanation cut the audio into the file's ``temporal_segments``, the truth is the
 file's ``components``; otherwise its ``audio_cues`` go through the explanation's segment boundaries
@@ -31,7 +31,8 @@ import numpy as np
 from ..common.ground_truth_file import GroundTruth
 from ..factorization.lyrics import normalized_line
 from ..method.explanation import MusicLIMEExplanation
-from .lead import MAX_NAMED
+from ..method.explanation_views import modality_attribution_of, reader_weights
+from .lead import MAX_NAMED, resolved
 from .rankings import ModalityRanking, modality_rankings
 
 #: Fraction of a segment a stem's cues must cover for the component to be truth.
@@ -183,9 +184,11 @@ def score_ranking(ranking: ModalityRanking, weights: np.ndarray, columns: set[in
                          top_k=[labels[c] for c in order[:k]])
 
 
-def audio_leaders(ranking: ModalityRanking) -> list[int]:
-    """Columns of the audio features the page names as certain leaders (none when no rank is certified)."""
-    if not ranking.judged or ranking.certified <= 0:
+def audio_leaders(explanation: MusicLIMEExplanation, ranking: ModalityRanking, label: int) -> list[int]:
+    """Columns of the audio features the page's lead names (:mod:`musiclime.evidence.lead`): its certified
+    top ranks, at most :data:`~musiclime.evidence.lead.MAX_NAMED`, and only where the audio is resolved
+    (:func:`~musiclime.evidence.lead.resolved`); none otherwise."""
+    if not resolved(ranking, modality_attribution_of(explanation, label)):
         return []
     return [row.column for row in ranking.rows[:min(ranking.certified, MAX_NAMED)]]
 
@@ -199,8 +202,6 @@ def ground_truth_check(explanation: MusicLIMEExplanation, truth: GroundTruth,
         "leaders", "leaders_in_truth", "lyrics": ModalityScore dict}}}``; a modality without features
         or truth is absent from a label's entry.
     """
-    from ..method.explanation_views import reader_weights
-
     audio_columns, mapping, notes = audio_truth_columns(explanation, truth)
     lyric_columns, lyric_notes = lyric_truth_columns(explanation, truth)
     columns = {"audio": audio_columns, "lyrics": lyric_columns}
@@ -214,7 +215,7 @@ def ground_truth_check(explanation: MusicLIMEExplanation, truth: GroundTruth,
             own = [i for i, f in enumerate(explanation.features) if f["type"] == ranking.modality]
             score = score_ranking(ranking, weights, columns[ranking.modality], own).as_dict()
             if ranking.modality == "audio":
-                leaders = audio_leaders(ranking)
+                leaders = audio_leaders(explanation, ranking, label)
                 labels_of = {row.column: row.label for row in ranking.rows}
                 score["leaders"] = [labels_of[c] for c in leaders]
                 score["leaders_in_truth"] = all(c in audio_columns for c in leaders) if leaders else None
