@@ -38,7 +38,7 @@ METRIC_MEANINGS = {
     "ground_truth_audio_auc": "rank AUC of the song's truth components in the audio ranking (1 = all above the rest, "
                               "0.5 = chance)",
     "ground_truth_audio_recall": "fraction of the k truth components in the audio ranking's top k",
-    "ground_truth_audio_leaders_in_truth": "1 when every audio leader the page names (certified ranks) is truth",
+    "ground_truth_audio_leaders_in_truth": "1 when every audio leader the page names (certified and resolved) is truth",
     "ground_truth_lyrics_auc": "rank AUC of the song's truth lyric lines in the lyrics ranking",
     "ground_truth_lyrics_recall": "fraction of the k truth lyric lines in the lyrics ranking's top k",
 }
