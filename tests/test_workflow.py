@@ -64,7 +64,7 @@ def test_first_run_produces_every_artifact(first_run):
             assert (level / "config.yaml").is_file(), f"resolved config missing beside {level}"
     point = next((results / "points").iterdir())
     assert {p.name for p in point.iterdir()} == {"summary.tsv", "report.html", "config.yaml", "songs",
-                                                 "importance-paper.csv", "importance-paper.png",
+                                                 "attribution-by-class.tsv", "importance-paper.csv", "importance-paper.png",
                                                  "importance-paper-classes.png", "importance-paper-comparison.png"}
     assert sorted(p.name for p in (point / "songs").glob("*.html")) == ["song0.html", "song1.html"]
     assert "I_LIME" in (point / "importance-paper.csv").read_text().splitlines()[0]
