@@ -17,6 +17,7 @@ from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import (certification_of, lyric_lines_weighted, modality_attribution_of,
                                         stem_attribution_of, top_features)
 from .comparison import SURROGATE_NAMES, surrogate_comparison
+from .ground_truth import ground_truth_sentence
 from .lead import lead_sentences
 from .rankings import ModalityRanking, modality_rankings
 from .trust.support import explanation_caveat, gated_evaluation, second_opinion_support
@@ -34,6 +35,12 @@ METRIC_MEANINGS = {
     "random_deletion_aopc": "the same for random orders (baseline)",
     "insertion_aopc": "mean probability gain when inserting features in explanation order (higher = more faithful)",
     "random_insertion_aopc": "the same for random orders (baseline)",
+    "ground_truth_audio_auc": "rank AUC of the song's truth components in the audio ranking (1 = all above the rest, "
+                              "0.5 = chance)",
+    "ground_truth_audio_recall": "fraction of the k truth components in the audio ranking's top k",
+    "ground_truth_audio_leaders_in_truth": "1 when every audio leader the page names (certified and resolved) is truth",
+    "ground_truth_lyrics_auc": "rank AUC of the song's truth lyric lines in the lyrics ranking",
+    "ground_truth_lyrics_recall": "fraction of the k truth lyric lines in the lyrics ranking's top k",
 }
 #: What the randomization variants compare with, by metric prefix (cascade steps are named by their layers).
 RANDOMIZATION_MEANINGS = {"randomization": "the model with every weight re-initialised",
@@ -195,6 +202,7 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         probabilities=probability_rows(explanation), fit=fit,
         evaluation=[{"name": k, "value": fmt(v), "meaning": metric_meaning(k)} for k, v in metrics.items()],
         verdicts=verdict_rows(evaluation),
+        ground_truth=ground_truth_sentence((evaluation or {}).get("ground_truth"), label),
         evaluation_notes=[n for n in (evaluation or {}).get("notes", []) if n != support.reason],
         audio=[{"caption": c, "href": relative_href(p, out_html)} for c, p in audio],
         pictures=[{"caption": c, "href": relative_href(p, out_html)} for c, p in pictures],
