@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from musiclime import MusicLIMEExplainer
-from musiclime.method.coarse_attribution import (CoalitionTable, attribution_blocks, coalition_masks, exact_shapley,
-                                                 modality_values, score_coalitions, stem_values)
+from musiclime.method.coalitions import coalition_masks, score_coalitions
+from musiclime.method.coarse_attribution import (CoalitionTable, attribution_blocks, exact_shapley, modality_values,
+                                                 stem_values)
 from musiclime.models.glassbox import GlassBoxModel
 
 AUDIO_PLANT = {"drums_T2": 0.25, "vocals_T0": -0.15, "bass_T3": 0.10, "drums_T0": 0.05}

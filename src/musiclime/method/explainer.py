@@ -14,7 +14,8 @@ from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
 from .certification import DEFAULT_ALPHA, certification_block, check_alpha
-from .coarse_attribution import attribution_blocks, score_coalitions
+from .coalitions import score_coalitions
+from .coarse_attribution import attribution_blocks
 from .full_fit import fit_every_feature, full_fit_block, kernel_weights
 from .inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB

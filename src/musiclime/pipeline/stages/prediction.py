@@ -12,7 +12,7 @@ from ...common.errors import ConfigError, MusicLimeError
 from ...common.model_cache import MODELS, model_key
 from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
-from ...method.coarse_attribution import score_coalitions
+from ...method.coalitions import score_coalitions
 from ...method.inference import predict_all_off, predict_original
 from ...method.modality import FeatureLayout
 from ...method.rounds import score_masks
