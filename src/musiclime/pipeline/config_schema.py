@@ -157,6 +157,7 @@ class StoppingConfig:
     method: str = StoppingRule.method  # sequential or bonferroni: the certification's test (left out of the masks slice when default)
 
     def __post_init__(self):
+        check_method(self.method, "explain.stopping.method")  # a misspelt method is an error even when off
         if self.enabled:
             StoppingRule.from_config(vars(self))  # raises ConfigError naming explain.stopping.<key>
 
