@@ -37,8 +37,9 @@ weights, near ties and exact ties. Each ranking (the explanation's own selected 
 fit's audio components; its lyric features) is its own family at level ``alpha``.
 
 The features **tied at the boundary** are the ``(k+1)``-th ranked feature and every feature ranked
-below it that it could not be separated from (``sequential``: pairwise p-value above ``alpha``;
-``bonferroni``: ``z < z_crit``): a group the reader should see as one, since no number of samples may
+below it that it could not be separated from (``sequential``: the gap's two-sided z test, the test of
+the runner-up, has p above ``alpha``, i.e. ``z < Phi^-1(1 - alpha / 2)``; ``bonferroni``:
+``z < z_crit``): a group the reader should see as one, since no number of samples may
 order them. A ranking is not judged (``judged`` false, ``certified_top_k`` 0) when a modality has
 fewer than :data:`~musiclime.method.robust_fit.MIN_DRAWS_PER_PARAMETER` distinct masks per parameter.
 """
@@ -55,7 +56,8 @@ from scipy.stats import norm
 from ..common.errors import ConfigError
 from .modality import FeatureLayout
 from .robust_fit import MIN_DRAWS_PER_PARAMETER, Clustering, RobustFit, mask_clusters, robust_fit
-from .sequential_ranks import leading_run, pairwise_p_values, rank_p_values, signed_covariance
+from .sequential_ranks import (leading_run, pairwise_p_values, rank_p_values, signed_covariance,
+                               unconditional_gap_p)
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +201,13 @@ def _sequential(ranked: np.ndarray, covariance: np.ndarray, ranking: tuple[int, 
     pairwise = pairwise_p_values(ranked, covariance)
     p_rank = rank_p_values(pairwise)
     k = leading_run(p_rank, alpha)
+    gap_p = unconditional_gap_p(ranked, covariance, k) if k < m - 1 else None
     worst = np.maximum.accumulate(p_rank)  # ranks 1 .. k all verified <=> worst[k - 1] <= alpha
     separations = tuple(float(norm.isf(p / 2)) for p in worst)
-    tied = tuple(ranking[b] for b in range(k, m) if b == k or pairwise[k, b] > alpha) if k < m - 1 else ()
+    # the boundary group: the failing rank's leader and those whose gap to it fails the plain two-sided
+    # test (the runner-up's test); the conditional p of a lower feature also grows when the runner-up is
+    # close (the selection), which says nothing about that feature's own gap
+    tied = tuple(ranking[b] for b in range(k, m) if b == k or gap_p[b] > alpha) if k < m - 1 else ()
     return Certification(k, ranking, tied, separations, critical, min(k + 1, m - 1), method="sequential",
                          p_values=tuple(float(p) for p in p_rank))
 

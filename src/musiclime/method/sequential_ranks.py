@@ -110,6 +110,22 @@ def pairwise_p_values(ranked: np.ndarray, covariance: np.ndarray) -> np.ndarray:
     return p
 
 
+def unconditional_gap_p(ranked: np.ndarray, covariance: np.ndarray, r: int) -> np.ndarray:
+    """``(m,)`` the plain two-sided test of the gap between rank ``r``'s leader and each feature ranked
+    below it, ``2 (1 - Phi(z))`` (the runner-up's test; ``nan`` at and above ``r``).
+
+    Args:
+        ranked: ``(m,)`` weights in rank order; covariance: ``(m, m)`` in the same order; r: 0-based rank.
+    """
+    x = np.abs(np.asarray(ranked, dtype=np.float64))
+    signed = signed_covariance(np.asarray(ranked, dtype=np.float64), np.asarray(covariance, dtype=np.float64))
+    diag = np.diag(signed)
+    others = np.arange(r + 1, len(x))
+    p = np.full(len(x), np.nan)
+    p[others] = conditional_pair_p(x[r] - x[others], 0.0, diag[r], diag[others], signed[r, others], True)
+    return p
+
+
 def rank_p_values(pairwise: np.ndarray) -> np.ndarray:
     """Per rank ``r = 1 .. m - 1``, the largest pairwise p-value of its leader ``(m - 1,)``: the rank is
     verified at level ``alpha`` when this is at most ``alpha``."""
