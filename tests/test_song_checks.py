@@ -90,3 +90,36 @@ def test_tag_only_lyrics_count_as_empty_and_a_lyrical_sweep_refuses_them(tmp_pat
     problems, _ = check_files(rows, need_stems=False, verdicts=FileVerdicts(None), has_lyrics=by_factorization,
                               lyrics_needed=True)
     assert "explain.modality=lyrical needs lyrics" in problems[0].reason
+
+
+def test_ground_truth_column_is_optional_relative_and_checked(tmp_path):
+    import json
+
+    from musiclime.common.sample_sheet import read_sample_sheet
+
+    truth = {"format": 1, "temporal_segments": 2, "components": ["vocals_T1"], "lyric_lines": ["a line"]}
+    named, beside, invalid, plain = (good_song(tmp_path, name) for name in ("named", "beside", "invalid", "plain"))
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "named.json").write_text(json.dumps(truth), encoding="utf-8")
+    (beside.audio.parent / "ground_truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    (tmp_path / "truth" / "invalid.json").write_text(json.dumps({**truth, "components": ["vocals_T9"]}),
+                                                     encoding="utf-8")
+    songs = [Song(s.song_id, s.audio, s.lyrics, ground_truth=t) for s, t in (
+        (named, tmp_path / "truth" / "named.json"), (beside, None), (invalid, tmp_path / "truth" / "invalid.json"),
+        (plain, None))]
+    missing = Song("missing", plain.audio, plain.lyrics, ground_truth=tmp_path / "truth" / "absent.json")
+    sheet = write_sample_sheet(tmp_path / "samples.tsv", songs + [missing])
+    header, first = sheet.read_text(encoding="utf-8").splitlines()[:2]
+    assert header.split("\t")[-1] == "ground_truth" and first.split("\t")[-1] == "truth/named.json"
+    rows, _ = read_sample_sheet_rows(sheet)
+    assert [song.ground_truth for _, song in rows][:2] == [tmp_path / "truth" / "named.json", None]
+    problems, _ = check_files(rows, need_stems=False, verdicts=FileVerdicts(None))
+    described = {p.song_id: p.reason for p in problems}
+    assert set(described) == {"invalid", "missing"}
+    assert "invalid.json" in described["invalid"] and "'components'" in described["invalid"]
+    assert "not found" in described["missing"] and "absent.json" in described["missing"]
+    with pytest.raises(ConfigError, match="invalid.json"):
+        read_sample_sheet(sheet)
+    # sheets without ground truth keep their columns
+    plain_sheet = write_sample_sheet(tmp_path / "plain.tsv", [plain])
+    assert "ground_truth" not in plain_sheet.read_text(encoding="utf-8")

@@ -1,7 +1,8 @@
 """The sample sheet: a TSV naming each song's audio, lyrics and (optionally) stems and label.
 
-Columns: ``song_id``, ``audio``, ``lyrics``, optional ``stems`` (a folder of stem files) and
-``label`` (0 = AI-Generated, 1 = Human-Composed). Relative paths are relative to the sheet.
+Columns: ``song_id``, ``audio``, ``lyrics``, optional ``stems`` (a folder of stem files), ``label``
+(0 = AI-Generated, 1 = Human-Composed) and ``ground_truth`` (the song's known evidence,
+:mod:`musiclime.common.ground_truth_file`). Relative paths are relative to the sheet.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from pathlib import Path
 
 from .atomic_io import write_text
 from .errors import ConfigError
+from .ground_truth_file import ground_truth_problem
 from .song_checks import SongProblem
 
 REQUIRED_COLUMNS = ("song_id", "audio", "lyrics")
-OPTIONAL_COLUMNS = ("stems", "label")
+OPTIONAL_COLUMNS = ("stems", "label", "ground_truth")
 SONG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -30,6 +32,9 @@ class Song:
     lyrics: Path
     stems: Path | None = None
     label: int | None = None
+    #: the song's ground-truth file (the sheet's column; the plan also finds one beside the audio).
+    #: Not part of :meth:`info`: the explanation stages do not depend on it, only the evaluation does.
+    ground_truth: Path | None = None
     #: what a reader of the song's explanation must know (e.g. empty lyrics explained as an instrumental)
     notes: tuple[str, ...] = ()
 
@@ -47,7 +52,8 @@ def read_sample_sheet(path: str | os.PathLike, check_files: bool = True, need_st
 
     Raises:
         ConfigError: the sheet is missing or malformed, an id repeats or is not path-safe, a label is
-            not 0/1, or (with ``check_files``) a song's audio, lyrics or stems path does not exist;
+            not 0/1, or (with ``check_files``) a song's audio, lyrics or stems path does not exist or
+            its ground-truth file is missing or invalid;
             the message names the sheet, the song and the file.
     """
     rows, problems = read_sample_sheet_rows(path, need_stems=need_stems)
@@ -56,6 +62,8 @@ def read_sample_sheet(path: str | os.PathLike, check_files: bool = True, need_st
             files = [("audio", song.audio), ("lyrics", song.lyrics)] + ([("stems", song.stems)] if need_stems else [])
             problems += [SongProblem(song.song_id, line, f"{kind} file not found: {file}")
                          for kind, file in files if not file.exists()]
+            if song.ground_truth is not None and (reason := ground_truth_problem(song.ground_truth)):
+                problems.append(SongProblem(song.song_id, line, reason))
     if problems:
         first = min(problems, key=lambda p: p.line)
         raise ConfigError(f"sample sheet {path}, {first.describe()}")
@@ -90,6 +98,7 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
         song_id = (row.get("song_id") or "").strip()
         label = (row.get("label") or "").strip()
         stems = (row.get("stems") or "").strip()
+        truth = (row.get("ground_truth") or "").strip()
         reason = None
         if not SONG_ID.match(song_id):
             reason = "song_id must be letters, digits, '_', '-', '.'"
@@ -105,17 +114,23 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
             continue
         songs.append((number, Song(song_id=song_id, audio=_resolve(path, row["audio"]),
                                    lyrics=_resolve(path, row["lyrics"]), stems=_resolve(path, stems) if stems else None,
-                                   label=int(label) if label else None)))
+                                   label=int(label) if label else None,
+                                   ground_truth=_resolve(path, truth) if truth else None)))
     return songs, problems
 
 
 def write_sample_sheet(path: str | os.PathLike, songs: list[Song]) -> Path:
-    """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic)."""
+    """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic); the
+    ``ground_truth`` column only when some song has one."""
     path = Path(path)
-    lines = ["\t".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)]
+    truth = any(s.ground_truth is not None for s in songs)
+    columns = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    lines = ["\t".join(columns if truth else columns[:-1])]
     for s in songs:
         cells = [s.song_id, _relative(path, s.audio), _relative(path, s.lyrics),
                  "" if s.stems is None else _relative(path, s.stems), "" if s.label is None else str(s.label)]
+        if truth:
+            cells.append("" if s.ground_truth is None else _relative(path, s.ground_truth))
         lines.append("\t".join(cells))
     return write_text(path, "\n".join(lines) + "\n")
 

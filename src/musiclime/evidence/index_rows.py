@@ -17,9 +17,9 @@ from .trust.support import MIN_EFFECTIVE_ROWS_PER_FEATURE, gated_evaluation, sec
 
 #: Columns of a point's table, in order.
 INDEX_COLUMNS = ("song", "true label", "predicted", "P original / reconstruction", "R^2", "top audio", "top lyrics",
-                 "top-5 Jaccard", "deletion AOPC (random orders)", "randomization rho", "verdicts")
+                 "top-5 Jaccard", "deletion AOPC (random orders)", "randomization rho", "ground truth", "verdicts")
 #: Index columns of words, not numbers (left-aligned, wider).
-INDEX_TEXT_COLUMNS = ("top audio", "top lyrics", "verdicts")
+INDEX_TEXT_COLUMNS = ("top audio", "top lyrics", "ground truth", "verdicts")
 #: What an index column holds, shown as its header's tooltip.
 INDEX_COLUMN_TITLES = {
     "top audio": "the audio component with the largest |weight| (full fit), its weight; a check mark: rank certified",
@@ -28,6 +28,8 @@ INDEX_COLUMN_TITLES = {
     "deletion AOPC (random orders)": "deletion_aopc, and random_deletion_aopc in brackets: "
                                      "higher than random = faithful",
     "randomization rho": "randomization_spearman_within_modality: near 0 = passes the randomization check",
+    "ground truth": "songs with ground truth: per modality, the rank AUC of the truth features (1 = all above the "
+                    "rest) and how many of the k truth features are in the top k",
 }
 #: Characters of a lyric unit in an index cell.
 INDEX_LABEL_CHARS = 36
@@ -49,11 +51,43 @@ def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping
               "top-5 Jaccard": fmt(metrics.get("jaccard_top5"), 2),
               "deletion AOPC (random orders)": f"{fmt(metrics.get('deletion_aopc'), 3)} "
                                                f"({fmt(metrics.get('random_deletion_aopc'), 3)})",
-              "randomization rho": _signed(metrics.get("randomization_spearman_within_modality"))}
+              "randomization rho": _signed(metrics.get("randomization_spearman_within_modality")),
+              "ground truth": ground_truth_cell((evaluation or {}).get("ground_truth"), label)}
     short = [INDEX_VERDICTS[v["check"]][not v["passed"]] for v in verdict_rows(evaluation)
              if v["check"] in INDEX_VERDICTS]
     values["verdicts"] = ", ".join(short) or "-"
     return values
+
+
+def ground_truth_cell(check: Mapping | None, label: int) -> str:
+    """``audio 0.95, 3/3; lyrics 1.00, 2/2`` (rank AUC, truth in the top k); ``-`` without ground truth."""
+    entry = ((check or {}).get("labels") or {}).get(str(label)) or {}
+    parts = []
+    for modality in ("audio", "lyrics"):
+        score = entry.get(modality)
+        if score:
+            found = 0 if score["recall"] is None else round(score["recall"] * score["k"])
+            parts.append(f"{modality} {fmt(score['auc'], 2)}, {found}/{score['k']}")
+    return "; ".join(parts) or "-"
+
+
+def ground_truth_summary(evaluations: Sequence[Mapping | None]) -> str | None:
+    """A point's line on its songs with ground truth: ``Ground truth (4 songs): audio AUC 0.91 (recall 0.75),
+    lyric lines AUC 1.00 (recall 1.00), means over the songs``; ``None`` when no song has any."""
+    metrics = [(e or {}).get("metrics", {}) for e in evaluations if (e or {}).get("ground_truth")]
+    if not metrics:
+        return None
+    parts = []
+    for modality, words in (("audio", "audio"), ("lyrics", "lyric lines")):
+        auc = [m[f"ground_truth_{modality}_auc"] for m in metrics if m.get(f"ground_truth_{modality}_auc") is not None]
+        recall = [m[f"ground_truth_{modality}_recall"] for m in metrics
+                  if m.get(f"ground_truth_{modality}_recall") is not None]
+        if auc or recall:
+            parts.append(f"{words} AUC {fmt(sum(auc) / len(auc) if auc else None, 2)} "
+                         f"(recall {fmt(sum(recall) / len(recall) if recall else None, 2)})")
+    songs = f"{len(metrics)} song{'s' if len(metrics) != 1 else ''}"
+    return f"Ground truth ({songs}): " + (", ".join(parts) + ", means over the songs" if parts
+                                                      else "nothing maps onto the explanations' features")
 
 
 def _top_cell(row: RankedFeature | None) -> str:

@@ -14,6 +14,7 @@ from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
 from .certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block, check_alpha, check_method
+from .coarse_attribution import attribution_blocks, score_coalitions
 from .full_fit import fit_every_feature, full_fit_block, kernel_weights
 from .inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
@@ -154,6 +155,10 @@ class MusicLIMEExplainer:
             layout, kernel_weights(masks, self.kernel_width, self.distance_scale), self.certification_alpha,
             self.certification_method)
         full_seconds = time.perf_counter() - full_start
+        coalitions = score_coalitions(audio_factorization, text_factorization, predict_fn, batch_size=self.batch_size,
+                                      memory_budget_mb=self.memory_budget_mb)
+        coarse = attribution_blocks(coalitions, labels, {label: fit.coef for label, fit in full.items()},
+                                    audio_factorization.temporal_segments, layout.n_audio if layout.perturbs_audio else 0)
         metadata = explanation_metadata(
             audio_factorization.describe(), song_info, getattr(text_factorization, "unit", "line"),
             parameters={"num_samples": num_drawn, "kernel_width": self.kernel_width,
@@ -172,6 +177,7 @@ class MusicLIMEExplainer:
         metadata.update(surrogates.metadata(layout.num_features))
         metadata["full_fit"] = full_fit_block(full)
         metadata["certification"] = certification
+        metadata["modality_attribution"], metadata["stem_attribution"] = coarse
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),

@@ -251,7 +251,8 @@ class ReportConfig:
 
 @dataclass
 class EvaluationConfig:
-    """Trust metrics per song (``evaluation.json``): stability, faithfulness, model randomization."""
+    """Trust metrics per song (``evaluation.json``): stability, faithfulness, model randomization, and the
+    ground-truth check for songs with known evidence."""
 
     enabled: bool = True
     stability: bool = True
@@ -264,6 +265,7 @@ class EvaluationConfig:
     randomization_seeds: int = 3  # mask seeds each randomization check averages over (1 explanation each)
     randomization_cascade: bool = False  # also each step of model.randomization_cascade (one explanation each)
     data_randomization: bool = False  # also the model trained on shuffled labels (model.shuffled_labels_predict_fn)
+    ground_truth: bool = True  # score the rankings against a song's ground_truth.json, where it has one (no model call)
 
     def __post_init__(self):
         _require(self.stability_seeds >= 2, "evaluation.stability_seeds", f"must be >= 2, got {self.stability_seeds}")

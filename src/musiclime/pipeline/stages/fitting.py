@@ -9,6 +9,7 @@ ranking are certain (``metadata["certification"]``, :mod:`musiclime.method.certi
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -19,9 +20,12 @@ from ...common.provenance import describe_file, describe_files
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation, explanation_metadata
 from ...method.certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block
+from ...method.coarse_attribution import CoalitionTable, attribution_blocks
 from ...method.full_fit import fit_every_feature, full_fit_block, kernel_weights
 from ...method.modality import FeatureLayout
 from ...method.second_opinion import fit_surrogates
+
+log = logging.getLogger(__name__)
 
 #: Why Kernel SHAP cannot use predictions written before the all-off row was scored.
 RERUN_PREDICT = ("{path} has no prediction_all_off (the model's prediction with every explained feature off, "
@@ -73,6 +77,8 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     metadata.update(surrogates.metadata(masks.shape[1]))
     metadata["full_fit"] = full_fit_block(full)
     metadata["certification"] = certification
+    metadata.update(coarse_attribution(pred_meta, pred_arrays, full, layout, masks_meta["temporal_segments"],
+                                       predictions_npz))
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)
@@ -81,6 +87,23 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     explanation.save_to_json(out_explanation, num_features=20)
     write_config(out_config, {"song_id": song["song_id"], "fit": fit_slice, **stage_configs})
     return Path(out_explanation)
+
+
+def coarse_attribution(pred_meta: dict, pred_arrays: dict, full: dict, layout: FeatureLayout,
+                       temporal_segments: int, predictions_npz) -> dict:
+    """``modality_attribution`` and ``stem_attribution`` (:mod:`musiclime.method.coarse_attribution`)
+    from the coalitions the predict stage scored; nothing (with a warning) for predictions written
+    before it scored them."""
+    recorded = pred_meta.get("coalitions")
+    if recorded is None or "coalition_predictions" not in pred_arrays:
+        log.warning("%s has no coalition predictions (written by an older predict stage): no exact modality "
+                    "and stem attribution; delete it and re-run to record them", predictions_npz)
+        return {}
+    table = CoalitionTable(tuple(recorded["players"]), tuple(recorded["sources"]),
+                           pred_arrays["coalition_predictions"], recorded["costs"])
+    modality, stems = attribution_blocks(table, list(full), {label: fit.coef for label, fit in full.items()},
+                                         temporal_segments, layout.n_audio if layout.perturbs_audio else 0)
+    return {"modality_attribution": modality, "stem_attribution": stems}
 
 
 def recorded_provenance(pred_meta: dict, song: dict) -> dict:

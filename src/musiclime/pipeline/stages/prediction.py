@@ -12,6 +12,7 @@ from ...common.errors import ConfigError, MusicLimeError
 from ...common.model_cache import MODELS, model_key
 from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
+from ...method.coarse_attribution import score_coalitions
 from ...method.inference import predict_all_off, predict_original
 from ...method.modality import FeatureLayout
 from ...method.rounds import score_masks
@@ -60,9 +61,10 @@ def weights_provenance(predict_fn, model_slice: dict) -> dict:
 
 def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Path, model_slice: dict,
             out_predictions: str | Path, out_config: str | Path, progress: bool = True) -> Path:
-    """Score every perturbed instance of one song (streamed in batches), the original song, and the
+    """Score every perturbed instance of one song (streamed in batches), the original song, the
     all-off instance (``prediction_all_off``, Kernel SHAP's ``v(0)``: one more item, unless a scored
-    mask row is already all zeros)."""
+    mask row is already all zeros) and every coalition of the sources and the lyrics
+    (``coalition_predictions``, ``2 ** P`` items: :mod:`musiclime.method.coarse_attribution`)."""
     masks_meta, arrays = load_arrays(masks_npz)
     song_id = masks_meta["song_id"]
     fact, stems_meta = load_factorization(stems_npz, masks_meta["temporal_segments"])
@@ -87,15 +89,20 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
     all_off, extra = predict_all_off(fact, text, layout, predict_fn, arrays["masks"], result.predictions,
                                      **{**settings, "progress": False})
     scored = result if extra is None else result.with_costs_of(extra)
+    # the coarse players' exact game (method.coarse_attribution): every source subset x lyrics on/off
+    coalitions = score_coalitions(fact, text, predict_fn, batch_size=model_slice["batch_size"],
+                                  memory_budget_mb=model_slice["memory_budget_mb"])
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": scored.n_calls + 1,
             "n_items": scored.model_items + 1, "costs": scored.costs(), "predict_seconds": scored.seconds,
             "samples_used": len(result.predictions),
             "stopping": None if record is None else record.as_dict(),
             "all_off": "reused a scored row" if extra is None else "scored",
+            "coalitions": {"players": list(coalitions.players), "sources": list(coalitions.sources),
+                           "costs": coalitions.costs},
             "provenance": {"inputs": {"audio": stems_meta.get("audio_file"), "lyrics": describe_file(lyrics_path)},
                            "weights": weights_provenance(predict_fn, model_slice)}}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original,
-                prediction_all_off=all_off)
+                prediction_all_off=all_off, coalition_predictions=coalitions.predictions)
     write_config(out_config, {"song_id": song_id, "model": model_slice})
     return Path(out_predictions)
 
