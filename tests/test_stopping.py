@@ -102,7 +102,7 @@ def test_rounds_stop_at_the_first_stable_one(factorization, text_factorization):
                                           ends=round_ends(len(masks), rule), batch_size=50, progress=False)
     assert record.stopped == "stable" and record.samples_used == 200 == len(result.predictions)
     assert set(record.rounds[0]["top"]) == set(range(5))
-    assert record.rounds[0]["separation"] >= record.rounds[0]["critical_z"] > 3
+    assert record.rounds[0]["separation"] >= record.rounds[0]["critical_z"] == pytest.approx(1.6449)  # sequential
     whole = predict_masks(factorization, text_factorization, masks[:200], layout, model, batch_size=50,
                           progress=False)
     np.testing.assert_allclose(result.predictions, whole.predictions, atol=1e-9)
@@ -151,18 +151,31 @@ def test_the_song_page_and_mlflow_say_what_the_rule_decided():
                 "stopped": "stable"}
     rows = dict(call_accounting({"samples_used": 375, "stopping": stopping, "parameters": {"sampler": "paired"}}))
     assert rows["samples scored and fitted"] == "375"
-    assert rows["stopping rule"] == "top-5 stable after 2 rounds (3.40 >= 3.28 standard errors)"
+    assert rows["stopping rule"] == "top-5 stable after 2 rounds (3.40 >= 1.64 standard errors)"
     spent = dict(call_accounting({"stopping": {**stopping, "stopped": "budget", "rounds": rounds[:1]}}))
-    assert spent["stopping rule"] == "budget spent, top-5 not yet stable (0.80 < 3.28 standard errors)"
+    assert spent["stopping rule"] == "budget spent, top-5 not yet stable (0.80 < 1.64 standard errors)"
+    bonferroni = {**stopping, "rule": StoppingRule(method="bonferroni").as_dict()}
+    assert dict(call_accounting({"stopping": bonferroni}))["stopping rule"] == \
+        "top-5 stable after 2 rounds (3.40 >= 3.28 standard errors)"
     assert "stopping rule" not in dict(call_accounting({"samples_used": 300}))
 
 
 def test_a_certified_larger_top_set_ends_the_rule_though_ranks_k_and_k_plus_1_tie():
-    """Leaders 0.30, 0.25, 0.20, 0.20 (a tie at ranks 3 and 4), then zeros: no top-3 is certain, the top-4 is."""
+    """Leaders 0.30, 0.25, 0.20, 0.20 (a tie at ranks 3 and 4), then zeros: with Bonferroni no top-3 is
+    certain, the top-4 set is; the sequential test certifies order, so it stops at rank 3."""
     layout = FeatureLayout("audio", 12, 0)
     masks = sample_masks(2000, 12, 0)
     target = 0.3 + masks @ np.array([0.30, -0.25, 0.20, 0.20] + [0.0] * 8)
     target += 0.01 * np.random.default_rng(0).standard_normal(len(masks))
-    test = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12))
+    test = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12, method="bonferroni"))
     assert test.stable and test.certified_top_k == 4 and set(test.top) <= {0, 1, 2, 3}
-    assert not boundary_test(masks, target, layout, StoppingRule(top_k=5, num_features=12)).stable
+    assert not boundary_test(masks, target, layout, StoppingRule(top_k=5, num_features=12, method="bonferroni")).stable
+    sequential = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12))
+    assert not sequential.stable and sequential.certified_top_k == 2 and sequential.separation < sequential.critical
+    assert boundary_test(masks, target, layout, StoppingRule(top_k=2, num_features=12)).stable
+
+
+def test_the_rule_s_method_names_its_config_key():
+    with pytest.raises(ConfigError, match="explain.stopping.method"):
+        StoppingRule(method="holm")
+    assert StoppingRule().as_dict()["method"] == "sequential" and StoppingRule().as_dict()["z"] == 1.64

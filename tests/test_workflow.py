@@ -195,7 +195,7 @@ def test_kernel_sweep_refits_only(first_run):
     assert widths == [5.0, 10.0, 25.0, 50.0]
 
 
-def test_a_certification_level_sweep_refits_only(first_run):
+def test_a_certification_level_or_method_sweep_refits_only(first_run):
     workdir, overrides, _ = first_run
     result = snakemake(workdir, overrides + ["explain.certification.alpha=0.05"])
     assert result.returncode == 0, result.stderr[-3000:]
@@ -204,6 +204,13 @@ def test_a_certification_level_sweep_refits_only(first_run):
     alphas = {load_explanation(p).metadata["certification"]["alpha"]
               for p in (workdir / "results" / "songs").glob("*/*/*/*/*/explanation.json")}
     assert alphas == {0.1, 0.05}
+    result = snakemake(workdir, overrides + ["explain.certification.method=bonferroni"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stderr)
+    assert counts.get("fit") and not {"separate", "perturb", "predict"} & set(counts), result.stderr[-2000:]
+    methods = {load_explanation(p).metadata["certification"]["method"]
+               for p in (workdir / "results" / "songs").glob("*/*/*/*/*/explanation.json")}
+    assert methods == {"sequential", "bonferroni"}
 
 
 def test_num_samples_and_model_changes_never_reseparate(first_run):

@@ -13,7 +13,7 @@ from ..common.provenance import describe_files
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
-from .certification import DEFAULT_ALPHA, certification_block, check_alpha
+from .certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block, check_alpha, check_method
 from .coalitions import score_coalitions
 from .coarse_attribution import attribution_blocks
 from .full_fit import fit_every_feature, full_fit_block, kernel_weights
@@ -59,6 +59,9 @@ class MusicLIMEExplainer:
         certification_alpha: family-wise error level of the certified ranks
             (``metadata["certification"]``, :mod:`musiclime.method.certification`); a ridge on every
             feature is recorded too (``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`).
+        certification_method: ``"sequential"`` (Goldwasser and Hooker's test, the default) or
+            ``"bonferroni"`` (:mod:`musiclime.method.certification`). A ``stopping`` rule keeps its own
+            ``method``.
     """
 
     def __init__(self, kernel_width: float = 25, random_state=None, *, distance_scale: float = 1.0,
@@ -66,7 +69,7 @@ class MusicLIMEExplainer:
                  sampler: str = "random", progress: bool = True,
                  memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB, stopping: StoppingRule | None = None,
                  surrogate: str = "lime", certification_alpha: float = DEFAULT_ALPHA,
-                 grid_allocation: str = "equal"):
+                 grid_allocation: str = "equal", certification_method: str = DEFAULT_METHOD):
         check_fit_params(kernel_width, distance_scale, feature_selection, num_features)
         self.surrogate = check_surrogate(surrogate)
         self.kernel_width = kernel_width
@@ -83,6 +86,7 @@ class MusicLIMEExplainer:
         self.progress = progress
         self.stopping = stopping
         self.certification_alpha = check_alpha(certification_alpha, "certification_alpha")
+        self.certification_method = check_method(certification_method, "certification_method")
 
     def explain_instance(self, audio, lyrics: str, predict_fn: PredictFn, num_samples: int = 1000,
                          labels: Iterable[int] | None = (1,), temporal_segments: int = 10, modality: str = "both",
@@ -149,7 +153,8 @@ class MusicLIMEExplainer:
                                  distance_scale=self.distance_scale)
         certification = certification_block(
             masks, result.predictions, {label: [i for i, _ in fit.local_exp] for label, fit in fits.items()}, full,
-            layout, kernel_weights(masks, self.kernel_width, self.distance_scale), self.certification_alpha)
+            layout, kernel_weights(masks, self.kernel_width, self.distance_scale), self.certification_alpha,
+            self.certification_method)
         full_seconds = time.perf_counter() - full_start
         coalitions = score_coalitions(audio_factorization, text_factorization, predict_fn, batch_size=self.batch_size,
                                       memory_budget_mb=self.memory_budget_mb)

@@ -5,13 +5,15 @@ After each round, a weighted least-squares surrogate is fitted to the rows score
 ``num_features`` features with the largest weights of a first fit on all of them (LIME's default
 selection, so the rule judges the ranking the explanation shows), and the rule asks whether at least
 ``k`` top ranks are certified at the family-wise level ``alpha`` by
-:mod:`musiclime.method.certification` (the same test the explanation records): for the top set of
-some size ``k' >= k``, each of its features ``i`` and each other ``j``, the one-sided test of
-``|w_i| > |w_j|`` on cluster-robust standard errors must reject after a Bonferroni correction over
-the ranking's ``m (m - 1) / 2`` pairs, i.e. ``|w_i| - |w_j|`` must exceed
-``z = Phi^-1(1 - alpha / (m (m - 1) / 2))`` standard errors of that difference (3.28 for ``m = 20``,
-``alpha = 0.1``). A certified top-7 ends the rule for ``k = 5`` even when ranks 5 and 6 tie: the
-seven are certain as a set. The first round that passes ends
+:mod:`musiclime.method.certification` with the rule's ``method`` (the same test the explanation
+records, ``sequential`` by default): with ``sequential``, ranks ``1 .. k`` must each be verified in
+turn (Goldwasser and Hooker's test, each rank at ``alpha``; for the runner-up pair that is a gap of
+``z = Phi^-1(1 - alpha / 2)`` standard errors of the difference, 1.64 at ``alpha = 0.1``), so a tie
+at rank ``k`` or above keeps the rule going; with ``bonferroni``, some top set of size ``k' >= k``
+must be separated from every other feature, each pair's gap ``|w_i| - |w_j|`` exceeding
+``z = Phi^-1(1 - alpha / (m (m - 1) / 2))`` standard errors (3.28 for ``m = 20``, ``alpha = 0.1``),
+and a certified top-7 ends the rule for ``k = 5`` even when ranks 5 and 6 tie (the seven are
+certain as a set). The first round that passes ends
 the scoring; otherwise the budget (``num_samples``) does. Each round records how many top ranks
 were certified.
 
@@ -33,7 +35,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..common.errors import ConfigError
-from .certification import DEFAULT_ALPHA, certify_fit, critical_z
+from .certification import DEFAULT_ALPHA, DEFAULT_METHOD, METHODS, certify_fit, critical_z
 from .modality import FeatureLayout
 from .robust_fit import robust_fit
 from .surrogate import exponential_kernel, mask_distances
@@ -55,6 +57,8 @@ class StoppingRule:
             feature, refitted alone (LIME's default selection, ``feature_selection="auto"`` with
             ``explain.num_features = 20``), so the rule judges the ranking the explanation shows.
         kernel_width, distance_scale: the kernel of the rule's surrogate (see the module docstring).
+        method: the certification method, ``"sequential"`` or ``"bonferroni"``
+            (:mod:`musiclime.method.certification`).
     """
 
     top_k: int = 5
@@ -64,6 +68,7 @@ class StoppingRule:
     num_features: int = 20
     kernel_width: float = 25.0
     distance_scale: float = 1.0
+    method: str = DEFAULT_METHOD
 
     def __post_init__(self):
         checks = [(self.top_k >= 1, "top_k", "must be >= 1"),
@@ -71,7 +76,8 @@ class StoppingRule:
                   (self.first_round >= 2, "first_round", "must be >= 2"), (self.growth > 1, "growth", "must be > 1"),
                   (self.num_features >= self.top_k, "num_features", "must be >= top_k"),
                   (self.kernel_width > 0, "kernel_width", "must be > 0"),
-                  (self.distance_scale > 0, "distance_scale", "must be > 0")]
+                  (self.distance_scale > 0, "distance_scale", "must be > 0"),
+                  (self.method in METHODS, "method", f"must be one of {METHODS}")]
         for ok, key, message in checks:
             if not ok:
                 raise ConfigError(f"config key explain.stopping.{key}: {message}, got {getattr(self, key)}")
@@ -87,9 +93,9 @@ class StoppingRule:
         return cls(**{k: v for k, v in config.items() if k != "enabled"})
 
     def as_dict(self) -> dict:
-        """The settings, and ``z``: the standard errors every top-``k`` gap must exceed in a ranking of
-        ``num_features`` (Bonferroni over its pairs at ``alpha``)."""
-        return {**asdict(self), "z": round(critical_z(self.num_features, self.alpha), 2)}
+        """The settings, and ``z``: the separation (standard errors) a certified top-``k`` reaches in a
+        ranking of ``num_features`` (:func:`~musiclime.method.certification.critical_z`)."""
+        return {**asdict(self), "z": round(critical_z(self.num_features, self.alpha, self.method), 2)}
 
 
 def round_ends(num_samples: int, rule: StoppingRule, pairs: bool = False) -> list[int]:
@@ -115,12 +121,14 @@ class BoundaryTest:
         rows: rows the surrogate was fitted to.
         top: the ``top_k`` feature indices, by absolute weight (descending).
         weights: ``(F,)`` the surrogate's weights (0 for features it did not keep).
-        separation: for the top set of ``k`` or more features that is best separated, the smallest
-            ``(|w_i| - |w_j|) / se`` over its features ``i`` and the others ``j`` (``inf`` when every
-            feature is in the top; 0 when the round was not judged).
+        separation: the largest :meth:`~musiclime.method.certification.Certification.separation` of a top
+            set of ``k`` or more features (``bonferroni``: the smallest ``(|w_i| - |w_j|) / se`` over its
+            features ``i`` and the others ``j``; ``sequential``: that of the top ``k``, the z-equivalent of
+            the largest p-value of ranks ``1 .. k``); ``inf`` when every feature is in the top, 0 when the
+            round was not judged.
         stable: at least ``k`` top ranks are certified (``separation >= critical``).
         certified_top_k: how many top ranks are certified (:mod:`musiclime.method.certification`).
-        critical: the standard errors a gap must exceed (Bonferroni over the ranking's pairs).
+        critical: the separation a certified top set reaches (:func:`~musiclime.method.certification.critical_z`).
     """
 
     rows: int
@@ -147,7 +155,7 @@ def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, 
     if rule.num_features < len(columns):  # LIME's default selection: the largest weights of a fit on every feature
         first = robust_fit(masks, target, weights, []).coef
         columns = np.sort(np.argsort(-np.abs(first), kind="stable")[:rule.num_features])
-    fitted, certified = certify_fit(masks, target, weights, layout, columns, rule.alpha)
+    fitted, certified = certify_fit(masks, target, weights, layout, columns, rule.alpha, rule.method)
     coef = np.zeros(masks.shape[1])
     coef[columns] = fitted.coef
     k = min(rule.top_k, len(columns))

@@ -17,7 +17,7 @@ from ..common.devices import check_device_name
 from ..common.errors import ConfigError
 from ..evidence.aggregation import AGGREGATION_METHODS
 from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
-from ..method.certification import DEFAULT_ALPHA, check_alpha
+from ..method.certification import DEFAULT_ALPHA, DEFAULT_METHOD, check_alpha, check_method
 from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
 from ..method.sampling import GRID_ALLOCATIONS, SAMPLERS
@@ -154,8 +154,10 @@ class StoppingConfig:
     num_features: int = StoppingRule.num_features  # features the rule's surrogate keeps (as the default fit does)
     kernel_width: float = StoppingRule.kernel_width  # the rule's own kernel: a kernel-width sweep reuses the rows
     distance_scale: float = StoppingRule.distance_scale
+    method: str = StoppingRule.method  # sequential or bonferroni: the certification's test (left out of the masks slice when default)
 
     def __post_init__(self):
+        check_method(self.method, "explain.stopping.method")  # a misspelt method is an error even when off
         if self.enabled:
             StoppingRule.from_config(vars(self))  # raises ConfigError naming explain.stopping.<key>
 
@@ -164,10 +166,12 @@ class StoppingConfig:
 class CertificationConfig:
     """How many top ranks are certain (``musiclime.method.certification``); changes the fit only."""
 
-    alpha: float = DEFAULT_ALPHA  # family-wise error level per ranking (Bonferroni over its pairs)
+    alpha: float = DEFAULT_ALPHA  # family-wise error level per ranking
+    method: str = DEFAULT_METHOD  # sequential (Goldwasser and Hooker) or bonferroni (over every pair)
 
     def __post_init__(self):
         check_alpha(self.alpha)  # raises ConfigError naming explain.certification.alpha
+        check_method(self.method)  # raises ConfigError naming explain.certification.method
 
 
 @dataclass

@@ -26,7 +26,7 @@ from ..common.ground_truth_file import ground_truth_path
 from ..common.sample_sheet import Song, read_sample_sheet_rows
 from ..common.song_checks import SongProblem, check_files
 from ..factorization.lyrics import lyric_lines
-from ..method.certification import DEFAULT_ALPHA
+from ..method.certification import DEFAULT_ALPHA, DEFAULT_METHOD
 from .demo_set import demo_songs
 from .hydra_configs import Sweep, SweepPoint, short_hash
 
@@ -75,28 +75,30 @@ def evaluation_slice(evaluation: dict) -> dict:
 
 
 def masks_slice(explain: dict) -> dict:
-    """The masks stage's slice: :data:`MASK_KEYS`, the stopping rule when it is on and ``grid_allocation``
-    when it is not ``equal`` (each left out otherwise, so that masks drawn before these keys existed
-    keep their keys)."""
+    """The masks stage's slice: :data:`MASK_KEYS`, the stopping rule when it is on (its ``method`` only
+    when not the default) and ``grid_allocation`` when it is not ``equal`` (each left out otherwise, so
+    that masks drawn before these keys existed keep their keys)."""
     masks = {k: explain[k] for k in MASK_KEYS}
     if explain.get("grid_allocation", "equal") != "equal":
         masks["grid_allocation"] = explain["grid_allocation"]
     stopping = explain.get("stopping") or {}
     if stopping.get("enabled"):
-        masks["stopping"] = dict(stopping)
+        masks["stopping"] = {k: v for k, v in stopping.items() if not (k == "method" and v == DEFAULT_METHOD)}
     return masks
 
 
 def fit_slice(explain: dict) -> dict:
     """The fit stage's slice: :data:`FIT_KEYS`, ``surrogate`` unless it is ``lime`` and ``certification``
-    unless its ``alpha`` is the default (so that fits made before these keys existed keep their keys).
+    with those of its keys (``alpha``, ``method``) that are not the default, left out when none is (so
+    that fits made before these keys existed keep their keys).
     Neither enters the masks or predictions slices: comparing LIME with Kernel SHAP, or sweeping the
     certification level, costs a fit, not a model run."""
     fit = {k: explain[k] for k in FIT_KEYS}
     if explain.get("surrogate", "lime") != "lime":
         fit["surrogate"] = explain["surrogate"]
-    certification = dict(explain.get("certification") or {})
-    if certification.get("alpha", DEFAULT_ALPHA) != DEFAULT_ALPHA:
+    defaults = {"alpha": DEFAULT_ALPHA, "method": DEFAULT_METHOD}
+    certification = {k: v for k, v in (explain.get("certification") or {}).items() if v != defaults.get(k)}
+    if certification:
         fit["certification"] = certification
     return fit
 

@@ -19,7 +19,7 @@ from ...common.artifacts import load_arrays, write_config
 from ...common.provenance import describe_file, describe_files
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation, explanation_metadata
-from ...method.certification import DEFAULT_ALPHA, certification_block
+from ...method.certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block
 from ...method.coarse_attribution import CoalitionTable, attribution_blocks
 from ...method.full_fit import fit_every_feature, full_fit_block, kernel_weights
 from ...method.modality import FeatureLayout
@@ -56,10 +56,11 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     full_start = time.perf_counter()
     full = fit_every_feature(masks, predictions, labels, layout, kernel_width=fit_slice["kernel_width"],
                              distance_scale=fit_slice["distance_scale"])
-    alpha = (fit_slice.get("certification") or {}).get("alpha", DEFAULT_ALPHA)  # left out when default
+    certify = fit_slice.get("certification") or {}  # each key left out when default
     certification = certification_block(
         masks, predictions, {label: [i for i, _ in fitted.local_exp] for label, fitted in surrogates.fits.items()},
-        full, layout, kernel_weights(masks, fit_slice["kernel_width"], fit_slice["distance_scale"]), alpha)
+        full, layout, kernel_weights(masks, fit_slice["kernel_width"], fit_slice["distance_scale"]),
+        certify.get("alpha", DEFAULT_ALPHA), certify.get("method", DEFAULT_METHOD))
     full_seconds = time.perf_counter() - full_start
     parameters = {**{k: masks_meta[k] for k in ("num_samples", "temporal_segments", "modality", "lyrics_unit",
                                                  "sampler", "seed")},
