@@ -179,3 +179,47 @@ def test_the_rule_s_method_names_its_config_key():
     with pytest.raises(ConfigError, match="explain.stopping.method"):
         StoppingRule(method="holm")
     assert StoppingRule().as_dict()["method"] == "sequential" and StoppingRule().as_dict()["z"] == 1.64
+
+
+EIGHT_LINES = ["first line of the verse", "second line with words", "sing the chorus loud", "a bridge",
+               "another verse begins", "the hook comes back", "an outro fades", "last line of the song"]
+
+
+@pytest.mark.parametrize("audio_scale, required, spends", [(1.0, ["audio", "lyrics"], True), (0.01, ["lyrics"], False)])
+def test_the_rule_spends_samples_on_a_modality_only_where_it_matters(factorization, audio_scale, required, spends):
+    """modality_top_k: a modality whose exact effect is resolvable must have its own top ranks certified, so
+    the rounds go on until the audio ranking is resolved; an audio the model barely uses costs no sample."""
+    from musiclime import LineIndexedString
+
+    names = factorization.get_ordered_component_names()
+    text = LineIndexedString("\n".join(EIGHT_LINES))
+    audio = {n: audio_scale * w for n, w in zip(names[:4], (0.6, 0.45, 0.3, 0.15))}
+    model = GlassBoxModel(factorization, audio, dict(zip(EIGHT_LINES, (2.0, 1.2, 0.6))), bias=-1.5, link="logistic")
+    used = {}
+    for modality_top_k in (0, 3):
+        rule = StoppingRule(top_k=1, first_round=60, growth=1.5, modality_top_k=modality_top_k)
+        explainer = MusicLIMEExplainer(random_state=0, progress=False, stopping=rule)
+        exp = explainer.explain_instance_with_factorization(factorization, text, model, num_samples=3000, labels=None)
+        record = exp.metadata["stopping"]
+        assert record["stopped"] == "stable"
+        used[modality_top_k] = record["samples_used"]
+    assert record["rule"]["required_modalities"] == required
+    last = record["rounds"][-1]["modality_certified"]
+    assert set(last) == set(required) and all(depth >= 3 for depth in last.values())
+    if spends:  # the audio's boundary was uncertain at first: more rounds, every one recording both depths
+        assert used[3] > used[0] and record["rounds"][0]["modality_certified"]["audio"] < 3
+    else:
+        assert used[3] == used[0]
+
+
+def test_modality_top_k_names_its_key_and_stays_out_of_default_paths():
+    from musiclime.pipeline.plan import masks_slice
+
+    with pytest.raises(ConfigError, match="explain.stopping.modality_top_k"):
+        StoppingRule(modality_top_k=-1)
+    explain = {"num_samples": 300, "temporal_segments": 10, "modality": "both", "lyrics_unit": "line",
+               "sampler": "random", "seed": 0,
+               "stopping": {"enabled": True, "top_k": 5, "method": "sequential", "modality_top_k": 0}}
+    assert "modality_top_k" not in masks_slice(explain)["stopping"]
+    explain["stopping"]["modality_top_k"] = 3
+    assert masks_slice(explain)["stopping"]["modality_top_k"] == 3

@@ -21,15 +21,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..method.coarse_attribution import RESOLVABLE_EFFECT, modality_matters, removal_change
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import modality_attribution_of, stem_attribution_of
 from .rankings import ModalityRanking, RankedFeature
 
 #: Features a sentence names per modality, at most.
 MAX_NAMED = 3
-#: Change in the explained class's probability (removing a whole modality, or its exact Shapley value)
-#: below which a modality's leaders are not named: beneath what the demo's budgets resolve.
-RESOLVABLE_EFFECT = 0.01
 #: Stems named in the audio's sentence: those whose exact value reaches this.
 NAMED_STEM_EFFECT = 0.01
 #: What each modality is made of, for "no ... stands out".
@@ -109,9 +107,8 @@ def _why_unnamed(ranking: ModalityRanking) -> str:
 def removal_effect(attribution: dict, modality: str) -> tuple[float, float, float]:
     """``(p_with, p_without, change)``: the explained class's probability with everything on, with
     ``modality`` removed (the other kept), and the change removing it makes."""
-    probabilities = attribution["probabilities"]
-    without = probabilities["lyrics_only" if modality == "audio" else "audio_only"]
-    return probabilities["both"], without, without - probabilities["both"]
+    both, change = attribution["probabilities"]["both"], removal_change(attribution, modality)
+    return both, both + change, change
 
 
 def resolved(ranking: ModalityRanking, attribution: dict | None) -> bool:
@@ -119,10 +116,7 @@ def resolved(ranking: ModalityRanking, attribution: dict | None) -> bool:
     attribution is recorded, the modality moves the probability by at least :data:`RESOLVABLE_EFFECT`."""
     if not ranking.judged or ranking.certified < 1:
         return False
-    if attribution is None:
-        return True
-    change = removal_effect(attribution, ranking.modality)[2]
-    return max(abs(change), abs(float(attribution[ranking.modality]))) >= RESOLVABLE_EFFECT
+    return attribution is None or modality_matters(attribution, ranking.modality)
 
 
 def stem_clause(explanation: MusicLIMEExplanation, label: int) -> str:

@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 
 #: The player standing for every lyric unit at once.
 LYRICS_PLAYER = "lyrics"
+#: Change in the explained class's probability (removing a whole modality, or its exact Shapley value)
+#: below which a modality is taken not to matter: the page names none of its features as leaders
+#: (:mod:`musiclime.evidence.lead`) and the stopping rule spends no samples on resolving its ranking.
+RESOLVABLE_EFFECT = 0.01
 #: What "off" means for each coarse player (recorded beside the values).
 OFF_MEANING = {"audio": "every audio component silent", "lyrics": "every lyric unit removed"}
 
@@ -116,6 +120,25 @@ def modality_values(table: CoalitionTable, label: int) -> dict:
             "audio_share": None if total <= 0 else float(abs(audio) / total),
             "probabilities": {"both": float(both), "audio_only": float(audio_only),
                               "lyrics_only": float(lyrics_only), "neither": float(neither)}}
+
+
+def removal_change(values: dict, modality: str) -> float:
+    """The change in the explained class's probability that removing ``modality`` makes (the other
+    modality kept), from :func:`modality_values`."""
+    probabilities = values["probabilities"]
+    return probabilities["lyrics_only" if modality == "audio" else "audio_only"] - probabilities["both"]
+
+
+def modality_matters(values: dict, modality: str) -> bool:
+    """Does ``modality`` move the probability by at least :data:`RESOLVABLE_EFFECT` (removing it, or its
+    exact Shapley value)? ``values``: :func:`modality_values`."""
+    return max(abs(removal_change(values, modality)), abs(float(values[modality]))) >= RESOLVABLE_EFFECT
+
+
+def modalities_that_matter(table: CoalitionTable, label: int) -> tuple[str, ...]:
+    """The modalities (``"audio"``, ``"lyrics"``) that matter for ``label`` (:func:`modality_matters`)."""
+    values = modality_values(table, label)
+    return tuple(m for m in ("audio", "lyrics") if modality_matters(values, m))
 
 
 def stem_values(table: CoalitionTable, label: int) -> dict[str, float]:

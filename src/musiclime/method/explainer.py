@@ -15,7 +15,7 @@ from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
 from .certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block, check_alpha, check_method
 from .coalitions import score_coalitions
-from .coarse_attribution import attribution_blocks
+from .coarse_attribution import attribution_blocks, modalities_that_matter
 from .full_fit import fit_every_feature, full_fit_block, kernel_weights
 from .inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
@@ -131,8 +131,12 @@ class MusicLIMEExplainer:
         original = predict_original(audio_factorization, text_factorization, predict_fn)
         num_drawn = int(masks.shape[0])
         settings = {"batch_size": self.batch_size, "progress": self.progress, "memory_budget_mb": self.memory_budget_mb}
+        coalitions = score_coalitions(audio_factorization, text_factorization, predict_fn, batch_size=self.batch_size,
+                                      memory_budget_mb=self.memory_budget_mb)
+        predicted = int(np.argmax(original))
         result, record = score_masks(audio_factorization, text_factorization, masks, layout, predict_fn,
-                                     self.stopping, int(np.argmax(original)), self.sampler in PAIRED_SAMPLERS, **settings)
+                                     self.stopping, predicted, self.sampler in PAIRED_SAMPLERS,
+                                     required=modalities_that_matter(coalitions, predicted), **settings)
         masks = masks[:len(result.predictions)]
         labels = (int(np.argmax(original)),) if labels is None else tuple(int(x) for x in labels)
         all_off = None
@@ -156,8 +160,6 @@ class MusicLIMEExplainer:
             layout, kernel_weights(masks, self.kernel_width, self.distance_scale), self.certification_alpha,
             self.certification_method)
         full_seconds = time.perf_counter() - full_start
-        coalitions = score_coalitions(audio_factorization, text_factorization, predict_fn, batch_size=self.batch_size,
-                                      memory_budget_mb=self.memory_budget_mb)
         coarse = attribution_blocks(coalitions, labels, {label: fit.coef for label, fit in full.items()},
                                     audio_factorization.temporal_segments, layout.n_audio if layout.perturbs_audio else 0)
         metadata = explanation_metadata(

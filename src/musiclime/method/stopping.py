@@ -30,14 +30,15 @@ kernel-width sweep refits on the same rows without running the model.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ..common.errors import ConfigError
-from .certification import DEFAULT_ALPHA, DEFAULT_METHOD, METHODS, certify_fit, critical_z
+from .certification import (DEFAULT_ALPHA, DEFAULT_METHOD, METHODS, certify_fit, certify_weights, critical_z,
+                            enough_draws, modality_columns)
 from .modality import FeatureLayout
-from .robust_fit import robust_fit
+from .robust_fit import mask_clusters, robust_fit
 from .surrogate import exponential_kernel, mask_distances
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,13 @@ class StoppingRule:
         kernel_width, distance_scale: the kernel of the rule's surrogate (see the module docstring).
         method: the certification method, ``"sequential"`` or ``"bonferroni"``
             (:mod:`musiclime.method.certification`).
+        modality_top_k: top ranks each modality **that matters** must also have certified within its
+            own ranking (the full fit's, as the page shows it) before the rule stops; a modality matters
+            when the exact coarse attribution says removing it, or its Shapley value, moves the
+            explained class's probability by at least
+            :data:`~musiclime.method.coarse_attribution.RESOLVABLE_EFFECT` (0: the joint ranking alone).
+            Samples are then spent where the audio (or the lyrics) matters and its boundary is
+            uncertain, and not on resolving the ranking of a modality the model ignores.
     """
 
     top_k: int = 5
@@ -69,6 +77,7 @@ class StoppingRule:
     kernel_width: float = 25.0
     distance_scale: float = 1.0
     method: str = DEFAULT_METHOD
+    modality_top_k: int = 0
 
     def __post_init__(self):
         checks = [(self.top_k >= 1, "top_k", "must be >= 1"),
@@ -77,7 +86,8 @@ class StoppingRule:
                   (self.num_features >= self.top_k, "num_features", "must be >= top_k"),
                   (self.kernel_width > 0, "kernel_width", "must be > 0"),
                   (self.distance_scale > 0, "distance_scale", "must be > 0"),
-                  (self.method in METHODS, "method", f"must be one of {METHODS}")]
+                  (self.method in METHODS, "method", f"must be one of {METHODS}"),
+                  (self.modality_top_k >= 0, "modality_top_k", "must be >= 0")]
         for ok, key, message in checks:
             if not ok:
                 raise ConfigError(f"config key explain.stopping.{key}: {message}, got {getattr(self, key)}")
@@ -129,6 +139,8 @@ class BoundaryTest:
         stable: at least ``k`` top ranks are certified (``separation >= critical``).
         certified_top_k: how many top ranks are certified (:mod:`musiclime.method.certification`).
         critical: the separation a certified top set reaches (:func:`~musiclime.method.certification.critical_z`).
+        modality_certified: per modality the rule required (``modality_top_k``), the top ranks certified
+            within its own ranking; empty when none was required.
     """
 
     rows: int
@@ -138,15 +150,20 @@ class BoundaryTest:
     stable: bool
     certified_top_k: int = 0
     critical: float = float("inf")
+    modality_certified: dict = field(default_factory=dict)
 
 
-def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, rule: StoppingRule) -> BoundaryTest:
-    """Is the top-``k`` set of a weighted least-squares surrogate of ``target`` on ``masks`` certified?
+def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, rule: StoppingRule,
+                  required: tuple[str, ...] = ()) -> BoundaryTest:
+    """Is the top-``k`` set of a weighted least-squares surrogate of ``target`` on ``masks`` certified
+    (and, for each modality in ``required``, its own top ``rule.modality_top_k`` ranks)?
 
     Args:
         masks: 0/1 ``(rows, F)``; row 0 is the unperturbed instance.
         target: ``(rows,)`` the explained class's probability for each row.
         layout: which columns are audio and which lyrics (the clusters of the standard errors).
+        required: modalities (``"audio"``, ``"lyrics"``) whose own ranking must reach ``modality_top_k``
+            certified ranks (those the coarse attribution says matter; see :class:`StoppingRule`).
     """
     masks = np.asarray(masks, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
@@ -161,5 +178,28 @@ def boundary_test(masks: np.ndarray, target: np.ndarray, layout: FeatureLayout, 
     k = min(rule.top_k, len(columns))
     # at least k top ranks certified: the best separation of a top set of k or more features
     separation = max(certified.separation(depth) for depth in range(k, max(k + 1, len(columns))))
-    return BoundaryTest(len(masks), tuple(certified.ranking[:k]), coef, separation, separation >= certified.critical,
-                        certified.certified_top_k, certified.critical)
+    stable = separation >= certified.critical
+    within = modality_depths(masks, target, weights, layout, rule, required) if rule.modality_top_k else {}
+    for modality, depth in within.items():
+        stable = stable and depth >= min(rule.modality_top_k, len(modality_columns(layout)[modality]) - 1)
+    return BoundaryTest(len(masks), tuple(certified.ranking[:k]), coef, separation, stable,
+                        certified.certified_top_k, certified.critical, within)
+
+
+def modality_depths(masks: np.ndarray, target: np.ndarray, weights: np.ndarray, layout: FeatureLayout,
+                    rule: StoppingRule, modalities: tuple[str, ...]) -> dict[str, int]:
+    """Top ranks certified within each of ``modalities``' own ranking: a ridge on every feature with
+    cluster-robust errors (the fit stage's full fit), certified per modality as the page shows it.
+
+    Returns:
+        ``{modality: certified_top_k}`` (0 for a modality with too few distinct masks to judge).
+    """
+    parts = {name: cols for name, cols in modality_columns(layout).items() if name in modalities}
+    if not parts:
+        return {}
+    clusters = mask_clusters(masks.astype(np.int8), layout)
+    full = robust_fit(masks, target, weights, clusters)
+    judged = enough_draws(clusters)
+    return {name: (certify_weights(full.coef[cols], full.covariance[np.ix_(cols, cols)], rule.alpha, cols,
+                                   rule.method).certified_top_k if judged else 0)
+            for name, cols in parts.items()}

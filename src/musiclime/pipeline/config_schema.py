@@ -155,6 +155,7 @@ class StoppingConfig:
     kernel_width: float = StoppingRule.kernel_width  # the rule's own kernel: a kernel-width sweep reuses the rows
     distance_scale: float = StoppingRule.distance_scale
     method: str = StoppingRule.method  # sequential or bonferroni: the certification's test (left out of the masks slice when default)
+    modality_top_k: int = StoppingRule.modality_top_k  # each modality that matters (exact attribution) needs this many certified ranks too
 
     def __post_init__(self):
         check_method(self.method, "explain.stopping.method")  # a misspelt method is an error even when off

@@ -75,15 +75,16 @@ def evaluation_slice(evaluation: dict) -> dict:
 
 
 def masks_slice(explain: dict) -> dict:
-    """The masks stage's slice: :data:`MASK_KEYS`, the stopping rule when it is on (its ``method`` only
-    when not the default) and ``grid_allocation`` when it is not ``equal`` (each left out otherwise, so
+    """The masks stage's slice: :data:`MASK_KEYS`, the stopping rule when it is on (its ``method`` and
+    ``modality_top_k`` only when not the default) and ``grid_allocation`` when it is not ``equal`` (each left out otherwise, so
     that masks drawn before these keys existed keep their keys)."""
     masks = {k: explain[k] for k in MASK_KEYS}
     if explain.get("grid_allocation", "equal") != "equal":
         masks["grid_allocation"] = explain["grid_allocation"]
     stopping = explain.get("stopping") or {}
     if stopping.get("enabled"):
-        masks["stopping"] = {k: v for k, v in stopping.items() if not (k == "method" and v == DEFAULT_METHOD)}
+        defaults = {"method": DEFAULT_METHOD, "modality_top_k": 0}
+        masks["stopping"] = {k: v for k, v in stopping.items() if not (k in defaults and v == defaults[k])}
     return masks
 
 

@@ -13,6 +13,7 @@ from ...common.model_cache import MODELS, model_key
 from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
 from ...method.coalitions import score_coalitions
+from ...method.coarse_attribution import modalities_that_matter
 from ...method.inference import predict_all_off, predict_original
 from ...method.modality import FeatureLayout
 from ...method.rounds import score_masks
@@ -80,18 +81,21 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
     original = predict_original(fact, text, predict_fn)
     settings = {"batch_size": model_slice["batch_size"], "progress": progress,
                 "memory_budget_mb": model_slice["memory_budget_mb"]}
+    # the coarse players' exact game (method.coarse_attribution): every source subset x lyrics on/off; it
+    # also tells the stopping rule which modalities matter (explain.stopping.modality_top_k)
+    coalitions = score_coalitions(fact, text, predict_fn, batch_size=model_slice["batch_size"],
+                                  memory_budget_mb=model_slice["memory_budget_mb"])
+    predicted = int(np.argmax(original))
     result, record = score_masks(fact, text, arrays["masks"], layout, predict_fn,
-                                 StoppingRule.from_config(masks_meta.get("stopping")), int(np.argmax(original)),
-                                 masks_meta["sampler"] in PAIRED_SAMPLERS, **settings)
+                                 StoppingRule.from_config(masks_meta.get("stopping")), predicted,
+                                 masks_meta["sampler"] in PAIRED_SAMPLERS,
+                                 required=modalities_that_matter(coalitions, predicted), **settings)
     if record is not None:
         log.info("%s: %s after %d of %d samples", song_id, record.stopped, record.samples_used, len(arrays["masks"]))
     # Kernel SHAP's v(0): every explained feature off (reused when a scored row is all zeros)
     all_off, extra = predict_all_off(fact, text, layout, predict_fn, arrays["masks"], result.predictions,
                                      **{**settings, "progress": False})
     scored = result if extra is None else result.with_costs_of(extra)
-    # the coarse players' exact game (method.coarse_attribution): every source subset x lyrics on/off
-    coalitions = score_coalitions(fact, text, predict_fn, batch_size=model_slice["batch_size"],
-                                  memory_budget_mb=model_slice["memory_budget_mb"])
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": scored.n_calls + 1,
             "n_items": scored.model_items + 1, "costs": scored.costs(), "predict_seconds": scored.seconds,
             "samples_used": len(result.predictions),
