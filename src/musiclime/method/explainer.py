@@ -15,13 +15,14 @@ from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
 from .certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block, check_alpha, check_method
 from .coalitions import score_coalitions
-from .coarse_attribution import attribution_blocks, modalities_that_matter
+from .coarse_attribution import attribution_blocks, modalities_that_matter, modality_values
 from .full_fit import fit_every_feature, full_fit_block, kernel_weights
 from .inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
 from .rounds import score_masks
-from .sampling import GRID_ALLOCATIONS, PAIRED_SAMPLERS, as_random_state, sample_masks
+from .sampling import (FACTORIAL_SAMPLERS, GRID_ALLOCATIONS, PAIRED_SAMPLERS, allocate_pool, as_random_state,
+                       factorial_pool, sample_masks)
 from .second_opinion import check_surrogate, fit_surrogates
 from .stopping import StoppingRule
 from .surrogate import check_fit_params
@@ -54,8 +55,9 @@ class MusicLIMEExplainer:
             feature off; none when a mask row is already all zeros). The other surrogate is fitted
             too when it can be, and kept in ``metadata["alternative_surrogate"]``
             (:mod:`musiclime.method.second_opinion`).
-        grid_allocation: the factorial samplers' split of masks between the modalities, ``"equal"`` or
-            ``"by_features"`` (:mod:`musiclime.method.sampling`).
+        grid_allocation: the factorial samplers' split of masks between the modalities, ``"equal"``,
+            ``"by_features"`` or ``"by_attribution"`` (by need and by each modality's exact share of the
+            effect; :mod:`musiclime.method.sampling`).
         certification_alpha: family-wise error level of the certified ranks
             (``metadata["certification"]``, :mod:`musiclime.method.certification`); a ridge on every
             feature is recorded too (``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`).
@@ -124,16 +126,27 @@ class MusicLIMEExplainer:
         check_lyrics_for_modality(text_factorization, modality, (song_info or {}).get("song_id"))
         started = time.perf_counter()
         layout = FeatureLayout(modality, audio_factorization.get_number_components(), text_factorization.num_words())
-        masks = sample_masks(num_samples, layout.num_features, self.random_state, self.sampler,
-                             audio_columns=layout.audio_columns, allocation=self.grid_allocation)
+        pool = self.grid_allocation == "by_attribution" and self.sampler in FACTORIAL_SAMPLERS and layout.audio_columns
+        if pool:  # a pool of grid cells: the split is chosen once the exact attribution is known
+            masks, cells = factorial_pool(self.random_state, num_samples, layout.n_audio, layout.n_text,
+                                          self.sampler == "factorial_paired")
+        else:
+            masks = sample_masks(num_samples, layout.num_features, self.random_state, self.sampler,
+                                 audio_columns=layout.audio_columns, allocation=self.grid_allocation)
         log.info("explaining %d features (%d audio components, %d lyric features, modality %s) with %d samples",
                  layout.num_features, layout.n_audio, layout.n_text, modality, masks.shape[0])
         original = predict_original(audio_factorization, text_factorization, predict_fn)
-        num_drawn = int(masks.shape[0])
+        num_drawn = num_samples if pool else int(masks.shape[0])
         settings = {"batch_size": self.batch_size, "progress": self.progress, "memory_budget_mb": self.memory_budget_mb}
         coalitions = score_coalitions(audio_factorization, text_factorization, predict_fn, batch_size=self.batch_size,
                                       memory_budget_mb=self.memory_budget_mb)
         predicted = int(np.argmax(original))
+        allocation = None
+        if pool:
+            rows, allocation = allocate_pool(cells, num_samples, layout.n_audio, layout.n_text,
+                                             self.sampler == "factorial_paired",
+                                             modality_values(coalitions, predicted)["audio_share"])
+            masks = masks[rows]
         result, record = score_masks(audio_factorization, text_factorization, masks, layout, predict_fn,
                                      self.stopping, predicted, self.sampler in PAIRED_SAMPLERS,
                                      required=modalities_that_matter(coalitions, predicted), **settings)
@@ -168,7 +181,8 @@ class MusicLIMEExplainer:
                         "distance_scale": self.distance_scale, "feature_selection": self.feature_selection,
                         "num_features": self.num_features, "sampler": self.sampler, "batch_size": self.batch_size,
                         "modality": modality, "labels": list(labels), "surrogate": self.surrogate,
-                        **({"grid_allocation": self.grid_allocation} if self.grid_allocation != "equal" else {})},
+                        **({"grid_allocation": self.grid_allocation} if self.grid_allocation != "equal" else {}),
+                        **({"allocation": allocation} if allocation else {})},
             timings_s={"predict": result.seconds, "fit": fit_seconds, "fit_full": full_seconds,
                        "total": time.perf_counter() - started,
                        **({"separation": audio_factorization.separation_seconds}

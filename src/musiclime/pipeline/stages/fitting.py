@@ -39,7 +39,10 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     masks_meta, mask_arrays = load_arrays(masks_npz)
     pred_meta, pred_arrays = load_arrays(predictions_npz)
     predictions = pred_arrays["predictions"]
-    masks = mask_arrays["masks"][:len(predictions)].astype(np.int64)  # the stopping rule may use a prefix
+    masks = mask_arrays["masks"]
+    if "mask_rows" in pred_arrays:  # by_attribution: the pool rows the predict stage kept
+        masks = masks[pred_arrays["mask_rows"]]
+    masks = masks[:len(predictions)].astype(np.int64)  # the stopping rule may use a prefix
     original = pred_arrays["probabilities_original"]
     labels = fit_slice["labels"] if fit_slice["labels"] is not None else [int(np.argmax(original))]
     surrogate = fit_slice.get("surrogate", "lime")  # left out of the slice when lime (older keys stay)
@@ -65,6 +68,7 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     parameters = {**{k: masks_meta[k] for k in ("num_samples", "temporal_segments", "modality", "lyrics_unit",
                                                  "sampler", "seed")},
                   **({"grid_allocation": masks_meta["grid_allocation"]} if "grid_allocation" in masks_meta else {}),
+                  **({"allocation": pred_meta["allocation"]} if "allocation" in pred_meta else {}),
                   **fit_slice, "surrogate": surrogate, "labels": list(labels), "model": pred_meta["model"]}
     metadata = explanation_metadata(
         masks_meta["audio"], song, masks_meta["lyrics_unit"], parameters,

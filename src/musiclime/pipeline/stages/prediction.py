@@ -13,11 +13,11 @@ from ...common.model_cache import MODELS, model_key
 from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
 from ...method.coalitions import score_coalitions
-from ...method.coarse_attribution import modalities_that_matter
+from ...method.coarse_attribution import modalities_that_matter, modality_values
 from ...method.inference import predict_all_off, predict_original
 from ...method.modality import FeatureLayout
 from ...method.rounds import score_masks
-from ...method.sampling import PAIRED_SAMPLERS
+from ...method.sampling import PAIRED_SAMPLERS, allocate_pool
 from ...method.stopping import StoppingRule
 from .separation import load_factorization
 
@@ -86,14 +86,22 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
     coalitions = score_coalitions(fact, text, predict_fn, batch_size=model_slice["batch_size"],
                                   memory_budget_mb=model_slice["memory_budget_mb"])
     predicted = int(np.argmax(original))
-    result, record = score_masks(fact, text, arrays["masks"], layout, predict_fn,
+    masks, rows, allocation = arrays["masks"], None, None
+    if "grid_cells" in arrays:  # explain.grid_allocation=by_attribution: keep the split the attribution asks for
+        rows, allocation = allocate_pool(arrays["grid_cells"], masks_meta["num_samples"], layout.n_audio, layout.n_text,
+                                         masks_meta["sampler"] == "factorial_paired",
+                                         modality_values(coalitions, predicted)["audio_share"])
+        masks = masks[rows]
+        log.info("%s: by_attribution keeps %d audio and %d lyrics masks (%d rows)", song_id, allocation["k_audio"],
+                 allocation["k_text"], allocation["rows"])
+    result, record = score_masks(fact, text, masks, layout, predict_fn,
                                  StoppingRule.from_config(masks_meta.get("stopping")), predicted,
                                  masks_meta["sampler"] in PAIRED_SAMPLERS,
                                  required=modalities_that_matter(coalitions, predicted), **settings)
     if record is not None:
-        log.info("%s: %s after %d of %d samples", song_id, record.stopped, record.samples_used, len(arrays["masks"]))
+        log.info("%s: %s after %d of %d samples", song_id, record.stopped, record.samples_used, len(masks))
     # Kernel SHAP's v(0): every explained feature off (reused when a scored row is all zeros)
-    all_off, extra = predict_all_off(fact, text, layout, predict_fn, arrays["masks"], result.predictions,
+    all_off, extra = predict_all_off(fact, text, layout, predict_fn, masks, result.predictions,
                                      **{**settings, "progress": False})
     scored = result if extra is None else result.with_costs_of(extra)
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": scored.n_calls + 1,
@@ -101,12 +109,14 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
             "samples_used": len(result.predictions),
             "stopping": None if record is None else record.as_dict(),
             "all_off": "reused a scored row" if extra is None else "scored",
+            **({"allocation": allocation} if allocation else {}),
             "coalitions": {"players": list(coalitions.players), "sources": list(coalitions.sources),
                            "costs": coalitions.costs},
             "provenance": {"inputs": {"audio": stems_meta.get("audio_file"), "lyrics": describe_file(lyrics_path)},
                            "weights": weights_provenance(predict_fn, model_slice)}}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original,
-                prediction_all_off=all_off, coalition_predictions=coalitions.predictions)
+                prediction_all_off=all_off, coalition_predictions=coalitions.predictions,
+                **({} if rows is None else {"mask_rows": rows[:len(result.predictions)]}))
     write_config(out_config, {"song_id": song_id, "model": model_slice})
     return Path(out_predictions)
 
