@@ -8,7 +8,7 @@ import pytest
 
 from musiclime import ConfigError, LineIndexedString, MusicLIMEExplainer
 from musiclime.method.certification import (certification_block, certify_ranking, certify_weights, check_alpha,
-                                            critical_z)
+                                            correction_text, critical_z)
 from musiclime.method.explanation_views import certification_of, full_fit_weights
 from musiclime.method.full_fit import fit_every_feature, kernel_weights
 from musiclime.method.modality import FeatureLayout
@@ -61,7 +61,7 @@ def test_alpha_must_lie_between_0_and_1(alpha):
         MusicLIMEExplainer(certification_alpha=alpha)
 
 
-@pytest.mark.parametrize("method, power", [("bonferroni", 1.5), ("sequential", 0.5)])
+@pytest.mark.parametrize("method, power", [("bonferroni", 1.5), ("holm", 1.5), ("sequential", 0.5)])
 def test_family_wise_error_on_a_linear_model_with_known_order(method, power):
     """200 simulated explanations of a noisy linear model with near ties: a certified top-k set that is
     not the true top-k set is the error the level bounds. Ranks 1 and 2 (0.30, 0.27) are a near tie:
@@ -219,7 +219,7 @@ def test_ranks_are_tested_in_order_and_the_first_failure_stops():
     """Rank 2 (0.6 against 0.59) fails; rank 3 (0.59 against 0.1) would pass on its own but is not
     certified: a sequence of tests at the full level stops at its first failure."""
     weights = np.array([1.0, 0.6, -0.59, 0.1, 0.09, 0.08])
-    result = certify_weights(weights, np.eye(6) * 1e-4, 0.1)
+    result = certify_weights(weights, np.eye(6) * 1e-4, 0.1, method="sequential")
     assert result.method == "sequential" and result.certified_top_k == 1 and result.tests == 2
     assert result.p_values[0] < 0.1 < result.p_values[1] and result.p_values[2] < 0.1
     assert [result.separated(k) for k in range(1, 7)] == [True, False, False, False, False, True]
@@ -235,10 +235,10 @@ def test_a_tie_below_certified_leaders_is_the_boundary_group():
     """Three clear leaders, then three features of equal size and a small one: the boundary group is the
     fourth-ranked feature and the two it ties with; the last rank is never claimed on its own."""
     weights = np.array([0.9, -0.7, 0.5, 0.3, 0.3001, -0.2999, 0.05])
-    result = certify_weights(weights, np.eye(7) * 1e-4, 0.1)
+    result = certify_weights(weights, np.eye(7) * 1e-4, 0.1, method="sequential")
     assert result.certified_top_k == 3 and set(result.tied_at_boundary) == {3, 4, 5}
     assert result.tied_at_boundary[0] == result.ranking[3]
-    clear = certify_weights(np.array([0.9, 0.6, 0.3]), np.eye(3) * 1e-4, 0.1)
+    clear = certify_weights(np.array([0.9, 0.6, 0.3]), np.eye(3) * 1e-4, 0.1, method="sequential")
     assert clear.certified_top_k == 2 and clear.tied_at_boundary == () and clear.tests == 2
     assert certify_weights(np.array([0.5]), np.eye(1), 0.1).certified_top_k == 0
 
@@ -248,16 +248,38 @@ def test_a_sequential_rank_needs_fewer_standard_errors_than_bonferroni():
     rank, Bonferroni (3.28 standard errors at m = 20) none."""
     weights = 2.5 * np.sqrt(2) * 0.01 * np.arange(20, 0, -1)
     covariance = np.eye(20) * 1e-4
-    assert certify_weights(weights, covariance, 0.1).certified_top_k == 19
+    assert certify_weights(weights, covariance, 0.1, method="sequential").certified_top_k == 19
     assert certify_weights(weights, covariance, 0.1, method="bonferroni").certified_top_k == 0
+    # holm (the default) claims sets: the 171 wider pairs are rejected first, but the 19 neighbour pairs
+    # (p = 0.0062 each) then meet thresholds from alpha / 19 = 0.0053 up, and the first fails: where every
+    # gap is distinct and even, the order is certain before any set is
+    assert certify_weights(weights, covariance, 0.1).certified_top_k == 0
     assert critical_z(20, 0.1, "bonferroni") == pytest.approx(3.28, abs=0.005)
+
+
+def test_holm_certifies_every_set_bonferroni_does_and_more_where_many_pairs_are_clear():
+    """Holm's step-down rejects every pair Bonferroni rejects; with many clearly separated pairs the
+    remaining thresholds loosen (alpha / (T - i + 1)), so a gap of 3.1 standard errors, short of
+    Bonferroni's 3.28, still separates."""
+    from musiclime.method.certification import holm_adjusted
+
+    p = np.array([0.001, 0.04, 0.03, 0.2])
+    np.testing.assert_allclose(holm_adjusted(p), [0.004, 0.09, 0.09, 0.2])  # 4p, max(3*0.03, 4p1), 2*0.04 < 0.09
+    weights = np.array([1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1] + [0.0] * 10)
+    covariance = np.eye(20) * (0.1 / 3.1) ** 2 / 2  # neighbours 3.1 standard errors of their gap apart
+    holm = certify_weights(weights, covariance, 0.1, method="holm")
+    bonferroni = certify_weights(weights, covariance, 0.1, method="bonferroni")
+    assert bonferroni.certified_top_k == 0 and holm.certified_top_k == 10  # the ten above the zeros, as a set
+    assert holm.as_dict()["method"] == "holm" and "Holm" in correction_text(0.1, "holm")
+    assert holm.critical == pytest.approx(NormalDist().inv_cdf(0.9))
+    assert holm.separated(10) and not holm.separated(11) and len(holm.tied_at_boundary) == 10  # the zeros
 
 
 def test_an_unknown_method_names_its_key():
     with pytest.raises(ConfigError, match="method"):
-        certify_weights(np.ones(3), np.eye(3), 0.1, method="holm")
+        certify_weights(np.ones(3), np.eye(3), 0.1, method="hochberg")
     with pytest.raises(ConfigError, match="certification_method"):
-        MusicLIMEExplainer(certification_method="holm")
+        MusicLIMEExplainer(certification_method="hochberg")
 
 
 def _truth_is_wrong(ranking: tuple[int, ...], k: int, truth: np.ndarray, method: str) -> bool:
@@ -265,7 +287,7 @@ def _truth_is_wrong(ranking: tuple[int, ...], k: int, truth: np.ndarray, method:
     the largest of the features ranked from it down; ``bonferroni`` that the top ``k`` all strictly
     exceed every other feature (the set, not its order)."""
     size = np.abs(truth)[list(ranking)]
-    if method == "sequential":
+    if method == "sequential":  # holm, like bonferroni, claims the set
         return any(size[r] <= size[r + 1:].max() for r in range(k))
     return k > 0 and size[:k].min() <= size[k:].max()
 
@@ -306,7 +328,7 @@ def test_family_wise_error_on_glass_boxes_with_ties_and_near_ties():
     bound = binom.ppf(0.99, seeds, alpha) / seeds
     for name, (truth, sampler, width) in GLASS_BOXES.items():
         layout = FeatureLayout("both", len(truth) // 2, len(truth) - len(truth) // 2)
-        wrong = {"sequential": 0, "bonferroni": 0}
+        wrong = {"sequential": 0, "holm": 0, "bonferroni": 0}
         depth = {method: [] for method in wrong}
         ordered = {method: [] for method in wrong}
         for seed in range(seeds):
@@ -322,5 +344,6 @@ def test_family_wise_error_on_glass_boxes_with_ties_and_near_ties():
         logging.getLogger(__name__).info("%s: (FWER, mean certified_top_k, mean ordered depth) %s", name, summary)
         assert all(fwer <= bound for fwer, _, _ in summary.values()), (name, summary)
         assert summary["sequential"][2] >= summary["bonferroni"][2], (name, summary)
+        assert summary["holm"][1] >= summary["bonferroni"][1], (name, summary)  # Holm rejects every pair Bonferroni does
         if name.startswith("graded"):
             assert summary["sequential"][1] >= 2.5  # power: the leaders are certified, not just nothing

@@ -97,7 +97,7 @@ def test_rounds_stop_at_the_first_stable_one(factorization, text_factorization):
     model = GlassBoxModel(factorization, {n: w for n, w in zip(names, LEADERS)}, bias=0.3)
     layout = FeatureLayout("audio", len(names), 0)
     masks = sample_masks(2000, layout.num_features, 0)
-    rule = StoppingRule(first_round=200)
+    rule = StoppingRule(first_round=200, method="sequential")
     result, record = predict_until_stable(factorization, text_factorization, masks, layout, model, rule, label=1,
                                           ends=round_ends(len(masks), rule), batch_size=50, progress=False)
     assert record.stopped == "stable" and record.samples_used == 200 == len(result.predictions)
@@ -147,7 +147,7 @@ def test_the_song_page_and_mlflow_say_what_the_rule_decided():
     from musiclime.evidence.pages import call_accounting
 
     rounds = [{"rows": 250, "separation": 0.8, "top": [1, 2]}, {"rows": 375, "separation": 3.4, "top": [1, 2]}]
-    stopping = {"rule": StoppingRule().as_dict(), "label": 1, "rounds": rounds, "samples_used": 375,
+    stopping = {"rule": StoppingRule(method="sequential").as_dict(), "label": 1, "rounds": rounds, "samples_used": 375,
                 "stopped": "stable"}
     rows = dict(call_accounting({"samples_used": 375, "stopping": stopping, "parameters": {"sampler": "paired"}}))
     assert rows["samples scored and fitted"] == "375"
@@ -170,15 +170,15 @@ def test_a_certified_larger_top_set_ends_the_rule_though_ranks_k_and_k_plus_1_ti
     test = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12, method="bonferroni"))
     assert test.stable and test.certified_top_k == 4 and set(test.top) <= {0, 1, 2, 3}
     assert not boundary_test(masks, target, layout, StoppingRule(top_k=5, num_features=12, method="bonferroni")).stable
-    sequential = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12))
+    sequential = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12, method="sequential"))
     assert not sequential.stable and sequential.certified_top_k == 2 and sequential.separation < sequential.critical
     assert boundary_test(masks, target, layout, StoppingRule(top_k=2, num_features=12)).stable
 
 
 def test_the_rule_s_method_names_its_config_key():
     with pytest.raises(ConfigError, match="explain.stopping.method"):
-        StoppingRule(method="holm")
-    assert StoppingRule().as_dict()["method"] == "sequential" and StoppingRule().as_dict()["z"] == 1.64
+        StoppingRule(method="hochberg")
+    assert StoppingRule().as_dict()["method"] == "holm" and StoppingRule().as_dict()["z"] == 1.28
 
 
 EIGHT_LINES = ["first line of the verse", "second line with words", "sing the chorus loud", "a bridge",
@@ -219,7 +219,7 @@ def test_modality_top_k_names_its_key_and_stays_out_of_default_paths():
         StoppingRule(modality_top_k=-1)
     explain = {"num_samples": 300, "temporal_segments": 10, "modality": "both", "lyrics_unit": "line",
                "sampler": "random", "seed": 0,
-               "stopping": {"enabled": True, "top_k": 5, "method": "sequential", "modality_top_k": 0}}
+               "stopping": {"enabled": True, "top_k": 5, "method": "holm", "modality_top_k": 0}}
     assert "modality_top_k" not in masks_slice(explain)["stopping"]
     explain["stopping"]["modality_top_k"] = 3
     assert masks_slice(explain)["stopping"]["modality_top_k"] == 3

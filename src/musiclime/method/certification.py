@@ -10,7 +10,10 @@ Statistics. The ranking's ``m`` features are ordered by ``|w|``, descending. The
 (:mod:`musiclime.method.robust_fit`: rows sharing an audio mask, or a lyrics mask, count as one draw).
 Two methods (``explain.certification.method``):
 
-``sequential`` (default): Goldwasser and Hooker's own procedure
+``holm`` (default, below) certifies top-``k`` *sets*, what a page's "these lead" says; ``sequential``
+certifies the *order* of the leading ranks and stops at the first near tie.
+
+``sequential``: Goldwasser and Hooker's own procedure
 (:mod:`musiclime.method.sequential_ranks`). Rank ``r`` is verified when the leader of the features
 ranked ``r .. m`` beats each of the others in a pairwise test conditioned on its selection as the
 leader; the gap's variance is ``V_11 + V_jj - 2 V_1j`` (the adaptation to correlated coefficients).
@@ -30,6 +33,14 @@ correction over every pair, valid under any dependence); ``certified_top_k`` is 
 ``k`` in ``0 .. m - 1``, ``separation(k)`` the smallest ``z_ab`` across the boundary, and ``p_values``
 the Bonferroni-adjusted p-value of each top-``k`` set, ``min(1, T (1 - Phi(separation(k))))``.
 
+``holm`` (the default): the same pair statistics and the same claim as ``bonferroni`` (the top-``k`` set, order
+inside it free), with Holm's step-down in place of the single Bonferroni threshold: the ``T`` one-sided
+pair p-values in increasing order, the ``i``-th rejected while it and every smaller one is at most
+``alpha / (T - i + 1)``. Every pair Bonferroni rejects, Holm rejects, so it certifies at least as deep,
+with the same family-wise guarantee under any dependence. ``separation(k)`` is the z-equivalent of the
+largest Holm-adjusted p-value across the boundary, ``Phi^-1(1 - p)``, and ``critical`` is
+``Phi^-1(1 - alpha)``; ``p_values`` are those adjusted p-values.
+
 Either way, the probability that a certified top set is wrong (its order, for ``sequential``; its
 membership, for ``bonferroni``) is at most ``alpha``, to the accuracy of the normal approximation
 and of the robust covariance; ``tests/test_certification.py`` checks it on simulated fits with known
@@ -39,7 +50,7 @@ fit's audio components; its lyric features) is its own family at level ``alpha``
 The features **tied at the boundary** are the ``(k+1)``-th ranked feature and every feature ranked
 below it that it could not be separated from (``sequential``: the gap's two-sided z test, the test of
 the runner-up, has p above ``alpha``, i.e. ``z < Phi^-1(1 - alpha / 2)``; ``bonferroni``:
-``z < z_crit``): a group the reader should see as one, since no number of samples may
+``z < z_crit``; ``holm``: the pair is not rejected): a group the reader should see as one, since no number of samples may
 order them. A ranking is not judged (``judged`` false, ``certified_top_k`` 0) when a modality has
 fewer than :data:`~musiclime.method.robust_fit.MIN_DRAWS_PER_PARAMETER` distinct masks per parameter.
 """
@@ -64,7 +75,7 @@ log = logging.getLogger(__name__)
 #: Default family-wise error level (``explain.certification.alpha``).
 DEFAULT_ALPHA = 0.1
 #: The certification methods (``explain.certification.method``), the default first.
-METHODS = ("sequential", "bonferroni")
+METHODS = ("holm", "sequential", "bonferroni")
 DEFAULT_METHOD = METHODS[0]
 
 
@@ -91,10 +102,13 @@ def critical_z(num_ranked: int, alpha: float, method: str = DEFAULT_METHOD) -> f
     """The standard errors a separation must reach.
 
     ``bonferroni``: ``Phi^-1(1 - alpha / T)`` for ``T`` = :func:`pair_tests` (inf when ``T`` = 0);
-    ``sequential``: ``Phi^-1(1 - alpha / 2)`` whatever ``num_ranked`` (inf for fewer than 2 features).
+    ``sequential``: ``Phi^-1(1 - alpha / 2)`` whatever ``num_ranked`` (inf for fewer than 2 features);
+    ``holm``: ``Phi^-1(1 - alpha)``, the bound on the z-equivalent of a Holm-adjusted p-value.
     """
     if method == "sequential":
         return -NormalDist().inv_cdf(alpha / 2) if num_ranked >= 2 else float("inf")
+    if method == "holm":
+        return -NormalDist().inv_cdf(alpha) if num_ranked >= 2 else float("inf")
     tests = pair_tests(num_ranked)
     return -NormalDist().inv_cdf(alpha / tests) if tests else float("inf")  # the upper quantile, without 1 - tiny
 
@@ -106,6 +120,10 @@ def correction_text(alpha: float, method: str = DEFAULT_METHOD) -> str:
                 "each of the others in a pairwise z-test conditioned on its selection (gap variance from the "
                 f"cluster-robust covariance, V_ii + V_jj - 2 V_ij); ranks tested in order, each at alpha {alpha:g}, "
                 f"stopping at the first failure; family-wise error <= {alpha:g} per ranking")
+    if method == "holm":
+        return ("Holm's step-down over every pair of each ranking (m(m-1)/2 one-sided z-tests of |w_i| > |w_j| on the "
+                "cluster-robust covariance, the i-th smallest p-value held to alpha/(T-i+1)); the top-k set is certified "
+                f"when every pair across its boundary is rejected; family-wise error <= {alpha:g} per ranking")
     return (f"Bonferroni over every pair of each ranking (m features: m(m-1)/2 one-sided z-tests of |w_i| > |w_j|, "
             f"each at alpha/(m(m-1)/2)); family-wise error <= {alpha:g} per ranking")
 
@@ -127,9 +145,9 @@ class Certification:
         tests: ``bonferroni``: ``T``, the pair tests the correction counts; ``sequential``: the rank tests
             run (the certified ones and the one that failed, each at ``alpha``).
         judged: false when there were too few draws to trust the standard errors.
-        method: ``"sequential"`` or ``"bonferroni"``.
+        method: ``"sequential"``, ``"holm"`` or ``"bonferroni"``.
         p_values: ``(m - 1,)`` per ``k``: ``sequential``, rank ``k``'s largest pairwise p-value;
-            ``bonferroni``, the adjusted p-value of the top-``k`` set.
+            ``holm`` and ``bonferroni``, the adjusted p-value of the top-``k`` set.
     """
 
     certified_top_k: int
@@ -176,7 +194,7 @@ def certify_weights(weights: np.ndarray, covariance: np.ndarray, alpha: float = 
         covariance: ``(m, m)`` their covariance.
         alpha: family-wise error level, ``0 < alpha < 1``.
         columns: ``(m,)`` the mask column of each weight (``arange(m)`` by default): what the result names.
-        method: ``"sequential"`` or ``"bonferroni"`` (module docstring).
+        method: ``"sequential"``, ``"holm"`` or ``"bonferroni"`` (module docstring).
     """
     check_method(method, "method")
     weights = np.asarray(weights, dtype=np.float64)
@@ -191,6 +209,8 @@ def certify_weights(weights: np.ndarray, covariance: np.ndarray, alpha: float = 
     ordered_cov = np.asarray(covariance, dtype=np.float64)[np.ix_(order, order)]
     if method == "sequential":
         return _sequential(ranked, ordered_cov, ranking, alpha, critical)
+    if method == "holm":
+        return _holm(ranked, ordered_cov, ranking, alpha, critical)
     return _bonferroni(ranked, ordered_cov, ranking, critical)
 
 
@@ -226,6 +246,33 @@ def _bonferroni(ranked: np.ndarray, covariance: np.ndarray, ranking: tuple[int, 
     tests = pair_tests(m)
     adjusted = tuple(float(min(1.0, tests * norm.sf(s))) for s in separations)
     return Certification(k, ranking, tied, separations, critical, tests, method="bonferroni", p_values=adjusted)
+
+
+def holm_adjusted(p_values: np.ndarray) -> np.ndarray:
+    """Holm-adjusted p-values of ``p_values`` ``(T,)``: ``max over j <= i of min(1, (T - j + 1) p_(j))`` in
+    increasing order, returned in the input's order; a hypothesis is rejected at ``alpha`` when its
+    adjusted p-value is at most ``alpha``."""
+    p_values = np.asarray(p_values, dtype=np.float64)
+    order = np.argsort(p_values, kind="stable")
+    scaled = np.minimum(1.0, (len(p_values) - np.arange(len(p_values))) * p_values[order])
+    adjusted = np.empty_like(p_values)
+    adjusted[order] = np.maximum.accumulate(scaled)
+    return adjusted
+
+
+def _holm(ranked: np.ndarray, covariance: np.ndarray, ranking: tuple[int, ...], alpha: float,
+          critical: float) -> Certification:
+    """The largest top set whose every pair across the boundary Holm's step-down rejects."""
+    m = len(ranked)
+    upper = np.triu_indices(m, 1)  # a ranked above b: the claim |w_a| > |w_b|
+    adjusted = np.ones((m, m))
+    adjusted[upper] = holm_adjusted(norm.sf(_pair_statistics(ranked, covariance)[upper]))
+    worst = [float(np.max(adjusted[:k, k:])) for k in range(1, m)]
+    k = max((k for k in range(1, m) if worst[k - 1] <= alpha), default=0)
+    tied = tuple(ranking[b] for b in range(k, m) if b == k or adjusted[k, b] > alpha) if k < m - 1 else ()
+    separations = tuple(float(norm.isf(min(p, 1 - 1e-12))) for p in worst)  # finite: -7.0 for p = 1
+    return Certification(k, ranking, tied, separations, critical, pair_tests(m), method="holm",
+                         p_values=tuple(worst))
 
 
 def _pair_statistics(ranked: np.ndarray, covariance: np.ndarray) -> np.ndarray:

@@ -154,7 +154,7 @@ class StoppingConfig:
     num_features: int = StoppingRule.num_features  # features the rule's surrogate keeps (as the default fit does)
     kernel_width: float = StoppingRule.kernel_width  # the rule's own kernel: a kernel-width sweep reuses the rows
     distance_scale: float = StoppingRule.distance_scale
-    method: str = StoppingRule.method  # sequential or bonferroni: the certification's test (left out of the masks slice when default)
+    method: str = StoppingRule.method  # holm, sequential or bonferroni: the certification's test (left out of the masks slice when default)
     modality_top_k: int = StoppingRule.modality_top_k  # each modality that matters (exact attribution) needs this many certified ranks too
 
     def __post_init__(self):
@@ -168,7 +168,7 @@ class CertificationConfig:
     """How many top ranks are certain (``musiclime.method.certification``); changes the fit only."""
 
     alpha: float = DEFAULT_ALPHA  # family-wise error level per ranking
-    method: str = DEFAULT_METHOD  # sequential (Goldwasser and Hooker) or bonferroni (over every pair)
+    method: str = DEFAULT_METHOD  # holm (sets), sequential (Goldwasser and Hooker: order) or bonferroni
 
     def __post_init__(self):
         check_alpha(self.alpha)  # raises ConfigError naming explain.certification.alpha
