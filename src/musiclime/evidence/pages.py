@@ -199,6 +199,7 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         label_name=explanation.label_name(label), true_label=info.get("true_label"),
         song_notes=list(info.get("notes") or []), lead=lead_sentences(explanation, label, rankings),
         rankings=[ranking_context(r) for r in rankings], exact=exact_context(explanation, label),
+        certified_meaning=certified_meaning(certification_of(explanation, label)),
         probabilities=probability_rows(explanation), fit=fit,
         evaluation=[{"name": k, "value": fmt(v), "meaning": metric_meaning(k)} for k, v in metrics.items()],
         verdicts=verdict_rows(evaluation),
@@ -212,6 +213,17 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         caveat=explanation_caveat(explanation.metadata, len(explanation.features)),
         config=[(k, fmt(v)) for k, v in params.items()],
         index_href=None if index_html is None else relative_href(index_html, out_html))
+
+
+def certified_meaning(certification: Mapping | None) -> str:
+    """What a check mark claims, by the certification's method and level: ``sequential`` certifies
+    the order of the leading ranks, ``holm`` and ``bonferroni`` the top-k set."""
+    if certification is None:
+        return "no rank certification was recorded for this explanation"
+    alpha = f"family-wise error {certification['alpha']:.0%}"
+    if certification.get("method") == "sequential":
+        return f"ranks 1 to k each verified in order, Goldwasser and Hooker's sequential test; {alpha}"
+    return f"its top-k set is separated from the rest, the order inside it not claimed; {alpha}"
 
 
 def exact_context(explanation: MusicLIMEExplanation, label: int) -> dict | None:
