@@ -34,10 +34,10 @@ from musiclime.common.ground_truth_file import GroundTruth, ground_truth_path, r
 from musiclime.common.sample_sheet import read_sample_sheet
 from musiclime.evidence.ground_truth import audio_truth_columns, lyric_truth_columns, rank_auc, recall_at_k
 from musiclime.factorization.lyrics import make_text_factorization
-from musiclime.method.full_fit import fit_every_feature
-from musiclime.method.inference import predict_masks
+from musiclime.method.estimation.full_fit import fit_every_feature
+from musiclime.method.scoring.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.sampling import sample_masks
+from musiclime.method.estimation.sampling import sample_masks
 from musiclime.models.demo_classifier import load_demo_predict_fn
 
 log = logging.getLogger("benchmarks.ground_truth")

@@ -7,7 +7,7 @@ import pytest
 
 from musiclime import LineIndexedString, MusicLIMEExplainer
 from musiclime.common.artifacts import load_arrays
-from musiclime.method.sampling import (attribution_grid_sizes, factorial_pool, grid_sizes, pool_sizes,
+from musiclime.method.estimation.sampling import (attribution_grid_sizes, factorial_pool, grid_sizes, pool_sizes,
                                        select_grid_rows)
 from musiclime.models.glassbox import GlassBoxModel
 from musiclime.pipeline.stages import fit, perturb, predict

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from musiclime import ConfigError, LineIndexedString, MusicLIMEExplainer
-from musiclime.method.certification import (certification_block, certify_ranking, certify_weights, check_alpha,
+from musiclime.method.estimation.certification import (certification_block, certify_ranking, certify_weights, check_alpha,
                                             correction_text, critical_z)
 from musiclime.method.explanation_views import certification_of, full_fit_weights
-from musiclime.method.full_fit import fit_every_feature, kernel_weights
+from musiclime.method.estimation.full_fit import fit_every_feature, kernel_weights
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.sequential_ranks import conditional_pair_p
-from musiclime.method.sampling import sample_masks
+from musiclime.method.estimation.sequential_ranks import conditional_pair_p
+from musiclime.method.estimation.sampling import sample_masks
 from musiclime.models.glassbox import GlassBoxModel
 
 EIGHT_LINES = ["first line of the verse", "second line with words", "sing the chorus loud", "a bridge",
@@ -163,7 +163,7 @@ def test_the_summary_table_and_mlflow_count_certified_ranks(factorization, tmp_p
 
 
 def test_the_explanation_s_own_ranking_is_lime_s():
-    from musiclime.method.surrogate import fit_surrogate
+    from musiclime.method.estimation.surrogate import fit_surrogate
 
     masks = sample_masks(600, 30, 0)
     target = 0.4 + masks @ np.random.default_rng(2).normal(0, 0.05, 30)
@@ -174,7 +174,7 @@ def test_the_explanation_s_own_ranking_is_lime_s():
     assert list(result.ranking) == columns
 
 
-# --- the sequential test (Goldwasser and Hooker), musiclime.method.sequential_ranks ---------------------------
+# --- the sequential test (Goldwasser and Hooker), musiclime.method.estimation.sequential_ranks ---------------------------
 
 
 def test_the_runner_up_test_with_equal_variances_is_the_two_sided_z_test():
@@ -261,7 +261,7 @@ def test_holm_certifies_every_set_bonferroni_does_and_more_where_many_pairs_are_
     """Holm's step-down rejects every pair Bonferroni rejects; with many clearly separated pairs the
     remaining thresholds loosen (alpha / (T - i + 1)), so a gap of 3.1 standard errors, short of
     Bonferroni's 3.28, still separates."""
-    from musiclime.method.certification import holm_adjusted
+    from musiclime.method.estimation.certification import holm_adjusted
 
     p = np.array([0.001, 0.04, 0.03, 0.2])
     np.testing.assert_allclose(holm_adjusted(p), [0.004, 0.09, 0.09, 0.2])  # 4p, max(3*0.03, 4p1), 2*0.04 < 0.09
@@ -322,7 +322,7 @@ def test_family_wise_error_on_glass_boxes_with_ties_and_near_ties():
     box it reaches past the near tie to the ten non-zero features now and then (measured, not asserted).
     """
     from scipy.stats import binom
-    from musiclime.method.surrogate import exponential_kernel, mask_distances
+    from musiclime.method.estimation.surrogate import exponential_kernel, mask_distances
 
     alpha, seeds, rows = 0.1, 300, 400
     bound = binom.ppf(0.99, seeds, alpha) / seeds

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from musiclime import MusicLIMEExplainer
-from musiclime.method.coalitions import coalition_masks, score_coalitions
-from musiclime.method.coarse_attribution import (CoalitionTable, attribution_blocks, exact_shapley, modality_values,
+from musiclime.method.scoring.coalitions import coalition_masks, score_coalitions
+from musiclime.method.estimation.coarse_attribution import (CoalitionTable, attribution_blocks, exact_shapley, modality_values,
                                                  stem_values)
 from musiclime.models.glassbox import GlassBoxModel
 

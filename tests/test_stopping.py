@@ -5,12 +5,12 @@ import pytest
 import torch
 
 from musiclime import ConfigError, MusicLIMEExplainer
-from musiclime.method.inference import predict_masks
+from musiclime.method.scoring.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.rounds import predict_until_stable
-from musiclime.method.sampling import sample_masks
-from musiclime.method.robust_fit import Clustering, mask_clusters, robust_fit
-from musiclime.method.stopping import StoppingRule, boundary_test, round_ends
+from musiclime.method.scoring.rounds import predict_until_stable
+from musiclime.method.estimation.sampling import sample_masks
+from musiclime.method.estimation.robust_fit import Clustering, mask_clusters, robust_fit
+from musiclime.method.estimation.stopping import StoppingRule, boundary_test, round_ends
 from musiclime.models.demo_classifier import DemoClassifier, DemoModelConfig, DemoPredictor
 from musiclime.models.glassbox import GlassBoxModel
 from musiclime.tracking.records import explanation_metrics

@@ -6,7 +6,7 @@ melody never let me go' (x2) and 'La la la la la la' (x8) lead, both certain. Re
 audio changes P(AI-Generated) by -0.005 (0.954 to 0.949); no audio component stands out."
 
 How much each modality matters comes from the exact two-player Shapley values
-(``metadata["modality_attribution"]``, :mod:`musiclime.method.coarse_attribution`), never from sums
+(``metadata["modality_attribution"]``, :mod:`musiclime.method.estimation.coarse_attribution`), never from sums
 of absolute surrogate weights. Where in a modality the evidence sits comes from its ranking
 (:mod:`musiclime.evidence.rankings`), and a sentence names a modality's leaders only where they are
 resolved: its top ranks are certified and removing the whole modality moves the probability by at
@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..method.coarse_attribution import RESOLVABLE_EFFECT, modality_matters, removal_change
+from ..method.estimation.coarse_attribution import RESOLVABLE_EFFECT, modality_matters, removal_change
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import modality_attribution_of, stem_attribution_of
 from .rankings import ModalityRanking, RankedFeature

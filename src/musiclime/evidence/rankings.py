@@ -59,7 +59,7 @@ class ModalityRanking:
         tie_ranks: ``(first, last)`` ranks of the group tied at the boundary; ``None`` when none.
         full_fit: the weights are the full fit's (else the explanation's own, unselected features 0).
         exact: the modality's exact two-player Shapley value towards the explained class
-            (:mod:`musiclime.method.coarse_attribution`); ``None`` when not recorded.
+            (:mod:`musiclime.method.estimation.coarse_attribution`); ``None`` when not recorded.
         exact_share: its ``|exact|`` over both modalities' (0..1); ``None`` when not recorded.
     """
 

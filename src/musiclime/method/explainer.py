@@ -13,19 +13,19 @@ from ..common.provenance import describe_files
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
-from .certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block, check_alpha, check_method
-from .coalitions import score_coalitions
-from .coarse_attribution import attribution_blocks, modalities_that_matter, modality_values
-from .full_fit import fit_every_feature, full_fit_block, kernel_weights
-from .inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
-from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
+from .estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block, check_alpha, check_method
+from .scoring.coalitions import score_coalitions
+from .estimation.coarse_attribution import attribution_blocks, modalities_that_matter, modality_values
+from .estimation.full_fit import fit_every_feature, full_fit_block, kernel_weights
+from .scoring.inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
+from .scoring.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
-from .rounds import score_masks
-from .sampling import (FACTORIAL_SAMPLERS, GRID_ALLOCATIONS, PAIRED_SAMPLERS, allocate_pool, as_random_state,
+from .scoring.rounds import score_masks
+from .estimation.sampling import (FACTORIAL_SAMPLERS, GRID_ALLOCATIONS, PAIRED_SAMPLERS, allocate_pool, as_random_state,
                        factorial_pool, sample_masks)
-from .second_opinion import check_surrogate, fit_surrogates
-from .stopping import StoppingRule
-from .surrogate import check_fit_params
+from .estimation.second_opinion import check_surrogate, fit_surrogates
+from .estimation.stopping import StoppingRule
+from .estimation.surrogate import check_fit_params
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +45,24 @@ class MusicLIMEExplainer:
         memory_budget_mb: MiB for composing waveforms (a reused buffer, plus mixture tables); a batch of
             waveforms larger than this is split into smaller model calls.
         sampler: ``"random"`` (seed), ``"exhaustive"`` (all 2**F masks when <= num_samples), ``"paired"``,
-            ``"factorial"`` or ``"factorial_paired"`` (:mod:`musiclime.method.sampling`).
+            ``"factorial"`` or ``"factorial_paired"`` (:mod:`musiclime.method.estimation.sampling`).
         progress: show progress bars.
-        stopping: a :class:`~musiclime.method.stopping.StoppingRule`: score the masks in rounds and
+        stopping: a :class:`~musiclime.method.estimation.stopping.StoppingRule`: score the masks in rounds and
             stop once the predicted class's top features are stable (``num_samples`` is the budget);
             ``None`` scores every mask.
         surrogate: ``"lime"`` (seed) or ``"kernel_shap"``: Shapley values from the same scored masks
-            (:mod:`musiclime.method.shapley`), at the cost of one more model item (every explained
+            (:mod:`musiclime.method.estimation.shapley`), at the cost of one more model item (every explained
             feature off; none when a mask row is already all zeros). The other surrogate is fitted
             too when it can be, and kept in ``metadata["alternative_surrogate"]``
-            (:mod:`musiclime.method.second_opinion`).
+            (:mod:`musiclime.method.estimation.second_opinion`).
         grid_allocation: the factorial samplers' split of masks between the modalities, ``"equal"``,
             ``"by_features"`` or ``"by_attribution"`` (by need and by each modality's exact share of the
-            effect; :mod:`musiclime.method.sampling`).
+            effect; :mod:`musiclime.method.estimation.sampling`).
         certification_alpha: family-wise error level of the certified ranks
-            (``metadata["certification"]``, :mod:`musiclime.method.certification`); a ridge on every
-            feature is recorded too (``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`).
+            (``metadata["certification"]``, :mod:`musiclime.method.estimation.certification`); a ridge on every
+            feature is recorded too (``metadata["full_fit"]``, :mod:`musiclime.method.estimation.full_fit`).
         certification_method: ``"sequential"`` (Goldwasser and Hooker's test, the default) or
-            ``"bonferroni"`` (:mod:`musiclime.method.certification`). A ``stopping`` rule keeps its own
+            ``"bonferroni"`` (:mod:`musiclime.method.estimation.certification`). A ``stopping`` rule keeps its own
             ``method``.
     """
 

@@ -43,7 +43,7 @@ def full_fit_weights(explanation: MusicLIMEExplanation, label: int) -> np.ndarra
 
 
 def certification_of(explanation: MusicLIMEExplanation, label: int) -> dict | None:
-    """How many top ranks of ``label``'s rankings are certain (:mod:`musiclime.method.certification`).
+    """How many top ranks of ``label``'s rankings are certain (:mod:`musiclime.method.estimation.certification`).
 
     Returns:
         ``{"alpha", "correction", "certified_top_k", "ranking", "tied_at_boundary", ..., "audio": {...},
@@ -74,7 +74,7 @@ def certified_counts(explanation: MusicLIMEExplanation, label: int) -> dict[str,
 
 def modality_attribution_of(explanation: MusicLIMEExplanation, label: int) -> dict | None:
     """The exact two-player Shapley values of the modalities for ``label``
-    (:mod:`musiclime.method.coarse_attribution`): ``{"audio", "lyrics", "interaction", "audio_share",
+    (:mod:`musiclime.method.estimation.coarse_attribution`): ``{"audio", "lyrics", "interaction", "audio_share",
     "probabilities": {...}}``, or ``None`` for explanations written before they were recorded."""
     return ((explanation.metadata.get("modality_attribution") or {}).get("labels") or {}).get(str(label))
 
@@ -103,7 +103,7 @@ def attribution_columns(explanation: MusicLIMEExplanation, label: int) -> dict[s
 
 def reader_weights(explanation: MusicLIMEExplanation, label: int) -> tuple[np.ndarray, bool]:
     """The weight of every feature a reader is shown, float64 ``(num_features,)``, and whether it is the
-    full fit's: the full fit (a ridge on every feature, :mod:`musiclime.method.full_fit`) when recorded,
+    full fit's: the full fit (a ridge on every feature, :mod:`musiclime.method.estimation.full_fit`) when recorded,
     else the explanation's own weights, where the features it did not select are 0."""
     full = full_fit_weights(explanation, label)
     if full is not None and full.shape == (len(explanation.features),):

@@ -17,13 +17,13 @@ from ..common.devices import check_device_name
 from ..common.errors import ConfigError
 from ..evidence.aggregation import AGGREGATION_METHODS
 from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
-from ..method.certification import DEFAULT_ALPHA, DEFAULT_METHOD, check_alpha, check_method
-from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
+from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, check_alpha, check_method
+from ..method.scoring.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
-from ..method.sampling import GRID_ALLOCATIONS, SAMPLERS
-from ..method.second_opinion import SURROGATES
-from ..method.stopping import StoppingRule
-from ..method.surrogate import FEATURE_SELECTIONS
+from ..method.estimation.sampling import GRID_ALLOCATIONS, SAMPLERS
+from ..method.estimation.second_opinion import SURROGATES
+from ..method.estimation.stopping import StoppingRule
+from ..method.estimation.surrogate import FEATURE_SELECTIONS
 
 SEPARATION_BACKENDS = ("stems", "openunmix", "time_only")
 LYRICS_UNITS = ("line", "distinct_line", "section", "word")
@@ -142,11 +142,11 @@ class ModelConfig:
 
 @dataclass
 class StoppingConfig:
-    """Score masks in rounds and stop once the top features are stable (``musiclime.method.stopping``);
+    """Score masks in rounds and stop once the top features are stable (``musiclime.method.estimation.stopping``);
     ``explain.num_samples`` is then the budget."""
 
     enabled: bool = False
-    # defaults are the rule's own (musiclime.method.stopping.StoppingRule)
+    # defaults are the rule's own (musiclime.method.estimation.stopping.StoppingRule)
     top_k: int = StoppingRule.top_k
     alpha: float = StoppingRule.alpha  # family-wise error level at which the top-k set must be certified
     first_round: int = StoppingRule.first_round  # rows
@@ -165,7 +165,7 @@ class StoppingConfig:
 
 @dataclass
 class CertificationConfig:
-    """How many top ranks are certain (``musiclime.method.certification``); changes the fit only."""
+    """How many top ranks are certain (``musiclime.method.estimation.certification``); changes the fit only."""
 
     alpha: float = DEFAULT_ALPHA  # family-wise error level per ranking
     method: str = DEFAULT_METHOD  # holm (sets), sequential (Goldwasser and Hooker: order) or bonferroni

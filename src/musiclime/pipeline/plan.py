@@ -26,7 +26,7 @@ from ..common.ground_truth_file import ground_truth_path
 from ..common.sample_sheet import Song, read_sample_sheet_rows
 from ..common.song_checks import SongProblem, check_files
 from ..factorization.lyrics import lyric_lines
-from ..method.certification import DEFAULT_ALPHA, DEFAULT_METHOD
+from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD
 from .demo_set import demo_songs
 from .hydra_configs import Sweep, SweepPoint, short_hash
 

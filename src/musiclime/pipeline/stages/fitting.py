@@ -2,9 +2,9 @@
 
 The chosen surrogate (``explain.surrogate``: LIME or Kernel SHAP) gives the explanation; the other
 one is fitted on the same predictions as a second opinion (``metadata["alternative_surrogate"]``,
-:mod:`musiclime.method.second_opinion`), and a ridge on every feature is recorded beside both
-(``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`), with how many top ranks of each
-ranking are certain (``metadata["certification"]``, :mod:`musiclime.method.certification`).
+:mod:`musiclime.method.estimation.second_opinion`), and a ridge on every feature is recorded beside both
+(``metadata["full_fit"]``, :mod:`musiclime.method.estimation.full_fit`), with how many top ranks of each
+ranking are certain (``metadata["certification"]``, :mod:`musiclime.method.estimation.certification`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from ...common.artifacts import load_arrays, write_config
 from ...common.provenance import describe_file, describe_files
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation, explanation_metadata
-from ...method.certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block
-from ...method.coarse_attribution import CoalitionTable, attribution_blocks
-from ...method.full_fit import fit_every_feature, full_fit_block, kernel_weights
+from ...method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block
+from ...method.estimation.coarse_attribution import CoalitionTable, attribution_blocks
+from ...method.estimation.full_fit import fit_every_feature, full_fit_block, kernel_weights
 from ...method.modality import FeatureLayout
-from ...method.second_opinion import fit_surrogates
+from ...method.estimation.second_opinion import fit_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
 
 def coarse_attribution(pred_meta: dict, pred_arrays: dict, full: dict, layout: FeatureLayout,
                        temporal_segments: int, predictions_npz) -> dict:
-    """``modality_attribution`` and ``stem_attribution`` (:mod:`musiclime.method.coarse_attribution`)
+    """``modality_attribution`` and ``stem_attribution`` (:mod:`musiclime.method.estimation.coarse_attribution`)
     from the coalitions the predict stage scored; nothing (with a warning) for predictions written
     before it scored them."""
     recorded = pred_meta.get("coalitions")

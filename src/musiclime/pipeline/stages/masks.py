@@ -14,9 +14,9 @@ import numpy as np
 from ...common.artifacts import save_arrays, write_config
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
 from ...method.explanation import feature_records
-from ...method.inference import check_lyrics_for_modality
+from ...method.scoring.inference import check_lyrics_for_modality
 from ...method.modality import FeatureLayout
-from ...method.sampling import FACTORIAL_SAMPLERS, as_random_state, factorial_pool, sample_masks
+from ...method.estimation.sampling import FACTORIAL_SAMPLERS, as_random_state, factorial_pool, sample_masks
 from .separation import load_factorization
 
 

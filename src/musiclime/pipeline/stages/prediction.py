@@ -12,13 +12,13 @@ from ...common.errors import ConfigError, MusicLimeError
 from ...common.model_cache import MODELS, model_key
 from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
-from ...method.coalitions import score_coalitions
-from ...method.coarse_attribution import modalities_that_matter, modality_values
-from ...method.inference import predict_all_off, predict_original
+from ...method.scoring.coalitions import score_coalitions
+from ...method.estimation.coarse_attribution import modalities_that_matter, modality_values
+from ...method.scoring.inference import predict_all_off, predict_original
 from ...method.modality import FeatureLayout
-from ...method.rounds import score_masks
-from ...method.sampling import PAIRED_SAMPLERS, allocate_pool
-from ...method.stopping import StoppingRule
+from ...method.scoring.rounds import score_masks
+from ...method.estimation.sampling import PAIRED_SAMPLERS, allocate_pool
+from ...method.estimation.stopping import StoppingRule
 from .separation import load_factorization
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
     """Score every perturbed instance of one song (streamed in batches), the original song, the
     all-off instance (``prediction_all_off``, Kernel SHAP's ``v(0)``: one more item, unless a scored
     mask row is already all zeros) and every coalition of the sources and the lyrics
-    (``coalition_predictions``, ``2 ** P`` items: :mod:`musiclime.method.coarse_attribution`)."""
+    (``coalition_predictions``, ``2 ** P`` items: :mod:`musiclime.method.estimation.coarse_attribution`)."""
     masks_meta, arrays = load_arrays(masks_npz)
     song_id = masks_meta["song_id"]
     fact, stems_meta = load_factorization(stems_npz, masks_meta["temporal_segments"])

@@ -7,14 +7,14 @@ Hooker 2024, "Statistical Significance of Feature Importance Rankings", arXiv 24
 Statistics. The ranking's ``m`` features are ordered by ``|w|``, descending. The covariance of
 ``|w|`` is ``V = S C S``, ``S = diag(sign(w))`` (first order: each weight keeps its observed sign),
 ``C`` the cluster-robust (sandwich) covariance of the weighted ridge fit
-(:mod:`musiclime.method.robust_fit`: rows sharing an audio mask, or a lyrics mask, count as one draw).
+(:mod:`musiclime.method.estimation.robust_fit`: rows sharing an audio mask, or a lyrics mask, count as one draw).
 Two methods (``explain.certification.method``):
 
 ``holm`` (default, below) certifies top-``k`` *sets*, what a page's "these lead" says; ``sequential``
 certifies the *order* of the leading ranks and stops at the first near tie.
 
 ``sequential``: Goldwasser and Hooker's own procedure
-(:mod:`musiclime.method.sequential_ranks`). Rank ``r`` is verified when the leader of the features
+(:mod:`musiclime.method.estimation.sequential_ranks`). Rank ``r`` is verified when the leader of the features
 ranked ``r .. m`` beats each of the others in a pairwise test conditioned on its selection as the
 leader; the gap's variance is ``V_11 + V_jj - 2 V_1j`` (the adaptation to correlated coefficients).
 Ranks are tested in order, each at the full level ``alpha``, and the first failure stops:
@@ -52,7 +52,7 @@ below it that it could not be separated from (``sequential``: the gap's two-side
 the runner-up, has p above ``alpha``, i.e. ``z < Phi^-1(1 - alpha / 2)``; ``bonferroni``:
 ``z < z_crit``; ``holm``: the pair is not rejected): a group the reader should see as one, since no number of samples may
 order them. A ranking is not judged (``judged`` false, ``certified_top_k`` 0) when a modality has
-fewer than :data:`~musiclime.method.robust_fit.MIN_DRAWS_PER_PARAMETER` distinct masks per parameter.
+fewer than :data:`~musiclime.method.estimation.robust_fit.MIN_DRAWS_PER_PARAMETER` distinct masks per parameter.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ from statistics import NormalDist
 import numpy as np
 from scipy.stats import norm
 
-from ..common.errors import ConfigError
-from .modality import FeatureLayout
+from ...common.errors import ConfigError
+from ..modality import FeatureLayout
 from .robust_fit import MIN_DRAWS_PER_PARAMETER, Clustering, RobustFit, mask_clusters, robust_fit
 from .sequential_ranks import (leading_run, pairwise_p_values, rank_p_values, signed_covariance,
                                unconditional_gap_p)
@@ -346,7 +346,7 @@ def certification_block(masks: np.ndarray, predictions: np.ndarray, selected: di
         selected: ``{label: columns}`` the explanation's selected features per label. Their ranking is
             that of the weighted ridge refitted on them with the explanation's kernel: LIME's own final
             fit (for a ``kernel_shap`` explanation, a ridge on the features it weighs).
-        full: ``{label: RobustFit}`` the full fit (:func:`musiclime.method.full_fit.fit_every_feature`),
+        full: ``{label: RobustFit}`` the full fit (:func:`musiclime.method.estimation.full_fit.fit_every_feature`),
             whose audio and lyrics parts are certified within their modality.
         kernel_weights: ``(rows,)`` the explanation's sample weights.
         alpha, method: the family-wise error level and the method (module docstring).

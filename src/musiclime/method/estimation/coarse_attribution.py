@@ -22,7 +22,7 @@ The coarse values also check the fine explanation: the full fit's weights of a s
 summed, are the linear surrogate's own estimate of that stem's effect; their gap to its exact
 Shapley value is recorded per stem (``consistency``).
 
-The model scores the coalitions in :mod:`musiclime.method.coalitions`; this module only computes
+The model scores the coalitions in :mod:`musiclime.method.scoring.coalitions`; this module only computes
 with their probabilities (no model call).
 """
 
@@ -56,7 +56,7 @@ class CoalitionTable:
         sources: the source players (the leading ``len(sources)`` players).
         predictions: float64 ``(2 ** len(players), n_classes)``; row ``c`` has player ``i`` on iff
             bit ``i`` of ``c`` is set (row 0: everything off; the last row: everything on).
-        costs: what scoring them cost (:meth:`~musiclime.method.model_io.PredictionResult.costs`, with
+        costs: what scoring them cost (:meth:`~musiclime.method.scoring.model_io.PredictionResult.costs`, with
             ``n_calls`` and ``seconds``).
     """
 

@@ -1,5 +1,5 @@
 """Score every coalition of a song's coarse players: each subset of its sources (all segments) with the
-lyrics on or off (:mod:`musiclime.method.coarse_attribution` turns them into exact Shapley values)."""
+lyrics on or off (:mod:`musiclime.method.estimation.coarse_attribution` turns them into exact Shapley values)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import logging
 
 import numpy as np
 
-from .coarse_attribution import LYRICS_PLAYER, CoalitionTable
+from ..estimation.coarse_attribution import LYRICS_PLAYER, CoalitionTable
 from .inference import PredictFn, predict_masks
-from .modality import FeatureLayout
+from ..modality import FeatureLayout
 from .model_io import PredictionResult
 
 log = logging.getLogger(__name__)

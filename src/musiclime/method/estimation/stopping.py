@@ -5,7 +5,7 @@ After each round, a weighted least-squares surrogate is fitted to the rows score
 ``num_features`` features with the largest weights of a first fit on all of them (LIME's default
 selection, so the rule judges the ranking the explanation shows), and the rule asks whether at least
 ``k`` top ranks are certified at the family-wise level ``alpha`` by
-:mod:`musiclime.method.certification` with the rule's ``method`` (the same test the explanation
+:mod:`musiclime.method.estimation.certification` with the rule's ``method`` (the same test the explanation
 records, ``sequential`` by default): with ``sequential``, ranks ``1 .. k`` must each be verified in
 turn (Goldwasser and Hooker's test, each rank at ``alpha``; for the runner-up pair that is a gap of
 ``z = Phi^-1(1 - alpha / 2)`` standard errors of the difference, 1.64 at ``alpha = 0.1``), so a tie
@@ -17,9 +17,9 @@ certain as a set). The first round that passes ends
 the scoring; otherwise the budget (``num_samples``) does. Each round records how many top ranks
 were certified.
 
-Standard errors are cluster-robust (:mod:`musiclime.method.robust_fit`): rows that share an audio
+Standard errors are cluster-robust (:mod:`musiclime.method.estimation.robust_fit`): rows that share an audio
 mask (or its complement) count as one draw, as do rows that share a lyrics mask, and a round with
-fewer than :data:`~musiclime.method.robust_fit.MIN_DRAWS_PER_PARAMETER` clusters per parameter is not
+fewer than :data:`~musiclime.method.estimation.robust_fit.MIN_DRAWS_PER_PARAMETER` clusters per parameter is not
 judged at all.
 
 The rule judges with its own kernel (``kernel_width``, ``distance_scale``; by default the flat
@@ -34,10 +34,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..common.errors import ConfigError
+from ...common.errors import ConfigError
 from .certification import (DEFAULT_ALPHA, DEFAULT_METHOD, METHODS, certify_fit, certify_weights, critical_z,
                             enough_draws, modality_columns)
-from .modality import FeatureLayout
+from ..modality import FeatureLayout
 from .robust_fit import mask_clusters, robust_fit
 from .surrogate import exponential_kernel, mask_distances
 
@@ -50,7 +50,7 @@ class StoppingRule:
 
     Attributes:
         top_k: how many leading features must be certified.
-        alpha: family-wise error level of the certification (:mod:`musiclime.method.certification`).
+        alpha: family-wise error level of the certification (:mod:`musiclime.method.estimation.certification`).
         first_round: rows of the first round (including the unperturbed row 0).
         growth: each round's prefix is this many times the previous one (rounded up to whole pairs
             for the paired samplers).
@@ -59,12 +59,12 @@ class StoppingRule:
             ``explain.num_features = 20``), so the rule judges the ranking the explanation shows.
         kernel_width, distance_scale: the kernel of the rule's surrogate (see the module docstring).
         method: the certification method, ``"sequential"`` or ``"bonferroni"``
-            (:mod:`musiclime.method.certification`).
+            (:mod:`musiclime.method.estimation.certification`).
         modality_top_k: top ranks each modality **that matters** must also have certified within its
             own ranking (the full fit's, as the page shows it) before the rule stops; a modality matters
             when the exact coarse attribution says removing it, or its Shapley value, moves the
             explained class's probability by at least
-            :data:`~musiclime.method.coarse_attribution.RESOLVABLE_EFFECT` (0: the joint ranking alone).
+            :data:`~musiclime.method.estimation.coarse_attribution.RESOLVABLE_EFFECT` (0: the joint ranking alone).
             Samples are then spent where the audio (or the lyrics) matters and its boundary is
             uncertain, and not on resolving the ranking of a modality the model ignores.
     """
@@ -104,7 +104,7 @@ class StoppingRule:
 
     def as_dict(self) -> dict:
         """The settings, and ``z``: the separation (standard errors) a certified top-``k`` reaches in a
-        ranking of ``num_features`` (:func:`~musiclime.method.certification.critical_z`)."""
+        ranking of ``num_features`` (:func:`~musiclime.method.estimation.certification.critical_z`)."""
         return {**asdict(self), "z": round(critical_z(self.num_features, self.alpha, self.method), 2)}
 
 
@@ -131,14 +131,14 @@ class BoundaryTest:
         rows: rows the surrogate was fitted to.
         top: the ``top_k`` feature indices, by absolute weight (descending).
         weights: ``(F,)`` the surrogate's weights (0 for features it did not keep).
-        separation: the largest :meth:`~musiclime.method.certification.Certification.separation` of a top
+        separation: the largest :meth:`~musiclime.method.estimation.certification.Certification.separation` of a top
             set of ``k`` or more features (``bonferroni``: the smallest ``(|w_i| - |w_j|) / se`` over its
             features ``i`` and the others ``j``; ``sequential``: that of the top ``k``, the z-equivalent of
             the largest p-value of ranks ``1 .. k``); ``inf`` when every feature is in the top, 0 when the
             round was not judged.
         stable: at least ``k`` top ranks are certified (``separation >= critical``).
-        certified_top_k: how many top ranks are certified (:mod:`musiclime.method.certification`).
-        critical: the separation a certified top set reaches (:func:`~musiclime.method.certification.critical_z`).
+        certified_top_k: how many top ranks are certified (:mod:`musiclime.method.estimation.certification`).
+        critical: the separation a certified top set reaches (:func:`~musiclime.method.estimation.certification.critical_z`).
         modality_certified: per modality the rule required (``modality_top_k``), the top ranks certified
             within its own ranking; empty when none was required.
     """

@@ -9,7 +9,7 @@ Row 0 is always all ones: the unperturbed instance. Samplers:
   switched off against the complementary one, which cancels much of the noise of the others;
 * ``factorial``: about ``sqrt(num_samples)`` audio masks and as many lyrics masks (at least one
   more than the modality has features), and ``num_samples`` of their pairs (all of them when
-  ``num_samples`` is a square). A late-fusion model (:mod:`musiclime.method.late_fusion`) then
+  ``num_samples`` is a square). A late-fusion model (:mod:`musiclime.method.scoring.late_fusion`) then
   encodes about ``2 sqrt(num_samples)`` inputs, and every model composes about
   ``sqrt(num_samples)`` waveforms;
 * ``factorial_paired``: ``factorial`` with each modality's masks drawn in complementary pairs
@@ -18,7 +18,7 @@ Row 0 is always all ones: the unperturbed instance. Samplers:
   all zeros, then pairs of a coalition and its complement, each coalition's size ``s`` drawn with
   probability proportional to ``1 / (s (M - s))`` (the Shapley kernel's mass on that size) and its
   features uniformly among those of that size. Kernel SHAP's regression on these rows needs no
-  importance weights (:mod:`musiclime.method.shapley`), and the all-off row costs no extra call.
+  importance weights (:mod:`musiclime.method.estimation.shapley`), and the all-off row costs no extra call.
 
 The factorial grid's masks are split between the modalities by ``allocation`` (``explain.grid_allocation``):
 ``equal`` (the default) gives each modality ``ceil(sqrt(num_samples))``; ``by_features`` spends the
@@ -31,7 +31,7 @@ each (only about 128 of the lyrics ones distinct).
 
 ``by_attribution`` spends the same encoder items by need *and* by how much each modality matters,
 in proportion to ``(n + 1) (share + 0.1)`` with ``share`` the modality's exact share of the effect
-(:mod:`musiclime.method.coarse_attribution`), which only the model knows: the masks stage draws a
+(:mod:`musiclime.method.estimation.coarse_attribution`), which only the model knows: the masks stage draws a
 pool (:func:`factorial_pool`: each modality as many masks as any split could give it, every cell of
 their grid in a random order) and the predict stage, once it has scored the coalitions, keeps the
 cells of the split's corner (:func:`select_grid_rows`); the explanation is fitted to those rows.
@@ -46,7 +46,7 @@ import itertools
 
 import numpy as np
 
-from ..common.errors import ConfigError
+from ...common.errors import ConfigError
 
 SAMPLERS = ("random", "exhaustive", "paired", "factorial", "factorial_paired", "shapley")
 #: How the factorial samplers split their masks between the modalities (``explain.grid_allocation``).
@@ -131,7 +131,7 @@ def shapley_masks(rng: np.random.RandomState, num_samples: int, num_features: in
     """``num_samples`` rows: all ones, all zeros, then complementary pairs with Shapley-kernel sizes.
 
     Each pair's first row has ``s`` features on, ``s`` drawn from
-    :func:`musiclime.method.shapley.size_distribution` and the features uniformly among the
+    :func:`musiclime.method.estimation.shapley.size_distribution` and the features uniformly among the
     ``C(M, s)`` coalitions of that size; its partner is the complement (size ``M - s``, the same
     kernel weight). With one feature, the rows alternate ones and zeros.
 

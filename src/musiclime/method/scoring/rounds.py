@@ -1,4 +1,4 @@
-"""Score masks round by round until the stopping rule (:mod:`musiclime.method.stopping`) is satisfied.
+"""Score masks round by round until the stopping rule (:mod:`musiclime.method.estimation.stopping`) is satisfied.
 
 Round ``r`` scores rows ``ends[r-1]:ends[r]`` of the mask matrix; a late-fusion model reuses the
 encodings of earlier rounds, so a round costs only the audio and lyrics inputs it adds.
@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..factorization.base import Factorization
+from ...factorization.base import Factorization
 from .inference import PredictFn, predict_masks
 from .late_fusion import EncodingStore, is_late_fusion
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
-from .modality import FeatureLayout
+from ..modality import FeatureLayout
 from .model_io import PredictionResult
-from .stopping import StoppingRule, boundary_test, round_ends
+from ..estimation.stopping import StoppingRule, boundary_test, round_ends
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,9 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
         rule: the stopping rule.
         label: the class whose probability the rule's surrogate explains.
         ends: increasing prefix lengths, the last at most ``num_samples``
-            (:func:`musiclime.method.stopping.round_ends`).
+            (:func:`musiclime.method.estimation.stopping.round_ends`).
         required: the modalities whose own top ``rule.modality_top_k`` ranks must be certified too (those
-            that matter, :func:`musiclime.method.coarse_attribution.modalities_that_matter`).
+            that matter, :func:`musiclime.method.estimation.coarse_attribution.modalities_that_matter`).
 
     Returns:
         The predictions of the rows scored ``(samples_used, n_classes)`` with their summed costs, and
@@ -108,7 +108,7 @@ def score_masks(audio_factorization: Factorization, text_factorization, masks: n
 
     Args:
         settings: ``batch_size``, ``progress`` and ``memory_budget_mb`` of
-            :func:`~musiclime.method.inference.predict_masks`.
+            :func:`~musiclime.method.scoring.inference.predict_masks`.
 
     Returns:
         The predictions of the rows scored with their costs, and the rule's record (``None`` without a rule).

@@ -7,7 +7,7 @@ descending; rank ``r`` is verified when the leader of the features still in play
 a pairwise test conditioned on the leader's selection rejects "``x_(r)`` is not larger than
 ``x_j``". Ranks are tested in order, each at the full level ``alpha``, and the first failure stops
 (a fixed sequence of tests, so the family-wise error stays at ``alpha``). This module computes the
-p-values; :mod:`musiclime.method.certification` turns them into a certification.
+p-values; :mod:`musiclime.method.estimation.certification` turns them into a certification.
 
 The conditional pairwise test, and how it is adapted here. In the paper the estimates are
 independent, with variances ``s_1`` (the leader) and ``s_j``. A surrogate's coefficients come from
