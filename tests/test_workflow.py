@@ -210,7 +210,7 @@ def test_a_certification_level_or_method_sweep_refits_only(first_run):
     assert counts.get("fit") and not {"separate", "perturb", "predict"} & set(counts), result.stderr[-2000:]
     methods = {load_explanation(p).metadata["certification"]["method"]
                for p in (workdir / "results" / "songs").glob("*/*/*/*/*/explanation.json")}
-    assert methods == {"sequential", "bonferroni"}
+    assert methods == {"holm", "bonferroni"}
 
 
 def test_num_samples_and_model_changes_never_reseparate(first_run):
