@@ -1,7 +1,9 @@
 """The sample sheet: a TSV naming each song's audio, lyrics and (optionally) stems and label.
 
-Columns: ``song_id``, ``audio``, ``lyrics``, optional ``stems`` (a folder of stem files) and
-``label`` (0 = AI-Generated, 1 = Human-Composed). Relative paths are relative to the sheet.
+Columns: ``song_id``, ``audio``, ``lyrics``, optional ``stems`` (a folder of stem files),
+``label`` (0 = AI-Generated, 1 = Human-Composed) and ``ground_truth`` (a ``ground_truth.json`` saying
+where the song carries its evidence, as the demo writes it: :mod:`musiclime.demo.ground_truth`).
+Relative paths are relative to the sheet.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .errors import ConfigError
 from .song_checks import SongProblem
 
 REQUIRED_COLUMNS = ("song_id", "audio", "lyrics")
-OPTIONAL_COLUMNS = ("stems", "label")
+OPTIONAL_COLUMNS = ("stems", "label", "ground_truth")
 SONG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -30,6 +32,8 @@ class Song:
     lyrics: Path
     stems: Path | None = None
     label: int | None = None
+    #: where the song carries its evidence (``ground_truth.json``), when known
+    ground_truth: Path | None = None
     #: what a reader of the song's explanation must know (e.g. empty lyrics explained as an instrumental)
     notes: tuple[str, ...] = ()
 
@@ -37,6 +41,8 @@ class Song:
         """JSON-ready description for explanation metadata (``notes`` only when there are some)."""
         info = {"song_id": self.song_id, "audio": str(self.audio), "lyrics": str(self.lyrics),
                 "stems": None if self.stems is None else str(self.stems), "true_label": self.label}
+        if self.ground_truth is not None:
+            info["ground_truth"] = str(self.ground_truth)
         if self.notes:
             info["notes"] = list(self.notes)
         return info
@@ -53,7 +59,8 @@ def read_sample_sheet(path: str | os.PathLike, check_files: bool = True, need_st
     rows, problems = read_sample_sheet_rows(path, need_stems=need_stems)
     if check_files:
         for line, song in rows:
-            files = [("audio", song.audio), ("lyrics", song.lyrics)] + ([("stems", song.stems)] if need_stems else [])
+            files = [("audio", song.audio), ("lyrics", song.lyrics)] + ([("stems", song.stems)] if need_stems else []) \
+                + ([("ground_truth", song.ground_truth)] if song.ground_truth is not None else [])
             problems += [SongProblem(song.song_id, line, f"{kind} file not found: {file}")
                          for kind, file in files if not file.exists()]
     if problems:
@@ -90,6 +97,7 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
         song_id = (row.get("song_id") or "").strip()
         label = (row.get("label") or "").strip()
         stems = (row.get("stems") or "").strip()
+        truth = (row.get("ground_truth") or "").strip()
         reason = None
         if not SONG_ID.match(song_id):
             reason = "song_id must be letters, digits, '_', '-', '.'"
@@ -105,17 +113,25 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
             continue
         songs.append((number, Song(song_id=song_id, audio=_resolve(path, row["audio"]),
                                    lyrics=_resolve(path, row["lyrics"]), stems=_resolve(path, stems) if stems else None,
-                                   label=int(label) if label else None)))
+                                   label=int(label) if label else None,
+                                   ground_truth=_resolve(path, truth) if truth else None)))
     return songs, problems
 
 
 def write_sample_sheet(path: str | os.PathLike, songs: list[Song]) -> Path:
-    """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic)."""
+    """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic).
+
+    The ``ground_truth`` column is written only when some song has one.
+    """
     path = Path(path)
-    lines = ["\t".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)]
+    with_truth = any(s.ground_truth is not None for s in songs)
+    columns = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    lines = ["\t".join(columns if with_truth else columns[:-1])]
     for s in songs:
         cells = [s.song_id, _relative(path, s.audio), _relative(path, s.lyrics),
                  "" if s.stems is None else _relative(path, s.stems), "" if s.label is None else str(s.label)]
+        if with_truth:
+            cells.append("" if s.ground_truth is None else _relative(path, s.ground_truth))
         lines.append("\t".join(cells))
     return write_text(path, "\n".join(lines) + "\n")
 

@@ -165,7 +165,8 @@ def has_text(lyrics: str) -> bool:
 def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyrics: str = "instrumental",
                 verdicts: FileVerdicts | None = None, has_lyrics: Callable[[str], bool] = has_text,
                 lyrics_needed: bool = False) -> tuple[list[SongProblem], dict[str, list[str]]]:
-    """Check the files of sample-sheet rows ``(line, Song)``: audio decodes, lyrics read, stems exist.
+    """Check the files of sample-sheet rows ``(line, Song)``: audio decodes, lyrics read, stems exist, and
+    a ``ground_truth`` file, where the row names one, exists.
 
     Args:
         has_lyrics: whether a lyrics text has something to explain (the plan passes the lyrics
@@ -198,6 +199,10 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
         if need_stems and (song.stems is None or not Path(song.stems).is_dir()):
             problems.append(SongProblem(song.song_id, line, "separation.backend=stems needs a folder of stems "
                                                             f"in the 'stems' column; found {song.stems}"))
+        truth = getattr(song, "ground_truth", None)
+        if truth is not None and not Path(truth).is_file():
+            problems.append(SongProblem(song.song_id, line, f"ground_truth file not found: {truth} (the optional "
+                                                            "'ground_truth' column names a ground_truth.json)"))
     if verdicts.checked:
         log.info("decoded or read %d new song file(s); verdicts cached in %s", len(verdicts.checked),
                  verdicts.cache_file)
