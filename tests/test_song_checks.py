@@ -90,3 +90,31 @@ def test_tag_only_lyrics_count_as_empty_and_a_lyrical_sweep_refuses_them(tmp_pat
     problems, _ = check_files(rows, need_stems=False, verdicts=FileVerdicts(None), has_lyrics=by_factorization,
                               lyrics_needed=True)
     assert "explain.modality=lyrical needs lyrics" in problems[0].reason
+
+
+def test_optional_ground_truth_column_is_read_and_a_missing_file_makes_a_bad_row(tmp_path):
+    from dataclasses import replace
+
+    from musiclime.common.sample_sheet import read_sample_sheet
+
+    with_truth = good_song(tmp_path, "with_truth")
+    (tmp_path / "with_truth" / "ground_truth.json").write_text('{"format": 1}\n')
+    with_truth = replace(with_truth, ground_truth=tmp_path / "with_truth" / "ground_truth.json")
+    lost = replace(good_song(tmp_path, "lost_truth"), ground_truth=tmp_path / "lost_truth" / "ground_truth.json")
+    plain = good_song(tmp_path, "plain")
+    sheet = write_sample_sheet(tmp_path / "samples.tsv", [with_truth, lost, plain])
+    header, *lines = sheet.read_text().splitlines()
+    assert header.split("\t")[-1] == "ground_truth"
+    assert lines[0].split("\t")[-1] == "with_truth/ground_truth.json" and lines[2].split("\t")[-1] == ""
+    rows, row_problems = read_sample_sheet_rows(sheet)
+    assert not row_problems
+    assert [song.ground_truth for _, song in rows] == [with_truth.ground_truth, lost.ground_truth, None]
+    assert rows[0][1].info()["ground_truth"] == str(with_truth.ground_truth) and "ground_truth" not in rows[2][1].info()
+    problems, _ = check_files(rows, need_stems=False, verdicts=FileVerdicts(None))
+    assert [p.song_id for p in problems] == ["lost_truth"]
+    assert "ground_truth file not found" in problems[0].describe() and "lost_truth" in problems[0].describe()
+    with pytest.raises(ConfigError, match="ground_truth file not found"):
+        read_sample_sheet(sheet)
+    # a sheet without the column (no song has a ground truth) keeps the five columns it always had
+    assert write_sample_sheet(tmp_path / "plain.tsv", [plain]).read_text().splitlines()[0].split("\t") == [
+        "song_id", "audio", "lyrics", "stems", "label"]
