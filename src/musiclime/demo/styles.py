@@ -9,7 +9,7 @@ drums        hits exactly on the 16th grid, every hit    timing jitter around th
              at full velocity (identical samples)        randomly varied velocities (softer hits are
                                                          also duller), ghost snare notes
 artifact     a codec-like tonal artifact (gated comb of  none
-             5-9.2 kHz tones) added to the vocals or the
+             5-9.7 kHz tones) added to the vocals or the
              drums in 2-4 of the 10 equal segments
 lyrics       generic filler vocabulary, lines repeated   concrete narrative vocabulary, no repeated
              verbatim inside verses and choruses          line inside a section, varied chorus endings
@@ -85,7 +85,8 @@ class CodecArtifact:
         temporal_segments: the song is cut into this many equal segments (the demo explains with 10).
         n_tones: tones in the comb.
         base_hz: (low, high) lowest tone, Hz.
-        spacing_hz: (low, high) spacing of the comb, Hz (the top tone stays below 9.2 kHz).
+        spacing_hz: (low, high) spacing of the comb, Hz (the top tone stays below 9.7 kHz, inside
+            the 9.9 kHz that 45 % of the model's 22.05 kHz rate allows).
         frame: codec frame in samples at 44.1 kHz; each tone is on or off for a whole frame.
         frame_on: chance that a tone is on in a frame.
         amplitude: (low, high) peak amplitude of the artifact (full scale 1), added after levelling.
@@ -94,12 +95,12 @@ class CodecArtifact:
     stems: tuple[str, ...] = ("vocals", "drums")
     n_segments: tuple[int, int] = (2, 4)
     temporal_segments: int = 10
-    n_tones: int = 4
+    n_tones: int = 5
     base_hz: tuple[float, float] = (5000.0, 6500.0)
-    spacing_hz: tuple[float, float] = (500.0, 900.0)
+    spacing_hz: tuple[float, float] = (500.0, 800.0)
     frame: int = 1024
     frame_on: float = 0.6
-    amplitude: tuple[float, float] = (0.02, 0.035)
+    amplitude: tuple[float, float] = (0.035, 0.05)
 
 
 @dataclass(frozen=True)

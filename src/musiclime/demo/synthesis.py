@@ -10,7 +10,7 @@ and the drum performance are rendered, how lyrics are written and whether a code
 Levelling: each stem is scaled from its own content to a peak of ``PEAK_BUDGET[stem] * balance``
 (balance drawn per song in [0.7, 1]). The budgets sum to 0.94, so the mix, which is exactly the sum
 of the stems, always peaks below 1 and never needs a gain that would couple the stems. The artifact
-(peak at most 0.035) is added after levelling: it changes its stem only inside its segments.
+(peak at most 0.05) is added after levelling: it changes its stem only inside its segments.
 """
 
 from __future__ import annotations
