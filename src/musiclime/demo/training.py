@@ -54,7 +54,7 @@ class Augmentation:
     Attributes:
         clean_audio / clean_text: chance of leaving the audio / lyrics untouched.
         no_audio / no_text: chance of silencing all audio / removing all lyrics (modality dropout: with
-            half the songs heard without lyrics, the fused head must reach a verdict from the audio
+            most songs heard without lyrics, the fused head must reach a verdict from the audio
             alone, as it does when the explainer switches every lyric line off).
         solo: chance that a perturbation keeps one whole stem alone (teaches each stem's cue on its own).
         whole_stems: chance that a perturbation switches whole stems (one segment) rather than
@@ -66,7 +66,7 @@ class Augmentation:
     clean_audio: float = 0.4
     clean_text: float = 0.3
     no_audio: float = 0.1
-    no_text: float = 0.5
+    no_text: float = 0.65
     solo: float = 0.4
     whole_stems: float = 0.2
     max_segments: int = 12
@@ -185,7 +185,7 @@ def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 1
                      epochs: int = 36, clean_epochs: int = 6, n_test: int = 40, test_duration_s: float = 24.0,
                      batch_size: int = 16, learning_rate: float = 2e-3, threads: int = 2, config: dict | None = None,
                      augmentation: dict | None = None, shuffle_labels: bool = False,
-                     label_smoothing: float = 0.15) -> dict:
+                     label_smoothing: float = 0.2) -> dict:
     """Train the demo classifier and write ``model.pt``, ``config.json`` and ``metrics.json`` into ``out_dir``.
 
     Args:
