@@ -37,7 +37,7 @@ from musiclime import MusicLIMEExplainer, StemFactorization
 from musiclime.common.sample_sheet import read_sample_sheet
 from musiclime.factorization.lyrics import make_text_factorization
 from musiclime.method.explanation_views import certification_of, full_fit_weights
-from musiclime.method.stopping import StoppingRule
+from musiclime.method.estimation.stopping import StoppingRule
 from musiclime.models.demo_classifier import load_demo_predict_fn
 
 log = logging.getLogger("bench_certification")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from bench_common import interleaved_best, row, stem_factorization
-from musiclime.method.composers import make_composer
-from musiclime.method.memory_budget import DEFAULT_MEMORY_BUDGET_MB, MIB
-from musiclime.method.sampling import sample_masks
+from musiclime.method.scoring.composers import make_composer
+from musiclime.method.scoring.memory_budget import DEFAULT_MEMORY_BUDGET_MB, MIB
+from musiclime.method.estimation.sampling import sample_masks
 
 
 def matmul_compose(fact, masks, out):

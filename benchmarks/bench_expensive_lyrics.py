@@ -28,10 +28,10 @@ import torch
 
 from bench_samplers import RULE, STOP_SUFFIX, song_inputs, surrogate_weights, top_features
 from musiclime.common.sample_sheet import read_sample_sheet
-from musiclime.method.inference import predict_masks
+from musiclime.method.scoring.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.rounds import score_masks
-from musiclime.method.sampling import sample_masks
+from musiclime.method.scoring.rounds import score_masks
+from musiclime.method.estimation.sampling import sample_masks
 from musiclime.models.demo_classifier import DemoPredictor, load_demo_predict_fn
 
 #: Largest change of the class-1 logit that the BERT's output can make.

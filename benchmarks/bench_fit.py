@@ -7,8 +7,8 @@ import time
 import numpy as np
 
 from bench_common import row
-from musiclime.method.sampling import sample_masks
-from musiclime.method.surrogate import fit_surrogate
+from musiclime.method.estimation.sampling import sample_masks
+from musiclime.method.estimation.surrogate import fit_surrogate
 
 
 def fit_seconds(num_samples: int, num_features: int) -> float:

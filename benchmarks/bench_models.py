@@ -9,9 +9,9 @@ import numpy as np
 
 from bench_common import LYRICS, HostOnly, row, stem_factorization, untrained_demo_predictor
 from musiclime import LineIndexedString
-from musiclime.method.inference import predict_masks
+from musiclime.method.scoring.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.sampling import sample_masks
+from musiclime.method.estimation.sampling import sample_masks
 
 
 class TimedModel:

@@ -32,10 +32,10 @@ from musiclime import LineIndexedString, StemFactorization
 from musiclime.common.sample_sheet import read_sample_sheet
 from musiclime.evidence.trust.faithfulness import faithfulness
 from musiclime.evidence.trust.randomization import within_modality_spearman
-from musiclime.method.inference import predict_masks
+from musiclime.method.scoring.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.sampling import sample_masks
-from musiclime.method.surrogate import fit_surrogate
+from musiclime.method.estimation.sampling import sample_masks
+from musiclime.method.estimation.surrogate import fit_surrogate
 from musiclime.models.demo_classifier import CASCADE_STEPS, load_demo_predict_fn, load_randomized_demo_predict_fn
 
 COLUMNS = ("song", "variant", "spearman_overall", "spearman_audio", "spearman_lyrics", "spearman_within_modality",

@@ -28,10 +28,10 @@ from musiclime.factorization.lyrics import make_text_factorization
 from musiclime.common.sample_sheet import read_sample_sheet
 from musiclime.evidence.trust.faithfulness import faithfulness
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.rounds import score_masks
-from musiclime.method.sampling import sample_masks
-from musiclime.method.stopping import StoppingRule
-from musiclime.method.surrogate import fit_surrogate
+from musiclime.method.scoring.rounds import score_masks
+from musiclime.method.estimation.sampling import sample_masks
+from musiclime.method.estimation.stopping import StoppingRule
+from musiclime.method.estimation.surrogate import fit_surrogate
 from musiclime.models.demo_classifier import load_demo_predict_fn
 
 SAMPLE_COUNTS = {

@@ -8,7 +8,9 @@ Usage (from the repository root)::
 Sections: composition (vs a memory copy), cpu_model (demo model items/s on the CPU), separation
 (Open-Unmix real-time factor on the CPU), memory (peak RSS vs num_samples), fit (surrogate fit time),
 gpu (GPU path vs host path, and separation on the GPU; skipped with a line when CUDA is absent).
-``--sections gpu`` is the GPU part alone. ``--quick`` is the CI mode (about two minutes on two cores).
+``--sections gpu`` is the GPU part alone. Opt-in sections (named with ``--sections`` only):
+model_loads (whole workflow runs), ground_truth (samplers and budgets by ground-truth AUC and recall
+on the demo run in ``MUSICLIME_DEMO_WORKDIR``; :mod:`bench_ground_truth`). ``--quick`` is the CI mode (about two minutes on two cores).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_composition  # noqa: E402
 import bench_fit  # noqa: E402
+import bench_ground_truth  # noqa: E402
 import bench_model_loads  # noqa: E402
 import bench_models  # noqa: E402
 import bench_peak_memory  # noqa: E402
@@ -51,6 +54,7 @@ SECTIONS = {
 #: Sections run only when named with --sections (minutes each: whole workflow runs).
 OPTIONAL_SECTIONS = {
     "model_loads": bench_model_loads.run,
+    "ground_truth": bench_ground_truth.harness_run,  # needs MUSICLIME_DEMO_WORKDIR (a demo run with ground truth)
 }
 
 

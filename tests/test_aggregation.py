@@ -13,7 +13,7 @@ from musiclime.evidence.paper_aggregation import importance_rows, paper_importan
 from musiclime.pipeline.config_schema import ReportConfig
 from musiclime.pipeline.stages.reports import aggregate_point
 from musiclime.method.explanation import MusicLIMEExplanation, load_explanation
-from musiclime.method.surrogate import SurrogateFit
+from musiclime.method.estimation.surrogate import SurrogateFit
 
 from .evidence_helpers import explain_song, separate_song, write_song
 

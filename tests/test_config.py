@@ -61,6 +61,8 @@ def test_defaults_reproduce_the_seed():
     ("explain.grid_allocation=greedy", "explain.grid_allocation"),
     ("explain.certification.alpha=1.0", "explain.certification.alpha"),
     ("explain.certification.alpha=-0.05", "explain.certification.alpha"),
+    ("explain.certification.method=hochberg", "explain.certification.method"),
+    ("explain.stopping.method=hochberg", "explain.stopping.method"),
     ("model.batch_size=0", "model.batch_size"),
     ("separation.device=tpu", "separation.device"),
     ("compute.device=gpu", "compute.device"),
@@ -117,6 +119,29 @@ def test_the_certification_level_keys_only_the_fit():
     assert keys[0] == stage_keys(default)
     assert stage_slices(compose_sweep(CONF, None, ["explain.certification.alpha=0.05"]).points[0].config)[
         "fit"]["certification"] == {"alpha": 0.05}
+
+
+def test_the_certification_method_keys_only_the_fit_and_the_default_keeps_earlier_keys():
+    """``method: holm`` (the default) leaves the fit keys of runs made before the key existed as they
+    were; ``bonferroni`` re-runs fits only; the stopping rule's method keys the masks only when not default."""
+    from musiclime.pipeline.plan import stage_keys, stage_slices
+
+    def slices(*overrides):
+        return stage_slices(compose_sweep(CONF, None, list(overrides)).points[0].config)
+
+    default, holm, bonferroni = slices(), slices("explain.certification.method=holm"), \
+        slices("explain.certification.method=bonferroni")
+    assert stage_keys(default) == stage_keys(holm) and "certification" not in default["fit"]
+    assert bonferroni["fit"]["certification"] == {"method": "bonferroni"}
+    assert {k: v for k, v in stage_keys(bonferroni).items() if k != "fit"} == \
+        {k: v for k, v in stage_keys(default).items() if k != "fit"} and stage_keys(bonferroni)["fit"] != \
+        stage_keys(default)["fit"]
+    both = slices("explain.certification.method=bonferroni", "explain.certification.alpha=0.05")
+    assert both["fit"]["certification"] == {"alpha": 0.05, "method": "bonferroni"}
+    on = slices("explain.stopping.enabled=true")
+    assert "method" not in on["masks"]["stopping"]
+    assert slices("explain.stopping.enabled=true", "explain.stopping.method=bonferroni")["masks"]["stopping"][
+        "method"] == "bonferroni"
 
 
 def test_the_grid_allocation_keys_the_masks_only_when_not_equal():

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from musiclime.method.composers import HostComposer, make_composer, model_device
-from musiclime.method.device_composer import DeviceComposer, compose_on_device
-from musiclime.method.inference import predict_masks, predict_original
+from musiclime.method.scoring.composers import HostComposer, make_composer, model_device
+from musiclime.method.scoring.device_composer import DeviceComposer, compose_on_device
+from musiclime.method.scoring.inference import predict_masks, predict_original
 from musiclime.method.modality import FeatureLayout
 from musiclime.models.demo_classifier import DemoClassifier, DemoModelConfig, DemoPredictor
-from musiclime.method.sampling import sample_masks
+from musiclime.method.estimation.sampling import sample_masks
 from musiclime import StemFactorization
 from .conftest import noise_stems
 

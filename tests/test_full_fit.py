@@ -3,10 +3,10 @@
 import numpy as np
 
 from musiclime import MusicLIMEExplainer
-from musiclime.method.full_fit import FULL_FIT_METHOD, fit_every_feature, full_fit_block
+from musiclime.method.estimation.full_fit import FULL_FIT_METHOD, fit_every_feature, full_fit_block
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.sampling import sample_masks
-from musiclime.method.surrogate import fit_surrogate
+from musiclime.method.estimation.sampling import sample_masks
+from musiclime.method.estimation.surrogate import fit_surrogate
 from musiclime.models.glassbox import GlassBoxModel
 
 

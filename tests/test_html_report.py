@@ -212,7 +212,7 @@ def test_certified_ranks_are_marked_and_boundary_ties_grouped(report, tmp_path):
     # fewer than 5 certified audio ranks: the page says so in words
     assert "audio ranks not certified (only the top 2 of 24 certain)" in audio
     lead = _section(text, "lead")
-    assert "drums in 1.3-2 s and bass in 2.7-3.3 s lead (both certain)" in lead
+    assert "Among the audio, drums in 1.3-2 s and bass in 2.7-3.3 s lead (both certain" in lead
     assert "'<b>markup</b> & \"quotes\" in a line' leads" in lead and "certain" in lead
     page = write_song_page(_variant(source, tmp_path / "six.json", certification=certification(6)),
                            tmp_path / "six.html")
@@ -220,12 +220,52 @@ def test_certified_ranks_are_marked_and_boundary_ties_grouped(report, tmp_path):
     assert "top 6 of 24 audio ranks certified" in audio and "not certified" not in audio
 
 
+def test_leaders_are_named_only_where_the_exact_effect_resolves_them(report, tmp_path):
+    """A certified audio ranking on a model the audio barely moves: the page names no audio leader and
+    says what removing the audio does; an explanation without the exact attribution keeps the share of
+    the weight and names certified leaders only."""
+    source = report["pages"][0].parent / "explanation.json"
+    label, weights = _full_fit(source)
+    document = json.loads(source.read_text(encoding="utf-8"))
+    audio_columns = sorted((i for i, f in enumerate(document["features"]) if f["type"] == "audio"),
+                           key=lambda c: -abs(weights[c]))
+    certification = {"alpha": 0.1, "correction": "c", "labels": {label: {
+        "certified_top_k": 1, "ranking": audio_columns[:1], "tied_at_boundary": [], "judged": True,
+        "audio": {"certified_top_k": 2, "ranking": audio_columns, "judged": True, "tied_at_boundary": []},
+        "lyrics": {"certified_top_k": 0, "ranking": [], "judged": True, "tied_at_boundary": []}}}}
+    faint = {"labels": {label: {"audio": 0.004, "lyrics": 0.4, "interaction": 0.001, "audio_share": 0.01,
+                                "probabilities": {"both": 0.95, "audio_only": 0.55, "lyrics_only": 0.945,
+                                                  "neither": 0.545}}}, "predictions": 4}
+    page = write_song_page(_variant(source, tmp_path / "faint.json", certification=certification,
+                                    modality_attribution=faint), tmp_path / "faint.html")
+    lead = _section(html.unescape(page.read_text(encoding="utf-8")), "lead")
+    assert "The lyrics carry 99% of the effect, the audio 1%" in lead
+    assert ("Removing all of the audio changes P(Human-Composed) by -0.005 (0.950 to 0.945)" in lead
+            and "no audio component stands out (its top ranks are certified, but its whole effect is below 0.01)"
+            in lead)  # certified, but not resolved
+    assert "drums in" not in lead and " s lead" not in lead
+    old = _variant(source, tmp_path / "old.json", certification=certification, modality_attribution=None,
+                   stem_attribution=None)
+    lead = _section(html.unescape(write_song_page(old, tmp_path / "old.html").read_text(encoding="utf-8")), "lead")
+    assert re.search(r"The audio carries \d+% of the weight: drums in 1\.3-2 s and bass in 2\.7-3\.3 s lead "
+                     r"\(both certain\)", lead)
+    assert re.search(r"Among the lyrics \(\d+% of the weight\), no lyric unit stands out \(no rank certified\)", lead)
+    assert "exact-attribution" not in html.unescape((tmp_path / "old.html").read_text(encoding="utf-8"))
+
+
 def test_page_leads_with_the_answer_and_folds_the_tables(report):
     text = html.unescape(report["pages"][0].read_text(encoding="utf-8"))
     lead = _section(text, "lead")
     assert re.search(r"The model calls this song (AI-Generated|Human-Composed) \(P = 0\.\d\d\)\.", lead)
-    assert re.search(r"The audio carries \d+% of the weight: drums in 1\.3-2 s", lead)
-    assert re.search(r"Among the lyrics \(\d+% of the weight\)", lead)
+    # the shares are the exact Shapley values' (the planted audio +0.33 against lyrics +0.04), not |weight| sums
+    assert "The audio carries 89% of the effect, the lyrics 11% (exact Shapley values towards" in lead
+    assert "of the weight" not in lead
+    # no rank is judged on 200 samples: no leader is named, the page says what removing each modality does
+    assert "Removing all of the audio changes P(" in lead and "no audio component stands out" in lead
+    assert "by stem (exact): drums +0.220, bass +0.150, vocals -0.120, other +0.080" in lead
+    assert "drums in" not in lead
+    exact = _section(text, "exact-attribution")
+    assert "32 model predictions" in exact and "(consistent)" in exact
     order = [text.index(marker) for marker in ('id="lead"', 'id="ranking-audio"', "<img", "<audio",
                                                 "How far to trust this explanation", "<details")]
     assert order == sorted(order)
@@ -294,7 +334,7 @@ def test_lead_sentences_for_one_modality_and_another_class(report):
     predicted = explanation.predicted_label
     lyrics = [r for r in modality_rankings(explanation, predicted, 5) if r.modality == "lyrics"]
     sentences = lead_sentences(explanation, predicted, lyrics)
-    assert len(sentences) == 2 and sentences[1].startswith("Among the lyrics, '<b>markup</b>")
-    assert "of the weight" not in sentences[1]  # one modality: no share to state
+    assert len(sentences) == 2 and sentences[1].startswith("Removing all of the lyrics changes P(")
+    assert "of the weight" not in sentences[1] and "no lyric unit stands out" in sentences[1]
     other = lead_sentences(explanation, 1 - predicted, [])
     assert other[0].endswith(f"This page explains the class {explanation.label_name(1 - predicted)}.")

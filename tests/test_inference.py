@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from musiclime import MusicLIMEExplainer, PredictionError
-from musiclime.method.inference import predict_masks
+from musiclime.method.scoring.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
 from musiclime.models.glassbox import GlassBoxModel
-from musiclime.method.sampling import sample_masks
+from musiclime.method.estimation.sampling import sample_masks
 
 
 class RecordingModel:
@@ -26,8 +26,10 @@ def test_predict_fn_never_gets_more_than_batch_size(factorization, text_factoriz
     explainer = MusicLIMEExplainer(random_state=0, batch_size=batch_size, progress=False)
     exp = explainer.explain_instance_with_factorization(factorization, text_factorization, model, num_samples=75)
     assert max(model.batch_sizes) <= batch_size
-    assert sum(model.batch_sizes) == 75 + 1  # every sample once, plus the original song
-    assert exp.metadata["model_calls"] == len(model.batch_sizes)
+    coarse = exp.metadata["stem_attribution"]["costs"]  # the 32 coalitions of the exact attribution, apart
+    assert coarse["model_items"] == 32
+    assert sum(model.batch_sizes) == 75 + 1 + 32  # every sample once, the original song, the coalitions
+    assert exp.metadata["model_calls"] + coarse["n_calls"] == len(model.batch_sizes)
 
 
 def test_rows_match_their_masks(factorization, text_factorization):

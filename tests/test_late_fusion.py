@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from musiclime import PredictionError
-from musiclime.method.inference import predict_masks
-from musiclime.method.late_fusion import distinct_rows, is_late_fusion
+from musiclime.method.scoring.inference import predict_masks
+from musiclime.method.scoring.late_fusion import distinct_rows, is_late_fusion
 from musiclime.method.modality import FeatureLayout
 from musiclime.models.demo_classifier import DemoClassifier, DemoModelConfig, DemoPredictor
 from musiclime.models.glassbox import GlassBoxModel

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from musiclime import ConfigError, LineIndexedString, StemFactorization
-from musiclime.method.inference import predict_masks
-from musiclime.method.memory_budget import MIB, plan_blocks
+from musiclime.method.scoring.inference import predict_masks
+from musiclime.method.scoring.memory_budget import MIB, plan_blocks
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.sampling import sample_masks
+from musiclime.method.estimation.sampling import sample_masks
 
 RATE = 22050
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from musiclime.common.errors import ConfigError
-from musiclime.method.sampling import sample_masks
+from musiclime.method.estimation.sampling import sample_masks
 
 
 def test_random_sampler_reproduces_the_seed():
@@ -69,7 +69,7 @@ def test_factorial_samplers_draw_enough_masks_to_tell_features_apart(sampler, fl
 def test_grid_allocation_by_features_spends_the_same_encoder_items_where_features_are(sampler):
     """40 audio components and 7 lyric lines: equal draws 700 masks each (about 128 distinct lyrics ones);
     by_features gives the lyrics all 128 of theirs and the audio the other 1,272."""
-    from musiclime.method.sampling import grid_sizes
+    from musiclime.method.estimation.sampling import grid_sizes
 
     paired = sampler == "factorial_paired"
     assert grid_sizes(490_000, 40, 7, paired) == (700, 700)

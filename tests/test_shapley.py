@@ -9,10 +9,10 @@ import pytest
 from musiclime import MusicLIMEExplainer
 from musiclime.common.errors import ConfigError, MusicLimeError
 from musiclime.factorization.lyrics import make_text_factorization
-from musiclime.method.rank_agreement import agreement
-from musiclime.method.sampling import sample_masks
-from musiclime.method.second_opinion import alternative_view, fit_surrogates
-from musiclime.method.shapley import fit_kernel_shap, regression_weights, shapley_kernel, size_distribution
+from musiclime.method.estimation.rank_agreement import agreement
+from musiclime.method.estimation.sampling import sample_masks
+from musiclime.method.estimation.second_opinion import alternative_view, fit_surrogates
+from musiclime.method.estimation.shapley import fit_kernel_shap, regression_weights, shapley_kernel, size_distribution
 from musiclime.models.glassbox import glassbox_predict_fn
 from musiclime.pipeline.stages import load_factorization
 

@@ -92,29 +92,34 @@ def test_tag_only_lyrics_count_as_empty_and_a_lyrical_sweep_refuses_them(tmp_pat
     assert "explain.modality=lyrical needs lyrics" in problems[0].reason
 
 
-def test_optional_ground_truth_column_is_read_and_a_missing_file_makes_a_bad_row(tmp_path):
-    from dataclasses import replace
+def test_ground_truth_column_is_optional_relative_and_checked(tmp_path):
+    import json
 
     from musiclime.common.sample_sheet import read_sample_sheet
 
-    with_truth = good_song(tmp_path, "with_truth")
-    (tmp_path / "with_truth" / "ground_truth.json").write_text('{"format": 1}\n')
-    with_truth = replace(with_truth, ground_truth=tmp_path / "with_truth" / "ground_truth.json")
-    lost = replace(good_song(tmp_path, "lost_truth"), ground_truth=tmp_path / "lost_truth" / "ground_truth.json")
-    plain = good_song(tmp_path, "plain")
-    sheet = write_sample_sheet(tmp_path / "samples.tsv", [with_truth, lost, plain])
-    header, *lines = sheet.read_text().splitlines()
-    assert header.split("\t")[-1] == "ground_truth"
-    assert lines[0].split("\t")[-1] == "with_truth/ground_truth.json" and lines[2].split("\t")[-1] == ""
-    rows, row_problems = read_sample_sheet_rows(sheet)
-    assert not row_problems
-    assert [song.ground_truth for _, song in rows] == [with_truth.ground_truth, lost.ground_truth, None]
-    assert rows[0][1].info()["ground_truth"] == str(with_truth.ground_truth) and "ground_truth" not in rows[2][1].info()
+    truth = {"format": 1, "temporal_segments": 2, "components": ["vocals_T1"], "lyric_lines": ["a line"]}
+    named, beside, invalid, plain = (good_song(tmp_path, name) for name in ("named", "beside", "invalid", "plain"))
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "named.json").write_text(json.dumps(truth), encoding="utf-8")
+    (beside.audio.parent / "ground_truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    (tmp_path / "truth" / "invalid.json").write_text(json.dumps({**truth, "components": ["vocals_T9"]}),
+                                                     encoding="utf-8")
+    songs = [Song(s.song_id, s.audio, s.lyrics, ground_truth=t) for s, t in (
+        (named, tmp_path / "truth" / "named.json"), (beside, None), (invalid, tmp_path / "truth" / "invalid.json"),
+        (plain, None))]
+    missing = Song("missing", plain.audio, plain.lyrics, ground_truth=tmp_path / "truth" / "absent.json")
+    sheet = write_sample_sheet(tmp_path / "samples.tsv", songs + [missing])
+    header, first = sheet.read_text(encoding="utf-8").splitlines()[:2]
+    assert header.split("\t")[-1] == "ground_truth" and first.split("\t")[-1] == "truth/named.json"
+    rows, _ = read_sample_sheet_rows(sheet)
+    assert [song.ground_truth for _, song in rows][:2] == [tmp_path / "truth" / "named.json", None]
     problems, _ = check_files(rows, need_stems=False, verdicts=FileVerdicts(None))
-    assert [p.song_id for p in problems] == ["lost_truth"]
-    assert "ground_truth file not found" in problems[0].describe() and "lost_truth" in problems[0].describe()
-    with pytest.raises(ConfigError, match="ground_truth file not found"):
+    described = {p.song_id: p.reason for p in problems}
+    assert set(described) == {"invalid", "missing"}
+    assert "invalid.json" in described["invalid"] and "'components'" in described["invalid"]
+    assert "not found" in described["missing"] and "absent.json" in described["missing"]
+    with pytest.raises(ConfigError, match="invalid.json"):
         read_sample_sheet(sheet)
-    # a sheet without the column (no song has a ground truth) keeps the five columns it always had
-    assert write_sample_sheet(tmp_path / "plain.tsv", [plain]).read_text().splitlines()[0].split("\t") == [
-        "song_id", "audio", "lyrics", "stems", "label"]
+    # sheets without ground truth keep their columns
+    plain_sheet = write_sample_sheet(tmp_path / "plain.tsv", [plain])
+    assert "ground_truth" not in plain_sheet.read_text(encoding="utf-8")

@@ -5,12 +5,12 @@ import pytest
 import torch
 
 from musiclime import ConfigError, MusicLIMEExplainer
-from musiclime.method.inference import predict_masks
+from musiclime.method.scoring.inference import predict_masks
 from musiclime.method.modality import FeatureLayout
-from musiclime.method.rounds import predict_until_stable
-from musiclime.method.sampling import sample_masks
-from musiclime.method.robust_fit import Clustering, mask_clusters, robust_fit
-from musiclime.method.stopping import StoppingRule, boundary_test, round_ends
+from musiclime.method.scoring.rounds import predict_until_stable
+from musiclime.method.estimation.sampling import sample_masks
+from musiclime.method.estimation.robust_fit import Clustering, mask_clusters, robust_fit
+from musiclime.method.estimation.stopping import StoppingRule, boundary_test, round_ends
 from musiclime.models.demo_classifier import DemoClassifier, DemoModelConfig, DemoPredictor
 from musiclime.models.glassbox import GlassBoxModel
 from musiclime.tracking.records import explanation_metrics
@@ -97,12 +97,12 @@ def test_rounds_stop_at_the_first_stable_one(factorization, text_factorization):
     model = GlassBoxModel(factorization, {n: w for n, w in zip(names, LEADERS)}, bias=0.3)
     layout = FeatureLayout("audio", len(names), 0)
     masks = sample_masks(2000, layout.num_features, 0)
-    rule = StoppingRule(first_round=200)
+    rule = StoppingRule(first_round=200, method="sequential")
     result, record = predict_until_stable(factorization, text_factorization, masks, layout, model, rule, label=1,
                                           ends=round_ends(len(masks), rule), batch_size=50, progress=False)
     assert record.stopped == "stable" and record.samples_used == 200 == len(result.predictions)
     assert set(record.rounds[0]["top"]) == set(range(5))
-    assert record.rounds[0]["separation"] >= record.rounds[0]["critical_z"] > 3
+    assert record.rounds[0]["separation"] >= record.rounds[0]["critical_z"] == pytest.approx(1.6449)  # sequential
     whole = predict_masks(factorization, text_factorization, masks[:200], layout, model, batch_size=50,
                           progress=False)
     np.testing.assert_allclose(result.predictions, whole.predictions, atol=1e-9)
@@ -147,22 +147,79 @@ def test_the_song_page_and_mlflow_say_what_the_rule_decided():
     from musiclime.evidence.pages import call_accounting
 
     rounds = [{"rows": 250, "separation": 0.8, "top": [1, 2]}, {"rows": 375, "separation": 3.4, "top": [1, 2]}]
-    stopping = {"rule": StoppingRule().as_dict(), "label": 1, "rounds": rounds, "samples_used": 375,
+    stopping = {"rule": StoppingRule(method="sequential").as_dict(), "label": 1, "rounds": rounds, "samples_used": 375,
                 "stopped": "stable"}
     rows = dict(call_accounting({"samples_used": 375, "stopping": stopping, "parameters": {"sampler": "paired"}}))
     assert rows["samples scored and fitted"] == "375"
-    assert rows["stopping rule"] == "top-5 stable after 2 rounds (3.40 >= 3.28 standard errors)"
+    assert rows["stopping rule"] == "top-5 stable after 2 rounds (3.40 >= 1.64 standard errors)"
     spent = dict(call_accounting({"stopping": {**stopping, "stopped": "budget", "rounds": rounds[:1]}}))
-    assert spent["stopping rule"] == "budget spent, top-5 not yet stable (0.80 < 3.28 standard errors)"
+    assert spent["stopping rule"] == "budget spent, top-5 not yet stable (0.80 < 1.64 standard errors)"
+    bonferroni = {**stopping, "rule": StoppingRule(method="bonferroni").as_dict()}
+    assert dict(call_accounting({"stopping": bonferroni}))["stopping rule"] == \
+        "top-5 stable after 2 rounds (3.40 >= 3.28 standard errors)"
     assert "stopping rule" not in dict(call_accounting({"samples_used": 300}))
 
 
 def test_a_certified_larger_top_set_ends_the_rule_though_ranks_k_and_k_plus_1_tie():
-    """Leaders 0.30, 0.25, 0.20, 0.20 (a tie at ranks 3 and 4), then zeros: no top-3 is certain, the top-4 is."""
+    """Leaders 0.30, 0.25, 0.20, 0.20 (a tie at ranks 3 and 4), then zeros: with Bonferroni no top-3 is
+    certain, the top-4 set is; the sequential test certifies order, so it stops at rank 3."""
     layout = FeatureLayout("audio", 12, 0)
     masks = sample_masks(2000, 12, 0)
     target = 0.3 + masks @ np.array([0.30, -0.25, 0.20, 0.20] + [0.0] * 8)
     target += 0.01 * np.random.default_rng(0).standard_normal(len(masks))
-    test = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12))
+    test = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12, method="bonferroni"))
     assert test.stable and test.certified_top_k == 4 and set(test.top) <= {0, 1, 2, 3}
-    assert not boundary_test(masks, target, layout, StoppingRule(top_k=5, num_features=12)).stable
+    assert not boundary_test(masks, target, layout, StoppingRule(top_k=5, num_features=12, method="bonferroni")).stable
+    sequential = boundary_test(masks, target, layout, StoppingRule(top_k=3, num_features=12, method="sequential"))
+    assert not sequential.stable and sequential.certified_top_k == 2 and sequential.separation < sequential.critical
+    assert boundary_test(masks, target, layout, StoppingRule(top_k=2, num_features=12)).stable
+
+
+def test_the_rule_s_method_names_its_config_key():
+    with pytest.raises(ConfigError, match="explain.stopping.method"):
+        StoppingRule(method="hochberg")
+    assert StoppingRule().as_dict()["method"] == "holm" and StoppingRule().as_dict()["z"] == 1.28
+
+
+EIGHT_LINES = ["first line of the verse", "second line with words", "sing the chorus loud", "a bridge",
+               "another verse begins", "the hook comes back", "an outro fades", "last line of the song"]
+
+
+@pytest.mark.parametrize("audio_scale, required, spends", [(1.0, ["audio", "lyrics"], True), (0.01, ["lyrics"], False)])
+def test_the_rule_spends_samples_on_a_modality_only_where_it_matters(factorization, audio_scale, required, spends):
+    """modality_top_k: a modality whose exact effect is resolvable must have its own top ranks certified, so
+    the rounds go on until the audio ranking is resolved; an audio the model barely uses costs no sample."""
+    from musiclime import LineIndexedString
+
+    names = factorization.get_ordered_component_names()
+    text = LineIndexedString("\n".join(EIGHT_LINES))
+    audio = {n: audio_scale * w for n, w in zip(names[:4], (0.6, 0.45, 0.3, 0.15))}
+    model = GlassBoxModel(factorization, audio, dict(zip(EIGHT_LINES, (2.0, 1.2, 0.6))), bias=-1.5, link="logistic")
+    used = {}
+    for modality_top_k in (0, 3):
+        rule = StoppingRule(top_k=1, first_round=60, growth=1.5, modality_top_k=modality_top_k)
+        explainer = MusicLIMEExplainer(random_state=0, progress=False, stopping=rule)
+        exp = explainer.explain_instance_with_factorization(factorization, text, model, num_samples=3000, labels=None)
+        record = exp.metadata["stopping"]
+        assert record["stopped"] == "stable"
+        used[modality_top_k] = record["samples_used"]
+    assert record["rule"]["required_modalities"] == required
+    last = record["rounds"][-1]["modality_certified"]
+    assert set(last) == set(required) and all(depth >= 3 for depth in last.values())
+    if spends:  # the audio's boundary was uncertain at first: more rounds, every one recording both depths
+        assert used[3] > used[0] and record["rounds"][0]["modality_certified"]["audio"] < 3
+    else:
+        assert used[3] == used[0]
+
+
+def test_modality_top_k_names_its_key_and_stays_out_of_default_paths():
+    from musiclime.pipeline.plan import masks_slice
+
+    with pytest.raises(ConfigError, match="explain.stopping.modality_top_k"):
+        StoppingRule(modality_top_k=-1)
+    explain = {"num_samples": 300, "temporal_segments": 10, "modality": "both", "lyrics_unit": "line",
+               "sampler": "random", "seed": 0,
+               "stopping": {"enabled": True, "top_k": 5, "method": "holm", "modality_top_k": 0}}
+    assert "modality_top_k" not in masks_slice(explain)["stopping"]
+    explain["stopping"]["modality_top_k"] = 3
+    assert masks_slice(explain)["stopping"]["modality_top_k"] == 3

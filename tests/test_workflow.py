@@ -64,7 +64,7 @@ def test_first_run_produces_every_artifact(first_run):
             assert (level / "config.yaml").is_file(), f"resolved config missing beside {level}"
     point = next((results / "points").iterdir())
     assert {p.name for p in point.iterdir()} == {"summary.tsv", "report.html", "config.yaml", "songs",
-                                                 "importance-paper.csv", "importance-paper.png",
+                                                 "attribution-by-class.tsv", "importance-paper.csv", "importance-paper.png",
                                                  "importance-paper-classes.png", "importance-paper-comparison.png"}
     assert sorted(p.name for p in (point / "songs").glob("*.html")) == ["song0.html", "song1.html"]
     assert "I_LIME" in (point / "importance-paper.csv").read_text().splitlines()[0]
@@ -195,7 +195,7 @@ def test_kernel_sweep_refits_only(first_run):
     assert widths == [5.0, 10.0, 25.0, 50.0]
 
 
-def test_a_certification_level_sweep_refits_only(first_run):
+def test_a_certification_level_or_method_sweep_refits_only(first_run):
     workdir, overrides, _ = first_run
     result = snakemake(workdir, overrides + ["explain.certification.alpha=0.05"])
     assert result.returncode == 0, result.stderr[-3000:]
@@ -204,6 +204,13 @@ def test_a_certification_level_sweep_refits_only(first_run):
     alphas = {load_explanation(p).metadata["certification"]["alpha"]
               for p in (workdir / "results" / "songs").glob("*/*/*/*/*/explanation.json")}
     assert alphas == {0.1, 0.05}
+    result = snakemake(workdir, overrides + ["explain.certification.method=bonferroni"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stderr)
+    assert counts.get("fit") and not {"separate", "perturb", "predict"} & set(counts), result.stderr[-2000:]
+    methods = {load_explanation(p).metadata["certification"]["method"]
+               for p in (workdir / "results" / "songs").glob("*/*/*/*/*/explanation.json")}
+    assert methods == {"sequential", "bonferroni"}
 
 
 def test_num_samples_and_model_changes_never_reseparate(first_run):
@@ -405,3 +412,47 @@ def test_demo_job_generates_its_songs_and_model(tmp_path):
         "demo", "demo-randomized", "demo-randomized-fusion_head", "demo-randomized-embeddings", "demo-shuffled-labels")), builds
     summary = next((tmp_path / "results/points").glob("*/summary.tsv")).read_text()
     assert "demo00_ai" in summary and "demo01_human" in summary
+    check_ground_truth_on_the_demo(tmp_path, overrides)
+
+
+def check_ground_truth_on_the_demo(workdir: Path, overrides: list[str]) -> None:
+    """Ground-truth files beside the demo songs (where the demo writes them) re-run only the evaluation,
+    whose check reaches evaluation.json, the song pages, the index and MLflow; an edited truth re-runs it."""
+    from mlflow.tracking import MlflowClient
+
+    from musiclime.factorization.lyrics import lyric_lines
+
+    for folder in sorted((workdir / "resources/demo").glob("demo*")):
+        first = lyric_lines((folder / "lyrics.txt").read_text(encoding="utf-8"))[0]
+        (folder / "ground_truth.json").write_text(json.dumps({
+            "format": 1, "style": folder.name.split("_")[-1], "label": int(folder.name.endswith("human")),
+            "audio_cues": [{"stem": "vocals", "start_s": 0.0, "end_s": 2.0, "cue": "test"}],
+            "temporal_segments": 2, "components": ["vocals_T0", "drums_T1"], "lyric_lines": [first]}))
+    tracked = [o for o in overrides if o != NO_TRACKING] + ["tracking.experiment_name=truth"]
+    result = snakemake(workdir, tracked)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stderr)
+    assert counts["evaluate"] == 2 and not {"predict", "fit", "separate", "demo_songs"} & set(counts), counts
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    runs = [r for r in client.search_runs([client.get_experiment_by_name("truth").experiment_id])
+            if r.data.tags.get("musiclime.role") != "parent"]
+    assert len(runs) == 2
+    for run in runs:
+        explanation = workdir / run.data.tags["musiclime.explanation_file"]
+        [evaluation] = explanation.parent.glob("evaluation-*/evaluation.json")
+        document = json.loads(evaluation.read_text())
+        check = document["ground_truth"]
+        assert check["mapping"] == "components" and Path(check["file"]).name == "ground_truth.json"
+        label = str(document["label"])
+        assert check["labels"][label]["audio"]["k"] == 2 and check["labels"][label]["lyrics"]["k"] >= 1
+        for name in ("ground_truth_audio_auc", "ground_truth_audio_recall", "ground_truth_lyrics_auc"):
+            assert run.data.metrics[name] == pytest.approx(document["metrics"][name]), name
+    pages = list(workdir.glob("results/points/*/songs/demo00_ai.html"))
+    assert any('id="ground-truth">Ground truth: AUC' in page.read_text() for page in pages)
+    index = next(workdir.glob("results/sweeps/*/index.html")).read_text()
+    assert "<th title=\"songs with ground truth" in index and "audio " in index.split("ground truth", 2)[-1]
+    # an edited truth re-runs the check (a dry run lists the jobs)
+    truth = workdir / "resources/demo/demo00_ai/ground_truth.json"
+    truth.write_text(truth.read_text().replace("drums_T1", "bass_T1"))
+    dry = snakemake(workdir, tracked, None, "-n")
+    assert dry.returncode == 0 and job_counts(dry.stdout + dry.stderr).get("evaluate") == 1, dry.stdout[-2000:]

@@ -157,6 +157,9 @@ def evaluation_inputs(wildcards):
     inputs = {"explanation": PLAN.artifact(PATHS.explanation, wildcards.song, point),
               "stems": PLAN.artifact(PATHS.stems, wildcards.song, point), "seeds": compared["seeds"]}
     inputs.update({f"randomized_{variant}": path for variant, path in compared["randomized"].items()})
+    truth = PLAN.ground_truth(wildcards.song, point)
+    if truth is not None:
+        inputs["ground_truth"] = truth  # an edited truth re-runs the check
     return inputs
 
 
@@ -203,11 +206,11 @@ def track_point_inputs(wildcards):
 
 def evaluate_arguments(input, params, output):
     """stages.evaluate's arguments: the explanation, stems, other seeds' explanations, the randomized models'
-    ({variant: [explanation per mask seed]}), the model and evaluation slices, the two outputs."""
+    ({variant: [explanation per mask seed]}), the model and evaluation slices, the two outputs, the ground truth."""
     randomized = {name[len("randomized_"):]: [paths] if isinstance(paths, str) else list(paths)
                   for name, paths in input.items() if name.startswith("randomized_")}
     return (input.explanation, input.stems, list(input.seeds), randomized, params.model, params.evaluation,
-            output.evaluation, output.config)
+            output.evaluation, output.config, input.get("ground_truth"))
 
 
 def run_jobs_in_threads(workflow):

@@ -10,6 +10,8 @@ if DATA["demo"] is not None:
             sheet=DATA["sample_sheet"],
             audio=[str(s.audio) for s in PLAN.songs.values()],
             lyrics=[str(s.lyrics) for s in PLAN.songs.values()],
+            # known evidence of each song, where the demo set announces it (musiclime.pipeline.demo_set)
+            ground_truth=[str(s.ground_truth) for s in PLAN.songs.values() if s.ground_truth is not None],
         params:
             demo=DATA["demo"],
         log:

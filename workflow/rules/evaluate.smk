@@ -1,5 +1,6 @@
 # Trust metrics of one explanation: stability over mask seeds, deletion/insertion faithfulness,
-# model-randomization sanity. Heavy (faithfulness calls the model): a warm model worker, and a GPU on SLURM.
+# model-randomization sanity, and the ground-truth check (the song's truth file is an input).
+# Heavy (faithfulness calls the model): a warm model worker, and a GPU on SLURM.
 
 
 rule evaluate:

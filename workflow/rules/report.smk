@@ -8,6 +8,8 @@ rule report:
     output:
         summary=report(f"{RESULTS}/points/{{point}}/summary.tsv", category="Sweep points",
                        subcategory="{point}", labels={"point": "{point}", "table": "summary"}),
+        attribution=report(f"{RESULTS}/points/{{point}}/attribution-by-class.tsv", category="Sweep points",
+                           subcategory="{point}", labels={"point": "{point}", "table": "exact attribution by class"}),
         config=f"{RESULTS}/points/{{point}}/config.yaml",
     params:
         config=lambda wildcards: PLAN.points[wildcards.point].config,
@@ -19,7 +21,7 @@ rule report:
         runtime=5,
     run:
         run_stage(log[0], stages.report_point, input.explanations, params.config, params.overrides,
-                  output.summary, output.config)
+                  output.summary, output.config, output.attribution)
 
 
 rule pages:

@@ -1,9 +1,8 @@
 """The sample sheet: a TSV naming each song's audio, lyrics and (optionally) stems and label.
 
-Columns: ``song_id``, ``audio``, ``lyrics``, optional ``stems`` (a folder of stem files),
-``label`` (0 = AI-Generated, 1 = Human-Composed) and ``ground_truth`` (a ``ground_truth.json`` saying
-where the song carries its evidence, as the demo writes it: :mod:`musiclime.demo.ground_truth`).
-Relative paths are relative to the sheet.
+Columns: ``song_id``, ``audio``, ``lyrics``, optional ``stems`` (a folder of stem files), ``label``
+(0 = AI-Generated, 1 = Human-Composed) and ``ground_truth`` (the song's known evidence,
+:mod:`musiclime.common.ground_truth_file`). Relative paths are relative to the sheet.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from .atomic_io import write_text
 from .errors import ConfigError
+from .ground_truth_file import ground_truth_problem
 from .song_checks import SongProblem
 
 REQUIRED_COLUMNS = ("song_id", "audio", "lyrics")
@@ -32,7 +32,8 @@ class Song:
     lyrics: Path
     stems: Path | None = None
     label: int | None = None
-    #: where the song carries its evidence (``ground_truth.json``), when known
+    #: the song's ground-truth file (the sheet's column; the plan also finds one beside the audio).
+    #: Not part of :meth:`info`: the explanation stages do not depend on it, only the evaluation does.
     ground_truth: Path | None = None
     #: what a reader of the song's explanation must know (e.g. empty lyrics explained as an instrumental)
     notes: tuple[str, ...] = ()
@@ -41,8 +42,6 @@ class Song:
         """JSON-ready description for explanation metadata (``notes`` only when there are some)."""
         info = {"song_id": self.song_id, "audio": str(self.audio), "lyrics": str(self.lyrics),
                 "stems": None if self.stems is None else str(self.stems), "true_label": self.label}
-        if self.ground_truth is not None:
-            info["ground_truth"] = str(self.ground_truth)
         if self.notes:
             info["notes"] = list(self.notes)
         return info
@@ -53,16 +52,18 @@ def read_sample_sheet(path: str | os.PathLike, check_files: bool = True, need_st
 
     Raises:
         ConfigError: the sheet is missing or malformed, an id repeats or is not path-safe, a label is
-            not 0/1, or (with ``check_files``) a song's audio, lyrics or stems path does not exist;
+            not 0/1, or (with ``check_files``) a song's audio, lyrics or stems path does not exist or
+            its ground-truth file is missing or invalid;
             the message names the sheet, the song and the file.
     """
     rows, problems = read_sample_sheet_rows(path, need_stems=need_stems)
     if check_files:
         for line, song in rows:
-            files = [("audio", song.audio), ("lyrics", song.lyrics)] + ([("stems", song.stems)] if need_stems else []) \
-                + ([("ground_truth", song.ground_truth)] if song.ground_truth is not None else [])
+            files = [("audio", song.audio), ("lyrics", song.lyrics)] + ([("stems", song.stems)] if need_stems else [])
             problems += [SongProblem(song.song_id, line, f"{kind} file not found: {file}")
                          for kind, file in files if not file.exists()]
+            if song.ground_truth is not None and (reason := ground_truth_problem(song.ground_truth)):
+                problems.append(SongProblem(song.song_id, line, reason))
     if problems:
         first = min(problems, key=lambda p: p.line)
         raise ConfigError(f"sample sheet {path}, {first.describe()}")
@@ -119,18 +120,16 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
 
 
 def write_sample_sheet(path: str | os.PathLike, songs: list[Song]) -> Path:
-    """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic).
-
-    The ``ground_truth`` column is written only when some song has one.
-    """
+    """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic); the
+    ``ground_truth`` column only when some song has one."""
     path = Path(path)
-    with_truth = any(s.ground_truth is not None for s in songs)
+    truth = any(s.ground_truth is not None for s in songs)
     columns = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-    lines = ["\t".join(columns if with_truth else columns[:-1])]
+    lines = ["\t".join(columns if truth else columns[:-1])]
     for s in songs:
         cells = [s.song_id, _relative(path, s.audio), _relative(path, s.lyrics),
                  "" if s.stems is None else _relative(path, s.stems), "" if s.label is None else str(s.label)]
-        if with_truth:
+        if truth:
             cells.append("" if s.ground_truth is None else _relative(path, s.ground_truth))
         lines.append("\t".join(cells))
     return write_text(path, "\n".join(lines) + "\n")

@@ -7,6 +7,9 @@ looked up. The verdict of each file is kept in :data:`CACHE_FILE` under the work
 by the file's resolved path, size and modification time, so a re-parse (every SLURM job parses the
 Snakefile again) decodes only new or changed files.
 
+A ground-truth file (the sheet's ``ground_truth`` column, or ``ground_truth.json`` beside the audio)
+is read and checked too: a missing, unreadable or invalid one makes the row bad, naming the file and key.
+
 Empty lyrics (no text but whitespace) are not an error by default: the song is explained as an
 instrumental, from its audio alone, with a note that its page shows (``data.empty_lyrics``).
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from .atomic_io import write_json
+from .ground_truth_file import ground_truth_path, ground_truth_problem
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +169,8 @@ def has_text(lyrics: str) -> bool:
 def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyrics: str = "instrumental",
                 verdicts: FileVerdicts | None = None, has_lyrics: Callable[[str], bool] = has_text,
                 lyrics_needed: bool = False) -> tuple[list[SongProblem], dict[str, list[str]]]:
-    """Check the files of sample-sheet rows ``(line, Song)``: audio decodes, lyrics read, stems exist, and
-    a ``ground_truth`` file, where the row names one, exists.
+    """Check the files of sample-sheet rows ``(line, Song)``: audio decodes, lyrics read, stems exist, a
+    ground-truth file (:func:`~musiclime.common.ground_truth_file.ground_truth_path`) is valid.
 
     Args:
         has_lyrics: whether a lyrics text has something to explain (the plan passes the lyrics
@@ -196,13 +200,13 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
                     problems.append(SongProblem(song.song_id, line, f"lyrics file holds no lyric line: {path} ({why})"))
                 else:
                     notes.setdefault(song.song_id, []).append(empty_lyrics_note(Path(path)))
+        truth = ground_truth_path(getattr(song, "ground_truth", None), song.audio)
+        reason = None if truth is None else ground_truth_problem(truth)
+        if reason:
+            problems.append(SongProblem(song.song_id, line, reason))
         if need_stems and (song.stems is None or not Path(song.stems).is_dir()):
             problems.append(SongProblem(song.song_id, line, "separation.backend=stems needs a folder of stems "
                                                             f"in the 'stems' column; found {song.stems}"))
-        truth = getattr(song, "ground_truth", None)
-        if truth is not None and not Path(truth).is_file():
-            problems.append(SongProblem(song.song_id, line, f"ground_truth file not found: {truth} (the optional "
-                                                            "'ground_truth' column names a ground_truth.json)"))
     if verdicts.checked:
         log.info("decoded or read %d new song file(s); verdicts cached in %s", len(verdicts.checked),
                  verdicts.cache_file)

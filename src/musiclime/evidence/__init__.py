@@ -10,5 +10,5 @@
 * :mod:`.trust`        stability, faithfulness, randomization sanity check
 
 Reads explanations (:mod:`musiclime.method.explanation`); only :mod:`.trust` calls a model, through
-:mod:`musiclime.method.inference` and a ``predict_fn`` it is given.
+:mod:`musiclime.method.scoring.inference` and a ``predict_fn`` it is given.
 """

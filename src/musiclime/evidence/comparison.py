@@ -1,6 +1,6 @@
 """LIME beside Kernel SHAP for one song: the two rankings side by side and how far they agree.
 
-Both surrogates were fitted on the same scored masks (:mod:`musiclime.method.second_opinion`); the
+Both surrogates were fitted on the same scored masks (:mod:`musiclime.method.estimation.second_opinion`); the
 explanation holds the chosen one, its metadata the other. Nothing here calls a model.
 """
 
@@ -10,8 +10,8 @@ import math
 
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import top_features, weight_vector
-from ..method.rank_agreement import agreement
-from ..method.second_opinion import alternative_view
+from ..method.estimation.rank_agreement import agreement
+from ..method.estimation.second_opinion import alternative_view
 
 #: Column titles of the surrogates.
 SURROGATE_NAMES = {"lime": "LIME", "kernel_shap": "Kernel SHAP"}

@@ -159,7 +159,7 @@ def draw_top_features(explanation: MusicLIMEExplanation, label: int, num_feature
         ax.set_xlabel(f"weight (change in P({explanation.label_name(label)}))", fontsize=8)
         tie = (f"; hatched: ranks {ranking.tie_ranks[0]}-{ranking.tie_ranks[1]} tied"
                if ranking.tie_ranks else "")
-        ax.set_title(f"{ranking.modality}: top {len(rows)} of {ranking.total} ({ranking.share:.0%} of the weight)\n"
+        ax.set_title(f"{ranking.modality}: top {len(rows)} of {ranking.total} ({ranking.share_words})\n"
                      f"{ranking.status()}{tie}", fontsize=9)
     source = "full fit, every feature weighed" if rankings[0].full_fit else "selected features only"
     fig.suptitle(f"{_song(explanation)}: each modality's top features towards {explanation.label_name(label)} "

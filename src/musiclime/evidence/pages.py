@@ -14,8 +14,10 @@ from typing import Mapping, Sequence
 from urllib.parse import quote
 
 from ..method.explanation import MusicLIMEExplanation
-from ..method.explanation_views import certification_of, lyric_lines_weighted, top_features
+from ..method.explanation_views import (certification_of, lyric_lines_weighted, modality_attribution_of,
+                                        stem_attribution_of, top_features)
 from .comparison import SURROGATE_NAMES, surrogate_comparison
+from .ground_truth import ground_truth_sentence
 from .lead import lead_sentences
 from .rankings import ModalityRanking, modality_rankings
 from .trust.support import explanation_caveat, gated_evaluation, second_opinion_support
@@ -33,6 +35,12 @@ METRIC_MEANINGS = {
     "random_deletion_aopc": "the same for random orders (baseline)",
     "insertion_aopc": "mean probability gain when inserting features in explanation order (higher = more faithful)",
     "random_insertion_aopc": "the same for random orders (baseline)",
+    "ground_truth_audio_auc": "rank AUC of the song's truth components in the audio ranking (1 = all above the rest, "
+                              "0.5 = chance)",
+    "ground_truth_audio_recall": "fraction of the k truth components in the audio ranking's top k",
+    "ground_truth_audio_leaders_in_truth": "1 when every audio leader the page names (certified and resolved) is truth",
+    "ground_truth_lyrics_auc": "rank AUC of the song's truth lyric lines in the lyrics ranking",
+    "ground_truth_lyrics_recall": "fraction of the k truth lyric lines in the lyrics ranking's top k",
 }
 #: What the randomization variants compare with, by metric prefix (cascade steps are named by their layers).
 RANDOMIZATION_MEANINGS = {"randomization": "the model with every weight re-initialised",
@@ -190,10 +198,12 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
         label_name=explanation.label_name(label), true_label=info.get("true_label"),
         song_notes=list(info.get("notes") or []), lead=lead_sentences(explanation, label, rankings),
-        rankings=[ranking_context(r) for r in rankings],
+        rankings=[ranking_context(r) for r in rankings], exact=exact_context(explanation, label),
+        certified_meaning=certified_meaning(certification_of(explanation, label)),
         probabilities=probability_rows(explanation), fit=fit,
         evaluation=[{"name": k, "value": fmt(v), "meaning": metric_meaning(k)} for k, v in metrics.items()],
         verdicts=verdict_rows(evaluation),
+        ground_truth=ground_truth_sentence((evaluation or {}).get("ground_truth"), label),
         evaluation_notes=[n for n in (evaluation or {}).get("notes", []) if n != support.reason],
         audio=[{"caption": c, "href": relative_href(p, out_html)} for c, p in audio],
         pictures=[{"caption": c, "href": relative_href(p, out_html)} for c, p in pictures],
@@ -203,6 +213,42 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         caveat=explanation_caveat(explanation.metadata, len(explanation.features)),
         config=[(k, fmt(v)) for k, v in params.items()],
         index_href=None if index_html is None else relative_href(index_html, out_html))
+
+
+def certified_meaning(certification: Mapping | None) -> str:
+    """What a check mark claims, by the certification's method and level: ``sequential`` certifies
+    the order of the leading ranks, ``holm`` and ``bonferroni`` the top-k set."""
+    if certification is None:
+        return "no rank certification was recorded for this explanation"
+    alpha = f"family-wise error {certification['alpha']:.0%}"
+    if certification.get("method") == "sequential":
+        return f"ranks 1 to k each verified in order, Goldwasser and Hooker's sequential test; {alpha}"
+    return f"its top-k set is separated from the rest, the order inside it not claimed; {alpha}"
+
+
+def exact_context(explanation: MusicLIMEExplanation, label: int) -> dict | None:
+    """The exact coarse attribution as the page shows it (``None`` when not recorded): ``cells`` (each
+    stem, the lyrics, the audio as a whole and the interaction: name, value, colour), the four
+    probabilities in words, what it cost and the fine explanation's consistency with it."""
+    modality = modality_attribution_of(explanation, label)
+    if modality is None:
+        return None
+    stems = dict(stem_attribution_of(explanation, label) or {})
+    consistency = stems.pop("consistency", None) or {}
+    values = [(name, value) for name, value in stems.items()]
+    values += [("audio (all stems)", modality["audio"]), ("audio x lyrics", modality["interaction"])]
+    limit = max(abs(v) for _, v in values) if values else 0.0
+    p = modality["probabilities"]
+    block = explanation.metadata.get("stem_attribution") or {}
+    gap = consistency.get("max_abs_gap")
+    return {"cells": [{"name": n, "value": f"{v:+.3f}", "color": weight_color(v, limit)} for n, v in values],
+            "probabilities": f"{p['both']:.3f} with everything, {p['lyrics_only']:.3f} without the audio, "
+                             f"{p['audio_only']:.3f} without the lyrics, {p['neither']:.3f} without both",
+            "predictions": block.get("predictions"),
+            "consistency": None if gap is None else (
+                f"the full fit's weights of each stem's components add up to within {gap:.3f} of its exact value "
+                + ("(consistent)" if gap < 0.05 else "(the fine weights miss part of the stems' effect: read "
+                                                      "the rankings with care)"))}
 
 
 #: Certified audio ranks below which the page says the audio ranking is not certain.
@@ -228,7 +274,7 @@ def ranking_context(ranking: ModalityRanking) -> dict:
     minimum = MIN_CERTIFIED_AUDIO_RANKS if ranking.modality == "audio" else 1
     uncertain = ranking.certified < minimum or not ranking.judged
     return {"modality": ranking.modality, "title": RANKING_TITLES[ranking.modality], "rows": rows,
-            "share": f"{ranking.share:.0%}", "total": ranking.total, "status": ranking.status(minimum),
+            "share": ranking.share_words, "total": ranking.total, "status": ranking.status(minimum),
             "uncertain": uncertain,
             "source": ("full fit: a ridge on every feature, same masks and predictions" if ranking.full_fit else
                        "the explanation's own weights: features it did not select count as 0")}

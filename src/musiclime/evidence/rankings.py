@@ -11,12 +11,12 @@ Pure functions over an explanation; nothing here draws or calls a model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..method.explanation import MusicLIMEExplanation
-from ..method.explanation_views import certification_of, feature_label, reader_weights
+from ..method.explanation_views import certification_of, feature_label, modality_attribution_of, reader_weights
 
 #: Modalities in page order.
 MODALITIES = ("audio", "lyrics")
@@ -58,6 +58,9 @@ class ModalityRanking:
         judged: the certification had enough distinct masks to judge.
         tie_ranks: ``(first, last)`` ranks of the group tied at the boundary; ``None`` when none.
         full_fit: the weights are the full fit's (else the explanation's own, unselected features 0).
+        exact: the modality's exact two-player Shapley value towards the explained class
+            (:mod:`musiclime.method.estimation.coarse_attribution`); ``None`` when not recorded.
+        exact_share: its ``|exact|`` over both modalities' (0..1); ``None`` when not recorded.
     """
 
     modality: str
@@ -68,6 +71,16 @@ class ModalityRanking:
     judged: bool = False
     tie_ranks: tuple[int, int] | None = None
     full_fit: bool = False
+    exact: float | None = None
+    exact_share: float | None = None
+
+    @property
+    def share_words(self) -> str:
+        """The modality's part in words: ``4% of the effect`` (exact) or, for explanations without the
+        exact attribution, ``26% of the weight`` (a sum of |weights|, not an effect)."""
+        if self.exact_share is not None:
+            return f"{self.exact_share:.0%} of the effect"
+        return f"{self.share:.0%} of the weight"
 
     @property
     def certified(self) -> int:
@@ -100,7 +113,16 @@ def modality_rankings(explanation: MusicLIMEExplanation, label: int, top_n: int 
             continue
         record = certification.get(modality) if full else None
         out.append(_ranking(explanation, modality, columns, weights, total, record, unit, top_n, full))
-    return out
+    return [with_exact_share(r, modality_attribution_of(explanation, label)) for r in out]
+
+
+def with_exact_share(ranking: ModalityRanking, attribution: dict | None) -> ModalityRanking:
+    """``ranking`` with its modality's exact Shapley value and share (unchanged when not recorded)."""
+    if attribution is None:
+        return ranking
+    exact = float(attribution[ranking.modality])
+    total = abs(float(attribution["audio"])) + abs(float(attribution["lyrics"]))
+    return replace(ranking, exact=exact, exact_share=abs(exact) / total if total > 0 else 0.0)
 
 
 def _ranking(explanation: MusicLIMEExplanation, modality: str, columns: list[int], weights: np.ndarray,

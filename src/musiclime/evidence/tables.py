@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 from ..common.atomic_io import write_text
 from ..method.explanation import MusicLIMEExplanation, load_explanation
-from ..method.explanation_views import certified_counts, explained_label
+from ..method.explanation_views import attribution_columns, certified_counts, explained_label
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ def weight_shares(explanation: MusicLIMEExplanation, label: int) -> dict[str, fl
 
 def summary_rows(explanation_paths: list[str | os.PathLike], num_features: int = 10) -> list[dict]:
     """One row per explanation: prediction, fit quality, certified top ranks (``certified_top_k`` and
-    within each modality, empty where not recorded), weight shares and top features."""
+    within each modality, empty where not recorded), the exact modality and stem attribution
+    (``exact_*``, :func:`~musiclime.method.explanation_views.attribution_columns`), weight shares of
+    the selected features (``share_*``: sums of |weight|, not effects) and top features."""
     rows = []
     for path in explanation_paths:
         exp = load_explanation(path)
@@ -53,6 +55,7 @@ def summary_rows(explanation_paths: list[str | os.PathLike], num_features: int =
             "intercept": round(exp.intercept[label], 6),
             "local_pred": round(exp.local_pred[label], 6),
             **certified_counts(exp, label),
+            **{k: (None if v is None else round(v, 6)) for k, v in attribution_columns(exp, label).items()},
             **{f"share_{g}": round(v, 4) for g, v in sorted(weight_shares(exp, label).items())},
             "top_features": "; ".join(f"{_short(t['feature'])} ({t['weight']:+.3f})" for t in top),
             "explanation": str(path),
@@ -60,9 +63,48 @@ def summary_rows(explanation_paths: list[str | os.PathLike], num_features: int =
     return rows
 
 
-def write_tsv(path: str | os.PathLike, rows: list[dict]) -> Path:
-    """Write dict rows as a TSV (union of keys as columns, atomic)."""
-    columns: list[str] = []
+#: Columns of ``attribution-by-class.tsv``.
+CLASS_ATTRIBUTION_COLUMNS = ("class", "class_name", "kind", "player", "n_songs", "mean", "mean_abs", "share")
+
+
+def class_attribution_rows(explanations: Sequence[MusicLIMEExplanation]) -> list[dict]:
+    """The exact attribution aggregated per class (the class each song's explanation explains).
+
+    For every class and player (``modality``: audio, lyrics, and their ``interaction``; ``stem``: each
+    source and the lyrics): the songs recording it, the mean exact Shapley value (signed: towards the
+    class), the mean of its absolute value, and ``share``, that mean's part of its kind's total
+    (the interaction is left out of the modality total). Songs written before the exact attribution
+    was recorded are left out.
+    """
+    values: dict[tuple[int, str, str], list[float]] = {}
+    names: dict[int, str] = {}
+    for exp in explanations:
+        label = explained_label(exp)
+        columns = attribution_columns(exp, label)
+        if not columns:
+            continue
+        names[label] = exp.label_name(label)
+        stems = dict(exp.metadata["stem_attribution"]["labels"][str(label)])
+        stems.pop("consistency", None)
+        players = [("modality", p, columns[f"exact_{p}"]) for p in ("audio", "lyrics", "interaction")]
+        players += [("stem", p, v) for p, v in stems.items()]
+        for kind, player, value in players:
+            values.setdefault((label, kind, player), []).append(float(value))
+    rows = []
+    for (label, kind, player), found in sorted(values.items()):
+        mean_abs = sum(abs(v) for v in found) / len(found)
+        rows.append({"class": label, "class_name": names[label], "kind": kind, "player": player,
+                     "n_songs": len(found), "mean": sum(found) / len(found), "mean_abs": mean_abs})
+    for row in rows:
+        peers = [r["mean_abs"] for r in rows if r["class"] == row["class"] and r["kind"] == row["kind"]
+                 and r["player"] != "interaction"]
+        row["share"] = None if row["player"] == "interaction" or not sum(peers) else row["mean_abs"] / sum(peers)
+    return [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()} for row in rows]
+
+
+def write_tsv(path: str | os.PathLike, rows: list[dict], columns: Sequence[str] = ()) -> Path:
+    """Write dict rows as a TSV (``columns`` first, then the union of the rows' keys; atomic)."""
+    columns = list(columns)
     for row in rows:
         columns += [key for key in row if key not in columns]
     lines = ["\t".join(columns)]

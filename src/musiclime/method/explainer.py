@@ -13,16 +13,19 @@ from ..common.provenance import describe_files
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
-from .certification import DEFAULT_ALPHA, certification_block, check_alpha
-from .full_fit import fit_every_feature, full_fit_block, kernel_weights
-from .inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
-from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
+from .estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block, check_alpha, check_method
+from .scoring.coalitions import score_coalitions
+from .estimation.coarse_attribution import attribution_blocks, modalities_that_matter, modality_values
+from .estimation.full_fit import fit_every_feature, full_fit_block, kernel_weights
+from .scoring.inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
+from .scoring.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from .modality import FeatureLayout, check_modality
-from .rounds import score_masks
-from .sampling import GRID_ALLOCATIONS, PAIRED_SAMPLERS, as_random_state, sample_masks
-from .second_opinion import check_surrogate, fit_surrogates
-from .stopping import StoppingRule
-from .surrogate import check_fit_params
+from .scoring.rounds import score_masks
+from .estimation.sampling import (FACTORIAL_SAMPLERS, GRID_ALLOCATIONS, PAIRED_SAMPLERS, allocate_pool, as_random_state,
+                       factorial_pool, sample_masks)
+from .estimation.second_opinion import check_surrogate, fit_surrogates
+from .estimation.stopping import StoppingRule
+from .estimation.surrogate import check_fit_params
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +45,25 @@ class MusicLIMEExplainer:
         memory_budget_mb: MiB for composing waveforms (a reused buffer, plus mixture tables); a batch of
             waveforms larger than this is split into smaller model calls.
         sampler: ``"random"`` (seed), ``"exhaustive"`` (all 2**F masks when <= num_samples), ``"paired"``,
-            ``"factorial"`` or ``"factorial_paired"`` (:mod:`musiclime.method.sampling`).
+            ``"factorial"`` or ``"factorial_paired"`` (:mod:`musiclime.method.estimation.sampling`).
         progress: show progress bars.
-        stopping: a :class:`~musiclime.method.stopping.StoppingRule`: score the masks in rounds and
+        stopping: a :class:`~musiclime.method.estimation.stopping.StoppingRule`: score the masks in rounds and
             stop once the predicted class's top features are stable (``num_samples`` is the budget);
             ``None`` scores every mask.
         surrogate: ``"lime"`` (seed) or ``"kernel_shap"``: Shapley values from the same scored masks
-            (:mod:`musiclime.method.shapley`), at the cost of one more model item (every explained
+            (:mod:`musiclime.method.estimation.shapley`), at the cost of one more model item (every explained
             feature off; none when a mask row is already all zeros). The other surrogate is fitted
             too when it can be, and kept in ``metadata["alternative_surrogate"]``
-            (:mod:`musiclime.method.second_opinion`).
-        grid_allocation: the factorial samplers' split of masks between the modalities, ``"equal"`` or
-            ``"by_features"`` (:mod:`musiclime.method.sampling`).
+            (:mod:`musiclime.method.estimation.second_opinion`).
+        grid_allocation: the factorial samplers' split of masks between the modalities, ``"equal"``,
+            ``"by_features"`` or ``"by_attribution"`` (by need and by each modality's exact share of the
+            effect; :mod:`musiclime.method.estimation.sampling`).
         certification_alpha: family-wise error level of the certified ranks
-            (``metadata["certification"]``, :mod:`musiclime.method.certification`); a ridge on every
-            feature is recorded too (``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`).
+            (``metadata["certification"]``, :mod:`musiclime.method.estimation.certification`); a ridge on every
+            feature is recorded too (``metadata["full_fit"]``, :mod:`musiclime.method.estimation.full_fit`).
+        certification_method: ``"sequential"`` (Goldwasser and Hooker's test, the default) or
+            ``"bonferroni"`` (:mod:`musiclime.method.estimation.certification`). A ``stopping`` rule keeps its own
+            ``method``.
     """
 
     def __init__(self, kernel_width: float = 25, random_state=None, *, distance_scale: float = 1.0,
@@ -64,7 +71,7 @@ class MusicLIMEExplainer:
                  sampler: str = "random", progress: bool = True,
                  memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB, stopping: StoppingRule | None = None,
                  surrogate: str = "lime", certification_alpha: float = DEFAULT_ALPHA,
-                 grid_allocation: str = "equal"):
+                 grid_allocation: str = "equal", certification_method: str = DEFAULT_METHOD):
         check_fit_params(kernel_width, distance_scale, feature_selection, num_features)
         self.surrogate = check_surrogate(surrogate)
         self.kernel_width = kernel_width
@@ -81,6 +88,7 @@ class MusicLIMEExplainer:
         self.progress = progress
         self.stopping = stopping
         self.certification_alpha = check_alpha(certification_alpha, "certification_alpha")
+        self.certification_method = check_method(certification_method, "certification_method")
 
     def explain_instance(self, audio, lyrics: str, predict_fn: PredictFn, num_samples: int = 1000,
                          labels: Iterable[int] | None = (1,), temporal_segments: int = 10, modality: str = "both",
@@ -118,15 +126,30 @@ class MusicLIMEExplainer:
         check_lyrics_for_modality(text_factorization, modality, (song_info or {}).get("song_id"))
         started = time.perf_counter()
         layout = FeatureLayout(modality, audio_factorization.get_number_components(), text_factorization.num_words())
-        masks = sample_masks(num_samples, layout.num_features, self.random_state, self.sampler,
-                             audio_columns=layout.audio_columns, allocation=self.grid_allocation)
+        pool = self.grid_allocation == "by_attribution" and self.sampler in FACTORIAL_SAMPLERS and layout.audio_columns
+        if pool:  # a pool of grid cells: the split is chosen once the exact attribution is known
+            masks, cells = factorial_pool(self.random_state, num_samples, layout.n_audio, layout.n_text,
+                                          self.sampler == "factorial_paired")
+        else:
+            masks = sample_masks(num_samples, layout.num_features, self.random_state, self.sampler,
+                                 audio_columns=layout.audio_columns, allocation=self.grid_allocation)
         log.info("explaining %d features (%d audio components, %d lyric features, modality %s) with %d samples",
                  layout.num_features, layout.n_audio, layout.n_text, modality, masks.shape[0])
         original = predict_original(audio_factorization, text_factorization, predict_fn)
-        num_drawn = int(masks.shape[0])
+        num_drawn = num_samples if pool else int(masks.shape[0])
         settings = {"batch_size": self.batch_size, "progress": self.progress, "memory_budget_mb": self.memory_budget_mb}
+        coalitions = score_coalitions(audio_factorization, text_factorization, predict_fn, batch_size=self.batch_size,
+                                      memory_budget_mb=self.memory_budget_mb)
+        predicted = int(np.argmax(original))
+        allocation = None
+        if pool:
+            rows, allocation = allocate_pool(cells, num_samples, layout.n_audio, layout.n_text,
+                                             self.sampler == "factorial_paired",
+                                             modality_values(coalitions, predicted)["audio_share"])
+            masks = masks[rows]
         result, record = score_masks(audio_factorization, text_factorization, masks, layout, predict_fn,
-                                     self.stopping, int(np.argmax(original)), self.sampler in PAIRED_SAMPLERS, **settings)
+                                     self.stopping, predicted, self.sampler in PAIRED_SAMPLERS,
+                                     required=modalities_that_matter(coalitions, predicted), **settings)
         masks = masks[:len(result.predictions)]
         labels = (int(np.argmax(original)),) if labels is None else tuple(int(x) for x in labels)
         all_off = None
@@ -147,15 +170,19 @@ class MusicLIMEExplainer:
                                  distance_scale=self.distance_scale)
         certification = certification_block(
             masks, result.predictions, {label: [i for i, _ in fit.local_exp] for label, fit in fits.items()}, full,
-            layout, kernel_weights(masks, self.kernel_width, self.distance_scale), self.certification_alpha)
+            layout, kernel_weights(masks, self.kernel_width, self.distance_scale), self.certification_alpha,
+            self.certification_method)
         full_seconds = time.perf_counter() - full_start
+        coarse = attribution_blocks(coalitions, labels, {label: fit.coef for label, fit in full.items()},
+                                    audio_factorization.temporal_segments, layout.n_audio if layout.perturbs_audio else 0)
         metadata = explanation_metadata(
             audio_factorization.describe(), song_info, getattr(text_factorization, "unit", "line"),
             parameters={"num_samples": num_drawn, "kernel_width": self.kernel_width,
                         "distance_scale": self.distance_scale, "feature_selection": self.feature_selection,
                         "num_features": self.num_features, "sampler": self.sampler, "batch_size": self.batch_size,
                         "modality": modality, "labels": list(labels), "surrogate": self.surrogate,
-                        **({"grid_allocation": self.grid_allocation} if self.grid_allocation != "equal" else {})},
+                        **({"grid_allocation": self.grid_allocation} if self.grid_allocation != "equal" else {}),
+                        **({"allocation": allocation} if allocation else {})},
             timings_s={"predict": result.seconds, "fit": fit_seconds, "fit_full": full_seconds,
                        "total": time.perf_counter() - started,
                        **({"separation": audio_factorization.separation_seconds}
@@ -167,6 +194,7 @@ class MusicLIMEExplainer:
         metadata.update(surrogates.metadata(layout.num_features))
         metadata["full_fit"] = full_fit_block(full)
         metadata["certification"] = certification
+        metadata["modality_attribution"], metadata["stem_attribution"] = coarse
         explanation = MusicLIMEExplanation(audio_factorization, text_factorization, masks, result.predictions,
                                            modality=modality,
                                            features=feature_records(audio_factorization, text_factorization, modality),

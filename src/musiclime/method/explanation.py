@@ -18,7 +18,7 @@ import numpy as np
 from ..common.atomic_io import write_json
 from ..common.provenance import runtime_provenance
 from .modality import FeatureLayout
-from .surrogate import SurrogateFit
+from .estimation.surrogate import SurrogateFit
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,9 @@ def explanation_metadata(audio: dict, song_info: dict | None, lyrics_unit: str, 
         config: the workflow's stage config slices, when the workflow made it.
         costs: what the perturbations cost besides: ``compositions`` (waveforms composed),
             ``audio_encodings``, ``lyric_encodings`` and ``fused_rows`` of a late-fusion model
-            (:meth:`musiclime.method.inference.PredictionResult.costs`); recorded at the top level.
+            (:meth:`musiclime.method.scoring.inference.PredictionResult.costs`); recorded at the top level.
         samples_used: mask rows scored and fitted (fewer than drawn when the stopping rule ended early).
-        stopping: the stopping rule's record (:class:`musiclime.method.rounds.StoppingRecord`), when
+        stopping: the stopping rule's record (:class:`musiclime.method.scoring.rounds.StoppingRecord`), when
             it was on.
         provenance: what a reviewer checks the result against, besides the code and package versions
             of this process (``code``, ``packages``: :func:`musiclime.common.provenance.runtime_provenance`,

@@ -43,7 +43,7 @@ def full_fit_weights(explanation: MusicLIMEExplanation, label: int) -> np.ndarra
 
 
 def certification_of(explanation: MusicLIMEExplanation, label: int) -> dict | None:
-    """How many top ranks of ``label``'s rankings are certain (:mod:`musiclime.method.certification`).
+    """How many top ranks of ``label``'s rankings are certain (:mod:`musiclime.method.estimation.certification`).
 
     Returns:
         ``{"alpha", "correction", "certified_top_k", "ranking", "tied_at_boundary", ..., "audio": {...},
@@ -72,9 +72,38 @@ def certified_counts(explanation: MusicLIMEExplanation, label: int) -> dict[str,
     return dict(zip(CERTIFIED_COUNTS, (own, audio, lyrics)))
 
 
+def modality_attribution_of(explanation: MusicLIMEExplanation, label: int) -> dict | None:
+    """The exact two-player Shapley values of the modalities for ``label``
+    (:mod:`musiclime.method.estimation.coarse_attribution`): ``{"audio", "lyrics", "interaction", "audio_share",
+    "probabilities": {...}}``, or ``None`` for explanations written before they were recorded."""
+    return ((explanation.metadata.get("modality_attribution") or {}).get("labels") or {}).get(str(label))
+
+
+def stem_attribution_of(explanation: MusicLIMEExplanation, label: int) -> dict | None:
+    """The exact Shapley value of each source and of the lyrics for ``label`` (``{player: value}``, with a
+    ``consistency`` entry: the full fit's per-source sums and their gaps), or ``None`` when not recorded."""
+    return ((explanation.metadata.get("stem_attribution") or {}).get("labels") or {}).get(str(label))
+
+
+def attribution_columns(explanation: MusicLIMEExplanation, label: int) -> dict[str, float | None]:
+    """Flat numbers of the exact attribution for tables and metrics: ``exact_audio``, ``exact_lyrics``,
+    ``exact_interaction``, ``exact_audio_share``, ``exact_<source>`` per source, and
+    ``stem_consistency_gap`` (the largest |fine sum - exact value| over the sources); empty when not
+    recorded."""
+    modality = modality_attribution_of(explanation, label)
+    if modality is None:
+        return {}
+    columns = {f"exact_{key}": modality[key] for key in ("audio", "lyrics", "interaction", "audio_share")}
+    stems = dict(stem_attribution_of(explanation, label) or {})
+    consistency = stems.pop("consistency", None) or {}
+    columns.update({f"exact_{player}": value for player, value in stems.items() if player != "lyrics"})
+    columns["stem_consistency_gap"] = consistency.get("max_abs_gap")
+    return columns
+
+
 def reader_weights(explanation: MusicLIMEExplanation, label: int) -> tuple[np.ndarray, bool]:
     """The weight of every feature a reader is shown, float64 ``(num_features,)``, and whether it is the
-    full fit's: the full fit (a ridge on every feature, :mod:`musiclime.method.full_fit`) when recorded,
+    full fit's: the full fit (a ridge on every feature, :mod:`musiclime.method.estimation.full_fit`) when recorded,
     else the explanation's own weights, where the features it did not select are 0."""
     full = full_fit_weights(explanation, label)
     if full is not None and full.shape == (len(explanation.features),):

@@ -281,8 +281,8 @@ class DemoPredictor:
     """``predict_fn(texts: list[str], audios: (batch, nb_timesteps) float32) -> (batch, 2)`` float64 probabilities.
 
     ``audios`` may be a NumPy array or a torch tensor; ``torch_device`` tells the explainer to
-    compose tensors on the model's device (:mod:`musiclime.method.composers`). It is also a
-    late-fusion model (:mod:`musiclime.method.late_fusion`): ``encode_audio``, ``encode_lyrics`` and
+    compose tensors on the model's device (:mod:`musiclime.method.scoring.composers`). It is also a
+    late-fusion model (:mod:`musiclime.method.scoring.late_fusion`): ``encode_audio``, ``encode_lyrics`` and
     ``fuse`` run its two branches and its head apart, so an explanation encodes each distinct audio
     and lyrics input once.
 

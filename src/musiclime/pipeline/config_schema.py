@@ -17,13 +17,13 @@ from ..common.devices import check_device_name
 from ..common.errors import ConfigError
 from ..evidence.aggregation import AGGREGATION_METHODS
 from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
-from ..method.certification import DEFAULT_ALPHA, check_alpha
-from ..method.memory_budget import DEFAULT_MEMORY_BUDGET_MB
+from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, check_alpha, check_method
+from ..method.scoring.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..method.modality import MODALITIES
-from ..method.sampling import GRID_ALLOCATIONS, SAMPLERS
-from ..method.second_opinion import SURROGATES
-from ..method.stopping import StoppingRule
-from ..method.surrogate import FEATURE_SELECTIONS
+from ..method.estimation.sampling import GRID_ALLOCATIONS, SAMPLERS
+from ..method.estimation.second_opinion import SURROGATES
+from ..method.estimation.stopping import StoppingRule
+from ..method.estimation.surrogate import FEATURE_SELECTIONS
 
 SEPARATION_BACKENDS = ("stems", "openunmix", "time_only")
 LYRICS_UNITS = ("line", "distinct_line", "section", "word")
@@ -142,11 +142,11 @@ class ModelConfig:
 
 @dataclass
 class StoppingConfig:
-    """Score masks in rounds and stop once the top features are stable (``musiclime.method.stopping``);
+    """Score masks in rounds and stop once the top features are stable (``musiclime.method.estimation.stopping``);
     ``explain.num_samples`` is then the budget."""
 
     enabled: bool = False
-    # defaults are the rule's own (musiclime.method.stopping.StoppingRule)
+    # defaults are the rule's own (musiclime.method.estimation.stopping.StoppingRule)
     top_k: int = StoppingRule.top_k
     alpha: float = StoppingRule.alpha  # family-wise error level at which the top-k set must be certified
     first_round: int = StoppingRule.first_round  # rows
@@ -154,20 +154,25 @@ class StoppingConfig:
     num_features: int = StoppingRule.num_features  # features the rule's surrogate keeps (as the default fit does)
     kernel_width: float = StoppingRule.kernel_width  # the rule's own kernel: a kernel-width sweep reuses the rows
     distance_scale: float = StoppingRule.distance_scale
+    method: str = StoppingRule.method  # holm, sequential or bonferroni: the certification's test (left out of the masks slice when default)
+    modality_top_k: int = StoppingRule.modality_top_k  # each modality that matters (exact attribution) needs this many certified ranks too
 
     def __post_init__(self):
+        check_method(self.method, "explain.stopping.method")  # a misspelt method is an error even when off
         if self.enabled:
             StoppingRule.from_config(vars(self))  # raises ConfigError naming explain.stopping.<key>
 
 
 @dataclass
 class CertificationConfig:
-    """How many top ranks are certain (``musiclime.method.certification``); changes the fit only."""
+    """How many top ranks are certain (``musiclime.method.estimation.certification``); changes the fit only."""
 
-    alpha: float = DEFAULT_ALPHA  # family-wise error level per ranking (Bonferroni over its pairs)
+    alpha: float = DEFAULT_ALPHA  # family-wise error level per ranking
+    method: str = DEFAULT_METHOD  # holm (sets), sequential (Goldwasser and Hooker: order) or bonferroni
 
     def __post_init__(self):
         check_alpha(self.alpha)  # raises ConfigError naming explain.certification.alpha
+        check_method(self.method)  # raises ConfigError naming explain.certification.method
 
 
 @dataclass
@@ -247,7 +252,8 @@ class ReportConfig:
 
 @dataclass
 class EvaluationConfig:
-    """Trust metrics per song (``evaluation.json``): stability, faithfulness, model randomization."""
+    """Trust metrics per song (``evaluation.json``): stability, faithfulness, model randomization, and the
+    ground-truth check for songs with known evidence."""
 
     enabled: bool = True
     stability: bool = True
@@ -260,6 +266,7 @@ class EvaluationConfig:
     randomization_seeds: int = 3  # mask seeds each randomization check averages over (1 explanation each)
     randomization_cascade: bool = False  # also each step of model.randomization_cascade (one explanation each)
     data_randomization: bool = False  # also the model trained on shuffled labels (model.shuffled_labels_predict_fn)
+    ground_truth: bool = True  # score the rankings against a song's ground_truth.json, where it has one (no model call)
 
     def __post_init__(self):
         _require(self.stability_seeds >= 2, "evaluation.stability_seeds", f"must be >= 2, got {self.stability_seeds}")

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Sequence
 
 from ..common.errors import ConfigError
+from ..common.ground_truth_file import ground_truth_path
 from ..common.sample_sheet import Song, read_sample_sheet_rows
 from ..common.song_checks import SongProblem, check_files
 from ..factorization.lyrics import lyric_lines
-from ..method.certification import DEFAULT_ALPHA
+from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD
 from .demo_set import demo_songs
 from .hydra_configs import Sweep, SweepPoint, short_hash
 
@@ -59,33 +60,46 @@ def stage_slices(config: dict) -> dict[str, dict]:
         # per-song pictures and WAVs: 0 switches a part off
         "media": {"num_features": report["num_features"] if report["pictures"] else 0,
                   "listenable_top_k": report["listenable_top_k"] if report["listenable"] else 0},
-        "evaluation": {k: evaluation[k] for k in EVALUATION_KEYS},
+        "evaluation": evaluation_slice(evaluation),
     }
 
 
+def evaluation_slice(evaluation: dict) -> dict:
+    """The evaluate stage's slice: :data:`EVALUATION_KEYS`, and ``ground_truth`` only when it is off (so
+    evaluations made before the ground-truth check existed keep their keys: it needs no model call, and
+    adding it must not repeat the faithfulness and randomization work)."""
+    out = {k: evaluation[k] for k in EVALUATION_KEYS}
+    if not evaluation.get("ground_truth", True):
+        out["ground_truth"] = False
+    return out
+
+
 def masks_slice(explain: dict) -> dict:
-    """The masks stage's slice: :data:`MASK_KEYS`, the stopping rule when it is on and ``grid_allocation``
-    when it is not ``equal`` (each left out otherwise, so that masks drawn before these keys existed
-    keep their keys)."""
+    """The masks stage's slice: :data:`MASK_KEYS`, the stopping rule when it is on (its ``method`` and
+    ``modality_top_k`` only when not the default) and ``grid_allocation`` when it is not ``equal`` (each left out otherwise, so
+    that masks drawn before these keys existed keep their keys)."""
     masks = {k: explain[k] for k in MASK_KEYS}
     if explain.get("grid_allocation", "equal") != "equal":
         masks["grid_allocation"] = explain["grid_allocation"]
     stopping = explain.get("stopping") or {}
     if stopping.get("enabled"):
-        masks["stopping"] = dict(stopping)
+        defaults = {"method": DEFAULT_METHOD, "modality_top_k": 0}
+        masks["stopping"] = {k: v for k, v in stopping.items() if not (k in defaults and v == defaults[k])}
     return masks
 
 
 def fit_slice(explain: dict) -> dict:
     """The fit stage's slice: :data:`FIT_KEYS`, ``surrogate`` unless it is ``lime`` and ``certification``
-    unless its ``alpha`` is the default (so that fits made before these keys existed keep their keys).
+    with those of its keys (``alpha``, ``method``) that are not the default, left out when none is (so
+    that fits made before these keys existed keep their keys).
     Neither enters the masks or predictions slices: comparing LIME with Kernel SHAP, or sweeping the
     certification level, costs a fit, not a model run."""
     fit = {k: explain[k] for k in FIT_KEYS}
     if explain.get("surrogate", "lime") != "lime":
         fit["surrogate"] = explain["surrogate"]
-    certification = dict(explain.get("certification") or {})
-    if certification.get("alpha", DEFAULT_ALPHA) != DEFAULT_ALPHA:
+    defaults = {"alpha": DEFAULT_ALPHA, "method": DEFAULT_METHOD}
+    certification = {k: v for k, v in (explain.get("certification") or {}).items() if v != defaults.get(k)}
+    if certification:
         fit["certification"] = certification
     return fit
 
@@ -209,8 +223,9 @@ def checked_songs(data: dict, need_stems: bool, lyrical: bool = False) -> tuple[
     bad = {p.line for p in problems}
     for problem in problems:
         log.warning("skipping %s (data.skip_bad_songs=true)", problem.describe())
-    songs = [dataclasses.replace(song, notes=tuple(notes.get(song.song_id, ()))) for line, song in rows
-             if line not in bad]
+    songs = [dataclasses.replace(song, notes=tuple(notes.get(song.song_id, ())),
+                                 ground_truth=ground_truth_path(song.ground_truth, song.audio))
+             for line, song in rows if line not in bad]
     return songs, problems
 
 
@@ -330,6 +345,17 @@ class WorkflowPlan:
         if not self.points[point].config["evaluation"]["enabled"]:
             return None
         return [self.artifact(self.paths.evaluation, song, point) for song in self.songs]
+
+    def ground_truth(self, song: str, point: str) -> str | None:
+        """The song's ground-truth file the evaluation of ``point`` reads (an input of rule ``evaluate``, so an
+        edited truth re-runs the check), or ``None``: the point's ``evaluation.ground_truth`` is off, or
+        the song has none (the sheet's ``ground_truth`` column, else ``ground_truth.json`` beside the audio
+        when it exists while the plan is made)."""
+        if not self.points[point].config["evaluation"].get("ground_truth", True):
+            return None
+        song = self.songs[song]
+        path = ground_truth_path(song.ground_truth, song.audio)
+        return None if path is None else str(path)
 
     def comparison_explanations(self, song: str, point: str) -> dict[str, list[str] | str | None]:
         """What the evaluation of one explanation compares it with: ``seeds`` (other mask seeds, in

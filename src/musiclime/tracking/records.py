@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..common.provenance import short_code
 from ..method.explanation import MusicLIMEExplanation, load_explanation
-from ..method.explanation_views import certified_counts, explained_label
+from ..method.explanation_views import attribution_columns, certified_counts, explained_label
 from .settings import RANKING_COLUMNS, TrackingError
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,9 @@ def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
     ``prob_reconstruction_class_C``; the call accounting (``model_calls``, ``model_items``,
     ``compositions``, ``audio_encodings``, ``lyric_encodings``, ``fused_rows``, ``samples_used``, where
     recorded); ``certified_top_k``, ``certified_top_k_audio`` and ``certified_top_k_lyrics`` (top ranks
-    certified for the explained label, where recorded); with the stopping rule on, ``stopping_stable``
+    certified for the explained label, where recorded); the exact attribution of the explained label
+    (``exact_audio``, ``exact_lyrics``, ``exact_interaction``, ``exact_audio_share``, ``exact_<source>``,
+    ``stem_consistency_gap``, where recorded); with the stopping rule on, ``stopping_stable``
     (1 or 0), ``stopping_rounds``, ``stopping_separation`` (standard errors at the last round) and
     ``stopping_certified_top_k``;
     ``surrogate_agreement_<jaccard_top5|spearman_abs>_label_L`` (LIME vs Kernel SHAP, when both were
@@ -78,6 +80,7 @@ def explanation_metrics(explanation: MusicLIMEExplanation) -> dict[str, float]:
             metrics[name] = meta[name]
     if explanation.local_exp:
         metrics.update(certified_counts(explanation, explained_label(explanation)))  # None (absent) is dropped
+        metrics.update(attribution_columns(explanation, explained_label(explanation)))
     stopping = meta.get("stopping")
     if stopping:
         metrics["stopping_certified_top_k"] = stopping.get("certified_top_k")

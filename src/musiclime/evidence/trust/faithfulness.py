@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...common.errors import ConfigError
-from ...method.inference import predict_masks
+from ...method.scoring.inference import predict_masks
 from ...method.modality import FeatureLayout
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ import numpy as np
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation
 from ...method.explanation_views import weight_vector
-from ...method.rank_agreement import spearman
+from ...method.estimation.rank_agreement import spearman
 
 #: ``randomization_spearman_<part>`` metric suffixes: over every feature, per modality, within modality
 PARTS = ("overall", "audio", "lyrics", "within_modality")

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...method.explanation import MusicLIMEExplanation, load_explanation
 from ...method.explanation_views import weight_vector
-from ...method.second_opinion import alternative_view
+from ...method.estimation.second_opinion import alternative_view
 from .faithfulness import aopc, explanation_order, order_curves
 from .randomization import randomization_by_modality
 from .stability import stability

@@ -18,7 +18,7 @@ import numpy as np
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation
 from ...method.explanation_views import explained_label, weight_vector
-from ...method.rank_agreement import jaccard, top_k
+from ...method.estimation.rank_agreement import jaccard, top_k
 
 
 def stability(explanations: Sequence[MusicLIMEExplanation], label: int | None = None) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """Do the masks support the second opinion? Kernel SHAP's values are reported (with verdicts) only if so.
 
-Kernel SHAP (:mod:`musiclime.method.shapley`) reweighs every mask by the Shapley kernel divided by
+Kernel SHAP (:mod:`musiclime.method.estimation.shapley`) reweighs every mask by the Shapley kernel divided by
 the probability that the sampler drew it. On the uniform masks of ``random``, ``paired`` and
 ``factorial`` those importance weights are very uneven, and Kish's effective sample size
 (``metadata["kernel_shap_effective_samples"]``) is a small fraction of the rows: 31 to 97 of 300 on
@@ -8,7 +8,7 @@ the demo songs, for 56 to 62 features. A regression of ``M`` coefficients on few
 effective rows has more unknowns per row than any ranking can bear; its instability and poor
 faithfulness then say how the masks were drawn, not what the model does. So the second opinion is
 shown, and judged, only with at least :data:`MIN_EFFECTIVE_ROWS_PER_FEATURE` effective rows per
-feature (the same bound :func:`musiclime.method.shapley.fit_kernel_shap` warns at). LIME's weights
+feature (the same bound :func:`musiclime.method.estimation.shapley.fit_kernel_shap` warns at). LIME's weights
 need no importance weights, so a LIME second opinion is always supported.
 """
 

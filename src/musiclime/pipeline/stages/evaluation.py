@@ -1,4 +1,5 @@
-"""Stage ``evaluate``: trust metrics of one explanation (stability, faithfulness, randomization sanity).
+"""Stage ``evaluate``: trust metrics of one explanation (stability, faithfulness, randomization sanity,
+and the ground-truth check where the song has ground truth).
 
 A heavy stage (faithfulness calls the model), so it runs as a job of its own; the comparison
 explanations (other mask seeds, the randomized model) are ordinary workflow artifacts.
@@ -17,6 +18,8 @@ import numpy as np
 
 from ...common.artifacts import write_config
 from ...common.atomic_io import write_json
+from ...common.ground_truth_file import ground_truth_path, read_ground_truth
+from ...evidence.ground_truth import check_metrics, ground_truth_check
 from ...evidence.listenable import check_same_components
 from ...evidence.trust import faithfulness, randomization_by_modality, stability, verdicts
 from ...evidence.trust.second_opinion import second_opinion_trust
@@ -34,11 +37,14 @@ log = logging.getLogger(__name__)
 
 def evaluate(explanation_json: str | Path, stems_npz: str | Path, seed_explanations: list[str],
              randomized_explanations: Mapping[str, str], model_slice: dict, evaluation: dict, out_json: str | Path,
-             out_config: str | Path) -> Path:
-    """Write ``evaluation.json`` (and its resolved config) for one explanation."""
+             out_config: str | Path, ground_truth: str | None = None) -> Path:
+    """Write ``evaluation.json`` (and its resolved config) for one explanation; ``ground_truth``: the song's
+    ground-truth file as the plan found it (:meth:`musiclime.pipeline.plan.WorkflowPlan.ground_truth`)."""
     evaluate_song(explanation_json, stems_npz, model_slice, evaluation, out_json,
-                  seed_explanations=list(seed_explanations), randomized_explanations=randomized_explanations)
-    write_config(out_config, {"explanation": str(explanation_json), "model": model_slice, "evaluation": evaluation})
+                  seed_explanations=list(seed_explanations), randomized_explanations=randomized_explanations,
+                  ground_truth=ground_truth)
+    write_config(out_config, {"explanation": str(explanation_json), "model": model_slice, "evaluation": evaluation,
+                              **({"ground_truth": str(ground_truth)} if ground_truth else {})})
     return Path(out_json)
 
 
@@ -64,7 +70,8 @@ def randomization_metric(variant: str, part: str) -> str:
 
 def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: Mapping, evaluation: Mapping,
                   out_json: PathLike, seed_explanations: Sequence[PathLike] = (),
-                  randomized_explanations: Mapping[str, PathLike] | None = None) -> Path:
+                  randomized_explanations: Mapping[str, PathLike] | None = None,
+                  ground_truth: PathLike | None = None) -> Path:
     """Trust metrics of one explanation, written to ``evaluation.json``.
 
     Args:
@@ -81,14 +88,18 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
             ``i``-th is compared with the trained model's explanation of the same mask seed (the
             evaluated one, then ``seed_explanations`` in seed order) and each metric is the mean over
             the seeds (``randomization_per_seed`` in the output keeps every value).
+        ground_truth: the song's ground-truth file; ``None``: ``ground_truth.json`` beside the song's
+            audio when there is one (``evaluation.ground_truth=false`` skips the check).
 
     Output JSON: ``{"song_id", "label", "metrics": {jaccard_top5, jaccard_top10, kendall_tau,
     deletion_aopc, random_deletion_aopc, insertion_aopc, random_insertion_aopc,
     randomization_spearman[_audio|_lyrics|_within_modality], cascade_<layers>_spearman[...],
-    data_randomization_spearman[...]}, "verdicts": [{check, passed, label, evidence}, ...] (see
+    data_randomization_spearman[...], ground_truth_<audio|lyrics>_<auc|recall>,
+    ground_truth_audio_leaders_in_truth}, "verdicts": [{check, passed, label, evidence}, ...] (see
     :mod:`musiclime.evidence.trust.verdicts`); the same metrics prefixed ``shap_`` / ``lime_`` for the
     second-opinion surrogate (:mod:`musiclime.evidence.trust.second_opinion`) when the masks support
-    it, "second_opinion" (:class:`~musiclime.evidence.trust.support.SecondOpinionSupport`: ``shown``
+    it, "ground_truth" (:func:`musiclime.evidence.ground_truth.ground_truth_check`, every explained label;
+    only for a song with ground truth), "second_opinion" (:class:`~musiclime.evidence.trust.support.SecondOpinionSupport`: ``shown``
     and, when not, ``reason``), "curves", "notes", "timings_s", "model_items", "evaluation"}``.
     """
 
@@ -153,6 +164,15 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
             result["model_items"] += second.model_items
     elif support.method == "kernel_shap" and support.effective_rows is not None:
         notes.append(support.reason)
+    if evaluation.get("ground_truth", True):
+        start = time.perf_counter()
+        path = ground_truth_path(ground_truth, explanation.metadata.get("song_info", {}).get("audio"))
+        if path is not None:
+            check = ground_truth_check(explanation, read_ground_truth(path))
+            result["ground_truth"] = check
+            metrics.update(check_metrics(check, label))
+            notes.extend(f"ground truth: {note}" for note in check["notes"])
+            timings["ground_truth"] = time.perf_counter() - start
     result.update(metrics=metrics, verdicts=[v.as_dict() for v in verdicts(metrics)], notes=notes,
                   timings_s=timings, evaluation=dict(evaluation))
     for note in notes:

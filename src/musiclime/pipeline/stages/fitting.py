@@ -2,13 +2,14 @@
 
 The chosen surrogate (``explain.surrogate``: LIME or Kernel SHAP) gives the explanation; the other
 one is fitted on the same predictions as a second opinion (``metadata["alternative_surrogate"]``,
-:mod:`musiclime.method.second_opinion`), and a ridge on every feature is recorded beside both
-(``metadata["full_fit"]``, :mod:`musiclime.method.full_fit`), with how many top ranks of each
-ranking are certain (``metadata["certification"]``, :mod:`musiclime.method.certification`).
+:mod:`musiclime.method.estimation.second_opinion`), and a ridge on every feature is recorded beside both
+(``metadata["full_fit"]``, :mod:`musiclime.method.estimation.full_fit`), with how many top ranks of each
+ranking are certain (``metadata["certification"]``, :mod:`musiclime.method.estimation.certification`).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from ...common.artifacts import load_arrays, write_config
 from ...common.provenance import describe_file, describe_files
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation, explanation_metadata
-from ...method.certification import DEFAULT_ALPHA, certification_block
-from ...method.full_fit import fit_every_feature, full_fit_block, kernel_weights
+from ...method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block
+from ...method.estimation.coarse_attribution import CoalitionTable, attribution_blocks
+from ...method.estimation.full_fit import fit_every_feature, full_fit_block, kernel_weights
 from ...method.modality import FeatureLayout
-from ...method.second_opinion import fit_surrogates
+from ...method.estimation.second_opinion import fit_surrogates
+
+log = logging.getLogger(__name__)
 
 #: Why Kernel SHAP cannot use predictions written before the all-off row was scored.
 RERUN_PREDICT = ("{path} has no prediction_all_off (the model's prediction with every explained feature off, "
@@ -35,7 +39,10 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     masks_meta, mask_arrays = load_arrays(masks_npz)
     pred_meta, pred_arrays = load_arrays(predictions_npz)
     predictions = pred_arrays["predictions"]
-    masks = mask_arrays["masks"][:len(predictions)].astype(np.int64)  # the stopping rule may use a prefix
+    masks = mask_arrays["masks"]
+    if "mask_rows" in pred_arrays:  # by_attribution: the pool rows the predict stage kept
+        masks = masks[pred_arrays["mask_rows"]]
+    masks = masks[:len(predictions)].astype(np.int64)  # the stopping rule may use a prefix
     original = pred_arrays["probabilities_original"]
     labels = fit_slice["labels"] if fit_slice["labels"] is not None else [int(np.argmax(original))]
     surrogate = fit_slice.get("surrogate", "lime")  # left out of the slice when lime (older keys stay)
@@ -52,14 +59,16 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     full_start = time.perf_counter()
     full = fit_every_feature(masks, predictions, labels, layout, kernel_width=fit_slice["kernel_width"],
                              distance_scale=fit_slice["distance_scale"])
-    alpha = (fit_slice.get("certification") or {}).get("alpha", DEFAULT_ALPHA)  # left out when default
+    certify = fit_slice.get("certification") or {}  # each key left out when default
     certification = certification_block(
         masks, predictions, {label: [i for i, _ in fitted.local_exp] for label, fitted in surrogates.fits.items()},
-        full, layout, kernel_weights(masks, fit_slice["kernel_width"], fit_slice["distance_scale"]), alpha)
+        full, layout, kernel_weights(masks, fit_slice["kernel_width"], fit_slice["distance_scale"]),
+        certify.get("alpha", DEFAULT_ALPHA), certify.get("method", DEFAULT_METHOD))
     full_seconds = time.perf_counter() - full_start
     parameters = {**{k: masks_meta[k] for k in ("num_samples", "temporal_segments", "modality", "lyrics_unit",
                                                  "sampler", "seed")},
                   **({"grid_allocation": masks_meta["grid_allocation"]} if "grid_allocation" in masks_meta else {}),
+                  **({"allocation": pred_meta["allocation"]} if "allocation" in pred_meta else {}),
                   **fit_slice, "surrogate": surrogate, "labels": list(labels), "model": pred_meta["model"]}
     metadata = explanation_metadata(
         masks_meta["audio"], song, masks_meta["lyrics_unit"], parameters,
@@ -72,6 +81,8 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     metadata.update(surrogates.metadata(masks.shape[1]))
     metadata["full_fit"] = full_fit_block(full)
     metadata["certification"] = certification
+    metadata.update(coarse_attribution(pred_meta, pred_arrays, full, layout, masks_meta["temporal_segments"],
+                                       predictions_npz))
     explanation = MusicLIMEExplanation(None, None, masks, predictions, modality=masks_meta["modality"],
                                        features=masks_meta["features"], probabilities_original=original,
                                        metadata=metadata)
@@ -80,6 +91,23 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     explanation.save_to_json(out_explanation, num_features=20)
     write_config(out_config, {"song_id": song["song_id"], "fit": fit_slice, **stage_configs})
     return Path(out_explanation)
+
+
+def coarse_attribution(pred_meta: dict, pred_arrays: dict, full: dict, layout: FeatureLayout,
+                       temporal_segments: int, predictions_npz) -> dict:
+    """``modality_attribution`` and ``stem_attribution`` (:mod:`musiclime.method.estimation.coarse_attribution`)
+    from the coalitions the predict stage scored; nothing (with a warning) for predictions written
+    before it scored them."""
+    recorded = pred_meta.get("coalitions")
+    if recorded is None or "coalition_predictions" not in pred_arrays:
+        log.warning("%s has no coalition predictions (written by an older predict stage): no exact modality "
+                    "and stem attribution; delete it and re-run to record them", predictions_npz)
+        return {}
+    table = CoalitionTable(tuple(recorded["players"]), tuple(recorded["sources"]),
+                           pred_arrays["coalition_predictions"], recorded["costs"])
+    modality, stems = attribution_blocks(table, list(full), {label: fit.coef for label, fit in full.items()},
+                                         temporal_segments, layout.n_audio if layout.perturbs_audio else 0)
+    return {"modality_attribution": modality, "stem_attribution": stems}
 
 
 def recorded_provenance(pred_meta: dict, song: dict) -> dict:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...common.atomic_io import write_text
-from ...evidence.index_rows import (INDEX_COLUMN_TITLES, INDEX_COLUMNS, INDEX_TEXT_COLUMNS, index_row,
-                                    reader_evaluation, second_opinion_summary)
+from ...evidence.index_rows import (INDEX_COLUMN_TITLES, INDEX_COLUMNS, INDEX_TEXT_COLUMNS, class_attribution_summary,
+                                    ground_truth_summary, index_row, reader_evaluation, second_opinion_summary)
 from ...evidence.pages import aggregation_caption, relative_href, render, song_page, verdict_summary
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
@@ -132,6 +132,8 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str, skipp
                         "is_image": Path(f).suffix.lower() == ".png"} for f in point.get("aggregation", [])]
         rendered.append({"id": str(point["id"]), "overrides": list(point.get("overrides", [])), "rows": rows,
                          "aggregation": aggregation, "verdicts": verdict_summary(evaluations),
+                         "ground_truth": ground_truth_summary(evaluations),
+                         "attribution": class_attribution_summary(explanations),
                          "second_opinion": second_opinion_summary(explanations)})
     return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS,
                                        text_columns=INDEX_TEXT_COLUMNS, column_titles=INDEX_COLUMN_TITLES,

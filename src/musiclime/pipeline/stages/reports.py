@@ -1,6 +1,6 @@
 """Stages of the per-point and per-sweep tables: summaries and global importance.
 
-* ``report_point``: one point's summary TSV and its resolved config;
+* ``report_point``: one point's summary TSV, the exact attribution per class and its resolved config;
 * ``aggregate_point``: global importance per class by ``report.aggregation`` (``importance-<method>.csv``,
   its overview ``.png``, and the paper's figures: per-class heatmaps and bars, class versus class);
 * ``summarize_sweep``: one table for the whole invocation.
@@ -18,15 +18,21 @@ from ...evidence.aggregation import write_importance_csv
 from ...evidence.figures import draw_global_importance
 from ...evidence.global_figures import draw_class_comparison, draw_class_heatmaps
 from ...evidence.paper_aggregation import importance_rows
-from ...evidence.tables import summary_rows, write_sweep_summary, write_tsv
+from ...evidence.tables import (CLASS_ATTRIBUTION_COLUMNS, class_attribution_rows, summary_rows, write_sweep_summary,
+                                write_tsv)
 from ...method.explanation import load_explanation
 from . import PathLike
 
 
 def report_point(explanations: list[str], config: dict, overrides: list[str], out_summary: str | Path,
-                 out_config: str | Path) -> Path:
-    """Summary TSV of one sweep point (one row per song) and the point's resolved config beside it."""
+                 out_config: str | Path, out_attribution: str | Path | None = None) -> Path:
+    """Summary TSV of one sweep point (one row per song), the exact attribution per class
+    (``out_attribution``, :func:`~musiclime.evidence.tables.class_attribution_rows`) and the point's
+    resolved config beside them."""
     write_tsv(out_summary, summary_rows(list(explanations), config["report"]["num_features"]))
+    if out_attribution is not None:
+        rows = class_attribution_rows([load_explanation(p) for p in explanations])
+        write_tsv(out_attribution, rows, CLASS_ATTRIBUTION_COLUMNS)
     write_config(out_config, {"overrides": list(overrides), **config})
     return Path(out_summary)
 

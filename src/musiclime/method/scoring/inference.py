@@ -6,7 +6,7 @@ memory budget, so memory is O(budget), not O(num_samples x nb_timesteps).
 
 ``predict_fn(texts: list[str], audios: float32 (batch, nb_timesteps)) -> (batch, n_classes)``
 returns class probabilities. ``audios`` is a NumPy array, or a torch tensor on the device named by
-the function's ``torch_device`` attribute when it has one (:mod:`musiclime.method.composers`); it is a
+the function's ``torch_device`` attribute when it has one (:mod:`musiclime.method.scoring.composers`); it is a
 view of a reused buffer, valid only during the call.
 """
 
@@ -19,12 +19,12 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..common.errors import ConfigError
-from ..factorization.base import Factorization
+from ...common.errors import ConfigError
+from ...factorization.base import Factorization
 from .composers import make_composer, model_device, to_model_input
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB, MIB
 from .late_fusion import DistinctRows, EncodingStore, distinct_rows, is_late_fusion, predict_late_fusion
-from .modality import FeatureLayout
+from ..modality import FeatureLayout
 from .model_io import COST_FIELDS, PredictionResult, take_rows, texts_for, validate_probabilities
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,8 @@ def predict_masks(audio_factorization: Factorization, text_factorization, masks:
 
     Waveforms are composed block by block into one reused buffer of at most ``memory_budget_mb``
     (with the composer's tables); a ``predict_fn`` with a ``torch_device`` attribute gets tensors
-    composed on that device (:mod:`musiclime.method.composers`), any other gets NumPy arrays.
-    A late-fusion model (:mod:`musiclime.method.late_fusion`) encodes each distinct audio and
+    composed on that device (:mod:`musiclime.method.scoring.composers`), any other gets NumPy arrays.
+    A late-fusion model (:mod:`musiclime.method.scoring.late_fusion`) encodes each distinct audio and
     lyrics input once and fuses every row; a plain ``predict_fn`` gets every row, but rows that
     share an audio mask share its one composition.
 
@@ -53,7 +53,7 @@ def predict_masks(audio_factorization: Factorization, text_factorization, masks:
         predict_fn: the classifier, called with at most ``batch_size`` items (fewer when that many
             waveforms exceed the budget).
         memory_budget_mb: MiB for the composition buffer and tables.
-        store: a late-fusion model's encodings of earlier rounds (:mod:`musiclime.method.stopping`),
+        store: a late-fusion model's encodings of earlier rounds (:mod:`musiclime.method.estimation.stopping`),
             reused and extended; ignored for a plain ``predict_fn``.
 
     Returns:
@@ -190,7 +190,7 @@ def check_lyrics_for_modality(text_factorization, modality: str, song: str | Non
         return
     what = f" of song {song!r}" if song else ""
     if modality == "lyrical":
-        from ..common.errors import LyricsError
+        from ...common.errors import LyricsError
 
         raise LyricsError(f"the lyrics{what} are empty (after dropping blank and [metadata] lines): "
                           f"modality='lyrical' has nothing to explain; use modality='audio'")

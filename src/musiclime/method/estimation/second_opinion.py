@@ -1,6 +1,6 @@
 """Two surrogates on the same scored masks: the chosen one explains, the other gives a second opinion.
 
-``lime`` (:mod:`musiclime.method.surrogate`) and ``kernel_shap`` (:mod:`musiclime.method.shapley`)
+``lime`` (:mod:`musiclime.method.estimation.surrogate`) and ``kernel_shap`` (:mod:`musiclime.method.estimation.shapley`)
 both fit the masks and predictions the model already scored, so the second costs one least-squares
 fit, never a model call. The explanation keeps the chosen surrogate's weights as its own and the
 other's in ``metadata["alternative_surrogate"]``:
@@ -22,8 +22,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..common.errors import ConfigError, MusicLimeError
-from .explanation import MusicLIMEExplanation
+from ...common.errors import ConfigError, MusicLimeError
+from ..explanation import MusicLIMEExplanation
 from .rank_agreement import agreement
 from .shapley import effective_samples, fit_kernel_shap, regression_weights
 from .surrogate import SurrogateFit, fit_surrogate

@@ -11,8 +11,8 @@ own kernel, on the same masks and predictions: no model call. It is recorded as
                                "intercept": float, "score": float}}}
 
 with ``score`` the weighted R^2 on the rows. Its cluster-robust covariance
-(:mod:`musiclime.method.robust_fit`) is kept in memory for rank certification within each modality
-(:mod:`musiclime.method.certification`), never written.
+(:mod:`musiclime.method.estimation.robust_fit`) is kept in memory for rank certification within each modality
+(:mod:`musiclime.method.estimation.certification`), never written.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .modality import FeatureLayout
+from ..modality import FeatureLayout
 from .robust_fit import RobustFit, mask_clusters, robust_fit
 from .surrogate import exponential_kernel, mask_distances
 

@@ -9,7 +9,7 @@ Row 0 is always all ones: the unperturbed instance. Samplers:
   switched off against the complementary one, which cancels much of the noise of the others;
 * ``factorial``: about ``sqrt(num_samples)`` audio masks and as many lyrics masks (at least one
   more than the modality has features), and ``num_samples`` of their pairs (all of them when
-  ``num_samples`` is a square). A late-fusion model (:mod:`musiclime.method.late_fusion`) then
+  ``num_samples`` is a square). A late-fusion model (:mod:`musiclime.method.scoring.late_fusion`) then
   encodes about ``2 sqrt(num_samples)`` inputs, and every model composes about
   ``sqrt(num_samples)`` waveforms;
 * ``factorial_paired``: ``factorial`` with each modality's masks drawn in complementary pairs
@@ -18,7 +18,7 @@ Row 0 is always all ones: the unperturbed instance. Samplers:
   all zeros, then pairs of a coalition and its complement, each coalition's size ``s`` drawn with
   probability proportional to ``1 / (s (M - s))`` (the Shapley kernel's mass on that size) and its
   features uniformly among those of that size. Kernel SHAP's regression on these rows needs no
-  importance weights (:mod:`musiclime.method.shapley`), and the all-off row costs no extra call.
+  importance weights (:mod:`musiclime.method.estimation.shapley`), and the all-off row costs no extra call.
 
 The factorial grid's masks are split between the modalities by ``allocation`` (``explain.grid_allocation``):
 ``equal`` (the default) gives each modality ``ceil(sqrt(num_samples))``; ``by_features`` spends the
@@ -28,6 +28,13 @@ of them, shuffled) and the other taking the rest; the grid then has ``k_audio * 
 ``num_samples`` is capped at that. A song with 40 audio components and 7 distinct lyric lines gets
 1,272 audio masks and all 128 lyrics masks for 1,400 encoder items, where ``equal`` draws 700 of
 each (only about 128 of the lyrics ones distinct).
+
+``by_attribution`` spends the same encoder items by need *and* by how much each modality matters,
+in proportion to ``(n + 1) (share + 0.1)`` with ``share`` the modality's exact share of the effect
+(:mod:`musiclime.method.estimation.coarse_attribution`), which only the model knows: the masks stage draws a
+pool (:func:`factorial_pool`: each modality as many masks as any split could give it, every cell of
+their grid in a random order) and the predict stage, once it has scored the coalitions, keeps the
+cells of the split's corner (:func:`select_grid_rows`); the explanation is fitted to those rows.
 
 The two ``factorial`` samplers need both modalities perturbed (``audio_columns`` leading audio
 columns, lyrics after them); with one modality they are ``random`` and ``paired``.
@@ -39,11 +46,15 @@ import itertools
 
 import numpy as np
 
-from ..common.errors import ConfigError
+from ...common.errors import ConfigError
 
 SAMPLERS = ("random", "exhaustive", "paired", "factorial", "factorial_paired", "shapley")
 #: How the factorial samplers split their masks between the modalities (``explain.grid_allocation``).
-GRID_ALLOCATIONS = ("equal", "by_features")
+GRID_ALLOCATIONS = ("equal", "by_features", "by_attribution")
+#: In ``by_attribution``, the least weight a modality's exact share gets (it still needs masks to be ranked).
+ATTRIBUTION_FLOOR = 0.1
+#: Samplers that draw a grid of audio x lyrics masks (both modalities perturbed).
+FACTORIAL_SAMPLERS = ("factorial", "factorial_paired")
 #: Samplers that draw complementary pairs of rows (rounds of the stopping rule take whole pairs).
 PAIRED_SAMPLERS = ("paired", "shapley")
 #: Largest feature count for the exhaustive sampler (2**20 masks).
@@ -94,6 +105,8 @@ def sample_masks(num_samples: int, num_features: int, random_state=None, sampler
         pairs = sampler != "factorial"
         if sampler == "paired" or not 0 < audio_columns < num_features:
             return _random_rows(rng, num_samples, num_features, pairs)
+        if allocation == "by_attribution":
+            return factorial_pool(rng, num_samples, audio_columns, num_features - audio_columns, pairs)[0]
         return factorial_masks(rng, num_samples, audio_columns, num_features - audio_columns, pairs, allocation)
     if sampler == "shapley":
         return shapley_masks(as_random_state(random_state), num_samples, num_features)
@@ -118,7 +131,7 @@ def shapley_masks(rng: np.random.RandomState, num_samples: int, num_features: in
     """``num_samples`` rows: all ones, all zeros, then complementary pairs with Shapley-kernel sizes.
 
     Each pair's first row has ``s`` features on, ``s`` drawn from
-    :func:`musiclime.method.shapley.size_distribution` and the features uniformly among the
+    :func:`musiclime.method.estimation.shapley.size_distribution` and the features uniformly among the
     ``C(M, s)`` coalitions of that size; its partner is the complement (size ``M - s``, the same
     kernel weight). With one feature, the rows alternate ones and zeros.
 
@@ -179,13 +192,83 @@ def grid_sizes(num_samples: int, n_audio: int, n_text: int, pairs: bool, allocat
     minimum = [(n + 1) * (2 if pairs else 1) for n in (n_audio, n_text)]
     if allocation == "equal":
         return max(k, minimum[0]), max(k, minimum[1])
+    if allocation == "by_attribution":  # before the model is asked: the pool's sizes
+        return pool_sizes(num_samples, n_audio, n_text, pairs)
     caps = [max(2 ** min(n, 40), m) for n, m in zip((n_audio, n_text), minimum)]
-    budget = 2 * k
-    audio = int(round(budget * (n_audio + 1) / (n_audio + n_text + 2)))
+    return _split(2 * k, (n_audio + 1, n_text + 1), minimum, caps)
+
+
+def _split(budget: int, needs: tuple[float, float], minimum: list[int], caps: list[int]) -> tuple[int, int]:
+    """``budget`` masks split in proportion to ``needs``, each within ``[minimum, cap]``, what one
+    modality cannot use going to the other."""
+    audio = int(round(budget * needs[0] / (needs[0] + needs[1])))
     audio = min(caps[0], max(minimum[0], audio))
     text = min(caps[1], max(minimum[1], budget - audio))
-    audio = min(caps[0], max(audio, budget - text))  # what the lyrics cannot use goes to the audio
+    audio = min(caps[0], max(audio, budget - text))
     return audio, text
+
+
+def attribution_grid_sizes(num_samples: int, n_audio: int, n_text: int, pairs: bool,
+                           audio_share: float | None) -> tuple[int, int]:
+    """``by_attribution``'s masks per modality ``(k_audio, k_text)``: the ``by_features`` budget of
+    ``2 ceil(sqrt(num_samples))`` encoder items split in proportion to ``(n + 1) (share + ATTRIBUTION_FLOOR)``,
+    ``share`` each modality's exact share of the effect (``audio_share``; ``None``: 0.5 each)."""
+    k = int(np.ceil(np.sqrt(num_samples)))
+    minimum = [(n + 1) * (2 if pairs else 1) for n in (n_audio, n_text)]
+    caps = [max(2 ** min(n, 40), m) for n, m in zip((n_audio, n_text), minimum)]
+    share = 0.5 if audio_share is None else float(audio_share)
+    needs = ((n_audio + 1) * (share + ATTRIBUTION_FLOOR), (n_text + 1) * (1 - share + ATTRIBUTION_FLOOR))
+    return _split(2 * k, needs, minimum, caps)
+
+
+def pool_sizes(num_samples: int, n_audio: int, n_text: int, pairs: bool) -> tuple[int, int]:
+    """The masks of each modality in a ``by_attribution`` pool: the most any share could give it."""
+    return attribution_grid_sizes(num_samples, n_audio, n_text, pairs, 1.0 - 1e-9)[0], \
+        attribution_grid_sizes(num_samples, n_audio, n_text, pairs, 0.0)[1]
+
+
+def factorial_pool(rng: np.random.RandomState, num_samples: int, n_audio: int, n_text: int,
+                   pairs: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell of a grid of audio x lyrics masks large enough for any ``by_attribution`` split.
+
+    Returns:
+        ``rows`` int64 ``(K_a * K_t, n_audio + n_text)``, the all-ones pair first and the other cells in
+        a random order, and ``cells`` int64 ``(K_a * K_t, 2)``: each row's audio and lyrics mask index
+        (masks are drawn as :func:`factorial_masks` draws them, every distinct one when a modality has few).
+    """
+    k_audio, k_text = pool_sizes(num_samples, n_audio, n_text, pairs)
+    audio, lyrics = (_modality_rows(rng, k, n, pairs) for k, n in ((k_audio, n_audio), (k_text, n_text)))
+    k_audio, k_text = len(audio), len(lyrics)
+    order = np.concatenate([[0], 1 + rng.permutation(k_audio * k_text - 1)])
+    cells = np.stack([order // k_text, order % k_text], axis=1).astype(np.int64)
+    return np.concatenate([audio[cells[:, 0]], lyrics[cells[:, 1]]], axis=1), cells
+
+
+def select_grid_rows(cells: np.ndarray, k_audio: int, k_text: int, num_samples: int) -> np.ndarray:
+    """Pool rows of the ``k_audio x k_text`` corner of a :func:`factorial_pool` grid: the first
+    ``num_samples`` in pool order (a random subset, row 0 first), then ordered corner first as
+    :func:`factorial_masks` orders them (so rounds of the stopping rule start with few masks of each).
+
+    Returns:
+        int64 ``(min(num_samples, cells in the corner),)`` indices into the pool.
+    """
+    cells = np.asarray(cells)
+    inside = np.flatnonzero((cells[:, 0] < k_audio) & (cells[:, 1] < k_text))[:num_samples]
+    corner = np.maximum((cells[inside, 0] + 1) / k_audio, (cells[inside, 1] + 1) / k_text)
+    return inside[np.argsort(corner, kind="stable")]
+
+
+def allocate_pool(cells: np.ndarray, num_samples: int, n_audio: int, n_text: int, pairs: bool,
+                  audio_share: float | None) -> tuple[np.ndarray, dict]:
+    """The pool rows a ``by_attribution`` explanation scores, and the record of the split.
+
+    Returns:
+        ``rows`` (:func:`select_grid_rows`) and ``{"audio_share", "k_audio", "k_text", "rows"}``.
+    """
+    k_audio, k_text = attribution_grid_sizes(num_samples, n_audio, n_text, pairs, audio_share)
+    rows = select_grid_rows(cells, k_audio, k_text, num_samples)
+    return rows, {"audio_share": None if audio_share is None else round(float(audio_share), 4),
+                  "k_audio": int(k_audio), "k_text": int(k_text), "rows": int(len(rows))}
 
 
 def _modality_rows(rng: np.random.RandomState, k: int, n: int, pairs: bool) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..factorization.base import Factorization
+from ...factorization.base import Factorization
 
 
 def compose_on_device(stems: torch.Tensor, boundaries, masks: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

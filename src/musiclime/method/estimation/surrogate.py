@@ -18,7 +18,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..common.errors import ConfigError
+from ...common.errors import ConfigError
 
 FEATURE_SELECTIONS = ("auto", "none", "forward_selection", "highest_weights", "lasso_path")
 

@@ -18,7 +18,7 @@ phi_i``, which leaves an ordinary weighted least-squares problem in ``M - 1`` un
 Masks drawn at random are a sample of coalitions, not all of them: each row is weighted by
 ``pi(z) / q(z)`` (importance weighting), ``q`` being the probability that the sampler draws ``z``,
 so that the weighted sum over the sample estimates the sum over all coalitions. Every sampler of
-:mod:`musiclime.method.sampling` except ``shapley`` draws each feature on with probability 1/2
+:mod:`musiclime.method.estimation.sampling` except ``shapley`` draws each feature on with probability 1/2
 (``q`` uniform, weights ``pi(z)``; for ``exhaustive`` each coalition once, which makes the
 regression exact); ``shapley`` draws coalition sizes from the Shapley kernel itself (``q`` is
 proportional to ``pi``, weights uniform). The ``factorial`` samplers keep each modality's all-on
@@ -35,7 +35,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..common.errors import MusicLimeError
+from ...common.errors import MusicLimeError
 from .surrogate import SurrogateFit
 
 log = logging.getLogger(__name__)

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..common.errors import PredictionError
-from ..factorization.base import Factorization
+from ...common.errors import PredictionError
+from ...factorization.base import Factorization
 from .composers import make_composer, model_device
-from .modality import FeatureLayout
+from ..modality import FeatureLayout
 from .model_io import PredictionResult, take_rows, texts_for, validate_probabilities
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class EncodedInputs:
 @dataclass
 class EncodingStore:
     """Every distinct audio and lyrics mask encoded so far, so that later rounds of samples
-    (:mod:`musiclime.method.stopping`) encode only the inputs they add.
+    (:mod:`musiclime.method.estimation.stopping`) encode only the inputs they add.
 
     Attributes:
         audio_rows, lyric_rows: mask bytes -> row of the stored embeddings.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ..common.errors import ConfigError
+from ...common.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Score masks round by round until the stopping rule (:mod:`musiclime.method.stopping`) is satisfied.
+"""Score masks round by round until the stopping rule (:mod:`musiclime.method.estimation.stopping`) is satisfied.
 
 Round ``r`` scores rows ``ends[r-1]:ends[r]`` of the mask matrix; a late-fusion model reuses the
 encodings of earlier rounds, so a round costs only the audio and lyrics inputs it adds.
@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..factorization.base import Factorization
+from ...factorization.base import Factorization
 from .inference import PredictFn, predict_masks
 from .late_fusion import EncodingStore, is_late_fusion
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
-from .modality import FeatureLayout
+from ..modality import FeatureLayout
 from .model_io import PredictionResult
-from .stopping import StoppingRule, boundary_test, round_ends
+from ..estimation.stopping import StoppingRule, boundary_test, round_ends
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ class StoppingRecord:
 def predict_until_stable(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                          layout: FeatureLayout, predict_fn: PredictFn, rule: StoppingRule, label: int,
                          ends: list[int], batch_size: int = 32, progress: bool = True,
-                         memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB) -> tuple[PredictionResult, StoppingRecord]:
+                         memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
+                         required: tuple[str, ...] = ()) -> tuple[PredictionResult, StoppingRecord]:
     """Score growing prefixes of ``masks`` until the top-k features of ``label`` are certified.
 
     Args:
@@ -61,7 +62,9 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
         rule: the stopping rule.
         label: the class whose probability the rule's surrogate explains.
         ends: increasing prefix lengths, the last at most ``num_samples``
-            (:func:`musiclime.method.stopping.round_ends`).
+            (:func:`musiclime.method.estimation.stopping.round_ends`).
+        required: the modalities whose own top ``rule.modality_top_k`` ranks must be certified too (those
+            that matter, :func:`musiclime.method.estimation.coarse_attribution.modalities_that_matter`).
 
     Returns:
         The predictions of the rows scored ``(samples_used, n_classes)`` with their summed costs, and
@@ -69,7 +72,9 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
     """
     store = EncodingStore()
     late_fusion = is_late_fusion(predict_fn)
-    record = StoppingRecord(rule.as_dict(), int(label))
+    required = tuple(required) if rule.modality_top_k else ()
+    record = StoppingRecord({**rule.as_dict(), **({"required_modalities": list(required)} if rule.modality_top_k
+                                                  else {})}, int(label))
     results: list[PredictionResult] = []
     start = 0
     for round_index, end in enumerate(ends, start=1):
@@ -78,9 +83,10 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
                                      store=store))
         start = end
         predictions = np.concatenate([r.predictions for r in results], axis=0)
-        test = boundary_test(masks[:end], predictions[:, label], layout, rule)
+        test = boundary_test(masks[:end], predictions[:, label], layout, rule, required)
         record.rounds.append({"rows": int(end), "separation": round(test.separation, 4), "top": list(test.top),
-                              "certified_top_k": int(test.certified_top_k), "critical_z": round(test.critical, 4)})
+                              "certified_top_k": int(test.certified_top_k), "critical_z": round(test.critical, 4),
+                              **({"modality_certified": test.modality_certified} if required else {})})
         record.rule["z"] = round(test.critical, 2)  # the rounds' own threshold (fewer features: a smaller one)
         record.certified_top_k = int(test.certified_top_k)
         log.info("round %d: %d samples, top-%d %s separated by %.2f standard errors (%s %.2f), top-%d certified",
@@ -95,13 +101,14 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
 
 def score_masks(audio_factorization: Factorization, text_factorization, masks: np.ndarray, layout: FeatureLayout,
                 predict_fn: PredictFn, rule: StoppingRule | None, label: int, paired: bool = False,
-                **settings) -> tuple[PredictionResult, StoppingRecord | None]:
+                required: tuple[str, ...] = (), **settings) -> tuple[PredictionResult, StoppingRecord | None]:
     """Score every mask (``rule`` is ``None``), or rounds of them until ``rule`` calls ``label``'s top
-    features stable (:func:`predict_until_stable`, rounds of whole pairs when ``paired``).
+    features stable (:func:`predict_until_stable`, rounds of whole pairs when ``paired``; ``required``:
+    the modalities whose own ranking must be certified too).
 
     Args:
         settings: ``batch_size``, ``progress`` and ``memory_budget_mb`` of
-            :func:`~musiclime.method.inference.predict_masks`.
+            :func:`~musiclime.method.scoring.inference.predict_masks`.
 
     Returns:
         The predictions of the rows scored with their costs, and the rule's record (``None`` without a rule).
@@ -109,7 +116,7 @@ def score_masks(audio_factorization: Factorization, text_factorization, masks: n
     if rule is None:
         return predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn, **settings), None
     return predict_until_stable(audio_factorization, text_factorization, masks, layout, predict_fn, rule, label,
-                                round_ends(len(masks), rule, pairs=paired), **settings)
+                                round_ends(len(masks), rule, pairs=paired), required=required, **settings)
 
 
 def merge_results(results: list[PredictionResult], late_fusion: bool) -> PredictionResult:

@@ -7,8 +7,8 @@ heteroskedasticity-robust estimate); for the ``factorial`` grids this counts an 
 rows as one draw, as they are. Each part gets the small-sample factor ``G / (G - q)`` (``G``
 clusters, ``q`` parameters they identify).
 
-Used by the stopping rule (:mod:`musiclime.method.stopping`), the full fit
-(:mod:`musiclime.method.full_fit`) and rank certification (:mod:`musiclime.method.certification`).
+Used by the stopping rule (:mod:`musiclime.method.estimation.stopping`), the full fit
+(:mod:`musiclime.method.estimation.full_fit`) and rank certification (:mod:`musiclime.method.estimation.certification`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .modality import FeatureLayout
+from ..modality import FeatureLayout
 
 #: Ridge penalty (LIME's ``Ridge(alpha=1)``; the intercept is not penalized).
 RIDGE_ALPHA = 1.0

@@ -6,7 +6,7 @@ on that device, composed there (the stems move once), instead of NumPy arrays. L
 strings. Functions without the attribute (or with ``None``) get NumPy arrays.
 
 Either way the waveforms live in one buffer reused for every block, sized by the memory budget
-(:mod:`musiclime.method.memory_budget`); a ``predict_fn`` must not keep the arrays it is given after it
+(:mod:`musiclime.method.scoring.memory_budget`); a ``predict_fn`` must not keep the arrays it is given after it
 returns (copy them if it must).
 """
 
@@ -16,8 +16,8 @@ import logging
 
 import numpy as np
 
-from ..factorization.base import Factorization
-from ..factorization.mixtures import MAX_TABLE_SOURCES, all_mixture_tables, table_bytes
+from ...factorization.base import Factorization
+from ...factorization.mixtures import MAX_TABLE_SOURCES, all_mixture_tables, table_bytes
 from .memory_budget import BlockPlan, plan_blocks
 
 log = logging.getLogger(__name__)

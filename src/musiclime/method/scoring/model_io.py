@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..common.errors import PredictionError
+from ...common.errors import PredictionError
 
 #: Tolerance on probability rows: entries in [-tol, 1 + tol], sums within tol of 1.
 PROBABILITY_TOLERANCE = 1e-3
@@ -42,7 +42,7 @@ class PredictionResult:
 
     def with_costs_of(self, other: "PredictionResult") -> "PredictionResult":
         """These predictions, with ``other``'s calls, time and costs added (a row scored apart, such as
-        the all-off row of :func:`musiclime.method.inference.predict_all_off`)."""
+        the all-off row of :func:`musiclime.method.scoring.inference.predict_all_off`)."""
         counts = {name: getattr(self, name) + getattr(other, name) for name in ("n_calls", "seconds", *COST_FIELDS)}
         return PredictionResult(self.predictions, **counts)
 
