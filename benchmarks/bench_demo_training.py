@@ -31,6 +31,12 @@ def main() -> None:
           f"{metrics['test_duration_s']:.0f} s")
     print(f"  audio only          {metrics['audio_only_accuracy']:.3f}")
     print(f"  lyrics only         {metrics['lyrics_only_accuracy']:.3f}")
+    print("mean P(own class)     all / audio only / lyrics only")
+    for style in ("ai", "human"):
+        key = f"p_{style}_on_{style}"
+        print(f"  {style:<6}              {metrics[key]:.3f} / {metrics['audio_only_' + key]:.3f} / "
+              f"{metrics['lyrics_only_' + key]:.3f}")
+    print(f"  human, vocals off   {metrics['no_vocals_p_human_on_human']:.3f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Song folder layout::
     <folder>/stems/vocals.wav     (and drums.wav, bass.wav, other.wav)
     <folder>/lyrics.txt           lyrics with [Verse 1] / [Chorus] metadata lines
     <folder>/song.json            seed, style, label, tempo, key, ...
+    <folder>/ground_truth.json    where the style's cues are: components, seconds, lyric lines (:mod:`.ground_truth`)
 
 Every file is written atomically; WAVs are 32-bit float and byte-reproducible (:mod:`.wav`).
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from ..common.atomic_io import write_json, write_text
 from ..common.audio import save_audio
 from ..common.sample_sheet import Song, write_sample_sheet
+from .ground_truth import ground_truth
 from .styles import SET_STYLES
 from .synthesis import STEM_NAMES, DemoSong, synthesize_song
 
@@ -37,19 +39,22 @@ class SongFiles:
     stems: dict
     lyrics: Path
     info: Path
+    ground_truth: Path
 
 
 def write_song(song: DemoSong, folder: str | os.PathLike) -> SongFiles:
-    """Write ``song``'s mix, stems, lyrics and description into ``folder`` (created if needed)."""
+    """Write ``song``'s mix, stems, lyrics, description and ground truth into ``folder`` (created if needed)."""
     folder = Path(folder)
     stems_dir = folder / "stems"
     stems = {name: save_audio(stems_dir / f"{name}.wav", song.stems[name], song.sample_rate)
              for name in STEM_NAMES}
     lyrics = write_text(folder / "lyrics.txt", song.lyrics)
     info = write_json(folder / "song.json", {**song.info, "label_name": song.label_name})
+    truth = write_json(folder / "ground_truth.json", ground_truth(song))
     # the mix last: its presence means the song is complete
     mix = save_audio(folder / "mix.wav", song.mix, song.sample_rate)
-    return SongFiles(folder=folder, mix=mix, stems_dir=stems_dir, stems=stems, lyrics=lyrics, info=info)
+    return SongFiles(folder=folder, mix=mix, stems_dir=stems_dir, stems=stems, lyrics=lyrics, info=info,
+                     ground_truth=truth)
 
 
 def demo_set_seed(set_seed: int, index: int) -> int:
@@ -62,7 +67,8 @@ def write_demo_set(out_dir: str | os.PathLike, n_songs: int, seed: int = 0, dura
     """Synthesize ``n_songs`` songs (styles alternating ai, human) into ``out_dir`` and write ``samples.tsv``.
 
     Song ``i`` is ``demo{i:02d}_{style}``, synthesized from seed ``1000 * seed + i``. The sample sheet
-    (header ``song_id, audio, lyrics, stems, label``; paths relative to ``out_dir``) is written last.
+    (header ``song_id, audio, lyrics, stems, label, ground_truth``; paths relative to ``out_dir``) is
+    written last.
 
     Returns:
         Path of ``out_dir/samples.tsv``.
@@ -75,6 +81,6 @@ def write_demo_set(out_dir: str | os.PathLike, n_songs: int, seed: int = 0, dura
         song_id = f"demo{i:02d}_{style}"
         files = write_song(song, out_dir / song_id)
         songs.append(Song(song_id=song_id, audio=files.mix, lyrics=files.lyrics, stems=files.stems_dir,
-                          label=song.label))
+                          label=song.label, ground_truth=files.ground_truth))
         log.info("wrote demo song %s (seed %d, %.1f s)", song_id, song.seed, song.duration_s)
     return write_sample_sheet(out_dir / "samples.tsv", songs)

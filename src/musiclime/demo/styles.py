@@ -8,12 +8,16 @@ vocals       every note sung exactly at its equal-       each note starts with a
 drums        hits exactly on the 16th grid, every hit    timing jitter around the grid, accented and
              at full velocity (identical samples)        randomly varied velocities (softer hits are
                                                          also duller), ghost snare notes
+artifact     a codec-like tonal artifact (gated comb of  none
+             5-9.7 kHz tones) added to the vocals or the
+             drums in 2-4 of the 10 equal segments
 lyrics       generic filler vocabulary, lines repeated   concrete narrative vocabulary, no repeated
              verbatim inside verses and choruses          line inside a section, varied chorus endings
 ===========  ==========================================  ==============================================
 
 Bass, chords ("other"), tempo, key, melody notes, drum pattern, section layout and mix balance come
-from style-independent random streams: for the same seed both styles share them exactly.
+from style-independent random streams: for the same seed both styles share them exactly. The
+artifact lands only on vocals or drums, so bass and other stay byte-identical across styles.
 """
 
 from __future__ import annotations
@@ -72,18 +76,48 @@ class DrumFeel:
 
 
 @dataclass(frozen=True)
+class CodecArtifact:
+    """A codec-like tonal artifact (ai style), placed per song by :mod:`.artifacts`.
+
+    Attributes:
+        stems: the stems it may land on (one drawn per song).
+        n_segments: (low, high) inclusive number of carrying segments, drawn per song.
+        temporal_segments: the song is cut into this many equal segments (the demo explains with 10).
+        n_tones: tones in the comb.
+        base_hz: (low, high) lowest tone, Hz.
+        spacing_hz: (low, high) spacing of the comb, Hz (the top tone stays below 9.7 kHz, inside
+            the 9.9 kHz that 45 % of the model's 22.05 kHz rate allows).
+        frame: codec frame in samples at 44.1 kHz; each tone is on or off for a whole frame.
+        frame_on: chance that a tone is on in a frame.
+        amplitude: (low, high) peak amplitude of the artifact (full scale 1), added after levelling.
+    """
+
+    stems: tuple[str, ...] = ("vocals", "drums")
+    n_segments: tuple[int, int] = (2, 4)
+    temporal_segments: int = 10
+    n_tones: int = 5
+    base_hz: tuple[float, float] = (5000.0, 6500.0)
+    spacing_hz: tuple[float, float] = (500.0, 800.0)
+    frame: int = 1024
+    frame_on: float = 0.6
+    amplitude: tuple[float, float] = (0.035, 0.05)
+
+
+@dataclass(frozen=True)
 class Style:
-    """A demo style: its label, the vocal and drum performance (``None`` = mechanical) and lyric writer."""
+    """A demo style: its label, the vocal and drum performance (``None`` = mechanical), lyric writer
+    and codec artifact (``None`` = none)."""
 
     name: str
     label: int
     vocal_expression: VocalExpression | None
     drum_feel: DrumFeel | None
     lyrics: str  # "generic" or "narrative"
+    artifact: CodecArtifact | None = None
 
 
 STYLES = {
-    "ai": Style("ai", 0, vocal_expression=None, drum_feel=None, lyrics="generic"),
+    "ai": Style("ai", 0, vocal_expression=None, drum_feel=None, lyrics="generic", artifact=CodecArtifact()),
     "human": Style("human", 1, vocal_expression=VocalExpression(), drum_feel=DrumFeel(), lyrics="narrative"),
 }
 

@@ -3,12 +3,14 @@
 Randomness: every part of the song has its own child stream ``numpy.random.default_rng([seed, id])``
 (ids in :data:`STREAMS`). The arrangement, melody notes, drum pattern and kit, bass, chords and
 breath noise streams never depend on the style; the style decides only how the vocal pitch track
-and the drum performance are rendered and how lyrics are written. Hence, for one seed, the ``ai``
-and ``human`` songs have byte-identical bass and other stems.
+and the drum performance are rendered, how lyrics are written and whether a codec artifact is added
+(ai only, on the vocals or the drums, :mod:`.artifacts`). Hence, for one seed, the ``ai`` and
+``human`` songs have byte-identical bass and other stems.
 
 Levelling: each stem is scaled from its own content to a peak of ``PEAK_BUDGET[stem] * balance``
 (balance drawn per song in [0.7, 1]). The budgets sum to 0.94, so the mix, which is exactly the sum
-of the stems, always peaks below 1 and never needs a gain that would couple the stems.
+of the stems, always peaks below 1 and never needs a gain that would couple the stems. The artifact
+(peak at most 0.05) is added after levelling: it changes its stem only inside its segments.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from ..common.audio import resample
 from ..common.errors import ConfigError
 from .accompaniment import render_bass, render_chords
+from .artifacts import ArtifactPlacement, place_artifact, render_artifact
 from .arrangement import Arrangement, compose_arrangement, compose_drum_pattern, compose_melody
 from .drums import make_kit, perform, render_drums
 from .instruments import fade_edges, pan_gains
@@ -34,7 +37,8 @@ log = logging.getLogger(__name__)
 STEM_NAMES = ("vocals", "drums", "bass", "other")
 #: Child random stream ids; style-dependent streams are only *read* by one style.
 STREAMS = {"arrangement": 1, "melody": 2, "vocal_expression": 3, "breath": 4, "drum_kit": 5, "drum_pattern": 6,
-           "drum_performance": 7, "bass": 8, "other": 9, "lyrics": 10}
+           "drum_performance": 7, "bass": 8, "other": 9, "lyrics": 10,
+           "artifact": 11}
 #: Peak of each levelled stem before the per-song balance (sum < 1 keeps the mix below full scale).
 PEAK_BUDGET = {"vocals": 0.3, "drums": 0.3, "bass": 0.17, "other": 0.17}
 MIN_DURATION_S = 1.0
@@ -52,6 +56,7 @@ class DemoSong:
         lyrics: lyrics text with ``[Section]`` metadata lines.
         sample_rate: Hz.
         info: JSON-ready description (tempo, key, ...).
+        artifact: where the codec artifact was added (ai style), ``None`` without one.
     """
 
     seed: int
@@ -60,6 +65,7 @@ class DemoSong:
     lyrics: str
     sample_rate: int
     info: dict = field(default_factory=dict)
+    artifact: ArtifactPlacement | None = None
 
     @property
     def label(self) -> int:
@@ -129,11 +135,20 @@ def synthesize_song(seed: int, style: str, duration_s: float = 24.0, sample_rate
     raw = {"vocals": vocals, "drums": drums, "bass": bass, "other": other}
     fade = fade_edges(nb_timesteps, sample_rate, FADE_S)
     stems = {name: _levelled(raw[name] * fade, PEAK_BUDGET[name] * arrangement.balance[name]) for name in STEM_NAMES}
+    placement = None
+    if spec.artifact is not None:
+        artifact_rng = child_rng(seed, "artifact")
+        placement = place_artifact(spec.artifact, artifact_rng, nb_timesteps, sample_rate)
+        artifact = render_artifact(placement, spec.artifact, artifact_rng, nb_timesteps, sample_rate)
+        stems[placement.stem] = (stems[placement.stem] + artifact[None, :]).astype(np.float32)
     lyrics = write_lyrics(child_rng(seed, "lyrics"), spec.lyrics, arrangement.sections)
     info = {"seed": seed, "style": style, "label": spec.label, "duration_s": nb_timesteps / sample_rate,
-            "sample_rate": sample_rate, "n_notes": len(notes), "n_drum_hits": len(hits), **arrangement.info()}
+            "sample_rate": sample_rate, "n_notes": len(notes), "n_drum_hits": len(hits), **arrangement.info(),
+            "artifact": None if placement is None else {"stem": placement.stem, "segments": list(placement.segments),
+                                                       "temporal_segments": placement.temporal_segments}}
     log.debug("synthesized demo song %d (%s): %s", seed, style, info)
-    return DemoSong(seed=seed, style=style, stems=stems, lyrics=lyrics, sample_rate=sample_rate, info=info)
+    return DemoSong(seed=seed, style=style, stems=stems, lyrics=lyrics, sample_rate=sample_rate, info=info,
+                    artifact=placement)
 
 
 def arrangement_of(seed: int, duration_s: float) -> Arrangement:

@@ -53,7 +53,9 @@ class Augmentation:
 
     Attributes:
         clean_audio / clean_text: chance of leaving the audio / lyrics untouched.
-        no_audio / no_text: chance of silencing all audio / removing all lyrics.
+        no_audio / no_text: chance of silencing all audio / removing all lyrics (modality dropout: with
+            most songs heard without lyrics, the fused head must reach a verdict from the audio
+            alone, as it does when the explainer switches every lyric line off).
         solo: chance that a perturbation keeps one whole stem alone (teaches each stem's cue on its own).
         whole_stems: chance that a perturbation switches whole stems (one segment) rather than
             stems in 2..max_segments segments.
@@ -64,7 +66,7 @@ class Augmentation:
     clean_audio: float = 0.4
     clean_text: float = 0.3
     no_audio: float = 0.1
-    no_text: float = 0.15
+    no_text: float = 0.65
     solo: float = 0.4
     whole_stems: float = 0.2
     max_segments: int = 12
@@ -146,27 +148,37 @@ def standardize_from(model: DemoClassifier, corpus: Corpus) -> None:
 
 
 def evaluate_on_fresh_songs(model: DemoClassifier, seeds: list[int], duration_s: float) -> dict:
-    """Accuracies on songs ``seeds[i]`` (styles alternating ai, human) as users get them.
+    """Accuracies and mean probabilities on songs ``seeds[i]`` (styles alternating ai, human) as users get them.
 
     Each song is synthesized at 44.1 kHz, its stereo mix downmixed to mono and resampled to the
-    model rate. Returns accuracy with both modalities, audio only (lyrics empty) and lyrics only
-    (audio silent).
+    model rate. Returns accuracy with both modalities, audio only (lyrics empty, as when the explainer
+    switches every lyric line off) and lyrics only (audio silent), and, per style, the mean
+    probability of the song's own class in each of these conditions (``p_ai_on_ai``,
+    ``audio_only_p_ai_on_ai``, ``lyrics_only_p_human_on_human``, ...) plus the human songs' mean
+    P(Human) with their vocals stem removed (``no_vocals_p_human_on_human``).
     """
     rate = model.config.sample_rate
-    audios, texts, labels = [], [], []
+    audios, no_vocals, texts, labels = [], [], [], []
     for i, seed in enumerate(seeds):
         song = synthesize_song(seed, ("ai", "human")[i % 2], duration_s=duration_s)
         audios.append(resample(song.mix.mean(axis=0), song.sample_rate, rate))
+        without = np.sum([song.stems[name] for name in STEM_NAMES if name != "vocals"], axis=0, dtype=np.float32)
+        no_vocals.append(resample(without.mean(axis=0), song.sample_rate, rate))
         texts.append(song.lyrics)
         labels.append(song.label)
-    audios, labels = np.stack(audios), np.asarray(labels)
-    accuracy = {}
-    for name, batch_texts, batch_audios in (("accuracy", texts, audios),
-                                            ("audio_only_accuracy", [""] * len(texts), audios),
-                                            ("lyrics_only_accuracy", texts, np.zeros_like(audios))):
+    audios, no_vocals, labels = np.stack(audios), np.stack(no_vocals), np.asarray(labels)
+    scores = {}
+    for name, batch_texts, batch_audios in (("", texts, audios),
+                                            ("audio_only_", [""] * len(texts), audios),
+                                            ("lyrics_only_", texts, np.zeros_like(audios)),
+                                            ("no_vocals_", texts, no_vocals)):
         probabilities = predict_proba(model, batch_texts, batch_audios)
-        accuracy[name] = float(np.mean(probabilities.argmax(axis=1) == labels))
-    return accuracy
+        if name != "no_vocals_":
+            scores[f"{name}accuracy"] = float(np.mean(probabilities.argmax(axis=1) == labels))
+        for label, style in enumerate(("ai", "human")):
+            if np.any(labels == label) and (name != "no_vocals_" or style == "human"):
+                scores[f"{name}p_{style}_on_{style}"] = float(np.mean(probabilities[labels == label, label]))
+    return scores
 
 
 def train_demo_model(out_dir: str | os.PathLike, seed: int = 0, n_train: int = 160, duration_s: float = 6.0,

@@ -27,5 +27,6 @@ def demo_songs(sample_sheet: str | Path, n_songs: int) -> list[Song]:
         style = SET_STYLES[i % 2]
         song_id = f"demo{i:02d}_{style}"
         songs.append(Song(song_id=song_id, audio=root / song_id / "mix.wav", lyrics=root / song_id / "lyrics.txt",
-                          stems=root / song_id / "stems", label=SET_STYLES.index(style)))
+                          stems=root / song_id / "stems", label=SET_STYLES.index(style),
+                          ground_truth=root / song_id / "ground_truth.json"))
     return songs
