@@ -210,7 +210,7 @@ def test_certified_ranks_are_marked_and_boundary_ties_grouped(report, tmp_path):
     assert len(re.findall(r'<tr class="certified', lyrics)) == 1
     assert "ranks 3-5: tied" in audio and len(re.findall(r'<tr class="[^"]*tied', audio)) == 3
     # fewer than 5 certified audio ranks: the page says so in words
-    assert "audio ranks not certified (only the top 2 of 24 certain)" in audio
+    assert "only the top 2 of 24 audio ranks certified; the rest not" in audio
     lead = _section(text, "lead")
     assert "Among the audio, drums in 1.3-2 s and bass in 2.7-3.3 s lead (both certain" in lead
     assert "'<b>markup</b> & \"quotes\" in a line' leads" in lead and "certain" in lead

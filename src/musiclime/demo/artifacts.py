@@ -3,7 +3,7 @@
 Lossy codecs and neural vocoders leave "birdies": narrow tonal components in the upper band that
 switch on and off from one codec frame to the next. The demo's artifact imitates them: a comb of
 steady tones (5-9.7 kHz, inside the demo model's 11 kHz mel range) gated per 1024-sample frame,
-added to one stem (vocals or drums) during 2-4 of the song's ``temporal_segments`` equal segments
+added to one stem (vocals or drums) during 3-4 of the song's ``temporal_segments`` equal segments
 (the project's segmentation, :func:`musiclime.factorization.base.segment_boundaries`).
 
 Everything is drawn from the song's own ``artifact`` stream, which only the ai style reads. The

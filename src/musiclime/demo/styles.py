@@ -10,7 +10,7 @@ drums        hits exactly on the 16th grid, every hit    timing jitter around th
                                                          also duller), ghost snare notes
 artifact     a codec-like tonal artifact (gated comb of  none
              5-9.7 kHz tones) added to the vocals or the
-             drums in 2-4 of the 10 equal segments
+             drums in 3-4 of the 10 equal segments
 lyrics       generic filler vocabulary, lines repeated   concrete narrative vocabulary, no repeated
              verbatim inside verses and choruses          line inside a section, varied chorus endings
 ===========  ==========================================  ==============================================
@@ -93,7 +93,7 @@ class CodecArtifact:
     """
 
     stems: tuple[str, ...] = ("vocals", "drums")
-    n_segments: tuple[int, int] = (2, 4)
+    n_segments: tuple[int, int] = (3, 4)
     temporal_segments: int = 10
     n_tones: int = 5
     base_hz: tuple[float, float] = (5000.0, 6500.0)

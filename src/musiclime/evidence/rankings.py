@@ -94,9 +94,10 @@ class ModalityRanking:
             return f"{self.modality} ranks not certified (no rank certification was recorded for this explanation)"
         if not self.judged:
             return f"{self.modality} ranks not certified (too few distinct masks to judge)"
+        if self.certified == 0:
+            return f"{self.modality} ranks not certified (none of {self.total} certain)"
         if self.certified < min_ranks:
-            shown = f"only the top {self.certified}" if self.certified else "none"
-            return f"{self.modality} ranks not certified ({shown} of {self.total} certain)"
+            return f"only the top {self.certified} of {self.total} {self.modality} ranks certified; the rest not"
         return f"top {self.certified} of {self.total} {self.modality} ranks certified"
 
 
