@@ -12,20 +12,18 @@ from ..common.errors import ConfigError
 from ..common.provenance import describe_files
 from ..factorization import OpenUnmixFactorization, TimeOnlyFactorization
 from ..factorization.lyrics import make_text_factorization
-from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
 from .estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block, check_alpha, check_method
-from .scoring.coalitions import score_coalitions
-from .estimation.coarse_attribution import attribution_blocks, modalities_that_matter, modality_values
+from .estimation.coarse_attribution import attribution_blocks
 from .estimation.full_fit import fit_every_feature, full_fit_block, kernel_weights
-from .scoring.inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
-from .scoring.memory_budget import DEFAULT_MEMORY_BUDGET_MB
-from .modality import FeatureLayout, check_modality
-from .scoring.rounds import score_masks
-from .estimation.sampling import (FACTORIAL_SAMPLERS, GRID_ALLOCATIONS, PAIRED_SAMPLERS, allocate_pool, as_random_state,
-                       factorial_pool, sample_masks)
+from .estimation.sampling import FACTORIAL_SAMPLERS, GRID_ALLOCATIONS, as_random_state, factorial_pool, sample_masks
 from .estimation.second_opinion import check_surrogate, fit_surrogates
 from .estimation.stopping import StoppingRule
 from .estimation.surrogate import check_fit_params
+from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
+from .modality import FeatureLayout, check_modality
+from .scoring.explanation_rows import score_explanation_rows
+from .scoring.inference import PredictFn, check_lyrics_for_modality, predict_all_off, predict_original
+from .scoring.memory_budget import DEFAULT_MEMORY_BUDGET_MB
 
 log = logging.getLogger(__name__)
 
@@ -138,19 +136,11 @@ class MusicLIMEExplainer:
         original = predict_original(audio_factorization, text_factorization, predict_fn)
         num_drawn = num_samples if pool else int(masks.shape[0])
         settings = {"batch_size": self.batch_size, "progress": self.progress, "memory_budget_mb": self.memory_budget_mb}
-        coalitions = score_coalitions(audio_factorization, text_factorization, predict_fn, batch_size=self.batch_size,
-                                      memory_budget_mb=self.memory_budget_mb)
-        predicted = int(np.argmax(original))
-        allocation = None
-        if pool:
-            rows, allocation = allocate_pool(cells, num_samples, layout.n_audio, layout.n_text,
-                                             self.sampler == "factorial_paired",
-                                             modality_values(coalitions, predicted)["audio_share"])
-            masks = masks[rows]
-        result, record = score_masks(audio_factorization, text_factorization, masks, layout, predict_fn,
-                                     self.stopping, predicted, self.sampler in PAIRED_SAMPLERS,
-                                     required=modalities_that_matter(coalitions, predicted), **settings)
-        masks = masks[:len(result.predictions)]
+        scored_rows = score_explanation_rows(audio_factorization, text_factorization, masks, layout, predict_fn,
+                                             self.stopping, int(np.argmax(original)), self.sampler,
+                                             cells if pool else None, num_samples, **settings)
+        masks, result, record = scored_rows.masks, scored_rows.result, scored_rows.record
+        coalitions, allocation = scored_rows.coalitions, scored_rows.allocation
         labels = (int(np.argmax(original)),) if labels is None else tuple(int(x) for x in labels)
         all_off = None
         if self.surrogate == "kernel_shap":

@@ -12,13 +12,10 @@ from ...common.errors import ConfigError, MusicLimeError
 from ...common.model_cache import MODELS, model_key
 from ...common.provenance import describe_file, describe_files
 from ...factorization.lyrics import make_text_factorization, read_lyrics_file
-from ...method.scoring.coalitions import score_coalitions
-from ...method.estimation.coarse_attribution import modalities_that_matter, modality_values
 from ...method.scoring.inference import predict_all_off, predict_original
 from ...method.modality import FeatureLayout
-from ...method.scoring.rounds import score_masks
-from ...method.estimation.sampling import PAIRED_SAMPLERS, allocate_pool
 from ...method.estimation.stopping import StoppingRule
+from ...method.scoring.explanation_rows import score_explanation_rows
 from .separation import load_factorization
 
 log = logging.getLogger(__name__)
@@ -81,27 +78,20 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
     original = predict_original(fact, text, predict_fn)
     settings = {"batch_size": model_slice["batch_size"], "progress": progress,
                 "memory_budget_mb": model_slice["memory_budget_mb"]}
-    # the coarse players' exact game (method.coarse_attribution): every source subset x lyrics on/off; it
-    # also tells the stopping rule which modalities matter (explain.stopping.modality_top_k)
-    coalitions = score_coalitions(fact, text, predict_fn, batch_size=model_slice["batch_size"],
-                                  memory_budget_mb=model_slice["memory_budget_mb"])
-    predicted = int(np.argmax(original))
-    masks, rows, allocation = arrays["masks"], None, None
-    if "grid_cells" in arrays:  # explain.grid_allocation=by_attribution: keep the split the attribution asks for
-        rows, allocation = allocate_pool(arrays["grid_cells"], masks_meta["num_samples"], layout.n_audio, layout.n_text,
-                                         masks_meta["sampler"] == "factorial_paired",
-                                         modality_values(coalitions, predicted)["audio_share"])
-        masks = masks[rows]
-        log.info("%s: by_attribution keeps %d audio and %d lyrics masks (%d rows)", song_id, allocation["k_audio"],
-                 allocation["k_text"], allocation["rows"])
-    result, record = score_masks(fact, text, masks, layout, predict_fn,
-                                 StoppingRule.from_config(masks_meta.get("stopping")), predicted,
-                                 masks_meta["sampler"] in PAIRED_SAMPLERS,
-                                 required=modalities_that_matter(coalitions, predicted), **settings)
+    # the exact coarse attribution first (method.scoring.explanation_rows), then the rows it selects
+    scored_rows = score_explanation_rows(fact, text, arrays["masks"], layout, predict_fn,
+                                         StoppingRule.from_config(masks_meta.get("stopping")), int(np.argmax(original)),
+                                         masks_meta["sampler"], arrays.get("grid_cells"), masks_meta["num_samples"],
+                                         **settings)
+    result, record, coalitions, allocation = (scored_rows.result, scored_rows.record, scored_rows.coalitions,
+                                              scored_rows.allocation)
+    if allocation:
+        log.info("%s: by_attribution kept %d audio and %d lyrics masks", song_id, allocation["k_audio"],
+                 allocation["k_text"])
     if record is not None:
-        log.info("%s: %s after %d of %d samples", song_id, record.stopped, record.samples_used, len(masks))
+        log.info("%s: %s after %d of %d samples", song_id, record.stopped, record.samples_used, len(arrays["masks"]))
     # Kernel SHAP's v(0): every explained feature off (reused when a scored row is all zeros)
-    all_off, extra = predict_all_off(fact, text, layout, predict_fn, masks, result.predictions,
+    all_off, extra = predict_all_off(fact, text, layout, predict_fn, scored_rows.masks, result.predictions,
                                      **{**settings, "progress": False})
     scored = result if extra is None else result.with_costs_of(extra)
     meta = {"song_id": song_id, "model": model_slice["name"], "n_calls": scored.n_calls + 1,
@@ -116,7 +106,7 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
                            "weights": weights_provenance(predict_fn, model_slice)}}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original,
                 prediction_all_off=all_off, coalition_predictions=coalitions.predictions,
-                **({} if rows is None else {"mask_rows": rows[:len(result.predictions)]}))
+                **({} if scored_rows.pool_rows is None else {"mask_rows": scored_rows.pool_rows}))
     write_config(out_config, {"song_id": song_id, "model": model_slice})
     return Path(out_predictions)
 
