@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..method.estimation.coarse_attribution import RESOLVABLE_EFFECT, modality_matters, removal_change
+from ..method.estimation.coarse_attribution import RESOLVABLE_EFFECT, modality_matters, modality_share, removal_change
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import modality_attribution_of, stem_attribution_of
 from .rankings import ModalityRanking, RankedFeature
@@ -133,16 +133,15 @@ def stem_clause(explanation: MusicLIMEExplanation, label: int) -> str:
 def share_sentence(explanation: MusicLIMEExplanation, label: int, attribution: dict) -> str:
     """``The lyrics carry 96% of the effect, the audio 4% (exact Shapley values towards X: ...)``."""
     values = {"audio": float(attribution["audio"]), "lyrics": float(attribution["lyrics"])}
-    total = sum(abs(v) for v in values.values())
     heavy, light = sorted(values, key=lambda m: -abs(values[m]))
     subject, verb, among = MODALITY_WORDS[heavy]
-    if total <= 0:
+    if modality_share(attribution, heavy) is None:
         return f"Neither the audio nor the lyrics move P({explanation.label_name(label)})."
     exact = ", ".join(f"{m} {values[m]:+.3f}" for m in (heavy, light))
     interaction = float(attribution.get("interaction") or 0.0)
     joint = f"; together {interaction:+.3f} beyond their sum" if abs(interaction) >= RESOLVABLE_EFFECT else ""
-    return (f"{subject} {verb} {abs(values[heavy]) / total:.0%} of the effect, {MODALITY_WORDS[light][2]} "
-            f"{abs(values[light]) / total:.0%} (exact Shapley values towards {explanation.label_name(label)}: "
+    return (f"{subject} {verb} {modality_share(attribution, heavy):.0%} of the effect, {MODALITY_WORDS[light][2]} "
+            f"{modality_share(attribution, light):.0%} (exact Shapley values towards {explanation.label_name(label)}: "
             f"{exact}{joint}).")
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..method.estimation.coarse_attribution import modality_share
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import certification_of, feature_label, modality_attribution_of, reader_weights
 
@@ -121,9 +122,8 @@ def with_exact_share(ranking: ModalityRanking, attribution: dict | None) -> Moda
     """``ranking`` with its modality's exact Shapley value and share (unchanged when not recorded)."""
     if attribution is None:
         return ranking
-    exact = float(attribution[ranking.modality])
-    total = abs(float(attribution["audio"])) + abs(float(attribution["lyrics"]))
-    return replace(ranking, exact=exact, exact_share=abs(exact) / total if total > 0 else 0.0)
+    share = modality_share(attribution, ranking.modality)
+    return replace(ranking, exact=float(attribution[ranking.modality]), exact_share=0.0 if share is None else share)
 
 
 def _ranking(explanation: MusicLIMEExplanation, modality: str, columns: list[int], weights: np.ndarray,

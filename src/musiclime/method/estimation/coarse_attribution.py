@@ -141,6 +141,13 @@ def modalities_that_matter(table: CoalitionTable, label: int) -> tuple[str, ...]
     return tuple(m for m in ("audio", "lyrics") if modality_matters(values, m))
 
 
+def modality_share(values: dict, modality: str) -> float | None:
+    """``modality``'s part of the two modalities' exact effect, ``|phi_m| / (|phi_A| + |phi_L|)``, from
+    :func:`modality_values` (``None`` when neither moves the probability)."""
+    share = values.get("audio_share")
+    return None if share is None else (share if modality == "audio" else 1.0 - share)
+
+
 def stem_values(table: CoalitionTable, label: int) -> dict[str, float]:
     """Exact Shapley value of every player (each source, and the lyrics) for ``label``."""
     phi = exact_shapley(table.value(label))
