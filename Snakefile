@@ -1,4 +1,5 @@
-# MusicLIME workflow: separate -> perturb -> predict -> fit -> media, evaluate -> reports -> track.
+# MusicLIME workflow: separate -> perturb -> predict -> fit -> media, evaluate -> reports -> track
+# (model=fusion: embed -> train_head first, the detector the predictions explain).
 #   snakemake --cores 2                                   # the demo, end to end
 #   snakemake --cores 4 --config experiment=kernel_sweep  # a named experiment (conf/experiment/)
 #   snakemake --cores 4 --config 'overrides=["explain.kernel_width=5,25,50"]'
@@ -16,6 +17,7 @@ PLAN = plan_from_snakemake_config(config, conf_dir=Path(workflow.basedir) / "con
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
+include: "workflow/rules/detector.smk"
 include: "workflow/rules/separate.smk"
 include: "workflow/rules/perturb.smk"
 include: "workflow/rules/predict.smk"

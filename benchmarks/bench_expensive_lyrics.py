@@ -12,7 +12,7 @@ demo model's on the same masks.
     PYTHONPATH=src python benchmarks/bench_expensive_lyrics.py --workdir DIR \
         --counts random=1000 factorial_paired+stop=90000 [--songs demo00_ai]
 
-Needs the ``bench`` extra (``pip install -e .[bench]``: ``transformers``).
+Uses ``transformers`` (a core dependency).
 """
 
 from __future__ import annotations

@@ -90,6 +90,19 @@ def importance_files(point):
     return [f"{stem}-classes.png", f"{stem}-comparison.png", f"{stem}.png", f"{stem}.csv"]
 
 
+def embed_inputs(wildcards):
+    """The song's audio or lyrics file, the encoder folder the workflow builds (if any), the demo's sheet."""
+    encoder = PLAN.detectors.encoders[wildcards.encoder]
+    song = PLAN.training_song(wildcards.song)
+    inputs = {"song": str(song.audio if encoder["modality"] == "audio" else song.lyrics)}
+    folder = str(encoder["settings"].get("encoder"))
+    if folder in PLAN.detectors.tiny:
+        inputs["encoder"] = folder
+    if DATA["demo"] is not None:
+        inputs["sheet"] = DATA["sample_sheet"]  # written after every demo song
+    return inputs
+
+
 def point_report_files(point):
     """The point's own report files: summary, config, HTML index (report.html) and global importance."""
     files = [f"{RESULTS}/points/{point}/{name}" for name in ("summary.tsv", "config.yaml")]
@@ -101,7 +114,7 @@ def point_report_files(point):
 def point_targets(point):
     """Every file one sweep point asks for: explanations, media, evaluations, reports, tracking."""
     targets = PLAN.explanations(point) + (PLAN.media(point) or []) + (PLAN.evaluations(point) or [])
-    targets += point_report_files(point)
+    targets += point_report_files(point) + detector_files(point)
     if tracking_enabled(point):
         targets.append(f"{RESULTS}/points/{point}/tracked.json")
     return targets
@@ -137,11 +150,27 @@ def upstream_configs(wildcards):
     }
 
 
+def detector_files(point):
+    """The files of the head the workflow trains for the point's fusion model (none for other models)."""
+    head_dir = PLAN.detector_head(point)
+    return [] if head_dir is None else [f"{head_dir}/{name}" for name in ("metrics.json", "head.json", "config.yaml")]
+
+
 def point_info(point):
-    """What tracking needs to know of a sweep point: its id, config, overrides and stage keys."""
+    """What tracking needs to know of a sweep point: its id, config, overrides, stage keys and trained head."""
     p = PLAN.points[point]
-    return {"id": point, "config": p.config, "overrides": list(p.overrides), "stage_keys": PLAN.keys(point),
+    info = {"id": point, "config": p.config, "overrides": list(p.overrides), "stage_keys": PLAN.keys(point),
             "sweep_name": PLAN.sweep.name}
+    head_dir = PLAN.detector_head(point)
+    if head_dir is not None:
+        key = Path(head_dir).name
+        head = PLAN.detectors.heads[key]
+        info["detector"] = {"key": key, "files": detector_files(point),
+                            "params": {"audio_encoder": p.config["model"]["audio"].get("encoder"),
+                                       "lyrics_encoder": p.config["model"]["lyrics"].get("encoder"),
+                                       "head_kind": head["head"].get("kind"), "songs": len(head["songs"]),
+                                       **{f"head_{k}": v for k, v in head["head"].items() if k != "kind"}}}
+    return info
 
 
 def point_of(wildcards):
@@ -201,6 +230,7 @@ def track_point_inputs(wildcards):
         "evaluations": PLAN.evaluations(point) or [],
         "report": point_report_files(point),
         "parent": f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
+        "detector": detector_files(point),
     }
 
 

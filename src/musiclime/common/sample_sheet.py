@@ -1,8 +1,9 @@
 """The sample sheet: a TSV naming each song's audio, lyrics and (optionally) stems and label.
 
 Columns: ``song_id``, ``audio``, ``lyrics``, optional ``stems`` (a folder of stem files), ``label``
-(0 = AI-Generated, 1 = Human-Composed) and ``ground_truth`` (the song's known evidence,
-:mod:`musiclime.common.ground_truth_file`). Relative paths are relative to the sheet.
+(0 = AI-Generated, 1 = Human-Composed), ``ground_truth`` (the song's known evidence,
+:mod:`musiclime.common.ground_truth_file`) and ``split`` (``train``, ``validation`` or ``test``: where
+the workflow's fusion head uses the song, ``model=fusion``). Relative paths are relative to the sheet.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from .song_checks import SongProblem
 
 REQUIRED_COLUMNS = ("song_id", "audio", "lyrics")
 OPTIONAL_COLUMNS = ("stems", "label", "ground_truth")
+#: values of the optional ``split`` column (empty: the seeded stratified split decides)
+SPLITS = ("train", "validation", "test")
 SONG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -37,6 +40,8 @@ class Song:
     ground_truth: Path | None = None
     #: what a reader of the song's explanation must know (e.g. empty lyrics explained as an instrumental)
     notes: tuple[str, ...] = ()
+    #: the sheet's ``split`` column (``train``/``validation``/``test``), read by the fusion head's training only
+    split: str | None = None
 
     def info(self) -> dict:
         """JSON-ready description for explanation metadata (``notes`` only when there are some)."""
@@ -99,6 +104,7 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
         label = (row.get("label") or "").strip()
         stems = (row.get("stems") or "").strip()
         truth = (row.get("ground_truth") or "").strip()
+        split = (row.get("split") or "").strip()
         reason = None
         if not SONG_ID.match(song_id):
             reason = "song_id must be letters, digits, '_', '-', '.'"
@@ -106,6 +112,8 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
             reason = "duplicate song_id"
         elif label not in ("", "0", "1"):
             reason = f"label must be 0, 1 or empty, got {label!r}"
+        elif split not in ("",) + SPLITS:
+            reason = f"split must be one of {', '.join(SPLITS)} or empty, got {split!r}"
         elif need_stems and not stems:
             reason = "separation.backend=stems needs a 'stems' column naming a folder of stems"
         seen.add(song_id)
@@ -115,7 +123,8 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
         songs.append((number, Song(song_id=song_id, audio=_resolve(path, row["audio"]),
                                    lyrics=_resolve(path, row["lyrics"]), stems=_resolve(path, stems) if stems else None,
                                    label=int(label) if label else None,
-                                   ground_truth=_resolve(path, truth) if truth else None)))
+                                   ground_truth=_resolve(path, truth) if truth else None,
+                                   split=split or None)))
     return songs, problems
 
 

@@ -120,10 +120,24 @@ class ModelConfig:
     batch_size: int = 32
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB  # composition buffer (+ mixture tables), on the model's device
     train_demo: Optional[DemoTrainConfig] = None
+    # model=fusion (musiclime.models.fusion): the encoders' settings, and the head the workflow trains
+    # (rules embed, train_head) unless head.checkpoint names a trained one; null for other models
+    audio: Any = None
+    lyrics: Any = None
+    head: Any = None
+    # {audio|lyrics: kind}: build a tiny random encoder of that kind (musiclime.models.fusion.tiny) into the
+    # folder the modality's `encoder` names (rule tiny_encoder): the offline fusion demo
+    tiny_encoders: Optional[dict[str, str]] = None
 
     def __post_init__(self):
         if self.predict_fn is MISSING or self.predict_fn == "???":
             return  # the schema's own default; composition fills it in
+        if self.head is not None:
+            for modality in ("audio", "lyrics"):
+                settings = getattr(self, modality)
+                _require(isinstance(settings, dict) and ("encoder" in settings or "_target_" in settings),
+                         f"model.{modality}", "must be a mapping with `encoder` (a hub name or a local folder) or "
+                                              "`_target_` (a factory returning an encoder), as model.head is set")
         _require(isinstance(self.predict_fn, dict) and "_target_" in self.predict_fn, "model.predict_fn",
                  "must be a mapping with a _target_ naming a factory that returns predict_fn(texts, audios)")
         _require(self.batch_size >= 1, "model.batch_size", f"must be >= 1, got {self.batch_size}")

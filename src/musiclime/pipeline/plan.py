@@ -28,6 +28,7 @@ from ..common.song_checks import SongProblem, check_files
 from ..factorization.lyrics import lyric_lines
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD
 from .demo_set import demo_songs
+from .detector_plan import DetectorPlan, check_detector, is_fusion
 from .hydra_configs import Sweep, SweepPoint, short_hash
 
 log = logging.getLogger(__name__)
@@ -237,13 +238,23 @@ class WorkflowPlan:
         songs: the songs to explain (same for every point: the data group may not be swept).
     """
 
-    def __init__(self, sweep: Sweep, songs: list[Song], skipped: Sequence[SongProblem] = ()):
+    def __init__(self, sweep: Sweep, songs: list[Song], skipped: Sequence[SongProblem] = (),
+                 training: Sequence[Song] | None = None):
         self.sweep = sweep
         self.songs = {s.song_id: s for s in songs}
+        #: the songs a fusion head trains on: every good row of the sheet (``data.songs`` only picks whom to explain)
+        self.training = list(songs if training is None else training)
         #: rows of the sample sheet left out (``data.skip_bad_songs=true``), with why
         self.skipped = list(skipped)
-        self.points = {p.id: p for p in sweep.points}
         self.paths = ArtifactPaths(sweep.points[0].config["results_dir"])
+        #: the embeddings and heads of fusion points (``model=fusion``), whose head folders are filled into
+        #: their model configs here, before a point's id and stage keys are taken
+        self.detectors = DetectorPlan(self.paths.results)
+        for point in sweep.points:
+            if is_fusion(point.config["model"]):
+                self.detectors.resolve(point.config, self.training)
+                check_detector(point.config["model"], self.training, self.detectors.tiny)
+        self.points = {p.id: p for p in sweep.points}
         self.slices: dict[str, dict[str, dict]] = {stage: {} for stage in
                                                    ("separation", "masks", "model", "fit", "media", "evaluation")}
         self.point_keys: dict[str, dict[str, str]] = {}
@@ -292,6 +303,7 @@ class WorkflowPlan:
             need_stems = any(p.config["separation"]["backend"] == "stems" for p in sweep.points)
             lyrical = any(p.config["explain"]["modality"] == "lyrical" for p in sweep.points)
             songs, skipped = checked_songs(data, need_stems, lyrical)
+        training = list(songs)
         if data["songs"]:
             unknown = sorted(set(data["songs"]) - {s.song_id for s in songs} - {p.song_id for p in skipped})
             if unknown:
@@ -301,7 +313,7 @@ class WorkflowPlan:
         if not songs:
             raise ConfigError(f"no song of sample sheet {data['sample_sheet']} can be explained: "
                               + "; ".join(p.describe() for p in skipped))
-        return cls(sweep, songs, skipped)
+        return cls(sweep, songs, skipped, training)
 
     def demo_models(self) -> dict[str, dict]:
         """``{weights_dir: train_demo slice}`` of the demo models the workflow trains: each point's
@@ -317,6 +329,18 @@ class WorkflowPlan:
             if "weights_dir" in shuffled:
                 models[shuffled["weights_dir"]] = shuffled_training(model["train_demo"])
         return models
+
+    def training_song(self, song_id: str) -> Song:
+        """A song of the sheet a fusion head trains on (explained or not)."""
+        return next(song for song in self.training if song.song_id == song_id)
+
+    def detector_head(self, point: str) -> str | None:
+        """The folder of the head the workflow trains for ``point``'s fusion model, or ``None`` (another model,
+        or a given ``model.head.checkpoint``)."""
+        model = self.points[point].config["model"]
+        head_dir = (model.get("predict_fn") or {}).get("head_dir")
+        key = None if not head_dir else Path(head_dir).name
+        return head_dir if key in self.detectors.heads else None
 
     def keys(self, point: SweepPoint | str) -> dict[str, str]:
         return self.point_keys[point if isinstance(point, str) else point.id]

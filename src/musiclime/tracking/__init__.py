@@ -17,6 +17,7 @@ _EXPORTS = {
                      "TAG_RUN_KEY", "TAG_SONG_ID", "TAG_SWEEP_ID", "TrackingError", "TrackingSettings",
                      "refuse_sqlite_on_cluster", "runs_url"), ".settings"),
     **dict.fromkeys(("check_tracking_uri", "lock_path"), ".store"),
+    **dict.fromkeys(("log_detector", "TAG_DETECTOR_RUN_ID"), ".detector_runs"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -13,6 +13,7 @@ dependencies and nothing else (a fit never imports torch; a separation never imp
 * :mod:`.reports`     ``report_point``, ``aggregate_point``, ``summarize_sweep``
 * :mod:`.pages`       ``point_pages``, ``sweep_index``
 * :mod:`.demo_inputs` ``synthesize_demo_songs``, ``train_demo_model``
+* :mod:`.detector`    ``embed``, ``train_head``, ``build_tiny_encoder`` (``model=fusion``)
 
 ``musiclime.pipeline.stages.<function>`` also works; the module is imported on first access.
 """
@@ -36,6 +37,7 @@ _STAGE_MODULES = {
     "report_point": ".reports", "aggregate_point": ".reports", "summarize_sweep": ".reports",
     "point_pages": ".pages", "sweep_index": ".pages",
     "synthesize_demo_songs": ".demo_inputs", "train_demo_model": ".demo_inputs",
+    "embed": ".detector", "train_head": ".detector", "build_tiny_encoder": ".detector",
 }
 
 __all__ = sorted(_STAGE_MODULES)

@@ -57,7 +57,9 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
             (metrics logged under their own names, the file as an artifact); empty lists when off.
         report_files: the point's summary table, config, HTML page and global importance (logged
             under ``points/<point>/`` of the parent run).
-        point_info: ``id``, composed ``config``, ``overrides``, ``stage_keys`` and ``sweep_name``.
+        point_info: ``id``, composed ``config``, ``overrides``, ``stage_keys`` and ``sweep_name``; ``detector``
+            (``key``, ``files``, ``params``) when the point explains a head the workflow trained: it is logged
+            as a detector run, and each explanation run names it (tag ``musiclime.detector_run_id``).
         out_tracked: JSON ``{"runs": {song_id: run_id}, ...}`` written when everything is logged.
     """
     point, config, sweep_name = point_info["id"], point_info["config"], point_info["sweep_name"]
@@ -68,6 +70,11 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
                  "musiclime.sweep_point": point, "musiclime.point_overrides": " ".join(overrides) or "(none)",
                  "musiclime.config_hash": short_hash(config),
                  **{f"musiclime.key.{stage}": key for stage, key in stage_keys.items()}}
+    detector = point_info.get("detector")
+    if detector:
+        base_tags[mlflow_tracking.TAG_DETECTOR_RUN_ID] = mlflow_tracking.log_detector(
+            settings, detector["key"], detector["files"], detector["params"],
+            tags={"musiclime.experiment": sweep_name, "musiclime.sweep_id": parent["sweep_id"]})
     runs = {}
     for i, (explanation_path, config_path) in enumerate(zip(explanations, configs)):
         song_id = json.loads(Path(explanation_path).read_text())["metadata"]["song_info"]["song_id"]
@@ -82,6 +89,7 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
             artifacts=artifacts, config_path=config_path, extra_metrics=metrics, skip_unchanged=True)
     mlflow_tracking.log_point_report(settings, parent["run_id"], point, report_files)
     write_json(out_tracked, {"runs": runs, "parent_run_id": parent["run_id"], "point": point, "uri": settings.uri,
+                             "detector_run_id": base_tags.get(mlflow_tracking.TAG_DETECTOR_RUN_ID),
                              "report_files": list(map(str, report_files))})
     return Path(out_tracked)
 

@@ -1,0 +1,141 @@
+"""model=fusion in the real workflow: tiny encoders built by the workflow, every labelled song embedded once per
+encoder, the head trained and tested, the songs explained at the cost of their distinct inputs, the randomization
+checks on the detector, MLflow's detector run; what a change re-runs; errors before any job."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musiclime.common.artifacts import load_arrays
+from musiclime.common.sample_sheet import read_sample_sheet, write_sample_sheet
+
+from .workflow_helpers import job_counts, make_songs, snakemake
+
+pytestmark = pytest.mark.slow
+
+EXPLAINED = ["song0", "song1"]
+
+
+def fusion_overrides(sheet: Path, *extra: str) -> list[str]:
+    """8 labelled songs (4 per class), two explained; 60 samples on 4 segments; a small head."""
+    return ["data=sheet", f"data.sample_sheet={sheet}", "model=fusion_tiny", "explain.num_samples=60",
+            "explain.temporal_segments=4", f"data.songs=[{','.join(EXPLAINED)}]", "evaluation.stability_seeds=2",
+            "evaluation.randomization_seeds=1", "evaluation.randomization_cascade=true",
+            "evaluation.data_randomization=true", "tracking.enabled=false", "report.listenable=false", *extra]
+
+
+@pytest.fixture(scope="module")
+def fusion_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fusion")
+    sheet = make_songs(root / "songs", n_songs=8, seconds=3.0)
+    result = snakemake(root, fusion_overrides(sheet), timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return root, sheet, result
+
+
+def test_one_command_embeds_trains_tests_and_explains(fusion_run):
+    root, _, result = fusion_run
+    counts = job_counts(result.stderr + result.stdout)
+    assert counts["tiny_encoder"] == 2
+    assert counts["embed"] == 16  # 8 labelled songs x 2 encoders, each once
+    assert counts["train_head"] == 2  # the detector and its shuffled-labels twin
+    metrics_files = sorted((root / "results" / "detectors").glob("*/metrics.json"))
+    assert len(metrics_files) == 2
+    metrics = json.loads(next(p for p in metrics_files if "shuffled" not in p.parent.name).read_text())
+    for key in ("accuracy", "balanced_accuracy", "roc_auc", "confusion_matrix"):
+        assert key in metrics["test"]
+    assert "test" in metrics["audio_only"] and "test" in metrics["lyrics_only"]
+    assert len(sorted((root / "results" / "songs").glob("*/*/*/*/*/*/explanation.json"))) == len(EXPLAINED)
+
+
+def test_each_explanation_encodes_its_distinct_masks(fusion_run):
+    root, _, _ = fusion_run
+    for predictions in sorted((root / "results" / "songs").glob("song0/*/*/fusion-tiny-*/predictions.npz")):
+        meta, arrays = load_arrays(predictions)
+        masks_meta, mask_arrays = load_arrays(predictions.parent.parent / "masks.npz")
+        n_audio = masks_meta["n_audio"]
+        masks = mask_arrays["masks"]
+        costs = meta["costs"]
+        assert costs["model_items"] == 0
+        # the masks' distinct inputs, plus the all-off row when it was scored apart
+        distinct_audio = len(np.unique(masks[:, :n_audio], axis=0))
+        distinct_lyrics = len(np.unique(masks[:, n_audio:], axis=0))
+        extra = 1 if meta["all_off"] == "scored" else 0
+        assert costs["audio_encodings"] in (distinct_audio, distinct_audio + extra)
+        assert costs["lyric_encodings"] in (distinct_lyrics, distinct_lyrics + extra)
+
+
+def test_randomization_checks_run_on_the_detector_and_show_on_its_page(fusion_run):
+    root, _, _ = fusion_run
+    evaluation = json.loads(next((root / "results" / "songs" / "song0").rglob("evaluation.json")).read_text())
+    randomization = evaluation["randomization"]
+    assert {"model", "cascade_head", "data"} <= set(randomization["variants"])
+    page = next((root / "results" / "points").glob("*/songs/song0.html")).read_text()
+    assert "randomiz" in page.lower()
+
+
+def test_an_explain_change_runs_no_embed_or_train_head_and_a_head_change_no_embed(fusion_run):
+    root, sheet, _ = fusion_run
+    result = snakemake(root, fusion_overrides(sheet, "explain.kernel_width=5"), None, "-n")
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts.get("fit") and not counts.get("embed") and not counts.get("train_head"), counts
+    result = snakemake(root, fusion_overrides(sheet, "model.head.kind=logreg"), None, "-n")
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts.get("train_head") == 2 and not counts.get("embed"), counts
+
+
+def test_a_given_head_checkpoint_trains_nothing(fusion_run):
+    root, sheet, _ = fusion_run
+    head = next(p for p in (root / "results" / "detectors").iterdir() if "shuffled" not in p.name)
+    result = snakemake(root, fusion_overrides(sheet, f"model.head.checkpoint={head}"), None, "-n")
+    counts = job_counts(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not counts.get("train_head") and not counts.get("embed"), counts
+
+
+def test_labels_of_one_class_stop_before_any_job(tmp_path):
+    sheet = make_songs(tmp_path / "songs", n_songs=6, seconds=2.0)
+    songs = read_sample_sheet(sheet)
+    write_sample_sheet(sheet, [type(s)(**{**s.__dict__, "label": 1}) for s in songs])
+    result = snakemake(tmp_path, fusion_overrides(sheet), None, "-n")
+    assert result.returncode != 0
+    assert "one class" in (result.stderr + result.stdout).lower()
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("encoder, message", [("no-such-org/no-such-encoder", "model.audio"),
+                                              ("/nonexistent/encoder-folder", "does not exist")])
+def test_an_unavailable_encoder_stops_before_any_job(tmp_path, encoder, message):
+    sheet = make_songs(tmp_path / "songs", n_songs=6, seconds=2.0)
+    result = snakemake(tmp_path, fusion_overrides(sheet, "model=fusion", f"model.audio.encoder={encoder}",
+                                                  "model.lyrics.encoder=/nonexistent/lyrics"), None, "-n")
+    output = result.stderr + result.stdout
+    assert result.returncode != 0 and message in output, output[-3000:]
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_nan_encoder_names_the_song_and_loses_nothing(fusion_run, tmp_path):
+    root, sheet, _ = fusion_run
+    import torch
+    from transformers import AutoModel
+
+    source = root / "resources" / "encoders" / "tiny-roberta"
+    broken = tmp_path / "nan-roberta"
+    model = AutoModel.from_pretrained(source, local_files_only=True)
+    with torch.no_grad():
+        model.embeddings.word_embeddings.weight.fill_(float("nan"))
+    model.save_pretrained(broken)
+    for name in os.listdir(source):
+        if "token" in name or name.endswith(".txt") or name == "vocab.json" or name == "merges.txt":
+            (broken / name).write_bytes((source / name).read_bytes())
+    before = sorted(p.stat().st_mtime_ns for p in (root / "results").rglob("embedding.npz"))
+    result = snakemake(root, fusion_overrides(sheet, "model=fusion", f"model.lyrics.encoder={broken}",
+                                              f"model.audio.encoder={root / 'resources/encoders/tiny-ast'}"))
+    output = result.stderr + result.stdout + "".join(p.read_text() for p in (root / "logs" / "embed").rglob("*.log"))
+    assert result.returncode != 0
+    assert "NaN" in output and "song" in output
+    after = sorted(p.stat().st_mtime_ns for p in (root / "results").rglob("embedding.npz"))
+    assert after[:len(before)] == before or set(before) <= set(after)
