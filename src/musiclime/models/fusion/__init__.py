@@ -1,0 +1,1 @@
+"""Late-fusion detectors: frozen audio and lyrics encoders, and a trained head over their embeddings."""
