@@ -33,29 +33,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import LYRICS, hardware, stem_factorization  # noqa: E402
 
 SONG_SECONDS = 20.0
-KINDS = {"audio": ("ast", "ast-base"), "lyrics": ("roberta", "roberta-large")}
+KINDS = {"audio": "ast-base", "lyrics": "roberta-large"}
 
 
 def build_encoders(workdir: Path) -> dict[str, dict]:
     """Paper-size encoders saved under ``workdir`` (built once), as ``model.audio``/``model.lyrics`` settings."""
-    from transformers import AutoModel
-
-    from musiclime.models.fusion import build_tiny_encoder, paper_size_config
+    from musiclime.models.fusion import build_paper_size_encoder
 
     settings = {}
-    for modality, (kind, paper) in KINDS.items():
+    for modality, paper in KINDS.items():
         folder = workdir / paper
-        if not (folder / "SIZE").is_file():  # written last: a folder without it is rebuilt
-            build_tiny_encoder(kind, folder)  # the feature extractor or locally trained tokenizer
-            import torch
-
-            torch.manual_seed(0)
-            AutoModel.from_config(paper_size_config(paper)).save_pretrained(folder)
-            if modality == "audio":
-                from transformers import ASTFeatureExtractor
-
-                ASTFeatureExtractor().save_pretrained(folder)  # the paper's 1024 frames x 128 mel bins
-            (folder / "SIZE").write_text("paper\n")
+        if not (folder / "config.json").is_file():  # built aside and renamed in: a folder is whole or absent
+            build_paper_size_encoder(paper, folder)
         settings[modality] = {"encoder": str(folder), "pooling": "mean", "layer": -1, "batch_size": 8,
                               "trust_remote_code": False, **({"chunk_seconds": None} if modality == "audio" else
                                                              {"max_tokens": None, "long_lyrics": "chunk"})}

@@ -196,7 +196,7 @@ def page_inputs(wildcards):
     point = wildcards.point
     return {"explanations": PLAN.explanations(point), "media": PLAN.media(point) or [],
             "evaluations": PLAN.evaluations(point) or [], "mixes": PLAN.mixes(point),
-            "aggregation": importance_files(point)}
+            "aggregation": importance_files(point), "detector": detector_files(point)}
 
 
 def sweep_index_points(wildcards):
@@ -207,6 +207,7 @@ def sweep_index_points(wildcards):
             continue
         aggregation = importance_files(point)
         points.append({"id": point, "overrides": list(PLAN.points[point].overrides),
+                       "detector": point_info(point).get("detector"),
                        "explanations": PLAN.explanations(point), "evaluations": PLAN.evaluations(point) or [],
                        "pages_dir": f"{RESULTS}/points/{point}/songs", "aggregation": aggregation})
     return points
@@ -215,7 +216,7 @@ def sweep_index_points(wildcards):
 def sweep_index_inputs(wildcards):
     files = []
     for point in sweep_index_points(wildcards):
-        files += point["explanations"] + point["evaluations"] + point["aggregation"]
+        files += point["explanations"] + point["evaluations"] + point["aggregation"] + detector_files(point["id"])
         files.append(f"{RESULTS}/points/{point['id']}/report.html")
     return {"files": files}
 

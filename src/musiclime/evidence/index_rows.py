@@ -8,6 +8,8 @@ table fits a 1300 px window. Evaluations are read as a reader may see them
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..method.explanation import MusicLIMEExplanation
@@ -165,3 +167,28 @@ INDEX_VERDICTS = {"stability": ("stable", "not stable"),
                   "faithfulness": ("faithful", "not faithful"),
                   "randomization": ("passes randomization", "fails randomization"),
                   "data_randomization": ("passes data randomization", "fails data randomization")}
+
+
+def detector_summary(detector: Mapping | None) -> str | None:
+    """A point's line on the detector the workflow trained (``model=fusion``), from its ``metrics.json``: how
+    many songs trained, validated and tested it, and its test scores beside the single-modality heads'.
+    ``None`` for other models. ``detector``: ``key`` and ``files`` (``metrics.json`` among them)."""
+    if not detector:
+        return None
+    metrics_file = next((Path(f) for f in detector.get("files", ()) if Path(f).name == "metrics.json"), None)
+    if metrics_file is None or not metrics_file.is_file():
+        return None
+    metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+    split = {name: len(songs) for name, songs in (metrics.get("split") or {}).items()}
+    test = metrics.get("test") or {}
+
+    def score(value) -> str:
+        return "n/a" if value is None else f"{value:.2f}"
+
+    alone = [f"{name.replace('_', '-')} head {score(((metrics.get(name) or {}).get('test') or {}).get('balanced_accuracy'))}"
+             for name in ("audio_only", "lyrics_only")]
+    caution = " (few test songs: read these as rough)" if 0 < split.get("test", 0) < 20 else ""
+    return (f"Detector {detector['key']}, head trained by the workflow on {split.get('train', 0)} songs, validated on "
+            f"{split.get('validation', 0)} and tested on {split.get('test', 0)}: test accuracy "
+            f"{score(test.get('accuracy'))}, balanced accuracy {score(test.get('balanced_accuracy'))}, ROC AUC "
+            f"{score(test.get('roc_auc'))}; balanced accuracy of the {alone[0]}, of the {alone[1]}{caution}")

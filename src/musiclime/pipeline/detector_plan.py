@@ -143,11 +143,11 @@ def check_head_checkpoint(model: dict) -> None:
                           f"{HEAD_FILES[0]} and {HEAD_FILES[1]}); set it to null to let the workflow train one")
 
 
-def check_detector(model: dict, training: list[Song], tiny: dict[str, str]) -> None:
+def check_detector(model: dict, training: list[Song], tiny: dict[str, str], sheet: str = "the sample sheet") -> None:
     """Before any job: the encoders can be loaded here (a folder that exists, or a hub name in the local
     cache; folders the workflow builds excepted), the head settings are known, and the labelled songs can be
     split for training (two classes, enough songs of each). Errors name the config key or the songs."""
-    from ..models.fusion.head import HeadConfig
+    from ..models.fusion.head import HeadConfig, HeadError
     from ..models.fusion.loading import check_encoder_available
     from ..models.fusion.splits import split_songs
 
@@ -162,6 +162,10 @@ def check_detector(model: dict, training: list[Song], tiny: dict[str, str]) -> N
     HeadConfig.from_dict({k: v for k, v in head.items() if k not in SPLIT_KEYS})
     rows = labelled_songs(training)
     splits = [split for _, _, split in rows]
-    split_songs([label for _, label, _ in rows], [song for song, _, _ in rows], seed=int(head.get("seed", 0)),
-                validation=float(head["validation"]), test=float(head["test"]),
-                column=splits if any(splits) else None)
+    try:
+        split_songs([label for _, label, _ in rows], [song for song, _, _ in rows], seed=int(head.get("seed", 0)),
+                    validation=float(head["validation"]), test=float(head["test"]),
+                    column=splits if any(splits) else None)
+    except HeadError as exc:
+        raise ConfigError(f"{sheet}: the workflow trains the fusion head on its labelled songs "
+                          f"(model.head.checkpoint=null), but {exc}") from exc

@@ -253,7 +253,8 @@ class WorkflowPlan:
         for point in sweep.points:
             if is_fusion(point.config["model"]):
                 self.detectors.resolve(point.config, self.training)
-                check_detector(point.config["model"], self.training, self.detectors.tiny)
+                check_detector(point.config["model"], self.training, self.detectors.tiny,
+                               f"sample sheet {point.config['data']['sample_sheet']}")
         self.points = {p.id: p for p in sweep.points}
         self.slices: dict[str, dict[str, dict]] = {stage: {} for stage in
                                                    ("separation", "masks", "model", "fit", "media", "evaluation")}

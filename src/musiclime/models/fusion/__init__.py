@@ -16,12 +16,12 @@ from ...common.lazy import lazy_getattr
 
 _EXPORTS = {
     **dict.fromkeys(("FusionDetector", "load_fusion_predict_fn", "load_randomized_fusion_predict_fn"), ".detector"),
-    **dict.fromkeys(("EncoderError", "EncoderUnavailableError", "check_encoder_available", "load_audio_encoder",
-                     "load_lyrics_encoder"), ".loading"),
+    **dict.fromkeys(("EncoderError", "EncoderUnavailableError", "HFAudioEncoder", "HFLyricsEncoder"), ".encoders"),
+    **dict.fromkeys(("check_encoder_available", "load_audio_encoder", "load_lyrics_encoder"), ".loading"),
     **dict.fromkeys(("FusionHead", "HeadConfig", "HeadError", "load_head", "reinitialise_head", "save_head"), ".head"),
     **dict.fromkeys(("evaluate_head", "train_detector_head", "train_head"), ".head_training"),
     "split_songs": ".splits",
-    **dict.fromkeys(("build_tiny_encoder", "paper_size_config"), ".tiny"),
+    **dict.fromkeys(("build_paper_size_encoder", "build_tiny_encoder", "paper_size_config"), ".tiny"),
 }
 
 __all__ = sorted(_EXPORTS)

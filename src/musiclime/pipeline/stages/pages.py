@@ -12,7 +12,8 @@ from typing import Mapping, Sequence
 
 from ...common.atomic_io import write_text
 from ...evidence.index_rows import (INDEX_COLUMN_TITLES, INDEX_COLUMNS, INDEX_TEXT_COLUMNS, class_attribution_summary,
-                                    ground_truth_summary, index_row, reader_evaluation, second_opinion_summary)
+                                    detector_summary, ground_truth_summary, index_row, reader_evaluation,
+                                    second_opinion_summary)
 from ...evidence.pages import aggregation_caption, relative_href, render, song_page, verdict_summary
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
@@ -57,6 +58,7 @@ def point_pages(explanations: list[str], media_dirs: list[str], evaluations: lis
 
 def index_point(point: dict, entries: list[dict], aggregation: list[str] = ()) -> dict:
     return {"id": point["id"], "overrides": point["overrides"], "aggregation": list(aggregation),
+            "detector": point.get("detector"),
             "songs": [{"explanation": e["explanation"], "page": e["page"], "evaluation": e["evaluation"]}
                       for e in entries]}
 
@@ -111,7 +113,8 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str, skipp
 
     Args:
         points: per sweep point ``{"id", "overrides": [str], "songs": [{"explanation", "page",
-            "evaluation" (optional)}], "aggregation": [files] (optional)}``.
+            "evaluation" (optional)}], "aggregation": [files] (optional), "detector": the trained head's
+            ``key`` and ``files`` (optional, ``model=fusion``)}``.
         title: the experiment's name.
         skipped: songs not explained (``song_id``, ``line``, ``reason``), shown before the points.
     """
@@ -134,6 +137,7 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str, skipp
                          "aggregation": aggregation, "verdicts": verdict_summary(evaluations),
                          "ground_truth": ground_truth_summary(evaluations),
                          "attribution": class_attribution_summary(explanations),
+                         "detector": detector_summary(point.get("detector")),
                          "second_opinion": second_opinion_summary(explanations)})
     return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS,
                                        text_columns=INDEX_TEXT_COLUMNS, column_titles=INDEX_COLUMN_TITLES,
