@@ -58,9 +58,10 @@ def build_paper_size_encoder(kind: str, folder: str | os.PathLike, seed: int = 0
     """Like :func:`build_tiny_encoder` at the paper's size (``ast-base``, ``roberta-large``), random weights.
 
     The weights take the real model's disk space (AST-base ~0.35 GB, RoBERTa-large ~1.4 GB); the
-    RoBERTa tokenizer is the small one trained here, so only the architecture's cost is realistic.
+    RoBERTa tokenizer is the small one trained here (its ids fit the real 50265-token embedding
+    matrix, which is kept), so only the architecture's cost is realistic.
     """
-    return _save(kind.split("-")[0], paper_size_config(kind), Path(folder), seed, corpus)
+    return _save(kind.split("-")[0], paper_size_config(kind), Path(folder), seed, corpus, fit_vocabulary=False)
 
 
 def paper_size_config(kind: str) -> Any:
@@ -93,13 +94,18 @@ def _tiny_config(kind: str) -> Any:
     return transformers.BertConfig(**TINY, max_position_embeddings=positions, pad_token_id=0)
 
 
-def _save(family: str, config: Any, folder: Path, seed: int, corpus: list[str] | None) -> Path:
-    """Build the model of ``config`` and the preprocessor of ``family``, save both atomically in ``folder``."""
+def _save(family: str, config: Any, folder: Path, seed: int, corpus: list[str] | None,
+          fit_vocabulary: bool = True) -> Path:
+    """Build the model of ``config`` and the preprocessor of ``family``, save both atomically in ``folder``.
+
+    ``fit_vocabulary``: a text model's embedding matrix gets one row per token of the trained
+    tokenizer (else the config's ``vocab_size`` is kept).
+    """
     import torch
     from transformers import AutoModel
 
     preprocessor = _preprocessor(family, config, corpus or CORPUS)
-    if family in TEXT_KINDS:
+    if family in TEXT_KINDS and (fit_vocabulary or config.vocab_size < len(preprocessor)):
         config.vocab_size = len(preprocessor)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
