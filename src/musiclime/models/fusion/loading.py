@@ -210,7 +210,8 @@ def _log_loaded(encoder: Any, setting: str, name: str, options: dict, randomize_
 
 
 def _factory(target: str, setting: str) -> Any:
-    """The callable ``target`` names; :class:`EncoderUnavailableError` naming ``setting._target_`` if it won't import."""
+    """The callable ``target`` names; :class:`EncoderUnavailableError` naming ``setting._target_`` if it
+    does not import."""
     from hydra.utils import get_object
 
     try:
