@@ -123,3 +123,35 @@ def test_no_head_is_a_config_error_naming_the_key(encoder_settings):
 
 def teardown_module():
     MODELS.clear()
+
+
+class ConstantAudioEncoder:
+    """An audio encoder of one's own (a `_target_` factory): the clip's RMS and peak."""
+
+    dim, sample_rate, weight_files = 2, RATE, []
+
+    def encode(self, audios, sample_rate):
+        audios = torch.as_tensor(np.asarray(audios, dtype=np.float32))
+        return torch.stack([audios.pow(2).mean(dim=1).sqrt(), audios.abs().amax(dim=1)], dim=1)
+
+
+def constant_audio_encoder(device="cpu"):
+    return ConstantAudioEncoder()
+
+
+def test_an_encoder_of_ones_own_plugs_in_through_the_model_config(encoder_settings, tmp_path):
+    from hydra.utils import instantiate
+
+    _, lyrics = encoder_settings
+    audio = {"_target_": f"{__name__}.constant_audio_encoder"}
+    rng = np.random.default_rng(2)
+    lyrics_encoder = cached_encoders(encoder_settings[0], lyrics, "cpu")[1]
+    texts = [f"text {i}" for i in range(12)]
+    train_detector_head(rng.standard_normal((12, 2)).astype(np.float32), lyrics_encoder.encode(texts).numpy(),
+                        np.arange(12) % 2, [f"s{i}" for i in range(12)], HeadConfig.from_dict({"epochs": 3}),
+                        tmp_path, validation=0.25, test=0.25)
+    detector = instantiate({"_target_": "musiclime.models.fusion.load_fusion_predict_fn", "_recursive_": False,
+                            "audio": audio, "lyrics": lyrics, "head_dir": str(tmp_path), "sample_rate": RATE})
+    assert isinstance(detector.audio_encoder, ConstantAudioEncoder)
+    probs = detector(["a line"], np.ones((1, RATE), dtype=np.float32))
+    assert probs.shape == (1, 2) and abs(probs.sum() - 1) < 1e-6
