@@ -3,6 +3,8 @@
 A reader never sees a half-written artifact: either the old file (or none) or the complete new one.
 A temporary file is named after its target, host and writer process; when a writer was killed before
 it could clean up (``SIGKILL``, the OOM killer), the next write of the same target removes its leftover.
+The file ends with the mode a plain ``open()`` would have given it (``0o666`` less the umask), not the
+owner-only mode of a temporary file, so a group's shared results folder stays readable.
 """
 
 from __future__ import annotations
@@ -40,10 +42,34 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, plain_mode())
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (``/proc/self/status`` on Linux).
+
+    Elsewhere it is set and restored at once, which another thread could observe; threads of this
+    project create files through :func:`atomic_path`, which reads it here.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def plain_mode(directory: bool = False) -> int:
+    """The mode ``open()`` (``0o666``) or ``mkdir`` (``0o777``, ``directory``) gives under the current umask."""
+    return (0o777 if directory else 0o666) & ~current_umask()
 
 
 def _temporary_prefix(target: Path) -> str:

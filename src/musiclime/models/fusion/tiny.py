@@ -115,6 +115,7 @@ def _save(family: str, config: Any, folder: Path, seed: int, corpus: list[str] |
     try:
         model.save_pretrained(building)
         preprocessor.save_pretrained(building)
+        _plain_modes(building)
         if folder.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
             os.replace(folder, old / folder.name)
@@ -125,6 +126,16 @@ def _save(family: str, config: Any, folder: Path, seed: int, corpus: list[str] |
     log.info("saved a %s encoder (%d parameters, seed %d) in %s", family,
              sum(p.numel() for p in model.parameters()), seed, folder)
     return folder
+
+
+def _plain_modes(folder: Path) -> None:
+    """Give ``folder`` and its files the modes ``mkdir``/``open()`` give under the umask: mkdtemp's and the
+    weight writer's owner-only modes would outlive the rename, leaving a shared folder unreadable."""
+    from ...common.atomic_io import plain_mode
+
+    folder.chmod(plain_mode(directory=True))
+    for path in folder.rglob("*"):
+        path.chmod(plain_mode(directory=path.is_dir()))
 
 
 def _preprocessor(family: str, config: Any, corpus: list[str]) -> Any:

@@ -9,8 +9,6 @@ reuses them and only the head is trained again.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -97,17 +95,10 @@ def train_head(audio_embeddings: list[str], lyrics_embeddings: list[str], detect
 
 def build_tiny_encoder(kind: str, out_folder: str | Path, seed: int = 0) -> Path:
     """Build the tiny random encoder ``kind`` (:func:`musiclime.models.fusion.tiny.build_tiny_encoder`) into
-    ``out_folder``, built aside and moved in whole (a folder Snakemake made empty beforehand is replaced)."""
+    ``out_folder``: built aside and moved in whole (a folder Snakemake made beforehand is replaced)."""
     from ...models.fusion.tiny import build_tiny_encoder as build  # deferred: transformers
 
-    out_folder = Path(out_folder)
-    out_folder.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_folder.parent, prefix=f".{out_folder.name}-") as scratch:
-        built = build(kind, Path(scratch) / out_folder.name, seed=seed)
-        if out_folder.exists():
-            shutil.rmtree(out_folder)
-        Path(built).rename(out_folder)
-    return out_folder
+    return build(kind, out_folder, seed=seed)
 
 
 # Encoders run in warm model workers, which keep them for the next song (and for the detector's predict jobs).
