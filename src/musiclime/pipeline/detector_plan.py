@@ -75,11 +75,14 @@ class DetectorPlan:
     def resolve(self, config: dict, training: list[Song]) -> None:
         """Fill the head folder into a fusion point's ``config["model"]`` (in place); register its jobs."""
         model = config["model"]
+        folders = []
         for modality, kind in (model.get("tiny_encoders") or {}).items():
-            self.tiny[str(model[modality]["encoder"])] = kind
+            folders.append(str(model[modality]["encoder"]))
+            self.tiny[folders[-1]] = kind
         checkpoint = model["head"].get("checkpoint")
         if checkpoint:
             _fill(model, str(checkpoint), shuffled=None)
+            _require(model, folders)
             return
         rows = labelled_songs(training)
         keys = {m: self._register_encoder(encoder_slice(model, m, config["data"]["sample_rate"]))
@@ -89,6 +92,7 @@ class DetectorPlan:
         if model.get("shuffled_labels_predict_fn") is not None:
             shuffled = self._register_head(model, keys, rows, shuffle=True)
         _fill(model, self.head_dir(trained), shuffled=None if shuffled is None else self.head_dir(shuffled))
+        _require(model, folders)
 
     def _register_encoder(self, slice_: dict) -> str:
         key = encoder_key(slice_)
@@ -133,6 +137,13 @@ def _fill(model: dict, head_dir: str, shuffled: str | None) -> None:
         if shuffled is not None:
             model["shuffled_labels_predict_fn"] = {**model["shuffled_labels_predict_fn"], "head_dir": shuffled}
             model["shuffled_labels_requires"] = [f"{shuffled}/{name}" for name in HEAD_FILES[:2]]
+
+
+def _require(model: dict, folders: list[str]) -> None:
+    """Make the encoder ``folders`` the workflow builds inputs of every job that loads the detector."""
+    for key in ("requires", "shuffled_labels_requires"):
+        if key == "requires" or model.get("shuffled_labels_predict_fn") is not None:
+            model[key] = list(model.get(key) or []) + [f for f in folders if f not in (model.get(key) or [])]
 
 
 def check_head_checkpoint(model: dict) -> None:
