@@ -18,7 +18,7 @@ What the notebook does, and this module with it:
 
 Features are keyed by name: audio components ``drums_T3``, lyric words, and (``explain.lyrics_unit=line``)
 lyric lines by their text, as the notebook keys every feature. Beyond the notebook, and marked so in
-the README: (a) the same sums are reported for groups of features (``modality``, ``source``,
+docs/reports.md: (a) the same sums are reported for groups of features (``modality``, ``source``,
 ``segment``: ``n`` counts the songs where the group has at least one positive feature), with the
 min-max taken within each group kind; (b) when every ``H`` in a pool is equal (e.g. one class
 only) the notebook divides by zero; here the normalised entropy is then 0 (weight 1). What the

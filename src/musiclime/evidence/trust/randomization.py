@@ -6,7 +6,7 @@ on shuffled labels) are compared by the Spearman rank correlation of their ``|we
 same features; a value near 0 means the explanation depends on what the model learned (the check
 passes).
 
-The correlation is reported over every feature, per modality, and within modality (the README's
+The correlation is reported over every feature, per modality, and within modality (docs/reports.md's
 recommended variant). Over both modalities together it mostly measures the modality split: lyric
 lines and audio components sit at different weight scales in any model (the demo's lyric lines
 carry 2 to 10 times the audio components' mean ``|weight|``, trained or not), so the two blocks

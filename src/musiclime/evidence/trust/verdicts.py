@@ -1,6 +1,6 @@
 """Verdicts: does each trust metric pass its threshold? A reader should not need to know the scales.
 
-Thresholds (stated in the README, "How far to trust them"):
+Thresholds (stated in docs/reports.md, "How far to trust them"):
 
 * **stable**: ``jaccard_top5 >= 0.6`` (explanations with other mask seeds share, on average,
   about 4 of their top-5 features: 4 shared of 5 is a Jaccard index of 0.67, 3 of 5 is 0.43);

@@ -99,7 +99,7 @@ class StoppingRule:
             return None
         if "z" in config:  # the rule before certification: a fixed threshold without multiplicity correction
             raise ConfigError("config key explain.stopping.z: replaced by explain.stopping.alpha (the top-k set must "
-                              "be certified at that family-wise level; README \"Stopping rule\")")
+                              "be certified at that family-wise level; docs/samplers.md, \"Stopping rule\")")
         return cls(**{k: v for k, v in config.items() if k != "enabled"})
 
     def as_dict(self) -> dict:
