@@ -130,16 +130,19 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
 
 def write_sample_sheet(path: str | os.PathLike, songs: list[Song]) -> Path:
     """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic); the
-    ``ground_truth`` column only when some song has one."""
+    ``ground_truth`` and ``split`` columns only when some song has one."""
     path = Path(path)
     truth = any(s.ground_truth is not None for s in songs)
+    split = any(s.split is not None for s in songs)
     columns = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-    lines = ["\t".join(columns if truth else columns[:-1])]
+    lines = ["\t".join((columns if truth else columns[:-1]) + (("split",) if split else ()))]
     for s in songs:
         cells = [s.song_id, _relative(path, s.audio), _relative(path, s.lyrics),
                  "" if s.stems is None else _relative(path, s.stems), "" if s.label is None else str(s.label)]
         if truth:
             cells.append("" if s.ground_truth is None else _relative(path, s.ground_truth))
+        if split:
+            cells.append(s.split or "")
         lines.append("\t".join(cells))
     return write_text(path, "\n".join(lines) + "\n")
 

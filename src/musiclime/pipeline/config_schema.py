@@ -15,6 +15,7 @@ from omegaconf import MISSING, OmegaConf
 
 from ..common.devices import check_device_name
 from ..common.errors import ConfigError
+from ..common.sheet_table import LYRICS_AS
 from ..evidence.aggregation import AGGREGATION_METHODS
 from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, check_alpha, check_method
@@ -48,8 +49,28 @@ class DemoDataConfig:
 
 
 @dataclass
+class SheetColumnsConfig:
+    """Which column of a dataset table holds what (``data.columns.*``, :mod:`musiclime.common.sheet_table`).
+
+    ``song_id``, ``label``, ``stems``, ``ground_truth`` and ``split`` may be absent when left at their
+    default names (ids then come from the audio file names); a renamed column must exist.
+    """
+
+    song_id: str = "song_id"
+    audio: str = "audio"
+    lyrics: str = "lyrics"
+    label: str = "label"
+    stems: str = "stems"
+    ground_truth: str = "ground_truth"
+    split: str = "split"
+
+
+@dataclass
 class DataConfig:
-    """Songs: a TSV sample sheet (song_id, audio, lyrics[, stems][, label]); paths relative to the sheet."""
+    """Songs: a TSV sample sheet (song_id, audio, lyrics[, stems][, label]); paths relative to the sheet.
+
+    Or a dataset table (CSV, TSV or Parquet) read with ``columns``, ``lyrics_as``, ``labels`` and ``base_dir``.
+    """
 
     sample_sheet: str = "resources/demo/samples.tsv"
     sample_rate: int = 22050
@@ -60,9 +81,22 @@ class DataConfig:
     skip_bad_songs: bool = False
     # an empty lyrics file: instrumental = explain the song from its audio alone, with a note; bad = a bad row
     empty_lyrics: str = "instrumental"
+    # a dataset table as the sheet: which column holds what
+    columns: SheetColumnsConfig = field(default_factory=SheetColumnsConfig)
+    # what the lyrics column holds: path (a lyrics file), text (the lyrics, written to files under
+    # .musiclime/lyrics/ in the working directory) or auto (a path when one line naming a .txt/.lrc or existing file)
+    lyrics_as: str = "auto"
+    # label cell -> 0 (AI-Generated) / 1 (Human-Composed), e.g. {real: 1, fake: 0}; null: cells are 0, 1 or empty
+    labels: Any = None
+    # folder the table's relative paths start from; null: the table's folder
+    base_dir: Optional[str] = None
 
     def __post_init__(self):
         _require(self.sample_rate >= 1000, "data.sample_rate", f"must be >= 1000 Hz, got {self.sample_rate}")
+        _require(self.lyrics_as in LYRICS_AS, "data.lyrics_as", f"must be one of {LYRICS_AS}, got {self.lyrics_as!r}")
+        _require(self.labels is None or (isinstance(self.labels, dict)
+                                         and all(v in (0, 1) for v in self.labels.values())),
+                 "data.labels", f"must map label names to 0 (AI-Generated) or 1 (Human-Composed), got {self.labels}")
         _require(self.empty_lyrics in ("instrumental", "bad"), "data.empty_lyrics",
                  f"must be instrumental or bad, got {self.empty_lyrics!r}")
 

@@ -23,7 +23,8 @@ from typing import Sequence
 
 from ..common.errors import ConfigError
 from ..common.ground_truth_file import ground_truth_path
-from ..common.sample_sheet import Song, read_sample_sheet_rows
+from ..common.sample_sheet import Song
+from ..common.sheet_table import sheet_rows
 from ..common.song_checks import SongProblem, check_files
 from ..factorization.lyrics import lyric_lines
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD
@@ -211,7 +212,7 @@ def checked_songs(data: dict, need_stems: bool, lyrical: bool = False) -> tuple[
         ConfigError: a row is bad and ``data.skip_bad_songs`` is false: one message lists every bad
             row (sheet line, song, file, reason).
     """
-    rows, problems = read_sample_sheet_rows(data["sample_sheet"], need_stems=need_stems)
+    rows, problems = sheet_rows(data, need_stems=need_stems)
     file_problems, notes = check_files(rows, need_stems, data.get("empty_lyrics", "instrumental"),
                                        has_lyrics=lambda text: bool(lyric_lines(text)), lyrics_needed=lyrical)
     problems = sorted(problems + file_problems, key=lambda p: p.line)

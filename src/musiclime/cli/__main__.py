@@ -1,0 +1,5 @@
+"""``python -m musiclime.cli``: the ``musiclime`` command."""
+
+from .app import main
+
+main()

@@ -1,0 +1,404 @@
+"""The ``musiclime`` command: sheets from folders and tables, explain, open, provenance; and ``data=sheet``
+reading a dataset table directly (``data.columns.*``, ``data.lyrics_as``, ``data.labels``, ``data.base_dir``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from musiclime.cli import explain as explain_mod
+from musiclime.cli.app import app
+from musiclime.cli.serve import HOST, make_server
+from musiclime.common.audio import save_audio
+from musiclime.common.errors import ConfigError
+from musiclime.common.sample_sheet import read_sample_sheet
+from musiclime.common.sheet_table import parse_label_map, read_table, sheet_rows, uses_table
+from musiclime.pipeline.hydra_configs import compose_config
+from musiclime.pipeline.plan import checked_songs
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+RATE = 22050
+LYRICS = "[Verse]\nfirst line {i}\nsecond line\n[Chorus]\nchorus line\n"
+
+
+def cli(*args: str):
+    """Run the Typer app in-process; stdout and stderr apart."""
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def write_song(audio: Path, lyrics: str | None, seconds: float = 3.0, seed: int = 0) -> Path:
+    """A noise song at ``audio`` and (unless ``None``) its same-named ``.txt`` lyrics."""
+    rng = np.random.default_rng(seed)
+    save_audio(audio, (0.1 * rng.standard_normal(int(RATE * seconds))).astype(np.float32), RATE)
+    if lyrics is not None:
+        audio.with_suffix(".txt").write_text(lyrics, encoding="utf-8")
+    return audio
+
+
+def song_folder(root: Path, n: int = 2, seconds: float = 3.0) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        write_song(root / f"track {i}.flac", LYRICS.format(i=i), seconds, seed=i)
+    return root
+
+
+def sonics_csv(root: Path, missing: bool = True) -> Path:
+    """A SONICS-style table: file name, label real/fake, lyrics inline (the first spans three lines);
+    with ``missing``, line 6 names an audio file that does not exist."""
+    audio = root / "audio"
+    write_song(audio / "real_0.flac", None, seed=1)
+    write_song(audio / "fake_0.flac", None, seed=2)
+    lines = ["filename,label,lyrics", 'real_0.flac,real,"la la la\nsecond line\nthird line"',
+             "fake_0.flac,fake,oh oh oh"]
+    if missing:
+        lines.append("gone.mp3,fake,never here")
+    table = root / "sonics.csv"
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return table
+
+
+# --- musiclime sheet: folders ---------------------------------------------------------------------------
+
+def test_sheet_from_a_folder_writes_a_checked_sheet_the_workflow_reads(tmp_path):
+    folder = song_folder(tmp_path / "songs")
+    result = cli("sheet", folder, "-o", tmp_path / "out" / "songs.tsv")
+    assert result.exit_code == 0, result.output
+    assert "2 songs" in result.stdout
+    songs = read_sample_sheet(tmp_path / "out" / "songs.tsv")
+    assert [s.song_id for s in songs] == ["track_0", "track_1"]
+    assert [s.audio.resolve() for s in songs] == [(folder / f"track {i}.flac").resolve() for i in range(2)]
+    assert songs[0].lyrics.read_text() == LYRICS.format(i=0)
+    assert [s.label for s in songs] == [None, None]
+
+
+def test_sheet_labels_come_from_sub_folder_names_mapped_by_labels(tmp_path):
+    write_song(tmp_path / "songs" / "real" / "a.flac", "one line\n", seed=0)
+    write_song(tmp_path / "songs" / "fake" / "a.flac", "other line\n", seed=1)
+    result = cli("sheet", tmp_path / "songs", "-o", tmp_path / "songs.tsv", "--labels", "real=1,fake=0")
+    assert result.exit_code == 0, result.output
+    songs = {s.song_id: s.label for s in read_sample_sheet(tmp_path / "songs.tsv")}
+    assert songs == {"real_a": 1, "fake_a": 0}
+    unmapped = cli("sheet", tmp_path / "songs", "-o", tmp_path / "other.tsv")
+    assert unmapped.exit_code == 2
+    assert "sub-folder 'real' is not a label" in unmapped.stderr and "--labels" in unmapped.stderr
+    assert not (tmp_path / "other.tsv").exists()
+
+
+def test_sheet_refuses_an_empty_folder_and_a_song_without_lyrics(tmp_path):
+    (tmp_path / "empty").mkdir()
+    empty = cli("sheet", tmp_path / "empty", "-o", tmp_path / "s.tsv")
+    assert empty.exit_code == 2
+    assert "no audio file" in empty.stderr and str(tmp_path / "empty") in empty.stderr
+    assert "Traceback" not in empty.output
+    write_song(tmp_path / "songs" / "a.flac", "line\n")
+    write_song(tmp_path / "songs" / "b.flac", None, seed=1)
+    result = cli("sheet", tmp_path / "songs", "-o", tmp_path / "s.tsv")
+    assert result.exit_code == 2
+    assert "1 of 2 rows" in result.stderr and "no lyrics file b.txt" in result.stderr
+    assert str(tmp_path / "songs" / "b.flac") in result.stderr  # the row named by its audio file
+    skipped = cli("sheet", tmp_path / "songs", "-o", tmp_path / "s.tsv", "--skip-bad")
+    assert skipped.exit_code == 0, skipped.output
+    assert [s.song_id for s in read_sample_sheet(tmp_path / "s.tsv")] == ["a"]
+    assert "left out:" in skipped.stderr
+
+
+def test_sheet_finds_unreadable_files_as_the_workflow_does(tmp_path):
+    folder = tmp_path / "songs"
+    write_song(folder / "good.flac", "a line\n")
+    (folder / "broken.mp3").write_bytes(b"ID3" + os.urandom(2000))
+    (folder / "broken.txt").write_text("line\n")
+    write_song(folder / "latin.flac", None, seed=2)
+    (folder / "latin.txt").write_bytes("café\n".encode("latin-1"))
+    result = cli("sheet", folder, "-o", tmp_path / "s.tsv")
+    assert result.exit_code == 2
+    assert re.search(r"broken\.mp3, song 'broken': audio file cannot be decoded", result.stderr), result.stderr
+    assert "lyrics file is not UTF-8 text" in result.stderr and "latin.txt" in result.stderr
+    assert "good" not in result.stderr.replace(str(tmp_path), "")
+
+
+# --- musiclime sheet: tables ----------------------------------------------------------------------------
+
+def test_a_sonics_style_csv_becomes_a_checked_sheet_and_a_missing_file_is_named_with_its_line(tmp_path):
+    table = sonics_csv(tmp_path)
+    out = tmp_path / "sheet" / "songs.tsv"
+    audio = ("--base-dir", tmp_path / "audio")
+    result = cli("sheet", table, "-o", out, "--audio-col", "filename", "--labels", "real=1,fake=0", *audio)
+    assert result.exit_code == 2
+    # the first row spans lines 2-4, so the missing file's row is line 6
+    assert f"{table}, line 6, song 'gone': audio file not found" in result.stderr, result.stderr
+    assert "1 of 3 rows" in result.stderr and not out.exists()
+    result = cli("sheet", table, "-o", out, "--audio-col", "filename", "--labels", "real=1,fake=0", "--skip-bad",
+                 *audio)
+    assert result.exit_code == 0, result.output
+    songs = read_sample_sheet(out)
+    assert [(s.song_id, s.label) for s in songs] == [("real_0", 1), ("fake_0", 0)]
+    assert songs[0].lyrics.read_text() == "la la la\nsecond line\nthird line\n"
+    assert songs[0].lyrics.parent == out.parent / "lyrics"
+    assert songs[0].audio.resolve() == (tmp_path / "audio" / "real_0.flac").resolve()
+
+
+def test_a_table_missing_a_named_column_is_refused_naming_the_option_and_the_columns(tmp_path):
+    table = sonics_csv(tmp_path, missing=False)
+    result = cli("sheet", table, "-o", tmp_path / "s.tsv")  # default audio column 'audio' is absent
+    assert result.exit_code == 2
+    assert "has no column 'audio' (--audio-col)" in result.stderr
+    assert "its columns: filename, label, lyrics" in result.stderr
+    result = cli("sheet", table, "-o", tmp_path / "s.tsv", "--audio-col", "filename", "--label-col", "target")
+    assert result.exit_code == 2 and "no column 'target' (--label-col)" in result.stderr
+
+
+def test_label_mapping_errors(tmp_path):
+    table = sonics_csv(tmp_path, missing=False)
+    audio = ("--audio-col", "filename", "--base-dir", tmp_path / "audio")
+    for labels, message in [("real=2", "label 'real' must map to 0"), ("real", "expected name=0 or name=1"),
+                            ("", "expected name=0")]:
+        result = cli("sheet", table, "-o", tmp_path / "s.tsv", *audio, "--labels", labels)
+        assert result.exit_code == 2, labels
+        assert message in result.stderr and "--labels" in result.stderr
+    unmapped = cli("sheet", table, "-o", tmp_path / "s.tsv", *audio, "--labels", "real=1")
+    assert unmapped.exit_code == 2
+    assert "line 5, song 'fake_0': label 'fake' is not in --labels (real=1)" in unmapped.stderr
+    raw = cli("sheet", table, "-o", tmp_path / "s.tsv", *audio)
+    assert raw.exit_code == 2 and "label must be 0, 1 or empty, got 'real'" in raw.stderr
+
+
+def test_lyrics_as_path_and_ids_from_a_column(tmp_path):
+    write_song(tmp_path / "a.flac", "text of a\n")
+    table = tmp_path / "t.tsv"
+    table.write_text("name\twav\twords\nsong-a\ta.flac\ta.txt\n")
+    result = cli("sheet", table, "-o", tmp_path / "out.tsv", "--id-col", "name", "--audio-col", "wav",
+                 "--lyrics-col", "words", "--lyrics-as", "path")
+    assert result.exit_code == 0, result.output
+    [song] = read_sample_sheet(tmp_path / "out.tsv")
+    assert song.song_id == "song-a" and song.lyrics.resolve() == (tmp_path / "a.txt").resolve()
+    table.write_text("name\twav\twords\nsong-a\ta.flac\tmissing.txt\n")
+    result = cli("sheet", table, "-o", tmp_path / "out.tsv", "--id-col", "name", "--audio-col", "wav",
+                 "--lyrics-col", "words")
+    assert result.exit_code == 2 and "line 2, song 'song-a': lyrics file not found" in result.stderr
+
+
+def test_a_tables_split_column_is_carried_into_the_sheet(tmp_path):
+    write_song(tmp_path / "a.flac", "text of a\n")
+    write_song(tmp_path / "b.flac", "text of b\n", seed=1)
+    table = tmp_path / "t.csv"
+    table.write_text("audio,lyrics,split\na.flac,a.txt,train\nb.flac,b.txt,\n")
+    result = cli("sheet", table, "-o", tmp_path / "out.tsv")
+    assert result.exit_code == 0, result.output
+    assert [s.split for s in read_sample_sheet(tmp_path / "out.tsv")] == ["train", None]
+    table.write_text("audio,lyrics,split\na.flac,a.txt,training\n")
+    result = cli("sheet", table, "-o", tmp_path / "out.tsv")
+    assert result.exit_code == 2 and "line 2, song 'a': split must be one of" in result.stderr
+
+
+def test_parquet_tables_and_a_clear_error_without_pyarrow(tmp_path, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    write_song(tmp_path / "x.flac", None)
+    table = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"audio": ["x.flac"], "lyrics": ["one line\ntwo"], "label": [1]}), table)
+    result = cli("sheet", table, "-o", tmp_path / "s.tsv")
+    assert result.exit_code == 0, result.output
+    [song] = read_sample_sheet(tmp_path / "s.tsv")
+    assert song.label == 1 and song.lyrics.read_text() == "one line\ntwo\n"
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(ConfigError, match="reading Parquet needs pyarrow"):
+        read_table(table)
+
+
+def test_parse_label_map():
+    assert parse_label_map("real=1, fake=0") == {"real": 1, "fake": 0}
+    with pytest.raises(ConfigError, match="--labels"):
+        parse_label_map("real=yes")
+
+
+# --- data=sheet reading a table directly -----------------------------------------------------------------
+
+def table_data(table: Path, *overrides: str) -> dict:
+    from omegaconf import OmegaConf
+
+    config = compose_config(REPO / "conf", ["data=sheet", f"data.sample_sheet={table}", *overrides])
+    return OmegaConf.to_container(config.data)
+
+
+def test_data_sheet_reads_a_dataset_table_with_the_column_settings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    table = sonics_csv(tmp_path, missing=False)
+    data = table_data(table, "data.columns.audio=filename", "data.labels={real:1,fake:0}", "data.lyrics_as=text",
+                      "data.base_dir=audio")  # relative to the working directory
+    assert uses_table(data)
+    songs, problems = checked_songs(data, need_stems=False)
+    assert problems == []
+    assert [(s.song_id, s.label) for s in songs] == [("real_0", 1), ("fake_0", 0)]
+    lyrics = songs[0].lyrics
+    assert lyrics.read_text() == "la la la\nsecond line\nthird line\n"
+    assert lyrics.is_relative_to(Path(".musiclime") / "lyrics")
+    stamp = lyrics.stat().st_mtime_ns
+    time.sleep(0.01)
+    checked_songs(data, need_stems=False)  # every Snakefile parse reads the table again
+    assert lyrics.stat().st_mtime_ns == stamp, "unchanged inline lyrics must not be rewritten (jobs would re-run)"
+
+
+def test_data_sheet_table_errors_name_the_config_key_the_file_and_the_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    table = sonics_csv(tmp_path)
+    with pytest.raises(ConfigError, match=r"has no column 'audio' \(data.columns.audio\); its columns: filename"):
+        checked_songs(table_data(table), need_stems=False)
+    data = table_data(table, "data.columns.audio=filename", "data.labels={real:1,fake:0}", "data.base_dir=audio")
+    with pytest.raises(ConfigError, match=r"sonics.csv: 1 of 3 rows .*\n  - line 6, song 'gone': audio file not found"):
+        checked_songs(data, need_stems=False)
+    with pytest.raises(ConfigError, match="label 'real' is not in data.labels"):
+        checked_songs(table_data(table, "data.columns.audio=filename", "data.labels={fake:0}"), need_stems=False)
+    with pytest.raises(ConfigError, match="data.labels"):
+        table_data(table, "data.labels={real:2}")
+    with pytest.raises(ConfigError, match="data.lyrics_as"):
+        table_data(table, "data.lyrics_as=inline")
+
+
+def test_a_plain_tsv_sheet_is_read_as_before(tmp_path):
+    write_song(tmp_path / "a.flac", "line\n")
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("song_id\taudio\tlyrics\tlabel\na\ta.flac\ta.txt\t1\n")
+    data = table_data(sheet)
+    assert not uses_table(data)
+    rows, problems = sheet_rows(data)
+    assert problems == [] and rows[0][1].lyrics == tmp_path / "a.txt"
+    assert uses_table(table_data(sheet, "data.columns.audio=wav"))
+
+
+# --- musiclime explain: arguments and errors (the run itself is the slow test below) --------------------
+
+def test_explain_splits_songs_from_overrides_and_picks_the_separation(tmp_path):
+    song = write_song(tmp_path / "s.flac", "line\n")
+    sources, overrides = explain_mod.split_arguments([str(song), "model=demo", "explain.num_samples=50", "~x"])
+    assert sources == [str(song)] and overrides == ["model=demo", "explain.num_samples=50", "~x"]
+    sheet = tmp_path / "a b.tsv"
+    assert explain_mod.workflow_overrides(sheet, ["model=demo"], stems=False) == [
+        "data=sheet", f"data.sample_sheet='{sheet}'", "separation=time_only", "model=demo"]
+    assert "separation=time_only" not in explain_mod.workflow_overrides(sheet, ["separation=openunmix"], False)
+    assert "separation=time_only" not in explain_mod.workflow_overrides(sheet, [], stems=True)
+
+
+def test_explain_builds_a_sheet_for_one_song_with_lyrics_and_label(tmp_path):
+    song = write_song(tmp_path / "in" / "my song.flac", None)
+    (tmp_path / "words.txt").write_text("one line\n")
+    sheet, rows = explain_mod.sheet_for([str(song)], tmp_path / "out", str(tmp_path / "words.txt"), 0)
+    [built] = read_sample_sheet(sheet)
+    assert (built.song_id, built.label) == ("my_song", 0)
+    assert built.lyrics.resolve() == (tmp_path / "words.txt").resolve()
+    assert sheet.is_relative_to(tmp_path / "out")
+
+
+def test_explain_refuses_bad_input_before_running_the_workflow(tmp_path, monkeypatch):
+    monkeypatch.setenv(explain_mod.SNAKEFILE_ENV, str(tmp_path / "no" / "Snakefile"))
+    missing = cli("explain", tmp_path / "nothing.mp3", "-o", tmp_path / "out")
+    assert missing.exit_code == 2
+    assert f"not found: {tmp_path / 'nothing.mp3'}" in missing.stderr and "Traceback" not in missing.output
+    no_song = cli("explain", "model=demo", "-o", tmp_path / "out")
+    assert no_song.exit_code == 2 and "name a song" in no_song.stderr
+    a, b = write_song(tmp_path / "a.flac", "x\n"), write_song(tmp_path / "b.flac", "y\n", seed=1)
+    two = cli("explain", a, b, "--lyrics", tmp_path / "a.txt", "-o", tmp_path / "out")
+    assert two.exit_code == 2 and "--lyrics names the lyrics of one song" in two.stderr
+    folder = cli("explain", tmp_path, "--label", "1", "-o", tmp_path / "out")
+    assert folder.exit_code == 2 and "apply to audio files, not to folders" in folder.stderr
+    nolyrics = write_song(tmp_path / "c.flac", None, seed=2)
+    bad = cli("explain", nolyrics, "-o", tmp_path / "out")
+    assert bad.exit_code == 2 and "no lyrics file c.txt" in bad.stderr
+    good = cli("explain", a, "-o", tmp_path / "out")
+    assert good.exit_code == 2 and "cannot find the workflow's Snakefile" in good.stderr
+
+
+def test_the_snakefile_is_found_beside_the_package(monkeypatch):
+    monkeypatch.delenv(explain_mod.SNAKEFILE_ENV, raising=False)
+    assert explain_mod.find_snakefile() == REPO / "Snakefile"
+
+
+# --- musiclime open ----------------------------------------------------------------------------------------
+
+def results_folder(root: Path) -> Path:
+    index = root / "results" / "sweeps" / "abc123" / "index.html"
+    index.parent.mkdir(parents=True)
+    index.write_text("<html>the index</html>")
+    return root / "results"
+
+
+def test_open_binds_only_the_loopback_address(tmp_path):
+    server = make_server(results_folder(tmp_path), 0)
+    try:
+        assert server.server_address[0] == HOST == "127.0.0.1"
+    finally:
+        server.server_close()
+    with pytest.raises(ConfigError, match="does not exist"):
+        make_server(tmp_path / "nowhere")
+
+
+def test_open_serves_the_newest_index_and_stops_on_ctrl_c(tmp_path):
+    results = results_folder(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen([sys.executable, "-m", "musiclime.cli", "open", str(results)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = process.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/sweeps/abc123/index\.html", url), url
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.read() == b"<html>the index</html>"
+        busy = cli("open", results, "--port", url.split(":")[2].split("/")[0])
+        assert busy.exit_code == 2 and "cannot serve on 127.0.0.1" in busy.stderr
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+
+
+def test_open_refuses_a_missing_folder(tmp_path):
+    result = cli("open", tmp_path / "results")
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+# --- musiclime provenance, the entry points ---------------------------------------------------------------
+
+def test_provenance_subcommand_and_scripts(tmp_path):
+    result = cli("provenance", tmp_path / "none")
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["musiclime"] == "musiclime.cli.app:main"
+    assert scripts["musiclime-provenance"] == "musiclime.evidence.provenance:main"
+
+
+# --- end to end ---------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_explain_over_a_folder_prints_each_page_and_its_lead(tmp_path):
+    folder = song_folder(tmp_path / "my songs", n=2, seconds=4.0)
+    out = tmp_path / "work"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, "-m", "musiclime.cli", "explain", str(folder), "-o", str(out), "explain.num_samples=50",
+         "explain.temporal_segments=4", "model=custom_example", "evaluation.enabled=false", "tracking.enabled=false"],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pages = re.findall(r"^  page: (.+)$", result.stdout, re.M)
+    assert len(pages) == 2 and all(Path(p).is_file() for p in pages), result.stdout
+    assert [Path(p).name for p in pages] == ["track_0.html", "track_1.html"]
+    leads = re.findall(r"^track_\d: (.+)$", result.stdout, re.M)
+    assert len(leads) == 2 and all(lead.startswith("The model calls this song ") for lead in leads)
+    first_page = Path(pages[0]).read_text(encoding="utf-8")
+    assert leads[0].split(". ")[0] in first_page  # the page's own lead sentence
+    index = re.search(r"^index: (.+)$", result.stdout, re.M)
+    assert index and Path(index.group(1)).is_file()
+    assert "[" in result.stderr and "all done" in result.stderr  # progress, one line per step
+    provenance = CliRunner().invoke(app, ["provenance", str(out / "results")])
+    assert provenance.exit_code == 0 and "explanations from" in provenance.stdout
