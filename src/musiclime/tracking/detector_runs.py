@@ -16,8 +16,7 @@ from typing import Sequence
 
 from mlflow.tracking import MlflowClient
 
-from .runs import _fingerprint, _log_files, _log_values, _mark_failed, _stringified, find_or_create_experiment, \
-    runs_with_tags
+from .runs import _fingerprint, _stringified, fill_run, find_or_create_experiment, runs_with_tags
 from .settings import TAG_FINGERPRINT, TAG_ROLE, TrackingError, TrackingSettings
 from .store import check_tracking_uri, guarded
 
@@ -78,14 +77,7 @@ def log_detector(settings: TrackingSettings, detector: str, files: Sequence[str 
         if runs and runs[0].data.tags.get(TAG_FINGERPRINT) == run_tags[TAG_FINGERPRINT]:
             return runs[0].info.run_id
         run = runs[0] if runs else client.create_run(experiment, tags=run_tags, run_name=run_tags["mlflow.runName"])
-        try:
-            _log_values(client, run, params=run_params, tags=run_tags, metrics=metrics)
-            _log_files(client, run.info.run_id, paths)
-            client.set_terminated(run.info.run_id, "FINISHED")
-        except Exception:
-            _mark_failed(client, run.info.run_id)
-            raise
-        return run.info.run_id
+        return fill_run(client, run, params=run_params, tags=run_tags, metrics=metrics, files=paths)
 
     run_id = guarded(settings.uri, f"logging detector {detector}", action)
     log.info("logged detector %s as MLflow run %s at %s", detector, run_id, settings.uri)

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
@@ -122,17 +122,10 @@ def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathL
                 and run.data.tags.get(TAG_FINGERPRINT) == run_tags[TAG_FINGERPRINT]):
             log.info("MLflow run %s (key %s) is up to date; nothing to log", run.info.run_id, run_key)
             return run.info.run_id
-        try:
-            count = 1 if fresh else int(run.data.tags.get(TAG_LOG_COUNT, "0") or 0) + 1
-            _log_values(client, run, params=run_params, tags={**run_tags, TAG_LOG_COUNT: str(count)},
-                        metrics=metrics, step=count - 1)
-            _log_files(client, run.info.run_id, files)
-            _log_ranking(client, run.info.run_id, table, fresh)
-            client.set_terminated(run.info.run_id, "FINISHED")
-        except Exception:
-            _mark_failed(client, run.info.run_id)
-            raise
-        return run.info.run_id
+        count = 1 if fresh else int(run.data.tags.get(TAG_LOG_COUNT, "0") or 0) + 1
+        return fill_run(client, run, params=run_params, tags={**run_tags, TAG_LOG_COUNT: str(count)}, metrics=metrics,
+                        files=files, step=count - 1,
+                        then=lambda run_id: _log_ranking(client, run_id, table, fresh))
 
     run_id = guarded(settings.uri, f"logging explanation {path} (run key {run_key!r})", action)
     log.info("logged explanation %s as MLflow run %s (key %s) at %s", path, run_id, run_key, settings.uri)
@@ -248,6 +241,24 @@ def _check_parent(client: MlflowClient, settings: TrackingSettings, parent_run_i
         raise TrackingError(f"parent run {parent_run_id} at {settings.uri} {problem}; create the sweep's parent "
                             f"again with ensure_parent_run (in the workflow: delete the sweep's "
                             f"mlflow_parent.json and re-run)")
+
+
+def fill_run(client: MlflowClient, run, *, params: Mapping[str, str], tags: Mapping[str, str],
+             metrics: Mapping[str, float], files: Sequence[Path], step: int = 0,
+             then: Callable[[str], None] | None = None) -> str:
+    """Log params, tags, metrics (at ``step``) and files into ``run``, call ``then(run_id)``, mark it FINISHED;
+    mark it FAILED if any of it fails. Returns the run id."""
+    run_id = run.info.run_id
+    try:
+        _log_values(client, run, params=params, tags=tags, metrics=metrics, step=step)
+        _log_files(client, run_id, files)
+        if then is not None:
+            then(run_id)
+        client.set_terminated(run_id, "FINISHED")
+    except Exception:
+        _mark_failed(client, run_id)
+        raise
+    return run_id
 
 
 def _mark_failed(client: MlflowClient, run_id: str) -> None:
