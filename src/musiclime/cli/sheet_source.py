@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ..common.audio_decoding import AUDIO_SUFFIXES  # the audio files a folder source picks up
 from ..common.errors import ConfigError
 from ..common.sample_sheet import Song, write_sample_sheet
 from ..common.sheet_table import FIELDS, TableSettings, ids_from_names, table_rows
 from ..common.song_checks import FileVerdicts, SongProblem, check_files
 from ..factorization.lyrics import lyric_lines
 
-#: Audio files a folder source picks up (what soundfile decodes).
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff")
 #: The CLI options naming each table column (errors name these instead of ``data.columns.*``).
 COLUMN_OPTIONS = {"song_id": "--id-col", "audio": "--audio-col", "lyrics": "--lyrics-col", "label": "--label-col",
                   "stems": "--stems-col", "ground_truth": "--ground-truth-col", "split": "--split-col"}

@@ -15,6 +15,7 @@ import numpy as np
 import soundfile as sf
 
 from .atomic_io import atomic_path
+from .audio_decoding import decode_audio
 from .errors import AudioError
 from .float_wav import write_float_wav
 
@@ -27,7 +28,8 @@ SILENCE_PEAK = 1e-5
 def load_audio(
     path: str | os.PathLike, sample_rate: int | None = 22050, mono: bool = True
 ) -> tuple[np.ndarray, int]:
-    """Read an audio file that soundfile can decode (wav, flac, ogg, mp3, ...).
+    """Read an audio file of any common format (WAV, AIFF, FLAC, OGG Vorbis/Opus, MP3, M4A/AAC, ...;
+    :mod:`musiclime.common.audio_decoding` says which decoder reads which).
 
     Args:
         path: audio file.
@@ -46,13 +48,9 @@ def load_audio(
         raise AudioError(f"audio file not found: {path}")
     if path.stat().st_size == 0:
         raise AudioError(f"audio file is empty (0 bytes): {path}")
-    try:
-        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
-        raise AudioError(f"cannot decode audio file {path}: {exc}") from exc
-    if data.shape[0] == 0:
+    audio, file_rate = decode_audio(path)  # (nb_channels, nb_timesteps)
+    if audio.shape[-1] == 0:
         raise AudioError(f"audio file holds no samples (empty or truncated): {path}")
-    audio = np.ascontiguousarray(data.T)  # (nb_channels, nb_timesteps)
     check_finite(audio, f"audio file {path}")
     if mono:
         audio = audio.mean(axis=0)

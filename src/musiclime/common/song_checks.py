@@ -1,11 +1,13 @@
 """Checking every song of a sample sheet before any model work: audio that decodes, lyrics that read.
 
 A corrupt MP3 found by its ``separate`` job would fail that job after other songs' predictions were
-made; the plan checks instead, while the Snakefile is parsed: each row's audio is decoded in full
-(a header can be intact over garbage or a cut-off file), its lyrics read as UTF-8, its stems folder
-looked up. The verdict of each file is kept in :data:`CACHE_FILE` under the working directory, keyed
-by the file's resolved path, size and modification time, so a re-parse (every SLURM job parses the
-Snakefile again) decodes only new or changed files.
+made; the plan checks instead, while the Snakefile is parsed: each row's audio is opened by its
+decoder, checked against its format's own structure for a cut-off file and decoded (the first
+seconds of a compressed file, or all of it with ``data.audio_check=full``), its lyrics read as UTF-8,
+its stems folder looked up. Many new files are checked in parallel (``data.check_workers``) with a
+progress bar. The verdict of each file is kept in :data:`CACHE_FILE` under the working directory,
+keyed by the file's resolved path, size and modification time, so a re-parse (every SLURM job parses
+the Snakefile again) checks only new or changed files.
 
 A ground-truth file (the sheet's ``ground_truth`` column, or ``ground_truth.json`` beside the audio)
 is read and checked too: a missing, unreadable or invalid one makes the row bad, naming the file and key.
@@ -31,7 +33,11 @@ log = logging.getLogger(__name__)
 CACHE_FILE = Path(".musiclime") / "song_checks.json"
 #: ``data.empty_lyrics`` values: explain as an instrumental (with a note), or count the row as bad.
 EMPTY_LYRICS_CHOICES = ("instrumental", "bad")
-CACHE_VERSION = 1
+#: ``data.audio_check`` values: decode compressed audio's first seconds (and check its structure), or all of it.
+AUDIO_CHECK_DEPTHS = ("quick", "full")
+#: Seconds of a compressed file that a quick check decodes.
+HEAD_SECONDS = 2.0
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -63,10 +69,23 @@ def empty_lyrics_note(lyrics: Path) -> str:
 
 
 class FileVerdicts:
-    """Per-file verdicts (``None`` = fine, else the reason), cached in :data:`CACHE_FILE` by path, size, mtime."""
+    """Per-file verdicts (``None`` = fine, else the reason), cached in :data:`CACHE_FILE` by path, size, mtime.
 
-    def __init__(self, cache_file: Path | None = CACHE_FILE):
+    Args:
+        cache_file: where verdicts are kept between runs (``None``: not kept).
+        depth: how audio is checked (:data:`AUDIO_CHECK_DEPTHS`, config ``data.audio_check``); a cached
+            ``full`` verdict answers a ``quick`` question, not the other way round.
+        workers: processes that check audio files in parallel (0: one per core the process may use).
+    """
+
+    def __init__(self, cache_file: Path | None = CACHE_FILE, depth: str = "quick", workers: int = 0):
+        if depth not in AUDIO_CHECK_DEPTHS:
+            from .errors import ConfigError
+
+            raise ConfigError(f"config key data.audio_check must be one of {AUDIO_CHECK_DEPTHS}, got {depth!r}")
         self.cache_file = cache_file
+        self.depth = depth
+        self.workers = workers if workers > 0 else len(os.sched_getaffinity(0))
         self._entries: dict[str, list] = {}
         self._changed = False
         if cache_file is not None and cache_file.is_file():
@@ -83,6 +102,30 @@ class FileVerdicts:
 
     def verdict(self, path: Path, kind: str) -> str | None:
         """The reason ``path`` (an ``audio`` or ``lyrics`` file) is bad, or ``None``; cached."""
+        found = self._lookup(Path(path), kind)
+        if isinstance(found, str) or found is None:
+            return found
+        key, stamp = found
+        return self._store(key, stamp, audio_problem(Path(path), self.depth) if kind == "audio"
+                           else lyrics_problem(Path(path)))
+
+    def prefetch(self, paths: Sequence[Path]) -> None:
+        """Check the audio files among ``paths`` that the cache does not answer, in :attr:`workers`
+        processes when there are many, with a progress bar; :meth:`verdict` then answers at once."""
+        todo: dict[str, tuple[Path, list]] = {}
+        for path in paths:
+            found = self._lookup(Path(path), "audio")
+            if isinstance(found, tuple):
+                todo.setdefault(found[0], (Path(path), found[1]))
+        if not todo:
+            return
+        jobs = list(todo.items())
+        reasons = _check_audio_files([path for _, (path, _) in jobs], self.depth, self.workers)
+        for (key, (_, stamp)), reason in zip(jobs, reasons):
+            self._store(key, stamp, reason)
+
+    def _lookup(self, path: Path, kind: str) -> str | None | tuple[str, list]:
+        """The cached verdict (a reason, or ``None``), a missing file's reason, or ``(key, stamp)`` to check."""
         try:
             stat = path.stat()
         except OSError:
@@ -90,11 +133,14 @@ class FileVerdicts:
         key = f"{kind}:{path.resolve()}"
         stamp = [stat.st_size, stat.st_mtime_ns]
         entry = self._entries.get(key)
-        if entry is not None and entry[:2] == stamp:
+        if entry is not None and entry[:2] == stamp and (kind != "audio" or self.depth == "quick"
+                                                          or entry[3:] == ["full"]):
             return entry[2]
-        reason = audio_problem(path) if kind == "audio" else lyrics_problem(path)
+        return key, stamp
+
+    def _store(self, key: str, stamp: list, reason: str | None) -> str | None:
         self.checked.append(key)
-        self._entries[key] = stamp + [reason]
+        self._entries[key] = stamp + [reason] + ([self.depth] if key.startswith("audio:") else [])
         self._changed = True
         return reason
 
@@ -108,46 +154,49 @@ class FileVerdicts:
             log.warning("cannot write the song check cache %s: %s", self.cache_file, exc)
 
 
-def audio_problem(path: Path) -> str | None:
-    """Why the audio file at ``path`` cannot be used (decoded in full), or ``None``."""
-    import soundfile as sf
+def audio_problem(path: Path, depth: str = "quick") -> str | None:
+    """Why the audio file at ``path`` cannot be used, or ``None``.
 
-    from .audio import load_audio
+    Every file is opened by its decoder and checked against its own structure
+    (:func:`~musiclime.common.audio_integrity.truncation_problem`: a WAV's data chunk, an Ogg stream's
+    last page, an MP3's last frame and Xing counts, an MP4's boxes; a FLAC's declared samples decode).
+    ``depth`` ``quick`` decodes uncompressed files in full and the first seconds of compressed ones;
+    ``full`` decodes every file in full (a decode error in the middle of an MP3 is found here rather
+    than by its ``separate`` job).
+    """
+    from .audio import check_finite
+    from .audio_decoding import UndecodableAudioError, decode_audio, decoded_tail_length, probe_audio
+    from .audio_integrity import file_format, flac_tail_problem, truncation_problem
     from .errors import AudioError
 
+    if depth not in AUDIO_CHECK_DEPTHS:
+        from .errors import ConfigError
+
+        raise ConfigError(f"config key data.audio_check must be one of {AUDIO_CHECK_DEPTHS}, got {depth!r}")
+    path = Path(path)
     try:
-        declared = sf.info(str(path)).frames
-    except Exception as exc:  # soundfile's errors differ by format
-        return f"audio file cannot be decoded: {path} ({exc})"
-    try:
-        audio, _ = load_audio(path, sample_rate=None, mono=False)
+        if path.stat().st_size == 0:
+            return f"audio file is empty (0 bytes): {path}"
+        problem = truncation_problem(path)  # first: a cut file's decoder errors say less
+        if problem:
+            return problem
+        try:
+            info = probe_audio(path)
+        except UndecodableAudioError as exc:
+            return f"audio file cannot be decoded: {path} ({exc.detail})"
+        kind = file_format(path)
+        if kind == "flac" and info.decoder == "libsndfile":
+            problem = flac_tail_problem(path, lambda start: decoded_tail_length(path, start))
+            if problem:
+                return problem
+        whole = depth == "full" or kind in ("wav", "aiff")
+        audio, _ = decode_audio(path, max_seconds=None if whole else HEAD_SECONDS)
+        if audio.shape[-1] == 0:
+            return f"audio file holds no samples (empty or truncated): {path}"
+        check_finite(audio, f"audio file {path}")
     except AudioError as exc:
         return str(exc)
-    if declared > 0 and audio.shape[-1] < declared:  # e.g. a FLAC cut off after its header was written
-        return f"audio file is truncated: {path} (its header declares {declared} samples, it holds {audio.shape[-1]})"
-    missing = wav_missing_bytes(path)
-    if missing:
-        return f"audio file is truncated: {path} (its WAV header declares {missing} more bytes of audio than it holds)"
     return None
-
-
-def wav_missing_bytes(path: Path) -> int:
-    """Bytes of audio a RIFF/WAVE file's ``data`` chunk declares beyond the end of the file (0 if none, or
-    not a WAV). libsndfile reads a cut-off WAV without complaint, as a shorter song."""
-    import struct
-
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        if handle.read(12)[:4] != b"RIFF":
-            return 0
-        offset = 12
-        while offset + 8 <= size:
-            handle.seek(offset)
-            chunk_id, chunk_size = struct.unpack("<4sI", handle.read(8))
-            if chunk_id == b"data":
-                return max(0, offset + 8 + chunk_size - size) if chunk_size != 0xFFFFFFFF else 0
-            offset += 8 + chunk_size + (chunk_size & 1)
-    return 0
 
 
 def lyrics_problem(path: Path) -> str | None:
@@ -189,6 +238,7 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
     verdicts = verdicts or FileVerdicts()
     problems: list[SongProblem] = []
     notes: dict[str, list[str]] = {}
+    verdicts.prefetch([Path(song.audio) for _, song in rows])  # in parallel, before the row-by-row loop
     for line, song in _progress(rows):
         for kind, path in (("audio", song.audio), ("lyrics", song.lyrics)):
             reason = verdicts.verdict(Path(path), kind)
@@ -224,3 +274,34 @@ def _progress(rows: Sequence[tuple[int, object]]) -> Iterable[tuple[int, object]
     from tqdm.auto import tqdm
 
     return tqdm(rows, desc="checking songs", unit="song", leave=False, disable=os.environ.get("CI") == "true")
+
+
+#: Fewest unchecked audio files worth starting worker processes for (each costs ~0.5 s to start).
+PARALLEL_FROM = 16
+
+
+def _check_audio_files(paths: Sequence[Path], depth: str, workers: int) -> list[str | None]:
+    """:func:`audio_problem` of each path, in ``workers`` processes when there are many, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    workers = min(workers, len(paths))
+    bar = tqdm(total=len(paths), desc="checking audio", unit="file", leave=False,
+               disable=len(paths) < PARALLEL_FROM or os.environ.get("CI") == "true")
+    if workers < 2 or len(paths) < PARALLEL_FROM:
+        reasons = []
+        for path in paths:
+            reasons.append(audio_problem(path, depth))
+            bar.update()
+        bar.close()
+        return reasons
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(32, len(paths) // (workers * 8)))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        reasons = []
+        for reason in pool.map(audio_problem, paths, [depth] * len(paths), chunksize=chunk):
+            reasons.append(reason)
+            bar.update()
+    bar.close()
+    return reasons

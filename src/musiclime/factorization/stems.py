@@ -10,6 +10,7 @@ from typing import Mapping
 import numpy as np
 
 from ..common.audio import load_audio
+from ..common.audio_decoding import AUDIO_SUFFIXES
 from ..common.errors import FactorizationError
 from .base import Factorization, with_residual
 
@@ -17,7 +18,6 @@ log = logging.getLogger(__name__)
 
 #: Open-Unmix's target order; stem folders list these first, then other stems alphabetically.
 OPENUNMIX_SOURCE_ORDER = ("vocals", "drums", "bass", "other")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
 class StemFactorization(Factorization):

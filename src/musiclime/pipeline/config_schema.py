@@ -81,6 +81,11 @@ class DataConfig:
     skip_bad_songs: bool = False
     # an empty lyrics file: instrumental = explain the song from its audio alone, with a note; bad = a bad row
     empty_lyrics: str = "instrumental"
+    # how each song's audio is checked before any job: quick = its format's structure (a file cut short)
+    # and its first seconds decoded; full = decoded in full (slower: ~0.25 s per 3-minute MP3 and core)
+    audio_check: str = "quick"
+    # processes that check new audio files in parallel; 0 = one per core
+    check_workers: int = 0
     # a dataset table as the sheet: which column holds what
     columns: SheetColumnsConfig = field(default_factory=SheetColumnsConfig)
     # what the lyrics column holds: path (a lyrics file), text (the lyrics, written to files under
@@ -99,6 +104,9 @@ class DataConfig:
                  "data.labels", f"must map label names to 0 (AI-Generated) or 1 (Human-Composed), got {self.labels}")
         _require(self.empty_lyrics in ("instrumental", "bad"), "data.empty_lyrics",
                  f"must be instrumental or bad, got {self.empty_lyrics!r}")
+        _require(self.audio_check in ("quick", "full"), "data.audio_check",
+                 f"must be quick or full, got {self.audio_check!r}")
+        _require(self.check_workers >= 0, "data.check_workers", f"must be >= 0 (0: one per core), got {self.check_workers}")
 
 
 @dataclass

@@ -25,7 +25,7 @@ from ..common.errors import ConfigError
 from ..common.ground_truth_file import ground_truth_path
 from ..common.sample_sheet import Song
 from ..common.sheet_table import sheet_rows
-from ..common.song_checks import SongProblem, check_files
+from ..common.song_checks import FileVerdicts, SongProblem, check_files
 from ..factorization.lyrics import lyric_lines
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD
 from .demo_set import demo_songs
@@ -213,7 +213,8 @@ def checked_songs(data: dict, need_stems: bool, lyrical: bool = False) -> tuple[
             row (sheet line, song, file, reason).
     """
     rows, problems = sheet_rows(data, need_stems=need_stems)
-    file_problems, notes = check_files(rows, need_stems, data.get("empty_lyrics", "instrumental"),
+    verdicts = FileVerdicts(depth=data.get("audio_check", "quick"), workers=data.get("check_workers", 0))
+    file_problems, notes = check_files(rows, need_stems, data.get("empty_lyrics", "instrumental"), verdicts=verdicts,
                                        has_lyrics=lambda text: bool(lyric_lines(text)), lyrics_needed=lyrical)
     problems = sorted(problems + file_problems, key=lambda p: p.line)
     if problems and not data.get("skip_bad_songs", False):
