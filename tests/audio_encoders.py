@@ -77,7 +77,7 @@ def _encode_ffmpeg(path: Path, container: str, codec: str, audio: np.ndarray, ra
                         "s32p": (np.int32, 2**31 - 1), "flt": (np.float32, 1), "fltp": (np.float32, 1)}[fmt]
         step = stream.codec_context.frame_size or 1024
         for at in range(0, audio.shape[1], step):
-            chunk = np.clip(audio[:, at:at + step], -1, 1) * scale
+            chunk = np.clip(audio[:, at:at + step].astype(np.float64), -1, 1) * scale
             data = chunk if fmt.endswith("p") else chunk.T.reshape(1, -1)
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data).astype(dtype), format=fmt,
                                           layout=layout)
