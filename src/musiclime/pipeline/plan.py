@@ -11,6 +11,11 @@ Each stage's artifact path is keyed by exactly the configuration that can change
   certification level)
 
 Keys are readable prefixes plus a short hash of the slice, e.g. ``kw25-ds1-3fa2c1d0``.
+
+A song given without lyrics (an empty lyrics cell, ``Song.lyrics is None``) is explained from its audio
+alone: the jobs that read a lyrics file read one shared empty file, :data:`NO_LYRICS_FILE`
+(:meth:`WorkflowPlan.lyrics_file`), so every stage treats it as it treats an instrumental's empty
+lyrics; its explanation's ``song_info`` records ``"lyrics": null`` and its note.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Sequence
 from ..common.errors import ConfigError
 from ..common.ground_truth_file import ground_truth_path
 from ..common.sample_sheet import Song
-from ..common.sheet_table import sheet_rows
+from ..common.sheet_table import sheet_rows, write_if_changed
 from ..common.song_checks import SongProblem, check_files
 from ..factorization.lyrics import lyric_lines
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD
@@ -40,6 +45,8 @@ SEPARATION_KEYS = {"stems": ("backend", "residual"), "time_only": ("backend",),
 MASK_KEYS = ("num_samples", "temporal_segments", "modality", "lyrics_unit", "sampler", "seed")
 MODEL_KEYS = ("name", "predict_fn", "requires", "batch_size", "memory_budget_mb")
 FIT_KEYS = ("kernel_width", "distance_scale", "feature_selection", "num_features", "labels")
+#: The empty lyrics file the jobs of songs given without lyrics read, under the working directory.
+NO_LYRICS_FILE = Path(".musiclime") / "no_lyrics.txt"
 EVALUATION_KEYS = ("stability", "stability_seeds", "faithfulness", "faithfulness_steps", "faithfulness_random_draws",
                    "faithfulness_seed", "randomization", "randomization_seeds", "randomization_cascade",
                    "data_randomization")
@@ -245,6 +252,8 @@ class WorkflowPlan:
         self.songs = {s.song_id: s for s in songs}
         #: the songs a fusion head trains on: every good row of the sheet (``data.songs`` only picks whom to explain)
         self.training = list(songs if training is None else training)
+        if any(song.lyrics is None for song in [*songs, *self.training]):
+            write_if_changed(NO_LYRICS_FILE, "")  # unchanged when present: a rewrite would re-run the jobs reading it
         #: rows of the sample sheet left out (``data.skip_bad_songs=true``), with why
         self.skipped = list(skipped)
         self.paths = ArtifactPaths(sweep.points[0].config["results_dir"])
@@ -343,6 +352,12 @@ class WorkflowPlan:
         head_dir = (model.get("predict_fn") or {}).get("head_dir")
         key = None if not head_dir else Path(head_dir).name
         return head_dir if key in self.detectors.heads else None
+
+    @staticmethod
+    def lyrics_file(song: Song) -> str:
+        """The lyrics file the jobs of ``song`` read: its own, or :data:`NO_LYRICS_FILE` when it was given
+        without lyrics (explained from its audio alone, as an instrumental)."""
+        return str(NO_LYRICS_FILE if song.lyrics is None else song.lyrics)
 
     def keys(self, point: SweepPoint | str) -> dict[str, str]:
         return self.point_keys[point if isinstance(point, str) else point.id]
