@@ -21,11 +21,11 @@ from ..factorization.lyrics import lyric_lines
 
 #: Audio files a folder source picks up (what soundfile decodes).
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff")
-#: The CLI option that gives every song no lyrics (named by the errors of songs without a lyrics file).
-NO_LYRICS_OPTION = "--no-lyrics"
 #: The CLI options naming each table column (errors name these instead of ``data.columns.*``).
 COLUMN_OPTIONS = {"song_id": "--id-col", "audio": "--audio-col", "lyrics": "--lyrics-col", "label": "--label-col",
                   "stems": "--stems-col", "ground_truth": "--ground-truth-col", "split": "--split-col"}
+#: The CLI option that gives every song no lyrics (named by the errors of songs without a lyrics file).
+NO_LYRICS_OPTION = "--no-lyrics"
 
 
 @dataclass
