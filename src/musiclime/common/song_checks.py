@@ -34,8 +34,6 @@ CACHE_FILE = Path(".musiclime") / "song_checks.json"
 #: ``data.empty_lyrics`` values: explain as an instrumental (with a note), or count the row as bad.
 EMPTY_LYRICS_CHOICES = ("instrumental", "bad")
 CACHE_VERSION = 1
-#: Songs a warning names, at most (songs without lyrics are counted in one warning).
-MAX_NAMED = 10
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,10 @@ def empty_lyrics_note(lyrics: Path) -> str:
     """The note an instrumental-by-empty-lyrics song carries (on its page and in its metadata)."""
     return (f"the lyrics file {lyrics} holds no lyric line: the song is explained as an instrumental, from its audio alone "
             "(data.empty_lyrics=bad refuses such songs instead)")
+
+
+#: Songs a warning names, at most (songs without lyrics are counted in one warning).
+MAX_NAMED = 10
 
 
 def no_lyrics_note() -> str:
@@ -198,9 +200,9 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
 
         raise ConfigError(f"config key data.empty_lyrics must be one of {EMPTY_LYRICS_CHOICES}, got {empty_lyrics!r}")
     verdicts = verdicts or FileVerdicts()
+    without_lyrics: list[str] = []  # songs given without lyrics (Song.lyrics is None), named in one warning
     problems: list[SongProblem] = []
     notes: dict[str, list[str]] = {}
-    without_lyrics: list[str] = []
     for line, song in _progress(rows):
         if song.lyrics is None:
             if lyrics_needed:

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from ..common.atomic_io import write_text
 from ..common.errors import ConfigError
 from ..common.ground_truth_file import ground_truth_path
 from ..common.sample_sheet import Song
-from ..common.sheet_table import sheet_rows, write_if_changed
+from ..common.sheet_table import sheet_rows
 from ..common.song_checks import SongProblem, check_files
 from ..factorization.lyrics import lyric_lines
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD
@@ -238,6 +239,14 @@ def checked_songs(data: dict, need_stems: bool, lyrical: bool = False) -> tuple[
     return songs, problems
 
 
+def write_no_lyrics_file() -> Path:
+    """Write :data:`NO_LYRICS_FILE` (empty, atomically) unless it is there and empty already: every parse of
+    the Snakefile plans again, and a rewrite would re-run the jobs that read it."""
+    if not (NO_LYRICS_FILE.is_file() and NO_LYRICS_FILE.stat().st_size == 0):
+        write_text(NO_LYRICS_FILE, "")
+    return NO_LYRICS_FILE
+
+
 class WorkflowPlan:
     """Every artifact of one invocation: songs x sweep points, with the config slices behind each key.
 
@@ -253,7 +262,7 @@ class WorkflowPlan:
         #: the songs a fusion head trains on: every good row of the sheet (``data.songs`` only picks whom to explain)
         self.training = list(songs if training is None else training)
         if any(song.lyrics is None for song in [*songs, *self.training]):
-            write_if_changed(NO_LYRICS_FILE, "")  # unchanged when present: a rewrite would re-run the jobs reading it
+            write_no_lyrics_file()
         #: rows of the sample sheet left out (``data.skip_bad_songs=true``), with why
         self.skipped = list(skipped)
         self.paths = ArtifactPaths(sweep.points[0].config["results_dir"])
