@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from musiclime import load_explanation
 from musiclime.cli import explain as explain_mod
 from musiclime.cli.app import app
 from musiclime.cli.serve import HOST, make_server
@@ -24,8 +25,9 @@ from musiclime.common.audio import save_audio
 from musiclime.common.errors import ConfigError
 from musiclime.common.sample_sheet import read_sample_sheet
 from musiclime.common.sheet_table import parse_label_map, read_table, sheet_rows, uses_table
-from musiclime.pipeline.hydra_configs import compose_config
-from musiclime.pipeline.plan import checked_songs
+from musiclime.common.song_checks import no_lyrics_note
+from musiclime.pipeline.hydra_configs import compose_config, compose_sweep
+from musiclime.pipeline.plan import NO_LYRICS_FILE, WorkflowPlan, checked_songs
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
@@ -107,11 +109,50 @@ def test_sheet_refuses_an_empty_folder_and_a_song_without_lyrics(tmp_path):
     result = cli("sheet", tmp_path / "songs", "-o", tmp_path / "s.tsv")
     assert result.exit_code == 2
     assert "1 of 2 rows" in result.stderr and "no lyrics file b.txt" in result.stderr
+    assert "or pass --no-lyrics to explain every song from its audio alone" in result.stderr
     assert str(tmp_path / "songs" / "b.flac") in result.stderr  # the row named by its audio file
     skipped = cli("sheet", tmp_path / "songs", "-o", tmp_path / "s.tsv", "--skip-bad")
     assert skipped.exit_code == 0, skipped.output
     assert [s.song_id for s in read_sample_sheet(tmp_path / "s.tsv")] == ["a"]
     assert "left out:" in skipped.stderr
+
+
+def test_sheet_no_lyrics_writes_empty_lyrics_cells_and_ignores_the_txt_files(tmp_path):
+    write_song(tmp_path / "songs" / "real" / "a.flac", "a line\n", seed=0)
+    write_song(tmp_path / "songs" / "real" / "b.flac", None, seed=1)
+    (tmp_path / "songs" / "real" / "c.flac").write_bytes(b"not audio")  # still checked: only the lyrics are skipped
+    out = tmp_path / "songs.tsv"
+    result = cli("sheet", tmp_path / "songs", "-o", out, "--no-lyrics", "--labels", "real=1", "--skip-bad")
+    assert result.exit_code == 0, result.output
+    assert "2 songs (2 labelled 1 Human-Composed" in result.stdout and "2 without lyrics" in result.stdout
+    assert "song 'c': audio file cannot be decoded" in result.stderr
+    header, *rows = out.read_text(encoding="utf-8").splitlines()
+    assert header.split("\t")[:3] == ["song_id", "audio", "lyrics"]
+    assert [row.split("\t")[2] for row in rows] == ["", ""]
+    songs = read_sample_sheet(out)
+    assert [(s.song_id, s.lyrics, s.label) for s in songs] == [("a", None, 1), ("b", None, 1)]
+
+
+def test_no_lyrics_conflicts_are_clear_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv(explain_mod.SNAKEFILE_ENV, str(tmp_path / "no" / "Snakefile"))
+    song = write_song(tmp_path / "a.flac", "x\n")
+    both = cli("explain", song, "--lyrics", tmp_path / "a.txt", "--no-lyrics", "-o", tmp_path / "out")
+    assert both.exit_code == 2 and "--lyrics names a song's lyrics and --no-lyrics says there are none" in both.stderr
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("song_id\taudio\tlyrics\na\ta.flac\ta.txt\n")
+    on_sheet = cli("explain", sheet, "--no-lyrics", "-o", tmp_path / "out")
+    assert on_sheet.exit_code == 2 and "--no-lyrics applies to audio files and folders" in on_sheet.stderr
+    assert "leave a song's lyrics cell empty" in on_sheet.stderr and "Traceback" not in on_sheet.output
+    table = sonics_csv(tmp_path, missing=False)
+    read = cli("sheet", table, "-o", tmp_path / "t.tsv", "--no-lyrics", "--lyrics-col", "lyrics")
+    assert read.exit_code == 2 and "--no-lyrics ignores the table's lyrics column" in read.stderr
+    # songs named one by one: the error without the flag names it, and the flag builds the sheet
+    bare = write_song(tmp_path / "c.flac", None, seed=2)
+    missing = cli("explain", bare, "-o", tmp_path / "out")
+    assert missing.exit_code == 2 and "no lyrics file c.txt" in missing.stderr and "--no-lyrics" in missing.stderr
+    built, rows = explain_mod.sheet_for([str(bare), str(song)], tmp_path / "out", no_lyrics=True)
+    assert [s.lyrics for s in read_sample_sheet(built)] == [None, None]
+    assert rows.notes == {"c": [no_lyrics_note()], "a": [no_lyrics_note()]}
 
 
 def test_sheet_finds_unreadable_files_as_the_workflow_does(tmp_path):
@@ -218,6 +259,27 @@ def test_parquet_tables_and_a_clear_error_without_pyarrow(tmp_path, monkeypatch)
         read_table(table)
 
 
+def test_a_table_without_lyrics_and_an_empty_path_cell(tmp_path):
+    write_song(tmp_path / "audio" / "real_0.flac", None, seed=1)
+    write_song(tmp_path / "audio" / "fake_0.flac", "oh oh\n", seed=2)
+    table = tmp_path / "audio_only.csv"
+    table.write_text("filename,label\nreal_0.flac,real\nfake_0.flac,fake\n")  # no lyrics column at all
+    audio = ("--audio-col", "filename", "--labels", "real=1,fake=0", "--base-dir", tmp_path / "audio")
+    refused = cli("sheet", table, "-o", tmp_path / "s.tsv", *audio)
+    assert refused.exit_code == 2 and "has no column 'lyrics' (--lyrics-col)" in refused.stderr
+    result = cli("sheet", table, "-o", tmp_path / "s.tsv", *audio, "--no-lyrics")
+    assert result.exit_code == 0, result.output
+    assert [(s.song_id, s.lyrics, s.label) for s in read_sample_sheet(tmp_path / "s.tsv")] == [
+        ("real_0", None, 1), ("fake_0", None, 0)]
+    # lyrics_as=path: an empty cell means no lyrics given, as in the workflow's own sheet
+    paths = tmp_path / "paths.csv"
+    paths.write_text("filename,lyrics\nreal_0.flac,\nfake_0.flac,fake_0.txt\n")
+    result = cli("sheet", paths, "-o", tmp_path / "p.tsv", "--audio-col", "filename", "--lyrics-as", "path",
+                 "--base-dir", tmp_path / "audio")
+    assert result.exit_code == 0, result.output
+    assert [s.lyrics for s in read_sample_sheet(tmp_path / "p.tsv")] == [None, tmp_path / "audio" / "fake_0.txt"]
+
+
 def test_parse_label_map():
     assert parse_label_map("real=1, fake=0") == {"real": 1, "fake": 0}
     with pytest.raises(ConfigError, match="--labels"):
@@ -276,6 +338,27 @@ def test_a_plain_tsv_sheet_is_read_as_before(tmp_path):
     rows, problems = sheet_rows(data)
     assert problems == [] and rows[0][1].lyrics == tmp_path / "a.txt"
     assert uses_table(table_data(sheet, "data.columns.audio=wav"))
+
+
+def test_the_plan_explains_a_row_without_lyrics_from_its_audio_with_one_shared_empty_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_song(tmp_path / "a.flac", "a line\n")
+    write_song(tmp_path / "b.flac", None, seed=1)
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("song_id\taudio\tlyrics\nsung\ta.flac\ta.txt\nbare\tb.flac\t\n")
+    data = ["data=sheet", f"data.sample_sheet={sheet}", "separation=time_only",
+            "data.empty_lyrics=bad"]  # the user asked for no lyrics: not refused
+    plan = WorkflowPlan.from_sweep(compose_sweep(REPO / "conf", None, data))
+    bare = plan.songs["bare"]
+    assert bare.lyrics is None and bare.notes == (no_lyrics_note(),) and bare.info()["lyrics"] is None
+    assert plan.lyrics_file(bare) == str(NO_LYRICS_FILE) and NO_LYRICS_FILE.read_text() == ""
+    assert plan.lyrics_file(plan.songs["sung"]) == str(tmp_path / "a.txt") and plan.songs["sung"].notes == ()
+    stamp = NO_LYRICS_FILE.stat().st_mtime_ns
+    time.sleep(0.01)
+    WorkflowPlan.from_sweep(compose_sweep(REPO / "conf", None, data))  # every Snakefile parse plans again
+    assert NO_LYRICS_FILE.stat().st_mtime_ns == stamp, "the shared empty file must not be rewritten (jobs would re-run)"
+    with pytest.raises(ConfigError, match=r"line 3, song 'bare': no lyrics were given .*explain.modality=lyrical"):
+        WorkflowPlan.from_sweep(compose_sweep(REPO / "conf", None, [*data, "explain.modality=audio,lyrical"]))
 
 
 # --- musiclime explain: arguments and errors (the run itself is the slow test below) --------------------
@@ -402,3 +485,38 @@ def test_explain_over_a_folder_prints_each_page_and_its_lead(tmp_path):
     assert "[" in result.stderr and "all done" in result.stderr  # progress, one line per step
     provenance = CliRunner().invoke(app, ["provenance", str(out / "results")])
     assert provenance.exit_code == 0 and "explanations from" in provenance.stdout
+
+
+@pytest.mark.slow
+def test_explain_a_folder_without_lyrics_from_its_audio_alone(tmp_path):
+    """WAV songs, one with a .txt beside it: with --no-lyrics every song is explained from its audio alone
+    and its page says the lyrics were not given."""
+    folder = tmp_path / "wavs"
+    folder.mkdir()
+    for i in range(2):
+        write_song(folder / f"song {i}.wav", "ignored line\n" if i == 0 else None, seconds=3.0, seed=i)
+    out = tmp_path / "work"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, "-m", "musiclime.cli", "explain", str(folder), "--no-lyrics", "-o", str(out),
+         "explain.num_samples=50", "explain.temporal_segments=4", "model=custom_example", "evaluation.enabled=false",
+         "tracking.enabled=false"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 song(s) given without lyrics" in result.stderr
+    sheet = read_sample_sheet(out / explain_mod.EXPLAIN_DIR / "songs.tsv")
+    assert [(s.song_id, s.lyrics) for s in sheet] == [("song_0", None), ("song_1", None)]
+    pages = re.findall(r"^  page: (.+)$", result.stdout, re.M)
+    assert [Path(p).name for p in pages] == ["song_0.html", "song_1.html"]
+    for page in pages:
+        text = Path(page).read_text(encoding="utf-8")
+        assert "Note: no lyrics were given for this song" in text and "from its audio alone" in text
+        assert 'id="ranking-lyrics"' not in text and "The lyrics carry" not in text
+        # the exact attribution shows no lyrics cell (always 0 without lyrics), as for an instrumental
+        assert "No lyrics were explained" in text and "audio x lyrics" not in text
+    explanations = sorted(out.glob("results/songs/*/**/explanation.json"))
+    assert len(explanations) == 2
+    for path in explanations:
+        explanation = load_explanation(path)
+        assert explanation.metadata["song_info"]["lyrics"] is None
+        assert explanation.metadata["song_info"]["notes"] == [no_lyrics_note()]
+        assert {f["type"] for f in explanation.features} == {"audio"}

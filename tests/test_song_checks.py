@@ -8,7 +8,7 @@ import pytest
 from musiclime.common.audio import save_audio
 from musiclime.common.errors import ConfigError
 from musiclime.common.sample_sheet import Song, read_sample_sheet_rows, write_sample_sheet
-from musiclime.common.song_checks import FileVerdicts, audio_problem, check_files
+from musiclime.common.song_checks import FileVerdicts, audio_problem, check_files, no_lyrics_note
 
 
 def good_song(root, name: str, lyrics: str = "a line\nanother line\n") -> Song:
@@ -90,6 +90,36 @@ def test_tag_only_lyrics_count_as_empty_and_a_lyrical_sweep_refuses_them(tmp_pat
     problems, _ = check_files(rows, need_stems=False, verdicts=FileVerdicts(None), has_lyrics=by_factorization,
                               lyrics_needed=True)
     assert "explain.modality=lyrical needs lyrics" in problems[0].reason
+
+
+def test_an_empty_lyrics_cell_means_no_lyrics_given_read_and_written(tmp_path):
+    with_lyrics = good_song(tmp_path, "sung")
+    without = Song("bare", good_song(tmp_path, "bare").audio, None, label=1)
+    sheet = write_sample_sheet(tmp_path / "samples.tsv", [with_lyrics, without])
+    assert sheet.read_text(encoding="utf-8").splitlines()[2].split("\t") == ["bare", "bare/mix.wav", "", "", "1"]
+    rows, problems = read_sample_sheet_rows(sheet)
+    assert not problems and [song.lyrics for _, song in rows] == [with_lyrics.lyrics, None]
+    assert rows[1][1].info()["lyrics"] is None and rows[0][1].info()["lyrics"] == str(with_lyrics.lyrics)
+    from musiclime.common.sample_sheet import read_sample_sheet
+
+    assert [s.song_id for s in read_sample_sheet(sheet)] == ["sung", "bare"]  # no lyrics file to look for
+    # a row cut short before its lyrics cell reads the same way
+    (tmp_path / "short.tsv").write_text("song_id\taudio\tlyrics\nbare\tbare/mix.wav\n", encoding="utf-8")
+    assert read_sample_sheet_rows(tmp_path / "short.tsv")[0][0][1].lyrics is None
+
+
+def test_a_row_without_lyrics_is_explained_from_its_audio_whatever_empty_lyrics_says(tmp_path, caplog):
+    rows = [(2, good_song(tmp_path, "sung")), (3, Song("bare", good_song(tmp_path, "bare").audio, None))]
+    for empty_lyrics in ("instrumental", "bad"):  # the user asked for no lyrics: data.empty_lyrics=bad does not refuse
+        with caplog.at_level("WARNING", logger="musiclime.common.song_checks"):
+            problems, notes = check_files(rows, need_stems=False, empty_lyrics=empty_lyrics,
+                                          verdicts=FileVerdicts(None))
+        assert problems == [] and notes == {"bare": [no_lyrics_note()]}
+    assert "no lyrics were given" in no_lyrics_note() and "audio alone" in no_lyrics_note()
+    assert "1 song(s) given without lyrics" in caplog.text and "bare" in caplog.text
+    problems, notes = check_files(rows, need_stems=False, verdicts=FileVerdicts(None), lyrics_needed=True)
+    assert [(p.song_id, p.line) for p in problems] == [("bare", 3)] and notes == {}
+    assert "no lyrics were given" in problems[0].reason and "explain.modality=lyrical" in problems[0].reason
 
 
 def test_ground_truth_column_is_optional_relative_and_checked(tmp_path):

@@ -5,7 +5,7 @@
 rule perturb:
     input:
         stems=PATHS.stems,
-        lyrics=lambda wildcards: str(PLAN.songs[wildcards.song].lyrics),
+        lyrics=lambda wildcards: PLAN.lyrics_file(PLAN.songs[wildcards.song]),
     output:
         masks=PATHS.masks,
         config=f"{PATHS.song_dir}/{{sep}}/{{masks}}/config.yaml",

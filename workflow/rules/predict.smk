@@ -6,7 +6,7 @@ rule predict:
     input:
         stems=PATHS.stems,
         masks=PATHS.masks,
-        lyrics=lambda wildcards: str(PLAN.songs[wildcards.song].lyrics),
+        lyrics=lambda wildcards: PLAN.lyrics_file(PLAN.songs[wildcards.song]),
         model=lambda wildcards: stage_slice("model", wildcards.model)["requires"],
     output:
         predictions=PATHS.predictions,

@@ -55,6 +55,9 @@ def explain(
                                                "one sample sheet; then Hydra overrides such as model=fusion or "
                                                "explain.num_samples=500"),
     lyrics: Optional[Path] = typer.Option(None, "--lyrics", help="lyrics file of the one song named"),
+    no_lyrics: bool = typer.Option(False, "--no-lyrics", help="explain every song (audio files, folders) from "
+                                                              "its audio alone: no lyrics, same-named .txt "
+                                                              "files are ignored; each page says so"),
     label: Optional[int] = typer.Option(None, "--label", min=0, max=1,
                                         help="true label of the songs named: 0 = AI-Generated, 1 = Human-Composed"),
     out: Path = typer.Option(Path("."), "--out", "-o", help="working folder: results/ and the run's files go here"),
@@ -66,11 +69,14 @@ def explain(
 
     sources, overrides = run.split_arguments(arguments)
     out = out.expanduser().resolve()
-    sheet, rows = run.sheet_for(sources, out, None if lyrics is None else str(lyrics), label)
+    sheet, rows = run.sheet_for(sources, out, None if lyrics is None else str(lyrics), label, no_lyrics)
     if rows is not None:
+        from ..common.song_checks import no_lyrics_note
+
         for song_id, notes in rows.notes.items():
             for note in notes:
-                typer.echo(f"note, song {song_id}: {note}", err=True)
+                if note != no_lyrics_note():  # songs without lyrics: one warning names them all
+                    typer.echo(f"note, song {song_id}: {note}", err=True)
     overrides = run.workflow_overrides(sheet, overrides, run.sheet_has_stems(sheet))
     command = run.snakemake_command(run.find_snakefile(), out, overrides, cores)
     typer.echo(f"explaining the songs of {sheet} in {out} (overrides: {' '.join(overrides)})", err=True)
@@ -101,6 +107,9 @@ def sheet(
                                                                      "(default: the table's folder)"),
     lyrics_dir: Optional[Path] = typer.Option(None, "--lyrics-dir", help="table: where inline lyrics are written "
                                                                          "(default: lyrics/ beside the sheet)"),
+    no_lyrics: bool = typer.Option(False, "--no-lyrics", help="every song without lyrics (an empty lyrics "
+                                                              "cell), explained from its audio alone: a folder's "
+                                                              ".txt files, a table's lyrics column are ignored"),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="write the good rows when some are bad (else none)"),
 ) -> None:
     """Build a sample sheet from a folder or a dataset table, every row checked as the workflow checks it."""
@@ -114,10 +123,11 @@ def sheet(
                                                          ("stems_col", stems_col), ("base_dir", base_dir)) if v]
         if given:
             raise ConfigError(f"{', '.join(given)} apply to a table; {source} is a folder")
-        rows = folder_rows(source, mapping)
+        rows = folder_rows(source, mapping, no_lyrics)
     elif source.is_file():
         rows = table_source_rows(source, columns, lyrics_as=lyrics_as, labels=mapping, base_dir=base_dir,
-                                 lyrics_dir=lyrics_dir if lyrics_dir is not None else out.parent / "lyrics")
+                                 lyrics_dir=lyrics_dir if lyrics_dir is not None else out.parent / "lyrics",
+                                 no_lyrics=no_lyrics)
     else:
         raise ConfigError(f"{source} does not exist (a folder of songs or a table is expected)")
     check_rows(rows)
@@ -126,9 +136,10 @@ def sheet(
         typer.echo(f"left out: {rows.describe(problem)}", err=True)
     songs = rows.songs
     counts = {label: sum(s.label == label for s in songs) for label in (0, 1, None)}
+    without = sum(s.lyrics is None for s in songs)
     typer.echo(f"wrote {written}: {len(songs)} songs ({counts[1]} labelled 1 Human-Composed, {counts[0]} labelled "
-               f"0 AI-Generated, {counts[None]} unlabelled)" + (f"; {len({p.line for p in rows.problems})} bad rows "
-                                                               "left out" if rows.problems else ""))
+               f"0 AI-Generated, {counts[None]} unlabelled)" + (f"; {without} without lyrics" if without else "")
+               + (f"; {len({p.line for p in rows.problems})} bad rows left out" if rows.problems else ""))
 
 
 @app.command("open")

@@ -26,7 +26,7 @@ import yaml
 from ..common.errors import ConfigError, MusicLimeError
 from ..common.sample_sheet import read_sample_sheet_rows
 from ..common.sheet_table import TABLE_SUFFIXES
-from .sheet_source import SheetRows, audio_rows, check_rows, folder_rows, write_checked_sheet
+from .sheet_source import NO_LYRICS_OPTION, SheetRows, audio_rows, check_rows, folder_rows, write_checked_sheet
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +94,15 @@ def is_sheet(path: Path) -> bool:
 
 
 def sheet_for(sources: Sequence[str], out_dir: Path, lyrics: str | None = None,
-              label: int | None = None) -> tuple[Path, SheetRows | None]:
+              label: int | None = None, no_lyrics: bool = False) -> tuple[Path, SheetRows | None]:
     """The sheet to explain: a sheet named as the only source, or one built from audio files and folders
     (checked, written to ``out_dir/.musiclime/explain/songs.tsv``); and the rows built, if any.
+    ``no_lyrics``: the songs built get no lyrics (same-named ``.txt`` files are ignored), each is
+    explained from its audio alone.
 
     Raises:
-        ConfigError: no source, a missing source, a sheet among other sources, or a bad row (listed).
+        ConfigError: no source, a missing source, a sheet among other sources, ``no_lyrics`` with a
+            sheet or with ``lyrics``, or a bad row (listed).
     """
     if not sources:
         raise ConfigError("name a song (an audio file), a folder of songs, or a sample sheet to explain")
@@ -113,14 +116,22 @@ def sheet_for(sources: Sequence[str], out_dir: Path, lyrics: str | None = None,
             raise ConfigError(f"a sample sheet ({sheets[0]}) is explained alone; name it without other sources")
         if lyrics is not None or label is not None:
             raise ConfigError("--lyrics and --label apply to audio files; a sample sheet names its own")
+        if no_lyrics:
+            raise ConfigError(f"{NO_LYRICS_OPTION} applies to audio files and folders; a sample sheet names its own "
+                              "lyrics (leave a song's lyrics cell empty to explain it from its audio alone, or build "
+                              f"a sheet without lyrics from a table with `musiclime sheet TABLE {NO_LYRICS_OPTION}`)")
         return sheets[0].resolve(), None
     rows = SheetRows()
     folders = [p for p in paths if p.is_dir()]
+    if no_lyrics and lyrics is not None:
+        raise ConfigError(f"--lyrics names a song's lyrics and {NO_LYRICS_OPTION} says there are none; "
+                          "pass one of them")
     if folders and (lyrics is not None or label is not None):
         raise ConfigError("--lyrics and --label apply to audio files, not to folders (a folder's songs take their "
                           "lyrics from same-named .txt files, their labels from sub-folder names)")
-    for part in [folder_rows(f) for f in folders] + ([audio_rows([p for p in paths if p.is_file()], lyrics, label)]
-                                                      if any(p.is_file() for p in paths) else []):
+    files = [p for p in paths if p.is_file()]
+    for part in [folder_rows(f, no_lyrics=no_lyrics) for f in folders] + (
+            [audio_rows(files, lyrics, label, no_lyrics)] if files else []):
         offset = len(rows.origins)
         for line, song in part.rows:
             rows.rows.append((line + offset, song))

@@ -23,6 +23,8 @@ from ..factorization.lyrics import lyric_lines
 #: The CLI options naming each table column (errors name these instead of ``data.columns.*``).
 COLUMN_OPTIONS = {"song_id": "--id-col", "audio": "--audio-col", "lyrics": "--lyrics-col", "label": "--label-col",
                   "stems": "--stems-col", "ground_truth": "--ground-truth-col", "split": "--split-col"}
+#: The CLI option that gives every song no lyrics (named by the errors of songs without a lyrics file).
+NO_LYRICS_OPTION = "--no-lyrics"
 
 
 @dataclass
@@ -49,10 +51,12 @@ class SheetRows:
         return f"{origin}, song {problem.song_id!r}: {problem.reason}"
 
 
-def folder_rows(folder: str | os.PathLike, labels: Mapping[str, int] | None = None) -> SheetRows:
+def folder_rows(folder: str | os.PathLike, labels: Mapping[str, int] | None = None,
+                no_lyrics: bool = False) -> SheetRows:
     """The songs of a folder: every audio file (:data:`AUDIO_SUFFIXES`) under it, with the same-named ``.txt``
-    beside it as its lyrics. Files in the folder itself have no label; files under a sub-folder take
-    the sub-folder's name as their label (``0``/``1``, or a name mapped by ``labels``).
+    beside it as its lyrics (``no_lyrics``: none, ``.txt`` files are ignored, every song is explained from
+    its audio alone). Files in the folder itself have no label; files under a sub-folder take the
+    sub-folder's name as their label (``0``/``1``, or a name mapped by ``labels``).
 
     Raises:
         ConfigError: the folder does not exist or holds no audio file (the message names it).
@@ -72,9 +76,10 @@ def folder_rows(folder: str | os.PathLike, labels: Mapping[str, int] | None = No
         label, reason = None, None
         if len(relative.parts) > 1:
             label, reason = folder_label(relative.parts[0], labels)
-        lyrics = file.with_suffix(".txt")
-        if reason is None and not lyrics.is_file():
-            reason = f"no lyrics file {lyrics.name} beside the audio (write one; an empty one for an instrumental)"
+        lyrics = None if no_lyrics else file.with_suffix(".txt")
+        if reason is None and lyrics is not None and not lyrics.is_file():
+            reason = (f"no lyrics file {lyrics.name} beside the audio (write one, an empty one for an instrumental, "
+                      f"or pass {NO_LYRICS_OPTION} to explain every song from its audio alone)")
         song = Song(song_id=song_id, audio=file, lyrics=lyrics, label=label)
         out.rows.append((line, song))
         if reason:
@@ -95,35 +100,44 @@ def folder_label(name: str, labels: Mapping[str, int] | None) -> tuple[int | Non
 
 
 def audio_rows(files: Sequence[str | os.PathLike], lyrics: str | os.PathLike | None = None,
-               label: int | None = None) -> SheetRows:
+               label: int | None = None, no_lyrics: bool = False) -> SheetRows:
     """Songs from audio files named one by one: lyrics ``lyrics`` (one file only) or each file's
-    same-named ``.txt``; every song labelled ``label`` (or none)."""
+    same-named ``.txt`` (``no_lyrics``: none, every song explained from its audio alone); every song
+    labelled ``label`` (or none)."""
     files = [Path(f) for f in files]
+    if no_lyrics and lyrics is not None:
+        raise ConfigError(f"--lyrics names a song's lyrics and {NO_LYRICS_OPTION} says there are none; "
+                          "pass one of them")
     if lyrics is not None and len(files) != 1:
         raise ConfigError(f"--lyrics names the lyrics of one song; {len(files)} audio files were given "
                           "(put each song's lyrics beside it as a same-named .txt instead)")
     out = SheetRows()
     for line, (file, song_id) in enumerate(zip(files, ids_from_names([str(f) for f in files])), start=2):
         out.origins[line] = str(file)
-        text = Path(lyrics) if lyrics is not None else file.with_suffix(".txt")
+        text = None if no_lyrics else Path(lyrics) if lyrics is not None else file.with_suffix(".txt")
         out.rows.append((line, Song(song_id=song_id, audio=file, lyrics=text, label=label)))
-        if not text.is_file():
+        if text is not None and not text.is_file():
             reason = (f"lyrics file not found: {text}" if lyrics is not None else
-                      f"no lyrics file {text.name} beside the audio (give one with --lyrics, or write it)")
+                      f"no lyrics file {text.name} beside the audio (give one with --lyrics, or write it; or pass "
+                      f"{NO_LYRICS_OPTION} to explain every song from its audio alone)")
             out.problems.append(SongProblem(song_id, line, reason))
     return out
 
 
 def table_source_rows(table: str | os.PathLike, columns: Mapping[str, str | None], lyrics_as: str = "auto",
                       labels: Mapping[str, int] | None = None, base_dir: str | os.PathLike | None = None,
-                      lyrics_dir: str | os.PathLike = "lyrics") -> SheetRows:
+                      lyrics_dir: str | os.PathLike = "lyrics", no_lyrics: bool = False) -> SheetRows:
     """The songs of a dataset table (CSV, TSV or Parquet): ``columns`` names the column of each field
     (:data:`~musiclime.common.sheet_table.FIELDS`; ``None`` = its default name); inline lyrics are
-    written under ``lyrics_dir``. Errors name the CLI options (:data:`COLUMN_OPTIONS`)."""
+    written under ``lyrics_dir``; ``no_lyrics``: the lyrics column is ignored (it need not exist), every
+    song is explained from its audio alone. Errors name the CLI options (:data:`COLUMN_OPTIONS`)."""
     named = {f: str(c) for f, c in columns.items() if c}
+    if no_lyrics and ("lyrics" in named or lyrics_as != "auto"):
+        raise ConfigError(f"{NO_LYRICS_OPTION} ignores the table's lyrics column; --lyrics-col and --lyrics-as "
+                          "read it: pass one or the other")
     settings = TableSettings(columns={f: named.get(f, f) for f in FIELDS}, lyrics_as=lyrics_as, labels=labels,
                              base_dir=None if base_dir is None else Path(base_dir), keys=COLUMN_OPTIONS,
-                             labels_key="--labels")
+                             labels_key="--labels", no_lyrics=no_lyrics)
     table = Path(table)
     rows, problems = table_rows(table, settings, Path(lyrics_dir), sheet_key="the sheet command's SOURCE")
     out = SheetRows(rows=rows, problems=problems, need_stems="stems" in named)

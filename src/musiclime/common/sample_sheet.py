@@ -4,6 +4,9 @@ Columns: ``song_id``, ``audio``, ``lyrics``, optional ``stems`` (a folder of ste
 (0 = AI-Generated, 1 = Human-Composed), ``ground_truth`` (the song's known evidence,
 :mod:`musiclime.common.ground_truth_file`) and ``split`` (``train``, ``validation`` or ``test``: where
 the workflow's fusion head uses the song, ``model=fusion``). Relative paths are relative to the sheet.
+
+An empty ``lyrics`` cell means no lyrics were given (``musiclime sheet --no-lyrics`` writes it): the
+song is explained from its audio alone, with a note (:func:`musiclime.common.song_checks.no_lyrics_note`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ class Song:
 
     song_id: str
     audio: Path
-    lyrics: Path
+    #: ``None``: no lyrics were given (an empty ``lyrics`` cell), the song is explained from its audio alone
+    lyrics: Path | None
     stems: Path | None = None
     label: int | None = None
     #: the song's ground-truth file (the sheet's column; the plan also finds one beside the audio).
@@ -45,7 +49,8 @@ class Song:
 
     def info(self) -> dict:
         """JSON-ready description for explanation metadata (``notes`` only when there are some)."""
-        info = {"song_id": self.song_id, "audio": str(self.audio), "lyrics": str(self.lyrics),
+        info = {"song_id": self.song_id, "audio": str(self.audio),
+                "lyrics": None if self.lyrics is None else str(self.lyrics),
                 "stems": None if self.stems is None else str(self.stems), "true_label": self.label}
         if self.notes:
             info["notes"] = list(self.notes)
@@ -66,7 +71,7 @@ def read_sample_sheet(path: str | os.PathLike, check_files: bool = True, need_st
         for line, song in rows:
             files = [("audio", song.audio), ("lyrics", song.lyrics)] + ([("stems", song.stems)] if need_stems else [])
             problems += [SongProblem(song.song_id, line, f"{kind} file not found: {file}")
-                         for kind, file in files if not file.exists()]
+                         for kind, file in files if file is not None and not file.exists()]
             if song.ground_truth is not None and (reason := ground_truth_problem(song.ground_truth)):
                 problems.append(SongProblem(song.song_id, line, reason))
     if problems:
@@ -105,6 +110,7 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
         stems = (row.get("stems") or "").strip()
         truth = (row.get("ground_truth") or "").strip()
         split = (row.get("split") or "").strip()
+        lyrics = (row.get("lyrics") or "").strip()
         reason = None
         if not SONG_ID.match(song_id):
             reason = "song_id must be letters, digits, '_', '-', '.'"
@@ -121,7 +127,8 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
             problems.append(SongProblem(song_id, number, reason))
             continue
         songs.append((number, Song(song_id=song_id, audio=_resolve(path, row["audio"]),
-                                   lyrics=_resolve(path, row["lyrics"]), stems=_resolve(path, stems) if stems else None,
+                                   lyrics=_resolve(path, lyrics) if lyrics else None,
+                                   stems=_resolve(path, stems) if stems else None,
                                    label=int(label) if label else None,
                                    ground_truth=_resolve(path, truth) if truth else None,
                                    split=split or None)))
@@ -129,15 +136,16 @@ def read_sample_sheet_rows(path: str | os.PathLike, need_stems: bool = False) ->
 
 
 def write_sample_sheet(path: str | os.PathLike, songs: list[Song]) -> Path:
-    """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic); the
-    ``ground_truth`` and ``split`` columns only when some song has one."""
+    """Write ``songs`` as a TSV, paths relative to the sheet's folder when possible (atomic); an empty
+    ``lyrics`` cell for a song without lyrics; the ``ground_truth`` and ``split`` columns only when some
+    song has one."""
     path = Path(path)
     truth = any(s.ground_truth is not None for s in songs)
     split = any(s.split is not None for s in songs)
     columns = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
     lines = ["\t".join((columns if truth else columns[:-1]) + (("split",) if split else ()))]
     for s in songs:
-        cells = [s.song_id, _relative(path, s.audio), _relative(path, s.lyrics),
+        cells = [s.song_id, _relative(path, s.audio), "" if s.lyrics is None else _relative(path, s.lyrics),
                  "" if s.stems is None else _relative(path, s.stems), "" if s.label is None else str(s.label)]
         if truth:
             cells.append("" if s.ground_truth is None else _relative(path, s.ground_truth))

@@ -6,7 +6,9 @@ settings that say which column holds what (``data.columns.*``), what the lyrics 
 (``data.lyrics_as``: a path, the text itself, or ``auto``), how labels map to 0/1 (``data.labels``)
 and where relative paths start (``data.base_dir``). Inline lyrics are written to files (one per
 song, rewritten only when their text changes, so the workflow re-runs nothing), as every stage reads
-lyrics from a file.
+lyrics from a file. An empty lyrics cell is empty lyrics text (an instrumental, ``data.empty_lyrics``),
+except with ``lyrics_as=path``: there, as in the workflow's own sheet, it means no lyrics were given
+(``Song.lyrics is None``, explained from the audio alone).
 
 Rows are ``(line, Song)`` as :func:`~musiclime.common.sample_sheet.read_sample_sheet_rows` gives them:
 ``line`` is the row's first line in a CSV/TSV (the header is line 1; a quoted field may span lines),
@@ -54,6 +56,8 @@ class TableSettings:
             the table's folder.
         keys: per field, the name errors give its setting (``data.columns.audio``, or a CLI option).
         labels_key: the name errors give the label mapping.
+        no_lyrics: ignore the lyrics column (it need not exist): every song is given without lyrics
+            (``musiclime sheet TABLE --no-lyrics``).
     """
 
     columns: Mapping[str, str] = field(default_factory=lambda: {f: f for f in FIELDS})
@@ -62,6 +66,7 @@ class TableSettings:
     base_dir: Path | None = None
     keys: Mapping[str, str] = field(default_factory=lambda: {f: f"data.columns.{f}" for f in FIELDS})
     labels_key: str = "data.labels"
+    no_lyrics: bool = False
 
     def column(self, name: str) -> str:
         return str(self.columns.get(name) or name)
@@ -209,7 +214,8 @@ def table_rows(path: str | os.PathLike, settings: TableSettings, lyrics_dir: Pat
     A row is left out (as by :func:`~musiclime.common.sample_sheet.read_sample_sheet_rows`) when its id is
     not path-safe or repeats, its label is not mapped (or not 0/1), its split is unknown, or
     (``need_stems``) it names no stems folder. Song ids absent from the table come from the audio
-    file names. Inline lyrics are written under ``lyrics_dir``. Files are not opened (the song
+    file names. Inline lyrics are written under ``lyrics_dir``; a song has no lyrics (``None``) when its
+    cell is empty under ``lyrics_as=path``, or with ``settings.no_lyrics``. Files are not opened (the song
     checks do that).
 
     Raises:
@@ -221,6 +227,8 @@ def table_rows(path: str | os.PathLike, settings: TableSettings, lyrics_dir: Pat
     present = set(header)
     for name in FIELDS:
         column = settings.column(name)
+        if name == "lyrics" and settings.no_lyrics:
+            continue
         if column not in present and (name in REQUIRED_FIELDS or column != name):
             raise ConfigError(f"sample sheet {path} has no column {column!r} ({settings.key(name)}); "
                               f"its columns: {', '.join(header)}")
@@ -255,7 +263,8 @@ def table_rows(path: str | os.PathLike, settings: TableSettings, lyrics_dir: Pat
         if reason:
             problems.append(SongProblem(song_id, line, reason))
             continue
-        lyrics = _lyrics_file(cell["lyrics"], song_id, settings.lyrics_as, base, lyrics_dir)
+        lyrics = None if settings.no_lyrics else _lyrics_file(cell["lyrics"], song_id, settings.lyrics_as, base,
+                                                              lyrics_dir)
         stems, truth = cell["stems"].strip(), cell["ground_truth"].strip()
         songs.append((line, Song(song_id=song_id, audio=resolve(base, audio), lyrics=lyrics,
                                  stems=resolve(base, stems) if stems else None, label=label,
@@ -285,7 +294,11 @@ def lyrics_is_path(value: str, base: Path) -> bool:
     return value.lower().endswith(LYRICS_FILE_SUFFIXES) or resolve(base, value).is_file()
 
 
-def _lyrics_file(value: str, song_id: str, lyrics_as: str, base: Path, lyrics_dir: Path) -> Path:
+def _lyrics_file(value: str, song_id: str, lyrics_as: str, base: Path, lyrics_dir: Path) -> Path | None:
+    """The song's lyrics file: the path the cell names, or its text written under ``lyrics_dir``; ``None``
+    for an empty cell of a ``path`` column (no lyrics given)."""
+    if lyrics_as == "path" and not value.strip():
+        return None
     if lyrics_as == "path" or (lyrics_as == "auto" and lyrics_is_path(value, base)):
         return resolve(base, value.strip())
     return write_if_changed(Path(lyrics_dir) / f"{song_id}.txt", value.replace("\r\n", "\n").strip() + "\n")

@@ -13,7 +13,9 @@ A ground-truth file (the sheet's ``ground_truth`` column, or ``ground_truth.json
 is read and checked too: a missing, unreadable or invalid one makes the row bad, naming the file and key.
 
 Empty lyrics (no text but whitespace) are not an error by default: the song is explained as an
-instrumental, from its audio alone, with a note that its page shows (``data.empty_lyrics``).
+instrumental, from its audio alone, with a note that its page shows (``data.empty_lyrics``). A row
+whose lyrics cell is empty (``Song.lyrics is None``: ``--no-lyrics``) gave no lyrics on purpose: it is
+explained from its audio alone too, with its own note, whatever ``data.empty_lyrics`` says.
 """
 
 from __future__ import annotations
@@ -66,6 +68,16 @@ def empty_lyrics_note(lyrics: Path) -> str:
     """The note an instrumental-by-empty-lyrics song carries (on its page and in its metadata)."""
     return (f"the lyrics file {lyrics} holds no lyric line: the song is explained as an instrumental, from its audio alone "
             "(data.empty_lyrics=bad refuses such songs instead)")
+
+
+#: Songs a warning names, at most (songs without lyrics are counted in one warning).
+MAX_NAMED = 10
+
+
+def no_lyrics_note() -> str:
+    """The note a song given without lyrics carries (an empty lyrics cell in the sample sheet)."""
+    return ("no lyrics were given for this song (its lyrics cell in the sample sheet is empty, as --no-lyrics "
+            "writes it): it is explained from its audio alone")
 
 
 class FileVerdicts:
@@ -225,22 +237,34 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
         has_lyrics: whether a lyrics text has something to explain (the plan passes the lyrics
             factorization's own test, so a file of ``[Chorus]`` tags alone counts as empty).
         lyrics_needed: some sweep point explains the lyrics alone (``explain.modality=lyrical``):
-            empty lyrics make the row bad whatever ``empty_lyrics`` says.
+            empty lyrics make the row bad whatever ``empty_lyrics`` says, and so does a row without lyrics.
 
     Returns:
         ``(problems, notes)``: every problem found (several per row possible), and per song id the
-        notes its explanation carries (an empty lyrics file explained as an instrumental).
+        notes its explanation carries (an empty lyrics file explained as an instrumental, or a row
+        without lyrics, ``Song.lyrics is None``: explained from its audio alone whatever ``empty_lyrics`` says).
     """
     if empty_lyrics not in EMPTY_LYRICS_CHOICES:
         from .errors import ConfigError
 
         raise ConfigError(f"config key data.empty_lyrics must be one of {EMPTY_LYRICS_CHOICES}, got {empty_lyrics!r}")
     verdicts = verdicts or FileVerdicts()
+    without_lyrics: list[str] = []  # songs given without lyrics (Song.lyrics is None), named in one warning
     problems: list[SongProblem] = []
     notes: dict[str, list[str]] = {}
     verdicts.prefetch([Path(song.audio) for _, song in rows])  # in parallel, before the row-by-row loop
     for line, song in _progress(rows):
+        if song.lyrics is None:
+            if lyrics_needed:
+                problems.append(SongProblem(song.song_id, line, "no lyrics were given (the sample sheet's "
+                                                                "lyrics cell is empty); explain.modality=lyrical "
+                                                                "needs lyrics"))
+            else:
+                notes.setdefault(song.song_id, []).append(no_lyrics_note())
+                without_lyrics.append(song.song_id)
         for kind, path in (("audio", song.audio), ("lyrics", song.lyrics)):
+            if path is None:
+                continue
             reason = verdicts.verdict(Path(path), kind)
             if reason:
                 problems.append(SongProblem(song.song_id, line, reason))
@@ -261,9 +285,14 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
         log.info("decoded or read %d new song file(s); verdicts cached in %s", len(verdicts.checked),
                  verdicts.cache_file)
     verdicts.save()
+    if without_lyrics:
+        shown = ", ".join(without_lyrics[:MAX_NAMED]) + (", ..." if len(without_lyrics) > MAX_NAMED else "")
+        log.warning("%d song(s) given without lyrics (empty lyrics cell) are explained from their audio alone: %s",
+                    len(without_lyrics), shown)
     for song_id, song_notes in notes.items():
         for note in song_notes:
-            log.warning("song %r: %s", song_id, note)
+            if note != no_lyrics_note():
+                log.warning("song %r: %s", song_id, note)
     return problems, notes
 
 

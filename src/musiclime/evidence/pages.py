@@ -229,21 +229,27 @@ def certified_meaning(certification: Mapping | None) -> str:
 def exact_context(explanation: MusicLIMEExplanation, label: int) -> dict | None:
     """The exact coarse attribution as the page shows it (``None`` when not recorded): ``cells`` (each
     stem, the lyrics, the audio as a whole and the interaction: name, value, colour), the four
-    probabilities in words, what it cost and the fine explanation's consistency with it."""
+    probabilities in words, what it cost and the fine explanation's consistency with it; ``lyrics``:
+    whether lyrics were explained (without, e.g. an instrumental or a song given without lyrics, the
+    lyrics' and the interaction's cells, always 0, are left out, and the probabilities are the audio's two)."""
     modality = modality_attribution_of(explanation, label)
     if modality is None:
         return None
+    lyrics = any(f["type"] == "lyrics" for f in explanation.features)
     stems = dict(stem_attribution_of(explanation, label) or {})
     consistency = stems.pop("consistency", None) or {}
-    values = [(name, value) for name, value in stems.items()]
-    values += [("audio (all stems)", modality["audio"]), ("audio x lyrics", modality["interaction"])]
+    values = [(name, value) for name, value in stems.items() if lyrics or name != "lyrics"]
+    values += [("audio (all stems)", modality["audio"])] + ([("audio x lyrics", modality["interaction"])]
+                                                             if lyrics else [])
     limit = max(abs(v) for _, v in values) if values else 0.0
     p = modality["probabilities"]
     block = explanation.metadata.get("stem_attribution") or {}
     gap = consistency.get("max_abs_gap")
+    probabilities = (f"{p['both']:.3f} with everything, {p['lyrics_only']:.3f} without the audio, "
+                     f"{p['audio_only']:.3f} without the lyrics, {p['neither']:.3f} without both" if lyrics else
+                     f"{p['both']:.3f} with the audio, {p['lyrics_only']:.3f} without it")
     return {"cells": [{"name": n, "value": f"{v:+.3f}", "color": weight_color(v, limit)} for n, v in values],
-            "probabilities": f"{p['both']:.3f} with everything, {p['lyrics_only']:.3f} without the audio, "
-                             f"{p['audio_only']:.3f} without the lyrics, {p['neither']:.3f} without both",
+            "probabilities": probabilities, "lyrics": lyrics,
             "predictions": block.get("predictions"),
             "consistency": None if gap is None else (
                 f"the full fit's weights of each stem's components add up to within {gap:.3f} of its exact value "

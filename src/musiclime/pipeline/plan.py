@@ -11,6 +11,11 @@ Each stage's artifact path is keyed by exactly the configuration that can change
   certification level)
 
 Keys are readable prefixes plus a short hash of the slice, e.g. ``kw25-ds1-3fa2c1d0``.
+
+A song given without lyrics (an empty lyrics cell, ``Song.lyrics is None``) is explained from its audio
+alone: the jobs that read a lyrics file read one shared empty file, :data:`NO_LYRICS_FILE`
+(:meth:`WorkflowPlan.lyrics_file`), so every stage treats it as it treats an instrumental's empty
+lyrics; its explanation's ``song_info`` records ``"lyrics": null`` and its note.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from ..common.atomic_io import write_text
 from ..common.errors import ConfigError
 from ..common.ground_truth_file import ground_truth_path
 from ..common.sample_sheet import Song
@@ -40,6 +46,8 @@ SEPARATION_KEYS = {"stems": ("backend", "residual"), "time_only": ("backend",),
 MASK_KEYS = ("num_samples", "temporal_segments", "modality", "lyrics_unit", "sampler", "seed")
 MODEL_KEYS = ("name", "predict_fn", "requires", "batch_size", "memory_budget_mb")
 FIT_KEYS = ("kernel_width", "distance_scale", "feature_selection", "num_features", "labels")
+#: The empty lyrics file the jobs of songs given without lyrics read, under the working directory.
+NO_LYRICS_FILE = Path(".musiclime") / "no_lyrics.txt"
 EVALUATION_KEYS = ("stability", "stability_seeds", "faithfulness", "faithfulness_steps", "faithfulness_random_draws",
                    "faithfulness_seed", "randomization", "randomization_seeds", "randomization_cascade",
                    "data_randomization")
@@ -232,6 +240,14 @@ def checked_songs(data: dict, need_stems: bool, lyrical: bool = False) -> tuple[
     return songs, problems
 
 
+def write_no_lyrics_file() -> Path:
+    """Write :data:`NO_LYRICS_FILE` (empty, atomically) unless it is there and empty already: every parse of
+    the Snakefile plans again, and a rewrite would re-run the jobs that read it."""
+    if not (NO_LYRICS_FILE.is_file() and NO_LYRICS_FILE.stat().st_size == 0):
+        write_text(NO_LYRICS_FILE, "")
+    return NO_LYRICS_FILE
+
+
 class WorkflowPlan:
     """Every artifact of one invocation: songs x sweep points, with the config slices behind each key.
 
@@ -246,6 +262,8 @@ class WorkflowPlan:
         self.songs = {s.song_id: s for s in songs}
         #: the songs a fusion head trains on: every good row of the sheet (``data.songs`` only picks whom to explain)
         self.training = list(songs if training is None else training)
+        if any(song.lyrics is None for song in [*songs, *self.training]):
+            write_no_lyrics_file()
         #: rows of the sample sheet left out (``data.skip_bad_songs=true``), with why
         self.skipped = list(skipped)
         self.paths = ArtifactPaths(sweep.points[0].config["results_dir"])
@@ -344,6 +362,12 @@ class WorkflowPlan:
         head_dir = (model.get("predict_fn") or {}).get("head_dir")
         key = None if not head_dir else Path(head_dir).name
         return head_dir if key in self.detectors.heads else None
+
+    @staticmethod
+    def lyrics_file(song: Song) -> str:
+        """The lyrics file the jobs of ``song`` read: its own, or :data:`NO_LYRICS_FILE` when it was given
+        without lyrics (explained from its audio alone, as an instrumental)."""
+        return str(NO_LYRICS_FILE if song.lyrics is None else song.lyrics)
 
     def keys(self, point: SweepPoint | str) -> dict[str, str]:
         return self.point_keys[point if isinstance(point, str) else point.id]
