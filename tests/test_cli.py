@@ -29,6 +29,9 @@ from musiclime.common.song_checks import no_lyrics_note
 from musiclime.pipeline.hydra_configs import compose_config, compose_sweep
 from musiclime.pipeline.plan import NO_LYRICS_FILE, WorkflowPlan, checked_songs
 
+from .audio_encoders import encode
+from .audio_encoders import song as encoded_song
+
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 RATE = 22050
@@ -489,12 +492,14 @@ def test_explain_over_a_folder_prints_each_page_and_its_lead(tmp_path):
 
 @pytest.mark.slow
 def test_explain_a_folder_without_lyrics_from_its_audio_alone(tmp_path):
-    """WAV songs, one with a .txt beside it: with --no-lyrics every song is explained from its audio alone
-    and its page says the lyrics were not given."""
-    folder = tmp_path / "wavs"
+    """A folder of MP3s alone (LAME without a Xing header, FFmpeg's LAME with one), one with a .txt beside
+    it: with --no-lyrics every song is explained from its audio alone and its page says the lyrics were
+    not given."""
+    folder = tmp_path / "mp3s"
     folder.mkdir()
-    for i in range(2):
-        write_song(folder / f"song {i}.wav", "ignored line\n" if i == 0 else None, seconds=3.0, seed=i)
+    for i, kind in enumerate(("lame_mp3", "ffmpeg_mp3")):
+        encode(kind, folder / f"song {i}.mp3", encoded_song(3.0, RATE, seed=i), RATE)
+    (folder / "song 0.txt").write_text("ignored line\n", encoding="utf-8")
     out = tmp_path / "work"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(

@@ -338,3 +338,27 @@ def test_lead_sentences_for_one_modality_and_another_class(report):
     assert "of the weight" not in sentences[1] and "no lyric unit stands out" in sentences[1]
     other = lead_sentences(explanation, 1 - predicted, [])
     assert other[0].endswith(f"This page explains the class {explanation.label_name(1 - predicted)}.")
+
+
+def test_the_exact_table_leaves_out_the_lyrics_only_when_none_were_explained_and_they_move_nothing():
+    """A song given without lyrics (or an empty lyrics file): no lyric feature, and removing the lyrics
+    changes no probability, so the table shows the stems and the audio only. An audio-only explanation
+    (modality=audio) of a song whose lyrics move the model keeps the lyrics' and the interaction's cells."""
+    from types import SimpleNamespace
+
+    from musiclime.evidence.pages import exact_context
+
+    def explanation(probabilities, lyrics_value):
+        metadata = {"modality_attribution": {"labels": {"1": {
+                        "audio": 0.3, "lyrics": lyrics_value, "interaction": 0.0, "audio_share": 1.0,
+                        "probabilities": probabilities}}},
+                    "stem_attribution": {"labels": {"1": {"vocals": 0.2, "drums": 0.1, "lyrics": lyrics_value}}}}
+        return SimpleNamespace(features=[{"type": "audio", "name": "vocals_T0"}], metadata=metadata)
+
+    silent = exact_context(explanation({"both": 0.8, "audio_only": 0.8, "lyrics_only": 0.5, "neither": 0.5}, 0.0), 1)
+    assert not silent["lyrics"] and [c["name"] for c in silent["cells"]] == ["vocals", "drums", "audio (all stems)"]
+    assert silent["probabilities"] == "0.800 with the audio, 0.500 without it"
+    heard = exact_context(explanation({"both": 0.8, "audio_only": 0.6, "lyrics_only": 0.5, "neither": 0.4}, 0.15), 1)
+    assert heard["lyrics"] and [c["name"] for c in heard["cells"]] == ["vocals", "drums", "lyrics", "audio (all stems)",
+                                                                       "audio x lyrics"]
+    assert "without the lyrics" in heard["probabilities"]

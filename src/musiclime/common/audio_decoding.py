@@ -132,6 +132,8 @@ def _ffmpeg_info(path: Path) -> AudioInfo:
             raise AudioError(f"no audio stream in {path} ({container.format.name})")
         stream = container.streams.audio[0]
         rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+        if rate <= 0 or not stream.codec_context.channels:  # FFmpeg guessed a format by the name alone
+            raise AudioError(f"no decodable audio stream ({container.format.name}: no sample rate or channels)")
         frames = None
         if stream.duration is not None and stream.time_base is not None and rate:
             frames = int(round(stream.duration * stream.time_base * rate))

@@ -230,19 +230,23 @@ def exact_context(explanation: MusicLIMEExplanation, label: int) -> dict | None:
     """The exact coarse attribution as the page shows it (``None`` when not recorded): ``cells`` (each
     stem, the lyrics, the audio as a whole and the interaction: name, value, colour), the four
     probabilities in words, what it cost and the fine explanation's consistency with it; ``lyrics``:
-    whether lyrics were explained (without, e.g. an instrumental or a song given without lyrics, the
-    lyrics' and the interaction's cells, always 0, are left out, and the probabilities are the audio's two)."""
+    whether the lyrics are shown (when no lyric feature was explained and removing the lyrics changes no
+    probability, e.g. an instrumental or a song given without lyrics, the lyrics' and the interaction's
+    cells, both exactly 0, are left out, and the probabilities are the audio's two)."""
     modality = modality_attribution_of(explanation, label)
     if modality is None:
         return None
-    lyrics = any(f["type"] == "lyrics" for f in explanation.features)
+    p = modality["probabilities"]
+    # left out only when nothing of the lyrics was explained and they move nothing (exactly: empty lyrics);
+    # a modality="audio" explanation of a song whose lyrics matter keeps the lyrics' cells
+    lyrics = (any(f["type"] == "lyrics" for f in explanation.features)
+              or p["both"] != p["audio_only"] or p["lyrics_only"] != p["neither"])
     stems = dict(stem_attribution_of(explanation, label) or {})
     consistency = stems.pop("consistency", None) or {}
     values = [(name, value) for name, value in stems.items() if lyrics or name != "lyrics"]
     values += [("audio (all stems)", modality["audio"])] + ([("audio x lyrics", modality["interaction"])]
                                                              if lyrics else [])
     limit = max(abs(v) for _, v in values) if values else 0.0
-    p = modality["probabilities"]
     block = explanation.metadata.get("stem_attribution") or {}
     gap = consistency.get("max_abs_gap")
     probabilities = (f"{p['both']:.3f} with everything, {p['lyrics_only']:.3f} without the audio, "
