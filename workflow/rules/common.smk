@@ -7,7 +7,6 @@
 # on a cluster each is a SLURM job (or one of a group job: profiles/slurm), whose own Snakemake
 # process keeps model workers for the jobs of its group. Cheap jobs (perturb, fit, media, reports,
 # tracking) are `localrules`: they run on the host of the main Snakemake process.
-from musiclime.common.song_checks import no_lyrics_note
 from musiclime.pipeline import stages
 from musiclime.pipeline.worker_pool import start_pools
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
@@ -286,14 +285,8 @@ onsuccess:
         print(f"  songs not explained (data.skip_bad_songs=true; {RESULTS}/sweeps/{SWEEP_ID}/skipped_songs.tsv):")
         for problem in PLAN.skipped:
             print(f"    {problem.describe()}")
-    without_lyrics = [song.song_id for song in PLAN.songs.values() if song.lyrics is None]
-    if without_lyrics:
-        print(f"  explained from their audio alone, no lyrics given: {len(without_lyrics)} song(s) "
-              f"({', '.join(without_lyrics[:10])}{', ...' if len(without_lyrics) > 10 else ''})")
-    for song in PLAN.songs.values():
-        for note in song.notes:
-            if note != no_lyrics_note():
-                print(f"  note, song {song.song_id}: {note}")
+    for line in PLAN.notes_summary():
+        print(f"  {line}")
     tracking = PLAN.sweep.points[0].config["tracking"]
     if tracking["enabled"]:
         print(mlflow_summary(tracking, f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json"))

@@ -74,6 +74,11 @@ def empty_lyrics_note(lyrics: Path) -> str:
 MAX_NAMED = 10
 
 
+def named_songs(song_ids: Sequence[str]) -> str:
+    """The first :data:`MAX_NAMED` song ids, comma-separated, with ``...`` when there are more."""
+    return ", ".join(song_ids[:MAX_NAMED]) + (", ..." if len(song_ids) > MAX_NAMED else "")
+
+
 def no_lyrics_note() -> str:
     """The note a song given without lyrics carries (an empty lyrics cell in the sample sheet)."""
     return ("no lyrics were given for this song (its lyrics cell in the sample sheet is empty, as --no-lyrics "
@@ -286,9 +291,8 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
                  verdicts.cache_file)
     verdicts.save()
     if without_lyrics:
-        shown = ", ".join(without_lyrics[:MAX_NAMED]) + (", ..." if len(without_lyrics) > MAX_NAMED else "")
         log.warning("%d song(s) given without lyrics (empty lyrics cell) are explained from their audio alone: %s",
-                    len(without_lyrics), shown)
+                    len(without_lyrics), named_songs(without_lyrics))
     for song_id, song_notes in notes.items():
         for note in song_notes:
             if note != no_lyrics_note():

@@ -31,7 +31,7 @@ from ..common.errors import ConfigError
 from ..common.ground_truth_file import ground_truth_path
 from ..common.sample_sheet import Song
 from ..common.sheet_table import sheet_rows
-from ..common.song_checks import FileVerdicts, SongProblem, check_files
+from ..common.song_checks import FileVerdicts, SongProblem, check_files, named_songs, no_lyrics_note
 from ..factorization.lyrics import lyric_lines
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD
 from .demo_set import demo_songs
@@ -368,6 +368,19 @@ class WorkflowPlan:
         """The lyrics file the jobs of ``song`` read: its own, or :data:`NO_LYRICS_FILE` when it was given
         without lyrics (explained from its audio alone, as an instrumental)."""
         return str(NO_LYRICS_FILE if song.lyrics is None else song.lyrics)
+
+    def notes_summary(self) -> list[str]:
+        """Lines of the end-of-run message about the songs' notes: the songs given without lyrics counted
+        (and named, :func:`~musiclime.common.song_checks.named_songs`) in one line, every other note
+        per song."""
+        without = [song.song_id for song in self.songs.values() if song.lyrics is None]
+        lines = []
+        if without:
+            lines.append(f"explained from their audio alone, no lyrics given: {len(without)} song(s) "
+                         f"({named_songs(without)})")
+        lines += [f"note, song {song.song_id}: {note}" for song in self.songs.values() for note in song.notes
+                  if note != no_lyrics_note()]
+        return lines
 
     def keys(self, point: SweepPoint | str) -> dict[str, str]:
         return self.point_keys[point if isinstance(point, str) else point.id]
