@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import re
+import http.client
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.request
@@ -20,7 +23,7 @@ from typer.testing import CliRunner
 from musiclime import load_explanation
 from musiclime.cli import explain as explain_mod
 from musiclime.cli.app import app
-from musiclime.cli.serve import HOST, make_server
+from musiclime.cli.serve import HOST, make_server, opening_line
 from musiclime.common.audio import save_audio
 from musiclime.common.errors import ConfigError
 from musiclime.common.sample_sheet import read_sample_sheet
@@ -452,6 +455,131 @@ def test_open_serves_the_newest_index_and_stops_on_ctrl_c(tmp_path):
 def test_open_refuses_a_missing_folder(tmp_path):
     result = cli("open", tmp_path / "results")
     assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+SECRET = b"outside the results: must never be served"
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A results folder with symlinks in and out of it, served on a free port in a thread: (port, results)."""
+    results = results_folder(tmp_path)
+    (tmp_path / "secret.txt").write_bytes(SECRET)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_bytes(SECRET)
+    (results / "points" / "p1").mkdir(parents=True)
+    (results / "points" / "p1" / "report.html").write_text("<html>a report</html>")
+    (results / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    (results / "points" / "out").symlink_to(tmp_path / "outside", target_is_directory=True)
+    (results / "points" / "same.html").symlink_to(Path("p1") / "report.html")
+    server = make_server(results, 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], results
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def fetch(port: int, target: str, host: str | None = "", method: str = "GET") -> tuple[int, bytes]:
+    """``method target`` sent as is to 127.0.0.1:port with Host ``host`` ("": the bound one, None: no Host)."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+        if host is not None:
+            connection.putheader("Host", host or f"{HOST}:{port}")
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def raw_request(port: int, request: bytes) -> bytes:
+    """The whole answer to a hand-written ``request`` (for targets and versions http.client won't send)."""
+    with socket.create_connection((HOST, port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_open_serves_files_of_the_results_and_symlinks_that_stay_inside(served):
+    port, _ = served
+    assert fetch(port, "/sweeps/abc123/index.html") == (200, b"<html>the index</html>")
+    assert fetch(port, "/points/p1/report.html?x=1#top") == (200, b"<html>a report</html>")
+    assert fetch(port, "/points/same.html") == (200, b"<html>a report</html>")
+    assert fetch(port, "/sweeps/abc123/index.html", host=f"localhost:{port}") == (200, b"<html>the index</html>")
+    assert fetch(port, "/sweeps/abc123/index.html", host=f"LocalHost:{port}")[0] == 200
+    assert fetch(port, "/points/p1/report.html", method="HEAD") == (200, b"")
+
+
+@pytest.mark.parametrize("target", ["/leak.txt", "/points/out/secret.txt", "/points/out/", "/points/out",
+                                    "/points/%6fut/secret.txt", "/le%61k.txt"])
+def test_open_refuses_symlinks_out_of_the_results(served, target):
+    port, _ = served
+    for method in ("GET", "HEAD"):
+        status, body = fetch(port, target, method=method)
+        assert status == 404 and SECRET not in body, (method, target, status, body)
+
+
+@pytest.mark.parametrize("target", ["/../secret.txt", "/sweeps/../../secret.txt", "/points/p1/../../../secret.txt",
+                                    "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/sweeps/%2e%2e/%2e%2e/secret.txt",
+                                    "/%2e%2e%2fsecret.txt", "/..%2Fsecret.txt", "/sweeps/abc123/%2e%2e/index.html",
+                                    "/sweeps/%2e%2e/sweeps/abc123/index.html", "/sweeps/abc123/index.html%00"])
+def test_open_refuses_traversal(served, target):
+    port, _ = served
+    status, body = fetch(port, target)
+    assert status == 404 and SECRET not in body and b"the index" not in body, (target, status, body)
+
+
+@pytest.mark.parametrize("target", ["/", "/sweeps", "/sweeps/", "/sweeps/abc123/", "/points/p1", "/.", "/sweeps/."])
+def test_open_lists_no_directories(served, target):
+    port, _ = served
+    status, body = fetch(port, target)
+    assert status == 403 and b"index.html" in body and b"abc123" not in body and b"report" not in body, body
+    assert fetch(port, target, method="HEAD") == (403, b"")
+
+
+@pytest.mark.parametrize("host", ["evil.example:{port}", "evil.example", "127.0.0.1:{wrong}", "localhost:{wrong}",
+                                  "127.0.0.1", "127.0.0.2:{port}", "sub.localhost:{port}", "localhost.:{port}",
+                                  "[::1]:{port}", ""])
+def test_open_refuses_a_foreign_host(served, host):
+    port, _ = served
+    host = host.format(port=port, wrong=port + 1 if port < 65535 else port - 1) or " "
+    for method in ("GET", "HEAD"):
+        status, body = fetch(port, "/sweeps/abc123/index.html", host=host, method=method)
+        assert status == 421 and b"the index" not in body, (host, method, status, body)
+    status, body = fetch(port, "/leak.txt", host=host)
+    assert status == 421 and SECRET not in body and f"http://127.0.0.1:{port}/".encode() in body
+
+
+def test_open_refuses_requests_without_one_loopback_host(served):
+    port, _ = served
+    assert fetch(port, "/sweeps/abc123/index.html", host=None)[0] == 421
+    no_host = raw_request(port, b"GET /sweeps/abc123/index.html HTTP/1.0\r\n\r\n")
+    assert no_host.startswith(b"HTTP/1.0 421") and b"the index" not in no_host
+    good, evil = f"Host: 127.0.0.1:{port}\r\n".encode(), b"Host: evil.example\r\n"
+    for headers in (good + evil, evil + good):
+        request = b"GET /sweeps/abc123/index.html HTTP/1.1\r\n" + headers + b"Connection: close\r\n\r\n"
+        answer = raw_request(port, request)
+        assert answer.startswith(b"HTTP/1.0 421") and b"the index" not in answer, answer
+    absolute = raw_request(port, f"GET http://evil.example/sweeps/abc123/index.html HTTP/1.1\r\nHost: 127.0.0.1:{port}"
+                                 "\r\nConnection: close\r\n\r\n".encode())
+    assert absolute.startswith(b"HTTP/1.0 400") and b"the index" not in absolute, absolute
+
+
+def test_open_without_an_index_says_what_to_run(tmp_path):
+    (tmp_path / "results").mkdir()
+    server = make_server(tmp_path / "results", 0)
+    try:
+        line = opening_line(server, tmp_path / "results")
+    finally:
+        server.server_close()
+    assert line.startswith("no index page in ") and "musiclime explain" in line and "http://127.0.0.1:" in line
 
 
 # --- musiclime provenance, the entry points ---------------------------------------------------------------
