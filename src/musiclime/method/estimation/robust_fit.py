@@ -84,8 +84,8 @@ def mask_clusters(masks: np.ndarray, layout: FeatureLayout, columns: np.ndarray 
     labels = [_canonical_labels(masks[:, :split]), _canonical_labels(masks[:, split:])]
     n_audio = int(np.sum(columns < split))
     parts = [Clustering(1, labels[0], n_audio + 1), Clustering(1, labels[1], len(columns) - n_audio + 1)]
-    joint = Clustering(-1, np.unique(np.stack(labels, axis=1), axis=0, return_inverse=True)[1].reshape(-1)
-                       .astype(np.int64), total)
+    pairs = labels[0] * (int(labels[1].max()) + 1) + labels[1]
+    joint = Clustering(-1, np.unique(pairs, return_inverse=True)[1].reshape(-1).astype(np.int64), total)
     return parts if is_grid(parts, joint) else parts + [joint]
 
 
@@ -103,8 +103,12 @@ def combination(clusters: list[Clustering]) -> str:
 
 
 def _canonical_labels(part: np.ndarray) -> np.ndarray:
-    """One label per distinct mask, a mask and its complement sharing it; ``(rows,)`` int64."""
+    """One label per distinct mask, a mask and its complement sharing it; ``(rows,)`` int64 (masks of up to
+    62 columns are packed into one integer each, so the distinct ones are found in 1-D)."""
     canonical = np.where(part[:, :1] == 1, part, 1 - part)
+    if canonical.shape[1] <= 62:
+        codes = canonical.astype(np.int64) @ (np.int64(1) << np.arange(canonical.shape[1], dtype=np.int64))
+        return np.unique(codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
     return np.unique(canonical, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
