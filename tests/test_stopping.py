@@ -149,6 +149,12 @@ def test_the_explainer_fits_the_rows_the_rule_scored(factorization, text_factori
     assert (metrics["samples_used"], metrics["stopping_stable"], metrics["stopping_rounds"]) == (102, 1.0, 1)
     assert metrics["stopping_separation"] >= StoppingRule().as_dict()["z"]
     assert metrics["stopping_certified_top_k"] == exp.metadata["stopping"]["certified_top_k"] >= 5
+    # the rule looked once and stopped: that look had 102 / 3000 of alpha, and so do the explanation's claims
+    assert exp.metadata["stopping"]["look_fraction"] == pytest.approx(102 / 3000, rel=1e-4)
+    assert exp.metadata["stopping"]["rounds"][0]["alpha"] == pytest.approx(0.1 * 102 / 3000, rel=1e-3)
+    certification = exp.metadata["certification"]
+    assert certification["alpha"] == 0.1 and certification["tested_at"] == pytest.approx(0.1 * 102 / 3000, rel=1e-3)
+    assert "tested at" in certification["correction"]
 
 
 def test_the_song_page_and_mlflow_say_what_the_rule_decided():
@@ -231,3 +237,55 @@ def test_modality_top_k_names_its_key_and_stays_out_of_default_paths():
     assert "modality_top_k" not in masks_slice(explain)["stopping"]
     explain["stopping"]["modality_top_k"] = 3
     assert masks_slice(explain)["stopping"]["modality_top_k"] == 3
+
+
+def test_look_fractions_spend_alpha_once_over_the_looks():
+    from musiclime.method.estimation.stopping import claim_level, look_fractions
+
+    ends = round_ends(4000, StoppingRule())
+    fractions = look_fractions(ends)
+    assert ends[0] == 250 and ends[-1] == 4000 and sum(fractions) == pytest.approx(1.0)
+    assert fractions[0] == pytest.approx(250 / 4000) and fractions[-1] == pytest.approx((4000 - ends[-2]) / 4000)
+    assert claim_level(0.1, None) == 0.1 and claim_level(0.1, {"look_fraction": 0.25}) == pytest.approx(0.025)
+    with pytest.raises(ConfigError, match="explain.stopping.spending"):
+        StoppingRule(spending="pocock")
+
+
+@pytest.mark.slow
+def test_claims_after_the_rule_stops_hold_at_alpha():
+    """A linear glass box whose 5th and 6th features tie (0.3, 0.25, 0.2, 0.15, 0.1, 0.1, four zeros), a
+    rule asking for 5 ranks, 200 mask seeds: the order of ranks 5 and 6 cannot be certified, so every
+    stop on it is a wrong claim. Testing each of the 8 looks at the full alpha and certifying the
+    explanation at alpha on the rows where the rule stopped (before) is wrong about 0.28 of the time
+    with ``sequential``; spending alpha over the looks keeps every method within alpha plus two
+    binomial standard errors."""
+    from musiclime.method.estimation.certification import certify_fit
+    from musiclime.method.estimation.stopping import claim_level, look_fractions
+
+    truth = np.array([0.3, 0.25, 0.2, 0.15, 0.1, 0.1, 0.0, 0.0, 0.0, 0.0])
+    layout = FeatureLayout("audio", 10, 0)
+    seeds, bound = 200, 0.1 + 2 * np.sqrt(0.09 / 200)
+
+    def wrong_share(method: str, spend: bool) -> float:
+        rule = StoppingRule(top_k=5, num_features=10, method=method)
+        wrong = 0
+        for seed in range(seeds):
+            masks = sample_masks(4000, 10, seed)
+            target = 0.2 + masks @ truth + 0.1 * np.random.default_rng(seed).standard_normal(len(masks))
+            ends = round_ends(len(masks), rule)
+            for end, fraction in zip(ends, look_fractions(ends) if spend else [1.0] * len(ends)):
+                if boundary_test(masks[:end], target[:end], layout, rule, alpha=0.1 * fraction).stable:
+                    break
+            level = claim_level(0.1, {"look_fraction": fraction})
+            _, result = certify_fit(masks[:end], target[:end], np.ones(end), layout, range(10), level, method)
+            size = np.abs(truth)[list(result.ranking)]
+            k = result.certified_top_k
+            if method == "sequential":
+                wrong += any(size[r] <= size[r + 1:].max() for r in range(k))
+            else:
+                wrong += k > 0 and size[:k].min() <= size[k:].max()
+        return wrong / seeds
+
+    assert wrong_share("sequential", spend=False) > bound  # the looks are a real risk on this box
+    for method in ("holm", "sequential"):
+        assert wrong_share(method, spend=True) <= bound, method
