@@ -17,7 +17,7 @@ from .estimation.coarse_attribution import attribution_blocks
 from .estimation.full_fit import fit_every_feature, full_fit_block, kernel_weights
 from .estimation.sampling import FACTORIAL_SAMPLERS, GRID_ALLOCATIONS, as_random_state, factorial_pool, sample_masks
 from .estimation.second_opinion import check_surrogate, fit_surrogates
-from .estimation.stopping import StoppingRule
+from .estimation.stopping import StoppingRule, claim_level
 from .estimation.surrogate import check_fit_params
 from .explanation import MusicLIMEExplanation, explanation_metadata, feature_records
 from .modality import FeatureLayout, check_modality
@@ -161,7 +161,7 @@ class MusicLIMEExplainer:
         certification = certification_block(
             masks, result.predictions, {label: [i for i, _ in fit.local_exp] for label, fit in fits.items()}, full,
             layout, kernel_weights(masks, self.kernel_width, self.distance_scale), self.certification_alpha,
-            self.certification_method)
+            self.certification_method, claim_level(self.certification_alpha, record and record.as_dict()))
         full_seconds = time.perf_counter() - full_start
         coarse = attribution_blocks(coalitions, labels, {label: fit.coef for label, fit in full.items()},
                                     audio_factorization.temporal_segments, layout.n_audio if layout.perturbs_audio else 0)

@@ -212,6 +212,7 @@ class StoppingConfig:
     distance_scale: float = StoppingRule.distance_scale
     method: str = StoppingRule.method  # holm, sequential or bonferroni: the certification's test (left out of the masks slice when default)
     modality_top_k: int = StoppingRule.modality_top_k  # each modality that matters (exact attribution) needs this many certified ranks too
+    spending: str = StoppingRule.spending  # how alpha is spent over the looks: linear in rows (docs/samplers.md)
 
     def __post_init__(self):
         check_method(self.method, "explain.stopping.method")  # a misspelt method is an error even when off

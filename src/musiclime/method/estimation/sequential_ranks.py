@@ -103,10 +103,11 @@ def pairwise_p_values(ranked: np.ndarray, covariance: np.ndarray) -> np.ndarray:
     signed = signed_covariance(np.asarray(ranked, dtype=np.float64), np.asarray(covariance, dtype=np.float64))
     diag = np.diag(signed)
     p = np.full((m, m), np.nan)
-    for r in range(m - 1):
-        others = np.arange(r + 1, m)
-        p[r, others] = conditional_pair_p(x[r] - x[others], x[r] - x[r + 1], diag[r], diag[others],
-                                          signed[r, others], others == r + 1)
+    if m < 2:
+        return p
+    rank, other = np.triu_indices(m, 1)  # every pair at once: one vectorised call
+    p[rank, other] = conditional_pair_p(x[rank] - x[other], x[rank] - x[rank + 1], diag[rank], diag[other],
+                                        signed[rank, other], other == rank + 1)
     return p
 
 

@@ -17,9 +17,13 @@ from .late_fusion import EncodingStore, is_late_fusion
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..modality import FeatureLayout
 from .model_io import PredictionResult
-from ..estimation.stopping import StoppingRule, boundary_test, round_ends
+from ..estimation.stopping import StoppingRule, boundary_test, look_fractions, round_ends
 
 log = logging.getLogger(__name__)
+
+#: How the stopping rule spends alpha over its looks, in words for the record.
+SPENDING = ("linear in rows: look r tests at alpha * (n_r - n_(r-1)) / N; the explanation's certified ranks are "
+            "tested at the level of the look where the rule stopped, so they hold at alpha whichever look that was")
 
 
 @dataclass
@@ -36,6 +40,9 @@ class StoppingRecord:
         stopped: ``"stable"`` (the top-``top_k`` set was certified) or ``"budget"`` (the last round
             ended without it).
         certified_top_k: top ranks certified at the last round.
+        look_fraction: the share of ``alpha`` the last look spent
+            (:func:`~musiclime.method.estimation.stopping.look_fractions`): the explanation's certified
+            ranks are tested at ``alpha`` times it (:func:`~musiclime.method.estimation.stopping.claim_level`).
     """
 
     rule: dict
@@ -44,10 +51,12 @@ class StoppingRecord:
     samples_used: int = 0
     stopped: str = "budget"
     certified_top_k: int = 0
+    look_fraction: float = 1.0
 
     def as_dict(self) -> dict:
         return {"rule": self.rule, "label": self.label, "rounds": self.rounds, "samples_used": self.samples_used,
-                "stopped": self.stopped, "certified_top_k": self.certified_top_k}
+                "stopped": self.stopped, "certified_top_k": self.certified_top_k,
+                "look_fraction": round(self.look_fraction, 6), "spending": SPENDING}
 
 
 def predict_until_stable(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
@@ -77,15 +86,18 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
                                                   else {})}, int(label))
     results: list[PredictionResult] = []
     start = 0
-    for round_index, end in enumerate(ends, start=1):
+    fractions = look_fractions(ends)
+    for round_index, (end, fraction) in enumerate(zip(ends, fractions), start=1):
         results.append(predict_masks(audio_factorization, text_factorization, masks[start:end], layout, predict_fn,
                                      batch_size=batch_size, progress=progress, memory_budget_mb=memory_budget_mb,
                                      store=store))
         start = end
         predictions = np.concatenate([r.predictions for r in results], axis=0)
-        test = boundary_test(masks[:end], predictions[:, label], layout, rule, required)
+        test = boundary_test(masks[:end], predictions[:, label], layout, rule, required, rule.alpha * fraction)
+        record.look_fraction = fraction
         record.rounds.append({"rows": int(end), "separation": round(test.separation, 4), "top": list(test.top),
                               "certified_top_k": int(test.certified_top_k), "critical_z": round(test.critical, 4),
+                              "alpha": float(f"{rule.alpha * fraction:.4g}"),
                               **({"modality_certified": test.modality_certified} if required else {})})
         record.rule["z"] = round(test.critical, 2)  # the rounds' own threshold (fewer features: a smaller one)
         record.certified_top_k = int(test.certified_top_k)

@@ -20,6 +20,7 @@ from ...common.provenance import describe_file, describe_files
 from ...common.errors import MusicLimeError
 from ...method.explanation import MusicLIMEExplanation, explanation_metadata
 from ...method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, certification_block
+from ...method.estimation.stopping import claim_level
 from ...method.estimation.coarse_attribution import CoalitionTable, attribution_blocks
 from ...method.estimation.full_fit import fit_every_feature, full_fit_block, kernel_weights
 from ...method.modality import FeatureLayout
@@ -63,7 +64,8 @@ def fit(masks_npz: str | Path, predictions_npz: str | Path, fit_slice: dict, son
     certification = certification_block(
         masks, predictions, {label: [i for i, _ in fitted.local_exp] for label, fitted in surrogates.fits.items()},
         full, layout, kernel_weights(masks, fit_slice["kernel_width"], fit_slice["distance_scale"]),
-        certify.get("alpha", DEFAULT_ALPHA), certify.get("method", DEFAULT_METHOD))
+        certify.get("alpha", DEFAULT_ALPHA), certify.get("method", DEFAULT_METHOD),
+        claim_level(certify.get("alpha", DEFAULT_ALPHA), pred_meta.get("stopping")))
     full_seconds = time.perf_counter() - full_start
     parameters = {**{k: masks_meta[k] for k in ("num_samples", "temporal_segments", "modality", "lyrics_unit",
                                                  "sampler", "seed")},
