@@ -21,6 +21,7 @@ import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from .errors import ConfigError, MusicLimeError
@@ -138,15 +139,26 @@ def duplicates_message(groups: Sequence[DuplicateAudio]) -> str:
 
 def merged_rows(rows: Sequence[tuple[int, object]], groups: Sequence[DuplicateAudio]) -> list[tuple[int, object]]:
     """``rows`` without each group's rows after the first (``data.duplicate_audio=merge``); logs each merge,
-    and where the merged row's label, split or lyrics differ from the kept row's (the kept row's are used)."""
+    and where the merged row's label, split or lyrics (their text) differ from the kept row's (the kept
+    row's are used)."""
     dropped = set()
     for group in groups:
         kept_line, kept = group.rows[0]
         for line, song in group.rows[1:]:
             dropped.add(line)
             differences = [f"{name} {getattr(song, name)!s} (the kept row's: {getattr(kept, name)!s})"
-                           for name in ("label", "split", "lyrics") if getattr(song, name, None) != getattr(kept, name, None)]
+                           for name in ("label", "split") if getattr(song, name, None) != getattr(kept, name, None)]
+            if _text(song.lyrics) != _text(kept.lyrics):
+                differences.append(f"lyrics {song.lyrics} (other words than the kept row's {kept.lyrics})")
             log.warning("data.duplicate_audio=merge: %s merged into %s (%s)%s", _row(line, song),
                         _row(kept_line, kept), group.how,
                         "; not used: its " + ", its ".join(differences) if differences else "")
     return [(line, song) for line, song in rows if line not in dropped]
+
+
+def _text(path) -> str | None:
+    """A lyrics file's text (``None``: no lyrics, or unreadable: the file checks name it)."""
+    try:
+        return None if path is None else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

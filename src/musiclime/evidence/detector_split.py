@@ -103,7 +103,8 @@ class DetectorSplits:
         held_out = [song for song in song_ids if self.of(song) == "test"]
         trained = sum(self.of(song) in ("train", "validation") for song in song_ids)
         listed = ", ".join(held_out[:10]) + (", ..." if len(held_out) > 10 else "")
-        songs = (f"{len(held_out)} of the {len(song_ids)} songs below are held out (test split): {listed}"
+        songs = (f"{len(held_out)} of the {len(song_ids)} songs below {'is' if len(held_out) == 1 else 'are'} held out "
+                 f"(test split): {listed}"
                  if held_out else f"none of the {len(song_ids)} songs below is held out (test split)")
         return (f"{songs}; the head's test scores over its {self.test_count()} test songs: {self.test_scores()}"
                 + (f". The head trained on (or stopped its training on) the other {trained}: their P is not a "

@@ -152,7 +152,7 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str, skipp
                          "detector": detector_summary(point.get("detector")),
                          "second_opinion": second_opinion_summary(explanations)})
     return write_text(out_html, render("index.html.j2", title=title, points=rendered,
-                                       text_columns=(*INDEX_TEXT_COLUMNS, SPLIT_COLUMN),
+                                       text_columns=INDEX_TEXT_COLUMNS,
                                        column_titles={**INDEX_COLUMN_TITLES, SPLIT_COLUMN: SPLIT_COLUMN_TITLE},
                                        n_songs=n_songs, skipped=[dict(row) for row in skipped]))
 
