@@ -9,11 +9,11 @@ Two sheets of ``--files`` audio files, each with ``--copies`` byte-identical cop
 * ``sizes differ`` (compressed audio: MP3s, FLACs of different lengths): every file has a size of its
   own, so the check is one ``stat`` per file and reads nothing but the copies;
 * ``one size`` (uncompressed clips of one duration: every WAV the same size, the worst case): every file
-  shares its size, so each is sampled (48 KiB read), and only the copies are hashed in full.
+  shares its size, so each is sampled (64 KiB read from its middle), and only the copies are hashed in full.
 
-Files are sparse (a few random bytes that make each distinct, then a hole) so that 100,000 "songs" of 5 MB
-fit in little disk; reads come from the page cache, so the figures are the check's own work, not a
-cold disk's. Each sheet is checked twice: with an empty hash cache, then answered by the cache
+Files are sparse (random bytes at the start and in the middle that make each distinct, holes between) so
+that 100,000 "songs" of 5 MB fit in little disk; reads come from the page cache, so the figures are the
+check's own work, not a cold disk's (a cold disk adds one random read per same-size file). Each sheet is checked twice: with an empty hash cache, then answered by the cache
 (``.musiclime/file_hashes.json``, what every later parse of the Snakefile reads). Prints a table,
 writes JSON with ``--json``.
 """
@@ -36,12 +36,15 @@ from musiclime.common.sample_sheet import Song
 
 
 def make_files(folder: Path, n: int, copies: int, size_of) -> list[tuple[int, Song]]:
-    """``n`` sparse files (16 distinct bytes at the start, ``size_of(i)`` bytes long) and ``copies`` copies."""
+    """``n`` sparse files (random bytes at the start and the middle, ``size_of(i)`` bytes long) and ``copies``
+    copies."""
     folder.mkdir(parents=True)
     rows = []
     for i in range(n):
         path = folder / f"{i:06d}.wav"
         with open(path, "wb") as handle:
+            handle.write(os.urandom(16))
+            handle.seek(size_of(i) // 2)
             handle.write(os.urandom(16))
             handle.truncate(size_of(i))
         rows.append((i + 2, Song(f"s{i}", path, None)))

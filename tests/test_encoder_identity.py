@@ -67,13 +67,17 @@ def test_hashes_are_cached_by_path_size_and_mtime_and_a_touch_rehashes_to_the_sa
     assert encoder_identity({"encoder": str(folder)}, FileHashes(tmp_path / "hashes.json")) == identity
 
 
-def test_a_sample_hash_reads_three_blocks_and_tells_same_size_files_apart(tmp_path):
+def test_a_sample_hash_reads_the_middle_and_tells_same_size_files_apart(tmp_path):
     rng = np.random.default_rng(0)
     a, b = rng.bytes(200_000), rng.bytes(200_000)
     (tmp_path / "a").write_bytes(a)
     (tmp_path / "b").write_bytes(b)
     (tmp_path / "a2").write_bytes(a)
     assert sample_sha256(tmp_path / "a") == sample_sha256(tmp_path / "a2") != sample_sha256(tmp_path / "b")
+    silent_start = bytes(100_000) + a[100_000:]  # same size, same (silent) start and end as another song
+    (tmp_path / "c").write_bytes(silent_start)
+    (tmp_path / "d").write_bytes(bytes(100_000) + b[100_000:150_000] + silent_start[150_000:])
+    assert sample_sha256(tmp_path / "c") != sample_sha256(tmp_path / "d")
     (tmp_path / "small").write_bytes(b"x")
     assert sample_sha256(tmp_path / "small") != sample_sha256(tmp_path / "a")
 

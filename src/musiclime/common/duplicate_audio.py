@@ -9,7 +9,7 @@ on. :func:`find_duplicate_audio` finds such rows; config ``data.duplicate_audio`
 
 Two rows hold the same audio when their files are the same file (one path, a symlink or a hard link:
 the same device and inode) or have the same bytes. Cost, for N songs: one ``stat`` per file; only files
-that share a size with another are read, first 48 KiB of each (:meth:`FileHashes.sample`), and only
+that share a size with another are read, 64 KiB from the middle of each (:meth:`FileHashes.sample`), and only
 those whose samples agree are hashed in full. Hashes are cached by path, size and mtime
 (:class:`~musiclime.common.file_hashes.FileHashes`), so a re-parse reads nothing new. The same song
 encoded twice (an MP3 and a FLAC of it) is not found: that needs an audio fingerprint, not a file's.

@@ -192,11 +192,13 @@ def warn_if_head_encoders_changed(checkpoint: str, identities: dict[str, dict | 
     from ..models.fusion.encoder_identity import describe_identity
 
     try:
-        recorded = json.loads((Path(checkpoint) / HEAD_FILES[1]).read_text(encoding="utf-8")).get("encoders") or {}
+        description = json.loads((Path(checkpoint) / HEAD_FILES[1]).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return  # a missing or unreadable head.json is check_head_checkpoint's to name
+        return  # a missing or unreadable head.json is check_head_checkpoint's (or load_head's) to name
+    recorded = description.get("encoders") if isinstance(description, dict) else None
     for modality, identity in identities.items():
-        then = (recorded.get(modality) or {}).get("identity")
+        entry = recorded.get(modality) if isinstance(recorded, dict) else None
+        then = entry.get("identity") if isinstance(entry, dict) else None
         if then and identity and then != identity:
             log.warning("config key model.head.checkpoint=%s: its head was trained on embeddings of the model.%s "
                         "encoder with %s (%s), which now has %s; its predictions are made again, but by a head "
