@@ -13,7 +13,8 @@ Two sheets of ``--files`` audio files, each with ``--copies`` byte-identical cop
 
 Files are sparse (random bytes at the start and in the middle that make each distinct, holes between) so
 that 100,000 "songs" of 5 MB fit in little disk; reads come from the page cache, so the figures are the
-check's own work, not a cold disk's (a cold disk adds one random read per same-size file). Each sheet is checked twice: with an empty hash cache, then answered by the cache
+check's own work, not a cold disk's (a cold disk adds one random read per same-size file). Each sheet
+is checked twice: with an empty hash cache, then answered by the cache
 (``.musiclime/file_hashes.json``, what every later parse of the Snakefile reads). Prints a table,
 writes JSON with ``--json``.
 """

@@ -54,12 +54,13 @@ def test_each_song_page_names_its_split_and_what_it_means(pages):
     assert "Detector split: none." in unused and "no label" in unused
 
 
-def test_the_index_has_a_split_column_and_the_test_scores_beside_the_held_out_songs(pages):
+def test_the_index_tags_each_song_with_its_split_and_gives_the_test_scores_beside_the_held_out_songs(pages):
     index = text_of(pages["index"])
-    assert ">detector split</th>" in index
-    cells = {song: index.split(f">{song}</a></td>")[1].split("</tr>")[0] for song in ("s0", "s1", "s2", "s3")}
-    assert ">train<" in cells["s0"] and ">validation<" in cells["s1"] and ">test (held out)<" in cells["s2"]
-    assert cells["s3"].split("</td>")[1].endswith(">-")  # the split cell is second, after the true label
+    tags = {song: index.split(f">{song}</a>")[1].split("</td>")[0] for song in ("s0", "s1", "s2", "s3")}
+    assert tags == {"s0": '<br><span class="split-tag">train</span>',
+                    "s1": '<br><span class="split-tag">validation</span>',
+                    "s2": '<br><span class="split-tag">test: held out</span>', "s3": ""}
+    assert "<th title=\"under each song, where the fusion detector's head used it" in index
     assert ("1 of the 4 songs below is held out (test split): s2; the head's test scores over its 2 test songs: "
             "accuracy 0.50, balanced accuracy 0.50, ROC AUC 0.75. The head trained on (or stopped its training on) "
             "the other 2: their P is not a held-out result") in index

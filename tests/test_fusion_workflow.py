@@ -164,7 +164,7 @@ def test_pages_name_each_songs_split_and_the_head_records_its_encoders(fusion_ru
         page = (point / "songs" / f"{song}.html").read_text()
         assert f"Detector split: {split_of[song]}" in page, song
     index = (point / "report.html").read_text()
-    assert ">detector split</th>" in index and "held out (test split)" in index
+    assert 'class="split-tag">' in index and "held out (test split)" in index
     assert "the head&#39;s test scores over its" in index or "the head's test scores over its" in index
     recorded = json.loads((head / "head.json").read_text())["encoders"]
     assert recorded["audio"]["key"].startswith("audio-tiny-ast-") and recorded["audio"]["identity"] is None  # built

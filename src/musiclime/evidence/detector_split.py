@@ -3,8 +3,9 @@
 The workflow trains a fusion head (``model=fusion``) on the sample sheet's labelled songs, split into
 train, validation and test (its ``metrics.json`` lists the songs of each, with the head's scores). A
 probability of 0.99 on a song the head trained on reads like a held-out result and is not one, so each
-song page names the song's split and what it means, and the index adds a ``detector split`` column and,
-above its table, the held-out songs beside the head's test scores. Only the ``test`` songs are held
+song page names the song's split and what it means, and the index tags each song with its split (under
+its name, so the table keeps its width) and gives, above its table, the held-out songs beside the
+head's test scores. Only the ``test`` songs are held
 out; ``validation`` songs chose the epoch training stopped at (early stopping), so they are not.
 """
 
@@ -17,14 +18,12 @@ from typing import Mapping, Sequence
 
 #: The splits, in the order of ``metrics.json``.
 SPLITS = ("train", "validation", "test")
-#: The index cell of each split.
-SPLIT_CELLS = {"train": "train", "validation": "validation", "test": "test (held out)"}
-#: The index column naming each song's split (after ``true label``, in the tables of points with such a head).
-SPLIT_COLUMN = "detector split"
-#: The index column's header tooltip.
-SPLIT_COLUMN_TITLE = ("where the fusion detector's head used the song: train (trained on it), validation (its loss "
-                      "chose when training stopped), test (held out: never trained on); only a test song's P is a "
-                      "held-out result; '-': not among the head's songs (no label)")
+#: The index's tag of each split, under the song's name.
+SPLIT_TAGS = {"train": "train", "validation": "validation", "test": "test: held out"}
+#: The tooltip of the index's ``song`` header in a point with such a head.
+SPLIT_TITLE = ("under each song, where the fusion detector's head used it: train (trained on it), validation (its "
+               "loss chose when training stopped), test (held out: never trained on); only a test song's P is a "
+               "held-out result; no tag: not among the head's songs (no label)")
 
 
 @dataclass(frozen=True)
@@ -54,17 +53,17 @@ class DetectorSplits:
         split = metrics.get("split") or {}
         if not split:
             return None
-        return cls(str(detector.get("key", metrics_file.parent.name)),
-                   {str(song): name for name in SPLITS for song in split.get(name, ())}, dict(metrics.get("test") or {}))
+        split_of = {str(song): name for name in SPLITS for song in split.get(name, ())}
+        return cls(str(detector.get("key", metrics_file.parent.name)), split_of, dict(metrics.get("test") or {}))
 
     def of(self, song_id: str) -> str | None:
         """The song's split, or ``None`` when the head did not use it (an unlabelled song)."""
         return self.split_of.get(str(song_id))
 
-    def cell(self, song_id: str) -> str:
-        """The index cell: ``train``, ``validation``, ``test (held out)`` or ``-``."""
+    def tag(self, song_id: str) -> str | None:
+        """The index's tag under the song's name: ``train``, ``validation``, ``test: held out``, or ``None``."""
         split = self.of(song_id)
-        return "-" if split is None else SPLIT_CELLS[split]
+        return None if split is None else SPLIT_TAGS[split]
 
     def sentence(self, song_id: str) -> str:
         """What the song page says of the song's split."""

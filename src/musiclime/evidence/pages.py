@@ -200,7 +200,8 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
     return render(
         "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
         label_name=explanation.label_name(label), true_label=info.get("true_label"),
-        song_notes=list(info.get("notes") or []), detector_split=detector_split, lead=lead_sentences(explanation, label, rankings),
+        song_notes=list(info.get("notes") or []), detector_split=detector_split,
+        lead=lead_sentences(explanation, label, rankings),
         rankings=[ranking_context(r) for r in rankings], exact=exact_context(explanation, label),
         certified_meaning=certified_meaning(certification_of(explanation, label)),
         probabilities=probability_rows(explanation), fit=fit,

@@ -14,7 +14,7 @@ from ...common.atomic_io import write_text
 from ...evidence.index_rows import (INDEX_COLUMN_TITLES, INDEX_COLUMNS, INDEX_TEXT_COLUMNS, class_attribution_summary,
                                     detector_summary, ground_truth_summary, index_row, reader_evaluation,
                                     second_opinion_summary)
-from ...evidence.detector_split import SPLIT_COLUMN, SPLIT_COLUMN_TITLE, DetectorSplits
+from ...evidence.detector_split import SPLIT_TITLE, DetectorSplits
 from ...evidence.pages import aggregation_caption, relative_href, render, song_page, verdict_summary
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
@@ -135,25 +135,22 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str, skipp
             explanations.append(explanation)
             evaluations.append(reader_evaluation(explanation, _read_json(song.get("evaluation"))))
             song_id = str(explanation.metadata.get("song_info", {}).get("song_id", ""))
-            cells = index_row(explanation, label, evaluations[-1])
-            if splits is not None:
-                cells[SPLIT_COLUMN] = splits.cell(song_id)
-            rows.append({"song_id": song_id, "href": relative_href(song["page"], out_html), "cells": cells})
+            rows.append({"song_id": song_id, "href": relative_href(song["page"], out_html),
+                         "split": None if splits is None else splits.tag(song_id),
+                         "cells": index_row(explanation, label, evaluations[-1])})
         n_songs += len(rows)
         aggregation = [{"name": Path(f).name, "href": relative_href(f, out_html), "caption": aggregation_caption(f),
                         "is_image": Path(f).suffix.lower() == ".png"} for f in point.get("aggregation", [])]
-        columns = INDEX_COLUMNS if splits is None else (*INDEX_COLUMNS[:2], SPLIT_COLUMN, *INDEX_COLUMNS[2:])
         rendered.append({"id": str(point["id"]), "overrides": list(point.get("overrides", [])), "rows": rows,
-                         "columns": columns,
+                         "song_title": None if splits is None else SPLIT_TITLE,
                          "held_out": None if splits is None else splits.held_out_summary([r["song_id"] for r in rows]),
                          "aggregation": aggregation, "verdicts": verdict_summary(evaluations),
                          "ground_truth": ground_truth_summary(evaluations),
                          "attribution": class_attribution_summary(explanations),
                          "detector": detector_summary(point.get("detector")),
                          "second_opinion": second_opinion_summary(explanations)})
-    return write_text(out_html, render("index.html.j2", title=title, points=rendered,
-                                       text_columns=INDEX_TEXT_COLUMNS,
-                                       column_titles={**INDEX_COLUMN_TITLES, SPLIT_COLUMN: SPLIT_COLUMN_TITLE},
+    return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS,
+                                       text_columns=INDEX_TEXT_COLUMNS, column_titles=INDEX_COLUMN_TITLES,
                                        n_songs=n_songs, skipped=[dict(row) for row in skipped]))
 
 
