@@ -150,3 +150,93 @@ def test_a_nan_encoder_names_the_song_and_loses_nothing(fusion_run, tmp_path):
     assert "NaN" in output and "song" in output
     after = sorted(p.stat().st_mtime_ns for p in (root / "results").rglob("embedding.npz"))
     assert after[:len(before)] == before or set(before) <= set(after)
+
+
+# --- results that cannot go stale or leak (embeddings keyed by the encoder's content; splits on pages) -----
+
+def test_pages_name_each_songs_split_and_the_head_records_its_encoders(fusion_run):
+    root, _, _ = fusion_run
+    head = next(p for p in (root / "results" / "detectors").iterdir() if "shuffled" not in p.name)
+    metrics = json.loads((head / "metrics.json").read_text())
+    split_of = {song: name for name, songs in metrics["split"].items() for song in songs}
+    point = next((root / "results" / "points").iterdir())
+    for song in EXPLAINED:
+        page = (point / "songs" / f"{song}.html").read_text()
+        assert f"Detector split: {split_of[song]}" in page, song
+    index = (point / "report.html").read_text()
+    assert 'class="split-tag">' in index and "held out (test split)" in index
+    assert "the head&#39;s test scores over its" in index or "the head's test scores over its" in index
+    recorded = json.loads((head / "head.json").read_text())["encoders"]
+    assert recorded["audio"]["key"].startswith("audio-tiny-ast-") and recorded["audio"]["identity"] is None  # built
+    assert metrics["encoders"] == recorded
+
+
+def test_overwriting_a_local_encoder_re_embeds_and_retrains_and_a_touch_does_not(fusion_run, tmp_path):
+    """A local folder (not one the workflow builds) is keyed by its bytes: a fine-tuned checkpoint saved over it
+    schedules embed and train_head again; a touch (same bytes, new mtime) re-hashes it and schedules nothing."""
+    root, sheet, _ = fusion_run
+    import shutil
+
+    import torch
+    from transformers import AutoModel
+
+    mine = tmp_path / "my-ast"
+    shutil.copytree(root / "resources" / "encoders" / "tiny-ast", mine)
+    overrides = fusion_overrides(sheet, "~model.tiny_encoders.audio", f"model.audio.encoder={mine}")
+    result = snakemake(root, overrides, None, "--until", "train_head")
+    assert result.returncode == 0, result.stderr[-4000:]
+    counts = job_counts(result.stderr + result.stdout)
+    assert counts.get("embed") == 8 and counts.get("train_head") == 2 and not counts.get("tiny_encoder"), counts
+    embedding = next(p for p in (root / "results" / "songs" / "song0" / "embeddings").glob("audio-my-ast-*/*.npz"))
+    identity = load_arrays(embedding)[0]["encoder_identity"]
+    assert len(identity["sha256"]) == 64 and identity["files"] >= 2
+    heads = [p for p in (root / "results" / "detectors").glob("*/head.json")
+             if json.loads(p.read_text())["encoders"]["audio"]["identity"] == identity]
+    assert len(heads) == 2  # the head and its shuffled-labels twin name the encoder they were trained on
+
+    for path in mine.iterdir():
+        os.utime(path)  # same bytes, new mtime: re-hashed, same key
+    result = snakemake(root, overrides, None, "-n", "--until", "train_head")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    assert not counts.get("embed") and not counts.get("train_head"), result.stdout[-3000:]
+
+    model = AutoModel.from_pretrained(mine, local_files_only=True)
+    with torch.no_grad():
+        next(model.parameters()).add_(0.01)
+    model.save_pretrained(mine)  # a fine-tuned checkpoint saved over the folder
+    result = snakemake(root, overrides, None, "-n", "--until", "train_head")
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts.get("embed") == 8 and counts.get("train_head") == 2, counts
+
+
+def sheet_with_a_copy(tmp_path, same_file: bool) -> Path:
+    """8 labelled songs and song0's audio again, as the same path or as a copy under another name."""
+    import shutil
+
+    sheet = make_songs(tmp_path / "songs", n_songs=8, seconds=2.0)
+    songs = read_sample_sheet(sheet)
+    audio = songs[0].audio
+    if not same_file:
+        audio = shutil.copy(audio, audio.with_name("copy-of-mix.flac"))
+    write_sample_sheet(sheet, [*songs, type(songs[0])("song0-again", Path(audio), songs[0].lyrics, songs[0].stems, 0)])
+    return sheet
+
+
+@pytest.mark.parametrize("same_file", [True, False], ids=["same-file", "copy"])
+def test_the_same_audio_twice_stops_before_any_job_naming_both_rows(tmp_path, same_file):
+    sheet = sheet_with_a_copy(tmp_path, same_file)
+    result = snakemake(tmp_path, fusion_overrides(sheet), None, "-n")
+    output = result.stderr + result.stdout
+    assert result.returncode != 0
+    assert "line 2, song 'song0'" in output and "line 10, song 'song0-again'" in output, output[-3000:]
+    assert ("the same file" if same_file else "copy-of-mix.flac") in output and "data.duplicate_audio=merge" in output
+    assert not (tmp_path / "results").exists()
+
+
+def test_merged_copies_are_embedded_once(tmp_path):
+    sheet = sheet_with_a_copy(tmp_path, same_file=False)
+    result = snakemake(tmp_path, fusion_overrides(sheet, "data.duplicate_audio=merge"), None, "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result.stdout + result.stderr)["embed"] == 16  # 8 songs, not 9, by 2 encoders
+    assert "song0-again" in result.stderr and "merged into line 2, song 'song0'" in result.stderr

@@ -156,6 +156,11 @@ def detector_files(point):
     return [] if head_dir is None else [f"{head_dir}/{name}" for name in ("metrics.json", "head.json", "config.yaml")]
 
 
+def identity_text(identity):
+    """An encoder's identity as an MLflow parameter: a folder's content hash or a hub revision, or null."""
+    return None if not identity else identity.get("sha256") or identity.get("revision")
+
+
 def point_info(point):
     """What tracking needs to know of a sweep point: its id, config, overrides, stage keys and trained head."""
     p = PLAN.points[point]
@@ -168,6 +173,8 @@ def point_info(point):
         info["detector"] = {"key": key, "files": detector_files(point),
                             "params": {"audio_encoder": p.config["model"]["audio"].get("encoder"),
                                        "lyrics_encoder": p.config["model"]["lyrics"].get("encoder"),
+                            **{f"{m}_encoder_identity": identity_text(PLAN.detectors.encoders[head[m]].get("identity"))
+                               for m in ("audio", "lyrics")},
                                        "head_kind": head["head"].get("kind"), "songs": len(head["songs"]),
                                        **{f"head_{k}": v for k, v in head["head"].items() if k != "kind"}}}
     return info

@@ -2,7 +2,8 @@
 
 Every source gives rows ``(line, Song)`` and the problems of rows it could not make; :func:`check_rows`
 then checks each row's files as the workflow does before any job (audio decodes in full, lyrics read
-as UTF-8, stems exist, :func:`musiclime.common.song_checks.check_files`). A row is shown to the user by
+as UTF-8, stems exist, :func:`musiclime.common.song_checks.check_files`; the same audio in two rows is a
+problem of the later row, :mod:`musiclime.common.duplicate_audio`). A row is shown to the user by
 its origin: the table and line it came from, or (folder, files) its audio file.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..common.audio_decoding import AUDIO_SUFFIXES  # the audio files a folder source picks up
+from ..common.duplicate_audio import find_duplicate_audio
 from ..common.errors import ConfigError
 from ..common.sample_sheet import Song, write_sample_sheet
 from ..common.sheet_table import FIELDS, TableSettings, ids_from_names, table_rows
@@ -148,11 +150,17 @@ def table_source_rows(table: str | os.PathLike, columns: Mapping[str, str | None
 
 def check_rows(rows: SheetRows) -> SheetRows:
     """``rows`` with the problems of their files added: each song's files checked as the workflow
-    checks them before any job (no verdict cache is written)."""
+    checks them before any job (no verdict cache is written), and the same audio in two good rows
+    (:func:`~musiclime.common.duplicate_audio.find_duplicate_audio`) a problem of each row after the
+    first, naming it (``--skip-bad`` then writes the first row of each: what ``data.duplicate_audio=merge``
+    keeps)."""
     bad = {p.line for p in rows.problems}
     unchecked = [(line, song) for line, song in rows.rows if line not in bad]
     problems, notes = check_files(unchecked, rows.need_stems, verdicts=FileVerdicts(cache_file=None),
                                   has_lyrics=lambda text: bool(lyric_lines(text)))
+    bad |= {p.line for p in problems}
+    for group in find_duplicate_audio([(line, song) for line, song in unchecked if line not in bad]):
+        problems += group.problems()
     rows.problems = sorted(rows.problems + problems, key=lambda p: p.line)
     rows.notes = notes
     return rows

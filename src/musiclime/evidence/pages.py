@@ -171,7 +171,7 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
               pictures: Sequence[tuple[str, str | os.PathLike]] = (),
               audio: Sequence[tuple[str, str | os.PathLike]] = (), evaluation: Mapping | None = None,
               point: str | None = None, overrides: Sequence[str] = (), index_html: str | os.PathLike | None = None,
-              num_features: int = 10) -> str:
+              num_features: int = 10, detector_split: Mapping | None = None) -> str:
     """HTML of one song's page: the answer first (prediction and each modality's leading features),
     then each modality's ranking, the pictures and players, compact verdicts; tables fold away.
 
@@ -179,6 +179,9 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
         pictures, audio: ``(caption, file)`` pairs, linked relative to ``out_html``.
         evaluation: the song's ``evaluation.json`` content (``metrics``, ``notes``), if evaluated.
         num_features: features per ranking.
+        detector_split: the song's split in the training of the fusion detector's head, ``{"split",
+            "sentence"}`` (:meth:`~musiclime.evidence.detector_split.DetectorSplits.page_entry`); ``None``: no
+            such head.
     """
     info = explanation.metadata.get("song_info", {})
     params = explanation.metadata.get("parameters", {})
@@ -197,7 +200,8 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
     return render(
         "song.html.j2", song_id=str(info.get("song_id", "")), point=point, overrides=list(overrides),
         label_name=explanation.label_name(label), true_label=info.get("true_label"),
-        song_notes=list(info.get("notes") or []), lead=lead_sentences(explanation, label, rankings),
+        song_notes=list(info.get("notes") or []), detector_split=detector_split,
+        lead=lead_sentences(explanation, label, rankings),
         rankings=[ranking_context(r) for r in rankings], exact=exact_context(explanation, label),
         certified_meaning=certified_meaning(certification_of(explanation, label)),
         probabilities=probability_rows(explanation), fit=fit,

@@ -86,6 +86,9 @@ class DataConfig:
     audio_check: str = "quick"
     # processes that check new audio files in parallel; 0 = one per core
     check_workers: int = 0
+    # the same audio in two rows (one file, or copies with the same bytes): error = stop before any job naming
+    # the rows; merge = keep the first row of each and log which rows were merged into it
+    duplicate_audio: str = "error"
     # a dataset table as the sheet: which column holds what
     columns: SheetColumnsConfig = field(default_factory=SheetColumnsConfig)
     # what the lyrics column holds: path (a lyrics file), text (the lyrics, written to files under
@@ -107,6 +110,8 @@ class DataConfig:
         _require(self.audio_check in ("quick", "full"), "data.audio_check",
                  f"must be quick or full, got {self.audio_check!r}")
         _require(self.check_workers >= 0, "data.check_workers", f"must be >= 0 (0: one per core), got {self.check_workers}")
+        _require(self.duplicate_audio in ("error", "merge"), "data.duplicate_audio",
+                 f"must be error or merge, got {self.duplicate_audio!r}")
 
 
 @dataclass

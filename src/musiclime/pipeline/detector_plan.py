@@ -3,9 +3,20 @@
 A fusion model config (``model.head`` set) names two encoders and a head. Unless ``model.head.checkpoint``
 names a trained head, the workflow trains one: rule ``embed`` encodes each labelled song of the sample
 sheet once per encoder config, and rule ``train_head`` trains the head on those embeddings. Keys follow
-``DESIGN.md`` section 3: an embedding's key is its encoder's settings (and the sample rate, for audio), a
+``DESIGN.md`` section 3: an embedding's key is its encoder's settings, the encoder's identity (the content
+hash of a local folder, the revision of a cached hub model:
+:func:`~musiclime.models.fusion.encoder_identity.encoder_identity`) and the sample rate, for audio; a
 head's key is both encoder keys, the head settings and the labelled songs. So changing ``explain.*``
-re-embeds and retrains nothing, and changing the head re-embeds nothing.
+re-embeds and retrains nothing, changing the head re-embeds nothing, and a checkpoint saved over a
+local encoder folder (or a new revision of a hub model in the cache) re-embeds and retrains, and the
+predictions of the new head are made again. The point's ``model.encoder_identity`` (set here) carries the
+identities into the model key too, so the predictions of a given ``model.head.checkpoint`` are made
+again when an encoder changes (with a warning: that head was trained on the old encoder's embeddings).
+
+Encoder folders the workflow builds (``model.tiny_encoders``: rule ``tiny_encoder``) are a job's
+outputs, not there when the plan is made: they are not hashed but are inputs of the ``embed`` jobs
+and of every job that loads the detector, so a rebuilt folder re-runs them by its modification time.
+A ``_target_`` encoder has no identity here (its weights are its factory's business).
 
 :func:`resolve_detector` fills the head's folder into the point's model config (the ``head_dir`` of its
 factories, ``requires``) before the stage keys are computed, so the model key changes with the head.
@@ -13,12 +24,17 @@ factories, ``requires``) before the stage keys are computed, so the model key ch
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..common.errors import ConfigError
+from ..common.file_hashes import FileHashes
 from ..common.sample_sheet import Song
 from .hydra_configs import short_hash
+
+log = logging.getLogger(__name__)
 
 #: The head's files, in the order the rule ``train_head`` lists its outputs.
 HEAD_FILES = ("head.pt", "head.json", "metrics.json")
@@ -31,11 +47,15 @@ def is_fusion(model: dict) -> bool:
     return model.get("head") is not None
 
 
-def encoder_slice(model: dict, modality: str, sample_rate: int) -> dict:
-    """What decides one song's embedding by the ``modality`` encoder (``audio`` also the sample rate)."""
+def encoder_slice(model: dict, modality: str, sample_rate: int, identity: dict | None = None) -> dict:
+    """What decides one song's embedding by the ``modality`` encoder: its settings, its ``identity`` (left
+    out when unknown, :func:`~musiclime.models.fusion.encoder_identity.encoder_identity`) and, for
+    ``audio``, the sample rate."""
     slice_ = {"modality": modality, "settings": dict(model[modality])}
     if modality == "audio":
         slice_["sample_rate"] = int(sample_rate)
+    if identity is not None:
+        slice_["identity"] = dict(identity)
     return slice_
 
 
@@ -56,12 +76,14 @@ class DetectorPlan:
         heads: head key -> its slice: ``audio``/``lyrics`` (encoder keys), ``head`` (settings),
             ``songs`` (``[song_id, label, split]`` rows it trains on), ``shuffle_labels``.
         tiny: encoder folder -> tiny kind (``model.tiny_encoders``): folders the workflow builds.
+        hashes: the file hash cache the encoder folders' fingerprints come from (read on first use).
     """
 
     results: str
     encoders: dict[str, dict] = field(default_factory=dict)
     heads: dict[str, dict] = field(default_factory=dict)
     tiny: dict[str, str] = field(default_factory=dict)
+    hashes: FileHashes | None = field(default=None, repr=False)
 
     def head_dir(self, key: str) -> str:
         return f"{self.results}/detectors/{key}"
@@ -79,13 +101,17 @@ class DetectorPlan:
         for modality, kind in (model.get("tiny_encoders") or {}).items():
             folders.append(str(model[modality]["encoder"]))
             self.tiny[folders[-1]] = kind
+        identities = {m: self.identity(model[m]) for m in ("audio", "lyrics")}
+        if any(identities.values()):
+            model["encoder_identity"] = identities
         checkpoint = model["head"].get("checkpoint")
         if checkpoint:
+            warn_if_head_encoders_changed(str(checkpoint), identities)
             _fill(model, str(checkpoint), shuffled=None)
             _require(model, folders)
             return
         rows = labelled_songs(training)
-        keys = {m: self._register_encoder(encoder_slice(model, m, config["data"]["sample_rate"]))
+        keys = {m: self._register_encoder(encoder_slice(model, m, config["data"]["sample_rate"], identities[m]))
                 for m in ("audio", "lyrics")}
         trained = self._register_head(model, keys, rows, shuffle=False)
         shuffled = None
@@ -93,6 +119,20 @@ class DetectorPlan:
             shuffled = self._register_head(model, keys, rows, shuffle=True)
         _fill(model, self.head_dir(trained), shuffled=None if shuffled is None else self.head_dir(shuffled))
         _require(model, folders)
+
+    def identity(self, settings: dict) -> dict | None:
+        """The identity of the encoder of ``settings``; ``None`` for a folder the workflow builds (not there
+        yet: it is an input of the jobs instead), a ``_target_`` factory, or an encoder not found (the
+        plan's checks name it). Folder hashes are kept in :attr:`hashes` (saved at once)."""
+        from ..models.fusion.encoder_identity import encoder_identity  # deferred: huggingface_hub
+
+        if str(settings.get("encoder")) in self.tiny:
+            return None
+        if self.hashes is None:
+            self.hashes = FileHashes()
+        identity = encoder_identity(settings, self.hashes)
+        self.hashes.save()
+        return identity
 
     def _register_encoder(self, slice_: dict) -> str:
         key = encoder_key(slice_)
@@ -144,6 +184,26 @@ def _require(model: dict, folders: list[str]) -> None:
     for key in ("requires", "shuffled_labels_requires"):
         if key == "requires" or model.get("shuffled_labels_predict_fn") is not None:
             model[key] = list(model.get(key) or []) + [f for f in folders if f not in (model.get(key) or [])]
+
+
+def warn_if_head_encoders_changed(checkpoint: str, identities: dict[str, dict | None]) -> None:
+    """Warn when a given head's ``head.json`` records encoder identities that differ from today's: the head
+    was trained on other embeddings than the encoders now give (its scores mean little)."""
+    from ..models.fusion.encoder_identity import describe_identity
+
+    try:
+        description = json.loads((Path(checkpoint) / HEAD_FILES[1]).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # a missing or unreadable head.json is check_head_checkpoint's (or load_head's) to name
+    recorded = description.get("encoders") if isinstance(description, dict) else None
+    for modality, identity in identities.items():
+        entry = recorded.get(modality) if isinstance(recorded, dict) else None
+        then = entry.get("identity") if isinstance(entry, dict) else None
+        if then and identity and then != identity:
+            log.warning("config key model.head.checkpoint=%s: its head was trained on embeddings of the model.%s "
+                        "encoder with %s (%s), which now has %s; its predictions are made again, but by a head "
+                        "trained for another encoder: retrain it (model.head.checkpoint=null)", checkpoint, modality,
+                        describe_identity(then), Path(checkpoint) / HEAD_FILES[1], describe_identity(identity))
 
 
 def check_head_checkpoint(model: dict) -> None:

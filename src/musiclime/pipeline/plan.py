@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ..common.atomic_io import write_text
+from ..common.duplicate_audio import check_duplicate_mode, duplicates_message, find_duplicate_audio, merged_rows
 from ..common.errors import ConfigError
+from ..common.file_hashes import FileHashes
 from ..common.ground_truth_file import ground_truth_path
 from ..common.sample_sheet import Song
 from ..common.sheet_table import sheet_rows
@@ -65,13 +67,23 @@ def stage_slices(config: dict) -> dict[str, dict]:
     return {
         "separation": separation,
         "masks": masks_slice(config["explain"]),
-        "model": {k: config["model"][k] for k in MODEL_KEYS},
+        "model": model_slice(config["model"]),
         "fit": fit_slice(config["explain"]),
         # per-song pictures and WAVs: 0 switches a part off
         "media": {"num_features": report["num_features"] if report["pictures"] else 0,
                   "listenable_top_k": report["listenable_top_k"] if report["listenable"] else 0},
         "evaluation": evaluation_slice(evaluation),
     }
+
+
+def model_slice(model: dict) -> dict:
+    """The predict stage's slice: :data:`MODEL_KEYS`, and a fusion detector's ``encoder_identity`` (its encoders'
+    content hashes or hub revisions, set by :class:`~.detector_plan.DetectorPlan`) when known, so the
+    predictions are made again when an encoder's weights change (other models' keys are as before)."""
+    out = {k: model[k] for k in MODEL_KEYS}
+    if model.get("encoder_identity"):
+        out["encoder_identity"] = model["encoder_identity"]
+    return out
 
 
 def evaluation_slice(evaluation: dict) -> dict:
@@ -124,8 +136,8 @@ def randomized_models(model: dict, evaluation: dict) -> dict[str, dict]:
     (``evaluation.data_randomization``). A variant whose factory the model config lacks is left out.
     """
     def variant(name: str, factory: dict, requires: list | None = None) -> dict:
-        return {"name": f"{model['name']}-{name}", "predict_fn": factory, "requires": requires or model["requires"],
-                "batch_size": model["batch_size"], "memory_budget_mb": model["memory_budget_mb"]}
+        return model_slice({**model, "name": f"{model['name']}-{name}", "predict_fn": factory,
+                            "requires": requires or model["requires"]})
 
     variants = {}
     randomized = model.get("randomized_predict_fn")
@@ -214,29 +226,40 @@ class ArtifactPaths:
 
 def checked_songs(data: dict, need_stems: bool, lyrical: bool = False) -> tuple[list[Song], list[SongProblem]]:
     """The sample sheet's songs whose files all check out (:mod:`musiclime.common.song_checks`), and the
-    problems of the others, before any job runs.
+    problems of the others, before any job runs; the same audio in two rows is refused or merged
+    (``data.duplicate_audio``, :mod:`musiclime.common.duplicate_audio`).
 
     Raises:
         ConfigError: a row is bad and ``data.skip_bad_songs`` is false: one message lists every bad
-            row (sheet line, song, file, reason).
+            row (sheet line, song, file, reason); or the same audio is in two good rows and
+            ``data.duplicate_audio`` is ``error`` (whatever ``skip_bad_songs`` says): the message names
+            each group's rows (lines, songs, files).
     """
+    mode = check_duplicate_mode(data.get("duplicate_audio", "error"))
     rows, problems = sheet_rows(data, need_stems=need_stems)
     verdicts = FileVerdicts(depth=data.get("audio_check", "quick"), workers=data.get("check_workers", 0))
     file_problems, notes = check_files(rows, need_stems, data.get("empty_lyrics", "instrumental"), verdicts=verdicts,
                                        has_lyrics=lambda text: bool(lyric_lines(text)), lyrics_needed=lyrical)
     problems = sorted(problems + file_problems, key=lambda p: p.line)
+    bad = {p.line for p in problems}
+    hashes = FileHashes()
+    duplicates = find_duplicate_audio([(line, song) for line, song in rows if line not in bad], hashes)
+    hashes.save()
+    refused = duplicates_message(duplicates) if duplicates and mode == "error" else ""
     if problems and not data.get("skip_bad_songs", False):
         listed = "\n".join(f"  - {p.describe()}" for p in problems)
         n_rows = len({line for line, _ in rows} | {p.line for p in problems})
-        raise ConfigError(f"sample sheet {data['sample_sheet']}: {len({p.line for p in problems})} of {n_rows} rows "
+        raise ConfigError(f"sample sheet {data['sample_sheet']}: {len(bad)} of {n_rows} rows "
                           f"cannot be explained; fix them, or set data.skip_bad_songs=true to explain the others:\n"
-                          f"{listed}")
-    bad = {p.line for p in problems}
+                          f"{listed}" + (f"\nand {refused}" if refused else ""))
+    if refused:
+        raise ConfigError(f"sample sheet {data['sample_sheet']}: {refused}")
     for problem in problems:
         log.warning("skipping %s (data.skip_bad_songs=true)", problem.describe())
+    good = merged_rows([(line, song) for line, song in rows if line not in bad], duplicates)
     songs = [dataclasses.replace(song, notes=tuple(notes.get(song.song_id, ())),
                                  ground_truth=ground_truth_path(song.ground_truth, song.audio))
-             for line, song in rows if line not in bad]
+             for line, song in good]
     return songs, problems
 
 
@@ -328,7 +351,9 @@ class WorkflowPlan:
         if data["songs"]:
             unknown = sorted(set(data["songs"]) - {s.song_id for s in songs} - {p.song_id for p in skipped})
             if unknown:
-                raise ConfigError(f"config key data.songs names songs not in the sample sheet: {unknown}")
+                merged = " (or merged into an earlier row with the same audio: data.duplicate_audio=merge logs " \
+                         "which)" if data.get("duplicate_audio") == "merge" else ""
+                raise ConfigError(f"config key data.songs names songs not in the sample sheet{merged}: {unknown}")
             songs = [s for s in songs if s.song_id in data["songs"]]
             skipped = [p for p in skipped if p.song_id in data["songs"]]
         if not songs:

@@ -8,7 +8,8 @@ size, then Linear to 2; the seed system's 512-256-128 head) or to one Linear lay
 a linear probe as in the MusicLIME paper). Class 0 = AI-Generated, 1 = Human-Composed.
 
 A head folder holds ``head.pt`` (the ``state_dict``) and ``head.json`` (config, input and PCA sizes,
-modalities, label names), written by :func:`save_head` and read by :func:`load_head`.
+modalities, label names; the encoders its training embeddings came from, when the workflow trained it),
+written by :func:`save_head` and read by :func:`load_head`.
 """
 
 from __future__ import annotations
@@ -257,8 +258,11 @@ class FusionHead(nn.Module):
             self.train(was_training)
 
 
-def save_head(head: FusionHead, folder: str | os.PathLike) -> list[Path]:
-    """Write ``folder/head.pt`` (state_dict) and ``folder/head.json`` atomically; return both paths."""
+def save_head(head: FusionHead, folder: str | os.PathLike, encoders: dict | None = None) -> list[Path]:
+    """Write ``folder/head.pt`` (state_dict) and ``folder/head.json`` atomically; return both paths.
+
+    ``encoders``: what the head's training embeddings came from (per modality ``encoder``, ``key``,
+    ``identity``), recorded in ``head.json`` (a later plan warns when a given head's encoders changed)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / WEIGHTS_FILE
@@ -272,6 +276,7 @@ def save_head(head: FusionHead, folder: str | os.PathLike) -> list[Path]:
         "input_dims": head.input_dims,
         "pca_components": {m: head.scalers[m].n_components for m in head.modalities},
         "label_names": list(head.label_names),
+        **({"encoders": encoders} if encoders is not None else {}),
     })
     return [weights, description]
 

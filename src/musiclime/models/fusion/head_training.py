@@ -153,7 +153,8 @@ def _rows(array, idx):
 
 def train_detector_head(audio: np.ndarray, lyrics: np.ndarray, labels, song_ids: Sequence[str], config: HeadConfig,
                         out_dir: str | os.PathLike, split_column: Sequence[str | None] | None = None,
-                        validation: float = 0.15, test: float = 0.15, shuffle_labels: bool = False) -> dict:
+                        validation: float = 0.15, test: float = 0.15, shuffle_labels: bool = False,
+                        encoders: dict | None = None) -> dict:
     """Split the songs, train the fusion head and audio-only / lyrics-only heads, write the results.
 
     Args:
@@ -165,12 +166,16 @@ def train_detector_head(audio: np.ndarray, lyrics: np.ndarray, labels, song_ids:
         split_column, validation, test: passed to :func:`~musiclime.models.fusion.splits.split_songs`.
         shuffle_labels: the data-randomization check: labels are permuted (seeded) among the train and
             validation songs before training; test metrics use the true labels.
+        encoders: what the embeddings came from, per modality (``{"encoder", "key", "identity"}``: the
+            workflow's embedding key and the encoder's content hash or hub revision); recorded in
+            ``head.json`` and ``metrics.json`` as ``encoders``.
 
     Returns:
         the metrics written to ``metrics.json``: ``{"test", "validation", "train"}`` (fusion head;
         train/validation against the labels it was trained on), ``"audio_only"`` and ``"lyrics_only"``
         (``{"test", "validation", "history"}``), ``"split"`` (song ids per split), ``"history"`` (fusion
-        head), ``"shuffle_labels"``, ``"config"``, ``"modalities"``, ``"label_names"``, ``"n_songs"``.
+        head), ``"shuffle_labels"``, ``"config"``, ``"modalities"``, ``"label_names"``, ``"n_songs"``,
+        ``"encoders"`` (when given).
     """
     song_ids = [str(song) for song in song_ids]
     split = split_songs(labels, song_ids, config.seed, validation, test, split_column)
@@ -199,8 +204,10 @@ def train_detector_head(audio: np.ndarray, lyrics: np.ndarray, labels, song_ids:
                "split": {name: [song_ids[i] for i in split[name]] for name in SPLITS},
                "history": history, "shuffle_labels": bool(shuffle_labels), "config": config.to_dict(),
                "modalities": list(head.modalities), "label_names": list(LABEL_NAMES), "n_songs": len(song_ids)}
+    if encoders is not None:
+        metrics["encoders"] = encoders
     out_dir = Path(out_dir)
-    save_head(head, out_dir)
+    save_head(head, out_dir, encoders=encoders)
     write_json(out_dir / METRICS_FILE, metrics)
     log.info("detector head in %s: test accuracy fusion %.3f, audio only %.3f, lyrics only %.3f%s", out_dir,
              scores["test"]["accuracy"], single["audio_only"]["test"]["accuracy"],

@@ -56,7 +56,7 @@ def load_audio_encoder(settings: dict, device: str = "cpu", setting: str = "mode
     model = _model(name, setting, options["trust_remote_code"], randomize_seed)
     encoder = HFAudioEncoder(model, extractor, pooling=options["pooling"], layer=options["layer"],
                              chunk_seconds=options["chunk_seconds"], batch_size=options["batch_size"], device=device,
-                             weight_files=[] if randomize_seed is not None else _files(name), setting=setting,
+                             weight_files=[] if randomize_seed is not None else encoder_files(name), setting=setting,
                              name=name)
     _log_loaded(encoder, setting, name, options, randomize_seed)
     return encoder
@@ -76,7 +76,7 @@ def load_lyrics_encoder(settings: dict, device: str = "cpu", setting: str = "mod
     encoder = HFLyricsEncoder(model, tokenizer, pooling=options["pooling"], layer=options["layer"],
                               max_tokens=options["max_tokens"], long_lyrics=options["long_lyrics"],
                               batch_size=options["batch_size"], device=device,
-                              weight_files=[] if randomize_seed is not None else _files(name), setting=setting,
+                              weight_files=[] if randomize_seed is not None else encoder_files(name), setting=setting,
                               name=name)
     _log_loaded(encoder, setting, name, options, randomize_seed)
     return encoder
@@ -92,7 +92,7 @@ def check_encoder_available(settings: dict, setting: str) -> None:
         _factory(settings["_target_"], setting)
         return
     name = _source(_options(settings, AUDIO_DEFAULTS | LYRICS_DEFAULTS, setting), setting)
-    if not _is_folder(name) and _cached_snapshot(name) is None:
+    if not _is_folder(name) and cached_snapshot(name) is None:
         raise EncoderUnavailableError(_advice(name, setting))
 
 
@@ -125,7 +125,7 @@ def _source(options: dict, setting: str) -> str:
         raise EncoderError(f"{setting}.encoder is not set: give a Hugging Face model name, a local folder "
                            f"(save_pretrained layout) or {setting}._target_")
     name = str(name)
-    if _looks_like_path(name) or _is_folder(name):
+    if names_folder(name):
         folder = Path(name).expanduser()
         if not folder.is_dir():
             raise EncoderUnavailableError(f"{setting}.encoder={name!r}: the folder {folder} does not exist")
@@ -134,6 +134,11 @@ def _source(options: dict, setting: str) -> str:
                                           f"(expected a save_pretrained folder)")
         return str(folder)
     return name
+
+
+def names_folder(name: str) -> bool:
+    """Whether an encoder ``name`` means a local folder (a path, or a folder that exists) rather than a hub name."""
+    return _looks_like_path(name) or _is_folder(name)
 
 
 def _looks_like_path(name: str) -> bool:
@@ -145,12 +150,14 @@ def _is_folder(name: str) -> bool:
     return Path(name).expanduser().is_dir()
 
 
-def _cached_snapshot(name: str) -> Path | None:
-    """The local Hugging Face cache snapshot folder of hub model ``name``, or None when not cached."""
+def cached_snapshot(name: str, cache_dir: str | os.PathLike | None = None) -> Path | None:
+    """The local Hugging Face cache snapshot folder of hub model ``name`` (``snapshots/<commit>``, the revision
+    ``refs/main`` names), or None when not cached. Offline: reads the cache only. ``cache_dir``: the hub cache
+    (default: ``HF_HUB_CACHE``, ``~/.cache/huggingface/hub``)."""
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        found = try_to_load_from_cache(name, "config.json")
+        found = try_to_load_from_cache(name, "config.json", cache_dir=cache_dir)
     except Exception:  # an invalid repository id is not cached either
         return None
     return Path(found).parent if isinstance(found, str) else None
@@ -194,9 +201,9 @@ def _model(name: str, setting: str, trust_remote_code: bool, randomize_seed: int
         return AutoModel.from_config(config, trust_remote_code=trust_remote_code).float()
 
 
-def _files(name: str) -> list[Path]:
+def encoder_files(name: str) -> list[Path]:
     """The files of the folder or cached snapshot that holds ``name`` (what a model cache watches)."""
-    folder = Path(name) if _is_folder(name) else _cached_snapshot(name)
+    folder = Path(name).expanduser() if _is_folder(name) else cached_snapshot(name)
     if folder is None:
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))

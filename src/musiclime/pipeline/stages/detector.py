@@ -36,8 +36,9 @@ def embed(song_id: str, input_path: str | Path, encoder: dict, device: str, out_
           out_config: str | Path) -> Path:
     """Encode one song's audio or lyrics (``encoder["modality"]``) with the encoder of ``encoder["settings"]``.
 
-    Writes ``embedding`` ``(dim,)`` float32 into ``out_embedding`` (with the song, modality and encoder in
-    its metadata) and the slice into ``out_config``.
+    Writes ``embedding`` ``(dim,)`` float32 into ``out_embedding`` (with the song, modality, encoder and the
+    encoder's identity, ``encoder["identity"]``: a folder's content hash or a hub revision, ``None`` when
+    unknown, in its metadata) and the slice into ``out_config``.
 
     Raises:
         PredictionError: the encoder returned NaN or infinity for this song (the message names it).
@@ -54,15 +55,21 @@ def embed(song_id: str, input_path: str | Path, encoder: dict, device: str, out_
         raise PredictionError(f"song {song_id!r}: the {modality} encoder {settings.get('encoder')!r} returned NaN or "
                               f"infinite values for {input_path} (config key model.{modality}); nothing was saved")
     save_arrays(out_embedding, {"song_id": song_id, "modality": modality, "encoder": settings.get("encoder"),
-                                "dim": int(embedding.shape[0])}, embedding=embedding.astype(np.float32))
+                                "encoder_identity": encoder.get("identity"), "dim": int(embedding.shape[0])},
+                embedding=embedding.astype(np.float32))
     write_config(out_config, {"song_id": song_id, "encoder": encoder})
     log.info("%s: %s embedding of %d values", song_id, modality, embedding.shape[0])
     return Path(out_embedding)
 
 
-def read_embeddings(paths: list[str]) -> np.ndarray:
-    """``(n_songs, dim)`` float32 of the ``embedding.npz`` files, in order."""
-    return np.stack([load_arrays(path)[1]["embedding"] for path in paths]).astype(np.float32)
+def read_embeddings(paths: list[str]) -> tuple[np.ndarray, dict]:
+    """``(n_songs, dim)`` float32 of the ``embedding.npz`` files, in order, and the encoder they came from:
+    ``{"encoder": name, "identity": content hash or hub revision or None}`` (of the first file: the files of
+    one embedding key share their encoder)."""
+    loaded = [load_arrays(path) for path in paths]
+    meta = loaded[0][0] if loaded else {}
+    encoder = {"encoder": meta.get("encoder"), "identity": meta.get("encoder_identity")}
+    return np.stack([arrays["embedding"] for _, arrays in loaded]).astype(np.float32), encoder
 
 
 def train_head(audio_embeddings: list[str], lyrics_embeddings: list[str], detector: dict, out_head: str | Path,
@@ -71,7 +78,9 @@ def train_head(audio_embeddings: list[str], lyrics_embeddings: list[str], detect
     :class:`musiclime.pipeline.detector_plan.DetectorPlan`) into the folder of ``out_head``.
 
     Writes ``head.pt``, ``head.json`` and ``metrics.json`` (test accuracy, balanced accuracy, ROC AUC,
-    confusion matrix; the audio-only and lyrics-only heads' scores) and ``config.yaml``.
+    confusion matrix; the audio-only and lyrics-only heads' scores; the songs of each split) and
+    ``config.yaml``. ``head.json`` and ``metrics.json`` record the encoders the embeddings came from
+    (``encoders``: per modality its name, embedding key and identity), so a head names what it was trained on.
     """
     from ...models.fusion.head import HeadConfig  # deferred: torch
     from ...models.fusion.head_training import train_detector_head
@@ -80,11 +89,15 @@ def train_head(audio_embeddings: list[str], lyrics_embeddings: list[str], detect
     songs = detector["songs"]
     splits = [split for _, _, split in songs]
     config = HeadConfig.from_dict({k: v for k, v in settings.items() if k not in SPLIT_KEYS})
-    metrics = train_detector_head(read_embeddings(audio_embeddings), read_embeddings(lyrics_embeddings),
-                                  np.array([label for _, label, _ in songs]), [song for song, _, _ in songs], config,
-                                  Path(out_head).parent, split_column=splits if any(splits) else None,
+    audio, audio_encoder = read_embeddings(audio_embeddings)
+    lyrics, lyrics_encoder = read_embeddings(lyrics_embeddings)
+    encoders = {"audio": {**audio_encoder, "key": detector["audio"]},
+                "lyrics": {**lyrics_encoder, "key": detector["lyrics"]}}
+    metrics = train_detector_head(audio, lyrics, np.array([label for _, label, _ in songs]),
+                                  [song for song, _, _ in songs], config, Path(out_head).parent,
+                                  split_column=splits if any(splits) else None,
                                   validation=float(settings["validation"]), test=float(settings["test"]),
-                                  shuffle_labels=bool(detector["shuffle_labels"]))
+                                  shuffle_labels=bool(detector["shuffle_labels"]), encoders=encoders)
     write_config(out_config, {"detector": detector})
     test = metrics.get("test", {})
     log.info("fusion head%s: test accuracy %s, balanced accuracy %s, ROC AUC %s",

@@ -14,6 +14,7 @@ from ...common.atomic_io import write_text
 from ...evidence.index_rows import (INDEX_COLUMN_TITLES, INDEX_COLUMNS, INDEX_TEXT_COLUMNS, class_attribution_summary,
                                     detector_summary, ground_truth_summary, index_row, reader_evaluation,
                                     second_opinion_summary)
+from ...evidence.detector_split import SPLIT_TITLE, DetectorSplits
 from ...evidence.pages import aggregation_caption, relative_href, render, song_page, verdict_summary
 from ...method.explanation import load_explanation
 from ...method.explanation_views import explained_label
@@ -44,14 +45,17 @@ def point_pages(explanations: list[str], media_dirs: list[str], evaluations: lis
 
     Args:
         media_dirs, evaluations, mixes: per song, in the order of ``explanations``; empty when off.
-        point: ``id``, ``overrides``, ``config`` (``report.num_features``, ``experiment_name``).
+        point: ``id``, ``overrides``, ``config`` (``report.num_features``, ``experiment_name``), ``detector``
+            (optional: the head the workflow trained, ``key`` and ``files``; each page names its song's split).
         aggregation: the point's global importance files (pictures shown, in this order; tables linked).
     """
     entries = song_entries(explanations, media_dirs, evaluations, mixes, out_pages)
+    splits = DetectorSplits.from_detector(point.get("detector"))
     for entry in entries:
         write_song_page(entry["explanation"], entry["page"], pictures=entry["pictures"], audio=entry["audio"],
                         evaluation_json=entry["evaluation"], point=point["id"], overrides=point["overrides"],
-                        index_html=out_index, num_features=point["config"]["report"]["num_features"])
+                        index_html=out_index, num_features=point["config"]["report"]["num_features"],
+                        detector_split=None if splits is None else splits.page_entry(entry["song"]))
     write_index([index_point(point, entries, aggregation)], out_index, point["config"]["experiment_name"])
     return Path(out_index)
 
@@ -85,7 +89,7 @@ SONG_PICTURE_CAPTIONS = ("Audio weights: sources x temporal segments, every comp
 def write_song_page(explanation_json: PathLike, out_html: PathLike, pictures: Sequence[PathLike] = (),
                     audio: Mapping[str, PathLike] | None = None, evaluation_json: PathLike | None = None,
                     point: str | None = None, overrides: Sequence[str] = (), index_html: PathLike | None = None,
-                    num_features: int = 10) -> Path:
+                    num_features: int = 10, detector_split: Mapping | None = None) -> Path:
     """One song's HTML page (relative links to its pictures and WAVs).
 
     Args:
@@ -93,6 +97,7 @@ def write_song_page(explanation_json: PathLike, out_html: PathLike, pictures: Se
         audio: ``{"mix" | "top" | "removed": WAV}`` from :func:`.media.write_listenable` (any subset).
         evaluation_json: the song's trust metrics (:func:`.evaluation.evaluate_song`), if evaluated.
         index_html: the index page to link back to.
+        detector_split: the song's split in the fusion detector's training (``{"split", "sentence"}``), if any.
     """
 
     explanation = load_explanation(explanation_json)
@@ -104,7 +109,8 @@ def write_song_page(explanation_json: PathLike, out_html: PathLike, pictures: Se
     evaluation = _read_json(evaluation_json)
     html = song_page(explanation, label, out_html, pictures=list(zip(SONG_PICTURE_CAPTIONS, pictures)),
                      audio=[(captions[k], audio[k]) for k in captions if k in audio], evaluation=evaluation,
-                     point=point, overrides=overrides, index_html=index_html, num_features=num_features)
+                     point=point, overrides=overrides, index_html=index_html, num_features=num_features,
+                     detector_split=detector_split)
     return write_text(out_html, html)
 
 
@@ -122,18 +128,22 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str, skipp
     rendered, n_songs = [], 0
     for point in points:
         rows, evaluations, explanations = [], [], []
+        splits = DetectorSplits.from_detector(point.get("detector"))
         for song in point["songs"]:
             explanation = load_explanation(song["explanation"])
             label = explained_label(explanation)
             explanations.append(explanation)
             evaluations.append(reader_evaluation(explanation, _read_json(song.get("evaluation"))))
-            rows.append({"song_id": str(explanation.metadata.get("song_info", {}).get("song_id", "")),
-                         "href": relative_href(song["page"], out_html),
+            song_id = str(explanation.metadata.get("song_info", {}).get("song_id", ""))
+            rows.append({"song_id": song_id, "href": relative_href(song["page"], out_html),
+                         "split": None if splits is None else splits.tag(song_id),
                          "cells": index_row(explanation, label, evaluations[-1])})
         n_songs += len(rows)
         aggregation = [{"name": Path(f).name, "href": relative_href(f, out_html), "caption": aggregation_caption(f),
                         "is_image": Path(f).suffix.lower() == ".png"} for f in point.get("aggregation", [])]
         rendered.append({"id": str(point["id"]), "overrides": list(point.get("overrides", [])), "rows": rows,
+                         "song_title": None if splits is None else SPLIT_TITLE,
+                         "held_out": None if splits is None else splits.held_out_summary([r["song_id"] for r in rows]),
                          "aggregation": aggregation, "verdicts": verdict_summary(evaluations),
                          "ground_truth": ground_truth_summary(evaluations),
                          "attribution": class_attribution_summary(explanations),
