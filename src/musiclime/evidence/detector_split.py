@@ -26,6 +26,17 @@ SPLIT_TITLE = ("under each song, where the fusion detector's head used it: train
                "held-out result; no tag: not among the head's songs (no label)")
 
 
+def detector_metrics(detector: Mapping | None) -> dict | None:
+    """The ``metrics.json`` of the head a point's ``detector`` entry names (``key``, ``files``), or ``None``
+    for a model the workflow did not train or a head whose metrics are not written."""
+    if not detector:
+        return None
+    metrics_file = next((Path(f) for f in detector.get("files", ()) if Path(f).name == "metrics.json"), None)
+    if metrics_file is None or not metrics_file.is_file():
+        return None
+    return json.loads(metrics_file.read_text(encoding="utf-8"))
+
+
 @dataclass(frozen=True)
 class DetectorSplits:
     """The songs of each split of one trained head and its test scores (from its ``metrics.json``).
@@ -44,17 +55,15 @@ class DetectorSplits:
     def from_detector(cls, detector: Mapping | None) -> "DetectorSplits | None":
         """The splits of the head a point's ``detector`` entry names (``key``, ``files`` with its
         ``metrics.json``); ``None`` for a model the workflow did not train or a head without a split."""
-        if not detector:
+        metrics = detector_metrics(detector)
+        if metrics is None:
             return None
-        metrics_file = next((Path(f) for f in detector.get("files", ()) if Path(f).name == "metrics.json"), None)
-        if metrics_file is None or not metrics_file.is_file():
-            return None
-        metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
         split = metrics.get("split") or {}
         if not split:
             return None
         split_of = {str(song): name for name in SPLITS for song in split.get(name, ())}
-        return cls(str(detector.get("key", metrics_file.parent.name)), split_of, dict(metrics.get("test") or {}))
+        key = detector.get("key") or next(Path(f).parent.name for f in detector["files"] if Path(f).name == "metrics.json")
+        return cls(str(key), split_of, dict(metrics.get("test") or {}))
 
     def of(self, song_id: str) -> str | None:
         """The song's split, or ``None`` when the head did not use it (an unlabelled song)."""

@@ -8,13 +8,12 @@ table fits a 1300 px window. Evaluations are read as a reader may see them
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..method.explanation import MusicLIMEExplanation
 from .pages import fmt, verdict_rows
 from ..method.explanation_views import modality_attribution_of
+from .detector_split import detector_metrics
 from .lead import resolved
 from .rankings import RankedFeature, modality_rankings
 from .trust.support import MIN_EFFECTIVE_ROWS_PER_FEATURE, gated_evaluation, second_opinion_support
@@ -173,12 +172,9 @@ def detector_summary(detector: Mapping | None) -> str | None:
     """A point's line on the detector the workflow trained (``model=fusion``), from its ``metrics.json``: how
     many songs trained, validated and tested it, and its test scores beside the single-modality heads'.
     ``None`` for other models. ``detector``: ``key`` and ``files`` (``metrics.json`` among them)."""
-    if not detector:
+    metrics = detector_metrics(detector)
+    if metrics is None:
         return None
-    metrics_file = next((Path(f) for f in detector.get("files", ()) if Path(f).name == "metrics.json"), None)
-    if metrics_file is None or not metrics_file.is_file():
-        return None
-    metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
     split = {name: len(songs) for name, songs in (metrics.get("split") or {}).items()}
     test = metrics.get("test") or {}
 
