@@ -121,7 +121,8 @@ def flac_tail_problem(path: Path, read_tail) -> str | None:
     try:
         got = read_tail(start)
     except Exception as exc:  # libsndfile's seek fails on a stream cut before the point
-        return f"audio file is truncated: {path} (its header declares {declared} samples; decoding stops before the end: {exc})"
+        return (f"audio file is truncated: {path} (its header declares {declared} samples; decoding stops before "
+                f"the end: {exc})")
     if start + got < declared:
         return f"audio file is truncated: {path} (its header declares {declared} samples, it holds {start + got})"
     return None

@@ -62,7 +62,8 @@ class DetectorSplits:
         if not split:
             return None
         split_of = {str(song): name for name in SPLITS for song in split.get(name, ())}
-        key = detector.get("key") or next(Path(f).parent.name for f in detector["files"] if Path(f).name == "metrics.json")
+        key = detector.get("key") or next(Path(f).parent.name for f in detector["files"]
+                                          if Path(f).name == "metrics.json")
         return cls(str(key), split_of, dict(metrics.get("test") or {}))
 
     def of(self, song_id: str) -> str | None:

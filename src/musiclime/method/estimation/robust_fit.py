@@ -9,7 +9,8 @@ that share a lyrics mask another. How the two clusterings combine depends on the
   audio part and the sum is the lyrics clustering exactly.
 * **A grid** (:func:`is_grid`: each mask repeats many times and each audio mask meets several lyrics
   masks and the other way round; the ``factorial`` samplers, or masks of very few features in each
-  modality): the two one-way parts are added and the intersection is *not* subtracted. In a grid every audio mask meets the same lyrics masks, so the part of the residual
+  modality): the two one-way parts are added and the intersection is *not* subtracted. In a grid
+  every audio mask meets the same lyrics masks, so the part of the residual
   that varies with the lyrics cancels within each audio cluster exactly, and the row-level
   intersection term the two-way formula subtracts is no part of an audio coefficient's variance;
   subtracting it made the audio variances negative (about -4e-6 where the true sampling variance
