@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from musiclime import ConfigError, LineIndexedString, MusicLIMEExplainer
-from musiclime.method.estimation.certification import (certification_block, certify_ranking, certify_weights, check_alpha,
+from musiclime.method.estimation.certification import (certification_block, certify_ranking, certify_weights, check_alpha, unjudged,
                                             correction_text, critical_z)
 from musiclime.method.explanation_views import certification_of, full_fit_weights
 from musiclime.method.estimation.full_fit import fit_every_feature, kernel_weights
@@ -403,3 +403,19 @@ def test_a_tie_at_the_boundary_is_certified_at_most_alpha_of_the_time(truth):
             result = certify_weights(weights, covariance, 0.1, method=method)
             wrong += _truth_is_wrong(result.ranking, result.certified_top_k, truth, method)
         assert wrong / draws <= bound, (method, truth, wrong / draws)
+
+
+def test_certified_sets_say_which_top_sets_and_which_places_are_certain():
+    """Two near ties (ranks 1-2 and 3-4) far apart: Holm and Bonferroni certify the top 2 and the top 4 as
+    sets, never rank 1 or rank 3 in its place; the sequential test stops at the first tie, certifying none."""
+    weights = np.array([3.0, 2.99, 1.0, 0.99, 0.0])
+    covariance = np.eye(5) * 0.01 ** 2
+    for method in ("holm", "bonferroni"):
+        result = certify_weights(weights, covariance, 0.1, method=method)
+        assert (result.certified_top_k, result.certified_sets) == (4, (2, 4))
+        assert result.as_dict()["certified_sets"] == [2, 4]
+    sequential = certify_weights(weights, covariance, 0.1, method="sequential")
+    assert (sequential.certified_top_k, sequential.certified_sets) == (0, ())
+    ordered = certify_weights(np.array([4.0, 3.0, 2.0, 1.0, 0.99]), covariance, 0.1, method="sequential")
+    assert ordered.certified_sets == (1, 2, 3) and ordered.as_dict()["certified_sets"] == [1, 2, 3]
+    assert unjudged(ordered).certified_sets == ()

@@ -61,12 +61,19 @@ def test_glassbox_evaluation(song_run):
                       "random_deletion_aopc",
                       "insertion_aopc", "random_insertion_aopc", "randomization_spearman", "n_seeds",
                       "randomization_spearman_audio", "randomization_spearman_lyrics",
-                      "randomization_spearman_within_modality"}
+                      "randomization_spearman_within_modality", "claims_sets_nested", "claims_leaders_agree",
+                      "claims_shares_agree", "claims_pairs"}
     # the explanation order removes the planted positive features first: clearly above random orders
     assert m["deletion_aopc"] > m["random_deletion_aopc"] + 0.1
     assert m["insertion_aopc"] > m["random_insertion_aopc"] + 0.1
     # the glass-box is linear and the fit near exact: the planted features are the top ones for every seed
     assert m["jaccard_top5"] == pytest.approx(1.0) and m["kendall_tau"] > 0.2
+    # and what the page claims holds for every pair of the 3 mask seeds: the stability verdict is the claims'
+    assert (m["claims_sets_nested"], m["claims_leaders_agree"], m["claims_shares_agree"], m["claims_pairs"]) == (
+        1.0, 1.0, 1.0, 3.0)
+    [stable] = [v for v in doc["verdicts"] if v["check"] == "stability"]
+    assert stable["passed"] and "top-5 Jaccard 1.00, a figure" in stable["evidence"]
+    assert not any(v["check"] == "stability_content" for v in doc["verdicts"])
     # a randomized model's explanation correlates weakly with the original's
     assert abs(m["randomization_spearman"]) < 0.4
     assert m["randomization_spearman_within_modality"] is not None
@@ -252,6 +259,15 @@ def test_verdicts_say_whether_each_metric_passes():
     # the second opinion is judged against the shared random orders: 0.15 - 0.12 < 0.1
     assert found["shap_stability"].passed and not found["shap_faithfulness"].passed
     assert verdicts({}) == []
+    # where the claims were checked, they give the stability verdict and the Jaccard index is a figure
+    claims = {"jaccard_top5": 0.39, "jaccard_top5_content": 0.4, "claims_sets_nested": 1.0,
+              "claims_leaders_agree": 1.0, "claims_shares_agree": 1.0, "claims_pairs": 3.0}
+    [stable] = verdicts(claims)
+    assert (stable.check, stable.passed, stable.label) == ("stability", True, "stable")
+    assert stable.evidence == ("certified sets nested 1.00, named leaders agree 1.00, shares agree 1.00 (1 = every "
+                               "pair) over 3 pairs of mask seeds; top-5 Jaccard 0.39, a figure")
+    [unstable] = verdicts({**claims, "claims_sets_nested": 2 / 3})
+    assert not unstable.passed and "certified sets nested 0.67" in unstable.evidence
     # copies of a lyric line in the top-5: the content-level verdict shows when it differs
     [own, content] = verdicts({"jaccard_top5": 0.43, "jaccard_top5_content": 1.0})
     assert (own.label, content.check, content.label) == ("not stable", "stability_content", "stable in content")

@@ -188,6 +188,8 @@ def test_heatmap_weighs_every_audio_component(report, tmp_path):
 
 
 def test_certified_ranks_are_marked_and_boundary_ties_grouped(report, tmp_path):
+    """A check mark only where a rank is certified in its place, a dot for the rest of a certified top set;
+    the lead says a set as a set and an order only as far as it is certified."""
     source = report["pages"][0].parent / "explanation.json"
     label, weights = _full_fit(source)
     document = json.loads(source.read_text(encoding="utf-8"))
@@ -195,29 +197,51 @@ def test_certified_ranks_are_marked_and_boundary_ties_grouped(report, tmp_path):
                for kind in ("audio", "lyrics")}
     ranked = {kind: sorted(cols, key=lambda c: -abs(weights[c])) for kind, cols in columns.items()}
 
-    def certification(audio_k):
-        return {"alpha": 0.1, "correction": "Bonferroni", "labels": {label: {
+    def certification(audio_k, method="holm", sets=None):
+        audio = {"certified_top_k": audio_k, "ranking": ranked["audio"], "judged": True, "method": method,
+                 "tied_at_boundary": ranked["audio"][audio_k:audio_k + 3]}
+        if sets is not None:
+            audio["certified_sets"] = sets
+        return {"alpha": 0.1, "correction": "c", "labels": {label: {
             "certified_top_k": 2, "ranking": ranked["audio"][:2], "tied_at_boundary": [], "judged": True,
-            "audio": {"certified_top_k": audio_k, "ranking": ranked["audio"], "judged": True,
-                      "tied_at_boundary": ranked["audio"][audio_k:audio_k + 3]},
-            "lyrics": {"certified_top_k": 1, "ranking": ranked["lyrics"], "judged": True, "tied_at_boundary": []}}}}
+            "audio": audio, "lyrics": {"certified_top_k": 1, "ranking": ranked["lyrics"], "judged": True,
+                                       "tied_at_boundary": [], "method": method}}}}
 
-    page = write_song_page(_variant(source, tmp_path / "two.json", certification=certification(2)),
-                           tmp_path / "two.html")
-    text = html.unescape(page.read_text(encoding="utf-8"))
-    audio, lyrics = _section(text, "ranking-audio"), _section(text, "ranking-lyrics")
-    assert len(re.findall(r'<tr class="certified', audio)) == 2
-    assert len(re.findall(r'<tr class="certified', lyrics)) == 1
+    def page(name, record):
+        written = write_song_page(_variant(source, tmp_path / f"{name}.json", certification=record),
+                                  tmp_path / f"{name}.html")
+        text = html.unescape(written.read_text(encoding="utf-8"))
+        return _section(text, "ranking-audio"), _section(text, "ranking-lyrics"), _section(text, "lead")
+
+    # a top-2 set (a record written before certified_sets): two dots, no check mark
+    audio, lyrics, lead = page("set", certification(2))
+    assert len(re.findall(r'<tr class="in-set', audio)) == 2 and '<tr class="certified' not in audio
+    assert len(re.findall(r'<tr class="certified', lyrics)) == 1  # a top-1 set is rank 1 in its place
     assert "ranks 3-5: tied" in audio and len(re.findall(r'<tr class="[^"]*tied', audio)) == 3
     # fewer than 5 certified audio ranks: the page says so in words
-    assert "only the top 2 of 24 audio ranks certified; the rest not" in audio
-    lead = _section(text, "lead")
-    assert "Among the audio, drums in 1.3-2 s and bass in 2.7-3.3 s lead (both certain" in lead
-    assert "'<b>markup</b> & \"quotes\" in a line' leads" in lead and "certain" in lead
-    page = write_song_page(_variant(source, tmp_path / "six.json", certification=certification(6)),
-                           tmp_path / "six.html")
-    audio = _section(html.unescape(page.read_text(encoding="utf-8")), "ranking-audio")
-    assert "top 6 of 24 audio ranks certified" in audio and "not certified" not in audio
+    assert "only the top 2 of 24 audio ranks certified as a set, their order not certified; the rest not" in audio
+    assert ("Among the audio (exact, by stem: drums +0.220, bass +0.150, vocals -0.120, other +0.080), drums in "
+            "1.3-2 s and bass in 2.7-3.3 s each move the model more than any other audio component; their order "
+            "among themselves is not certified.") in lead
+    assert "'<b>markup</b> & \"quotes\" in a line' moves the model more than any other lyric unit (certified)" in lead
+    assert "lead" not in lead.replace('id="lead"', "").replace("leads", "") and "certain" not in lead
+    # the sequential test certifies the order: a check mark on each rank, "then" in the lead
+    audio, _, lead = page("order", certification(2, "sequential"))
+    assert len(re.findall(r'<tr class="certified', audio)) == 2 and "in-set" not in audio
+    assert "drums in 1.3-2 s leads, then bass in 2.7-3.3 s (this order certified)." in lead
+    assert "only the top 2 of 24 audio ranks certified in order; the rest not" in audio
+    # Holm with the top 1 and the top 6 certified: rank 1 in its place, ranks 2-6 a set
+    audio, _, lead = page("both", certification(6, "holm", [1, 6]))
+    assert len(re.findall(r'<tr class="certified', audio)) == 1 and len(re.findall(r'<tr class="in-set', audio)) == 5
+    assert "the top 6 of 24 audio ranks certified as a set, rank 1 in its place" in audio and "the rest not" not in audio
+    assert re.search(r"drums in 1\.3-2 s leads; bass in 2\.7-3\.3 s, [^;,]+ and 3 more follow, each moving the "
+                     r"model more than any other audio component \(a certified top 6 of 24; the order after rank 1 "
+                     r"not certified\)\.", lead), lead
+    # Holm with inner sets but not the first: a set claim, the inner sets in the status line
+    audio, _, lead = page("sets", certification(6, "holm", [2, 6]))
+    assert "<tr class=\"certified" not in audio and "as a set (and the top 2 as sets), their order not" in audio
+    assert "and 3 more each move the model more than any other audio component (a certified top 6 of 24, in no " \
+           "certified order)" in lead
 
 
 def test_leaders_are_named_only_where_the_exact_effect_resolves_them(report, tmp_path):
@@ -247,10 +271,39 @@ def test_leaders_are_named_only_where_the_exact_effect_resolves_them(report, tmp
     old = _variant(source, tmp_path / "old.json", certification=certification, modality_attribution=None,
                    stem_attribution=None)
     lead = _section(html.unescape(write_song_page(old, tmp_path / "old.html").read_text(encoding="utf-8")), "lead")
-    assert re.search(r"The audio carries \d+% of the weight: drums in 1\.3-2 s and bass in 2\.7-3\.3 s lead "
-                     r"\(both certain\)", lead)
+    assert re.search(r"The audio carries \d+% of the weight: drums in 1\.3-2 s and bass in 2\.7-3\.3 s each move "
+                     r"the model more than any other audio component; their order among themselves is not certified",
+                     lead)
     assert re.search(r"Among the lyrics \(\d+% of the weight\), no lyric unit stands out \(no rank certified\)", lead)
     assert "exact-attribution" not in html.unescape((tmp_path / "old.html").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("audio, lyrics, words, absent", [
+    # both exact values 0: no share, no "67%"
+    (0.0, 0.0, "Neither the audio nor the lyrics reaches 0.01 on P(Human-Composed) (exact Shapley values: audio "
+               "+0.000, lyrics +0.000).", "% of the effect"),
+    # opposite signs: which pushes which way, and their net effect, not "50% / 50%"
+    (0.3, -0.3, "The audio pushes towards Human-Composed and the lyrics away from it (exact Shapley values: audio "
+                "+0.300, lyrics -0.300); the two together change P(Human-Composed) by +0.000.", "% of the effect"),
+    (-0.2, 0.5, "The lyrics push towards Human-Composed and the audio away from it", "% of the effect"),
+    # a faint opposite value does not turn the sentence round: the shares stand
+    (0.4, -0.004, "The audio carries 99% of the effect, the lyrics 1%", "away from it"),
+])
+def test_shares_are_stated_only_where_the_exact_effects_allow(report, tmp_path, audio, lyrics, words, absent):
+    source = report["pages"][0].parent / "explanation.json"
+    label, _ = _full_fit(source)
+    share = abs(audio) / (abs(audio) + abs(lyrics)) if audio or lyrics else 0.5
+    attribution = {"labels": {label: {"audio": audio, "lyrics": lyrics, "interaction": 0.0, "audio_share": share,
+                                      "probabilities": {"both": 0.9, "audio_only": 0.9 - audio,
+                                                        "lyrics_only": 0.9 - lyrics, "neither": 0.9 - audio - lyrics}}},
+                   "predictions": 4}
+    page = write_song_page(_variant(source, tmp_path / "a.json", modality_attribution=attribution),
+                           tmp_path / "a.html")
+    text = html.unescape(page.read_text(encoding="utf-8"))
+    lead = _section(text, "lead")
+    assert words in lead and absent not in lead
+    if absent == "% of the effect":  # the ranking's heading gives the exact value, not a share
+        assert f"Audio components: exact effect {audio:+.3f}" in _section(text, "ranking-audio")
 
 
 def test_page_leads_with_the_answer_and_folds_the_tables(report):

@@ -67,7 +67,7 @@ def draw_audio_heatmap(explanation: MusicLIMEExplanation, label: int, out_png: s
 
     The weights are the full fit's when recorded (every component weighed; else the explanation's
     own, unselected components 0); every cell is labelled with its weight (up to 16 segments) and
-    the certified top audio components are outlined. When the explanation has no audio
+    the audio components of the certified top set are outlined. When the explanation has no audio
     (``modality="lyrical"``) the picture says so.
     """
     from matplotlib.patches import Rectangle
@@ -99,7 +99,7 @@ def draw_audio_heatmap(explanation: MusicLIMEExplanation, label: int, out_png: s
     fig.colorbar(mesh, ax=ax, label=f"weight towards {towards}", shrink=0.9)
     source = ("full fit: every component weighed" if grid.full_fit
               else "selected features only: unselected components are 0")
-    marked = f"; outlined: the {len(certified)} certified top components" if certified else ""
+    marked = f"; outlined: the certified top {len(certified)}" if certified else ""
     ax.set_title(f"{_song(explanation)}\naudio components (sources x segments) towards {towards}\n"
                  f"({source}{marked})", fontsize=10)
     return save_png(fig, out_png)
@@ -118,14 +118,14 @@ def cell_labels(grid, max_segments: int = 16) -> list[tuple[int, int, str]]:
 
 
 def certified_cells(explanation: MusicLIMEExplanation, label: int, n_sources: int) -> list[tuple[int, int]]:
-    """``(source row, segment column)`` of the audio components whose rank is certified."""
+    """``(source row, segment column)`` of the audio components in the certified top set."""
     audio = next((r for r in modality_rankings(explanation, label, len(explanation.features))
                   if r.modality == "audio"), None)
     if audio is None:
         return []
     cells = []
     for row in audio.rows:
-        if row.certified:
+        if row.in_certified_set:
             segment, source = divmod(int(explanation.features[row.column]["index"]), n_sources)
             cells.append((source, segment))
     return cells
@@ -134,7 +134,8 @@ def certified_cells(explanation: MusicLIMEExplanation, label: int, n_sources: in
 def draw_top_features(explanation: MusicLIMEExplanation, label: int, num_features: int,
                       out_png: str | os.PathLike) -> Path:
     """Each modality's top ``num_features`` as horizontal bars (one panel per modality, largest on top);
-    certified ranks drawn with a black edge and a check mark, the group tied at the boundary hatched."""
+    the certified top set drawn with a black edge, a check mark where a rank is certified in its place
+    and a dot where only its membership of the set is, the group tied at the boundary hatched."""
     rankings = [r for r in modality_rankings(explanation, label, num_features) if r.rows]
     if not rankings:
         return _note_picture(f"{_song(explanation)}: no features were explained", out_png)
@@ -146,13 +147,13 @@ def draw_top_features(explanation: MusicLIMEExplanation, label: int, num_feature
         y = np.arange(len(rows))
         color = AUDIO_COLOR if ranking.modality == "audio" else LYRICS_COLOR
         bars = ax.barh(y, [row.weight for row in rows], color=color,
-                       edgecolor=["black" if row.certified else color for row in rows],
-                       linewidth=[1.5 if row.certified else 0.0 for row in rows])
+                       edgecolor=["black" if row.in_certified_set else color for row in rows],
+                       linewidth=[1.5 if row.in_certified_set else 0.0 for row in rows])
         for bar, row in zip(bars, rows):
             if row.tied:
                 bar.set_hatch("///")
                 bar.set_alpha(0.6)
-        ax.set_yticks(y, [("\u2713 " if row.certified else "") + f"{row.rank}. "
+        ax.set_yticks(y, [_mark(row) + f"{row.rank}. "
                           + _shorten(row.label, MAX_LABEL_CHARS) for row in rows], fontsize=8)
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.tick_params(axis="x", labelsize=7)
@@ -163,8 +164,13 @@ def draw_top_features(explanation: MusicLIMEExplanation, label: int, num_feature
                      f"{ranking.status()}{tie}", fontsize=9)
     source = "full fit, every feature weighed" if rankings[0].full_fit else "selected features only"
     fig.suptitle(f"{_song(explanation)}: each modality's top features towards {explanation.label_name(label)} "
-                 f"({source}; \u2713 = certified rank)", fontsize=10)
+                 f"({source}; \u2713 = certified rank, \u2022 = in the certified top set)", fontsize=10)
     return save_png(fig, out_png)
+
+
+def _mark(row) -> str:
+    """A bar's mark: a check where its rank is certified, a dot where only its set membership is."""
+    return "\u2713 " if row.rank_certified else ("\u2022 " if row.in_certified_set else "")
 
 
 def draw_lyrics(explanation: MusicLIMEExplanation, label: int, out_png: str | os.PathLike,

@@ -10,7 +10,7 @@ scored against it:
 * **recall in the top k**: of the ``k`` truth features (``k`` = how many there are), how many the
   ranking puts in its top ``k``;
 * **leaders in truth**: whether the audio features the page's lead names (its certified top ranks, at
-  most :data:`musiclime.evidence.lead.MAX_NAMED`, where the audio's effect is resolved) are all
+  most :data:`musiclime.evidence.claims.MAX_NAMED`, where the audio's effect is resolved) are all
   truth; ``None`` when the page names no audio leader.
 
 Mapping: when the explanation cut the audio into the file's ``temporal_segments``, the truth is the
@@ -32,7 +32,7 @@ from ..common.ground_truth_file import GroundTruth
 from ..factorization.lyrics import normalized_line
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import modality_attribution_of, reader_weights
-from .lead import MAX_NAMED, resolved
+from .claims import named_rows
 from .rankings import ModalityRanking, modality_rankings
 
 #: Fraction of a segment a stem's cues must cover for the component to be truth.
@@ -185,12 +185,10 @@ def score_ranking(ranking: ModalityRanking, weights: np.ndarray, columns: set[in
 
 
 def audio_leaders(explanation: MusicLIMEExplanation, ranking: ModalityRanking, label: int) -> list[int]:
-    """Columns of the audio features the page's lead names (:mod:`musiclime.evidence.lead`): its certified
-    top ranks, at most :data:`~musiclime.evidence.lead.MAX_NAMED`, and only where the audio is resolved
-    (:func:`~musiclime.evidence.lead.resolved`); none otherwise."""
-    if not resolved(ranking, modality_attribution_of(explanation, label)):
-        return []
-    return [row.column for row in ranking.rows[:min(ranking.certified, MAX_NAMED)]]
+    """Columns of the audio features the page's lead names (:func:`musiclime.evidence.claims.named_rows`):
+    the first of its certified top set, at most :data:`~musiclime.evidence.claims.MAX_NAMED`, and only
+    where the audio is resolved; none otherwise."""
+    return [row.column for row in named_rows(ranking, modality_attribution_of(explanation, label))]
 
 
 def ground_truth_check(explanation: MusicLIMEExplanation, truth: GroundTruth,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from ..method.estimation.coarse_attribution import share_kind
 from ..method.explanation import MusicLIMEExplanation
 from .pages import fmt, verdict_rows
 from ..method.explanation_views import modality_attribution_of
 from .detector_split import detector_metrics
-from .lead import resolved
+from .claims import resolved
 from .rankings import RankedFeature, modality_rankings
 from .trust.support import MIN_EFFECTIVE_ROWS_PER_FEATURE, gated_evaluation, second_opinion_support
 
@@ -26,10 +27,12 @@ INDEX_TEXT_COLUMNS = ("top audio", "top lyrics", "ground truth", "verdicts")
 #: What an index column holds, shown as its header's tooltip.
 INDEX_COLUMN_TITLES = {
     "top audio": "the audio's exact share of the effect (|audio| / (|audio| + |lyrics|) of the two modalities' exact "
-                 "Shapley values), then the audio component with the largest |weight| (full fit) and its weight, where "
-                 "its rank is certified and the audio moves the probability by at least 0.01; else none",
-    "top lyrics": "the lyric unit with the largest |weight| (full fit) and its weight, where its rank is certified; "
-                  "else none",
+                 "Shapley values; their exact value where they do not add up to 0.01 or push opposite ways), then the "
+                 "audio component with the largest |weight| (full fit) and its weight, where a top set is certified "
+                 "and the audio moves the probability by at least 0.01 (a check mark: its rank is certified; 'one of "
+                 "a certified top k': only the set); else none",
+    "top lyrics": "the lyric unit with the largest |weight| (full fit) and its weight, where a top set is certified "
+                  "(a check mark: its rank is certified; 'one of a certified top k': only the set); else none",
     "top-5 Jaccard": "jaccard_top5: overlap of the top-5 features across mask seeds (1 = identical)",
     "deletion AOPC (random orders)": "deletion_aopc, and random_deletion_aopc in brackets: "
                                      "higher than random = faithful",
@@ -48,7 +51,7 @@ def index_row(explanation: MusicLIMEExplanation, label: int, evaluation: Mapping
     evaluation = reader_evaluation(explanation, evaluation)
     metrics = (evaluation or {}).get("metrics", {})
     attribution = modality_attribution_of(explanation, label)
-    tops = {r.modality: r.rows[0] if resolved(r, attribution) else None
+    tops = {r.modality: (r.rows[0], r.certified) if resolved(r, attribution) else None
             for r in modality_rankings(explanation, label, 1) if r.rows}
     values = {"true label": fmt(explanation.metadata.get("song_info", {}).get("true_label")),
               "predicted": explanation.label_name(explanation.predicted_label),
@@ -122,16 +125,25 @@ def class_attribution_summary(explanations: Sequence[MusicLIMEExplanation]) -> s
 
 
 def _audio_share(attribution: Mapping | None) -> str:
-    """``4% of the effect; `` (the exact audio share), or ``""`` when not recorded."""
-    share = None if attribution is None else attribution.get("audio_share")
-    return "" if share is None else f"{share:.0%} of the effect; "
+    """``4% of the effect; `` (the exact audio share, where a page states shares), ``exact +0.003; ``
+    (where it does not: :func:`~musiclime.method.estimation.coarse_attribution.share_kind`), or ``""``
+    when not recorded."""
+    if attribution is None or attribution.get("audio_share") is None:
+        return ""
+    if share_kind(attribution) != "shares":
+        return f"exact {float(attribution['audio']):+.3f}; "
+    return f"{attribution['audio_share']:.0%} of the effect; "
 
 
-def _top_cell(row: RankedFeature | None) -> str:
-    if row is None:
+def _top_cell(top: tuple[RankedFeature, int] | None) -> str:
+    """The top feature and its weight, a check mark where rank 1 is certified in its place, ``one of a
+    certified top 3`` where only the set is."""
+    if top is None:
         return "none certified"
+    row, k = top
     label = row.label if len(row.label) <= INDEX_LABEL_CHARS else row.label[:INDEX_LABEL_CHARS - 1] + "…"
-    return f"{label} ({row.weight:+.3f})" + (" \u2713" if row.certified else "")
+    mark = " \u2713" if row.rank_certified else (f", one of a certified top {k}" if row.in_certified_set else "")
+    return f"{label} ({row.weight:+.3f}){mark}"
 
 
 def _signed(value) -> str:

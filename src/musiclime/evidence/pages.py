@@ -31,6 +31,11 @@ METRIC_MEANINGS = {
     "jaccard_top10": "overlap of the top-10 features across mask seeds (1 = identical)",
     "jaccard_top5_content": "the top-5 overlap with copies of a repeated lyric line counted as one feature",
     "kendall_tau": "rank agreement of all features across mask seeds (1 = identical order)",
+    "claims_sets_nested": "pairs of mask seeds whose certified sets are nested, one inside the other (1 = all)",
+    "claims_leaders_agree": "pairs of mask seeds where one page's named leaders are all in the other's certified "
+                            "set (1 = all)",
+    "claims_shares_agree": "pairs of mask seeds stating the same shares of the effect (1 = all)",
+    "claims_pairs": "pairs of mask seeds compared",
     "deletion_aopc": "mean probability drop when removing features in explanation order (higher = more faithful)",
     "random_deletion_aopc": "the same for random orders (baseline)",
     "insertion_aopc": "mean probability gain when inserting features in explanation order (higher = more faithful)",
@@ -220,14 +225,20 @@ def song_page(explanation: MusicLIMEExplanation, label: int, out_html: str | os.
 
 
 def certified_meaning(certification: Mapping | None) -> str:
-    """What a check mark claims, by the certification's method and level: ``sequential`` certifies
-    the order of the leading ranks, ``holm`` and ``bonferroni`` the top-k set."""
+    """What the marks claim, by the certification's method and level: ``sequential`` certifies the order
+    of the leading ranks, ``holm`` and ``bonferroni`` top-k sets (a rank in its place only where the
+    sets above and below it are both certified)."""
     if certification is None:
         return "no rank certification was recorded for this explanation"
     alpha = f"family-wise error {certification['alpha']:.0%}"
+    if "tested_at" in certification:
+        alpha += f", each ranking tested at {certification['tested_at']:g} after the stopping rule's looks"
     if certification.get("method") == "sequential":
         return f"ranks 1 to k each verified in order, Goldwasser and Hooker's sequential test; {alpha}"
-    return f"its top-k set is separated from the rest, the order inside it not claimed; {alpha}"
+    return (f"Holm's test over every pair: a top-k set is certified when each member moves the model more than "
+            f"every feature outside it; {alpha}" if certification.get("method", "holm") == "holm" else
+            f"Bonferroni over every pair: a top-k set is certified when each member moves the model more than "
+            f"every feature outside it; {alpha}")
 
 
 def exact_context(explanation: MusicLIMEExplanation, label: int) -> dict | None:
@@ -283,7 +294,7 @@ def ranking_context(ranking: ModalityRanking) -> dict:
             rows.append({"group": f"ranks {first}-{last}: tied (these samples cannot order them)"
                                   + (f"; {shown} of {last - first + 1} shown" if shown < last - first + 1 else "")})
         rows.append({"group": None, "rank": row.rank, "label": row.label, "weight": f"{row.weight:+.4f}",
-                     "certified": row.certified,
+                     "certified": row.rank_certified, "in_set": row.in_certified_set,
                      "tied": row.tied, "color": weight_color(row.weight, limit)})
     minimum = MIN_CERTIFIED_AUDIO_RANKS if ranking.modality == "audio" else 1
     uncertain = ranking.certified < minimum or not ranking.judged

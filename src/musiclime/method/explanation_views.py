@@ -46,7 +46,7 @@ def certification_of(explanation: MusicLIMEExplanation, label: int) -> dict | No
     """How many top ranks of ``label``'s rankings are certain (:mod:`musiclime.method.estimation.certification`).
 
     Returns:
-        ``{"alpha", "correction", "certified_top_k", "ranking", "tied_at_boundary", ..., "audio": {...},
+        ``{"alpha", "correction", ["tested_at",] "certified_top_k", "ranking", "tied_at_boundary", ..., "audio": {...},
         "lyrics": {...}}`` (a modality's entry only when it was perturbed), or ``None`` for explanations
         written before certification was recorded.
     """
@@ -54,7 +54,8 @@ def certification_of(explanation: MusicLIMEExplanation, label: int) -> dict | No
     entry = (block.get("labels") or {}).get(str(label))
     if entry is None:
         return None
-    return {"alpha": block["alpha"], "correction": block["correction"], **entry}
+    tested_at = {"tested_at": block["tested_at"]} if "tested_at" in block else {}
+    return {"alpha": block["alpha"], "correction": block["correction"], **tested_at, **entry}
 
 
 #: Columns of the summary table and MLflow metrics that count certified top ranks.

@@ -2,10 +2,15 @@
 
 Thresholds (stated in docs/reports.md, "How far to trust them"):
 
-* **stable**: ``jaccard_top5 >= 0.6`` (explanations with other mask seeds share, on average,
-  about 4 of their top-5 features: 4 shared of 5 is a Jaccard index of 0.67, 3 of 5 is 0.43);
-* **stable in content**: ``jaccard_top5_content >= 0.6``, the same
-  with copies of a repeated lyric line counted as one feature;
+* **stable** (claims): the page's claims hold across mask seeds (:mod:`.claim_stability`): every
+  pair of the song's explanations certifies nested sets, names leaders the other certifies, and
+  states the same shares (``claims_sets_nested``, ``claims_leaders_agree`` and ``claims_shares_agree``
+  all 1). The top-5 Jaccard index stays beside it as a figure.
+* where the claims were not checked (the second-opinion surrogate, which certifies nothing, and
+  evaluations written before): **stable** when ``jaccard_top5 >= 0.6`` (explanations with other mask
+  seeds share, on average, about 4 of their top-5 features: 4 shared of 5 is a Jaccard index of 0.67,
+  3 of 5 is 0.43), and **stable in content** when ``jaccard_top5_content >= 0.6``, the same with
+  copies of a repeated lyric line counted as one feature;
 * **faithful**: ``deletion_aopc - random_deletion_aopc >= 0.1`` (removing features in explanation
   order lowers the explained class's probability by at least 0.1 more, averaged over the curve,
   than removing them in random orders);
@@ -24,6 +29,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from typing import Mapping
+
+from .claim_stability import CLAIM_METRICS
 
 STABLE_JACCARD_TOP5 = 0.6
 FAITHFUL_DELETION_MARGIN = 0.1
@@ -73,16 +80,33 @@ def verdicts(metrics: Mapping) -> list[Verdict]:
     return out
 
 
+def claims_verdict(metrics: Mapping, jaccard: float | None = None) -> Verdict | None:
+    """The stability verdict on the page's claims (``None`` when they were not checked)."""
+    values = [_number(metrics, name) for name in CLAIM_METRICS]
+    if any(v is None for v in values):
+        return None
+    passed = all(v >= 1.0 for v in values)
+    pairs = _number(metrics, "claims_pairs")
+    seeds = f" over {pairs:.0f} pairs of mask seeds" if pairs else ""
+    figure = "" if jaccard is None else f"; top-5 Jaccard {jaccard:.2f}, a figure"
+    return Verdict("stability", passed, "stable" if passed else "not stable",
+                   f"certified sets nested {values[0]:.2f}, named leaders agree {values[1]:.2f}, shares agree "
+                   f"{values[2]:.2f} (1 = every pair){seeds}{figure}")
+
+
 def _verdicts_of(metrics: Mapping, prefix: str) -> list[Verdict]:
     """Verdicts of unprefixed ``metrics``, their checks named ``<prefix><check>``."""
     out = []
     jaccard = _number(metrics, "jaccard_top5")
-    if jaccard is not None:
+    claims = claims_verdict(metrics, jaccard)
+    if claims is not None:
+        out.append(claims)
+    elif jaccard is not None:
         passed = jaccard >= STABLE_JACCARD_TOP5
         out.append(Verdict(prefix + "stability", passed, "stable" if passed else "not stable",
                            f"top-5 Jaccard {jaccard:.2f} {'>=' if passed else '<'} {STABLE_JACCARD_TOP5:g}"))
     content = _number(metrics, "jaccard_top5_content")
-    if content is not None:
+    if content is not None and claims is None:
         passed = content >= STABLE_JACCARD_TOP5
         out.append(Verdict(prefix + "stability_content", passed,
                            "stable in content" if passed else "not stable in content",

@@ -184,11 +184,24 @@ class Certification:
             return 0.0
         return float("inf") if k >= len(self.ranking) else float(self.separations[k - 1])
 
+    @property
+    def certified_sets(self) -> tuple[int, ...]:
+        """Every ``k`` in ``1 .. certified_top_k`` whose top-``k`` set is certified, ascending: with
+        ``sequential`` all of them (the order of ranks ``1 .. k`` is certified); with ``holm`` and
+        ``bonferroni`` those whose every pair across the boundary was rejected (one family, so all of them
+        hold together). Rank ``r`` is certified in its own place when ``r`` and ``r - 1`` (or ``r = 1``)
+        are both in it."""
+        if not self.judged or self.certified_top_k < 1:
+            return ()
+        inner = (k for k in range(1, self.certified_top_k) if self.separated(k))
+        return (*inner, int(self.certified_top_k))
+
     def as_dict(self) -> dict:
-        """The metadata record: ``certified_top_k``, ``ranking``, ``tied_at_boundary``, ``tests``,
-        ``critical_z``, ``judged``, ``method`` and ``p_values`` (of the ranks up to the first failure;
-        ``sequential`` only)."""
-        record = {"certified_top_k": int(self.certified_top_k), "ranking": [int(c) for c in self.ranking],
+        """The metadata record: ``certified_top_k``, ``certified_sets`` (:attr:`certified_sets`),
+        ``ranking``, ``tied_at_boundary``, ``tests``, ``critical_z``, ``judged``, ``method`` and
+        ``p_values`` (of the ranks up to the first failure; ``sequential`` only)."""
+        record = {"certified_top_k": int(self.certified_top_k), "certified_sets": list(self.certified_sets),
+                  "ranking": [int(c) for c in self.ranking],
                   "tied_at_boundary": [int(c) for c in self.tied_at_boundary], "tests": int(self.tests),
                   "critical_z": round(float(self.critical), 4), "judged": bool(self.judged), "method": self.method}
         if self.method == "sequential":

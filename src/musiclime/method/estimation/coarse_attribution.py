@@ -148,6 +148,27 @@ def modality_share(values: dict, modality: str) -> float | None:
     return None if share is None else (share if modality == "audio" else 1.0 - share)
 
 
+#: How a page may state the modalities' parts (:func:`share_kind`).
+SHARE_KINDS = ("shares", "opposite", "none")
+
+
+def share_kind(values: dict) -> str:
+    """How the two modalities' exact values may be stated, from :func:`modality_values`:
+
+    * ``"none"``: ``|phi_A| + |phi_L|`` is below :data:`RESOLVABLE_EFFECT`: neither moves the
+      probability enough for a part of it to mean anything, so no share is stated;
+    * ``"opposite"``: their signs differ and each reaches :data:`RESOLVABLE_EFFECT`: one pushes towards
+      the class, the other away (a share of the pair's absolute values would hide that);
+    * ``"shares"``: otherwise, ``|phi_m| / (|phi_A| + |phi_L|)`` each.
+    """
+    audio, lyrics = float(values["audio"]), float(values["lyrics"])
+    if abs(audio) + abs(lyrics) < RESOLVABLE_EFFECT or values.get("audio_share") is None:
+        return "none"
+    if audio * lyrics < 0 and min(abs(audio), abs(lyrics)) >= RESOLVABLE_EFFECT:
+        return "opposite"
+    return "shares"
+
+
 def stem_values(table: CoalitionTable, label: int) -> dict[str, float]:
     """Exact Shapley value of every player (each source, and the lyrics) for ``label``."""
     phi = exact_shapley(table.value(label))

@@ -22,6 +22,7 @@ from ...common.ground_truth_file import ground_truth_path, read_ground_truth
 from ...evidence.ground_truth import check_metrics, ground_truth_check
 from ...evidence.listenable import check_same_components
 from ...evidence.trust import faithfulness, randomization_by_modality, stability, verdicts
+from ...evidence.trust.claim_stability import claim_stability
 from ...evidence.trust.second_opinion import second_opinion_trust
 from ...evidence.trust.support import second_opinion_support
 from ...factorization.lyrics import make_text_factorization
@@ -91,7 +92,8 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
         ground_truth: the song's ground-truth file; ``None``: ``ground_truth.json`` beside the song's
             audio when there is one (``evaluation.ground_truth=false`` skips the check).
 
-    Output JSON: ``{"song_id", "label", "metrics": {jaccard_top5, jaccard_top10, kendall_tau,
+    Output JSON: ``{"song_id", "label", "metrics": {jaccard_top5, jaccard_top10, kendall_tau, claims_sets_nested,
+    claims_leaders_agree, claims_shares_agree, claims_pairs,
     deletion_aopc, random_deletion_aopc, insertion_aopc, random_insertion_aopc,
     randomization_spearman[_audio|_lyrics|_within_modality], cascade_<layers>_spearman[...],
     data_randomization_spearman[...], ground_truth_<audio|lyrics>_<auc|recall>,
@@ -115,7 +117,9 @@ def evaluate_song(explanation_json: PathLike, stems_npz: PathLike, model_slice: 
     if evaluation.get("stability", True):
         if others:
             seeds = others[:max(1, int(evaluation.get("stability_seeds", len(others) + 1)) - 1)]
-            metrics.update(stability([explanation] + [load_explanation(p) for p in seeds], label))
+            seeded = [explanation] + [load_explanation(p) for p in seeds]
+            metrics.update(stability(seeded, label))
+            metrics.update(claim_stability(seeded, label))
         else:
             notes.append("stability skipped: no explanations with other mask seeds were given")
     if evaluation.get("faithfulness", True):
