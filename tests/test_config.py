@@ -84,6 +84,23 @@ def test_bad_values_name_their_key(override, key):
         compose_config(CONF, [override])
 
 
+@pytest.mark.parametrize("overrides, message", [
+    # Hydra itself only asserts "Unexpected type for root: NoneType" here
+    (["data=sheet", "data.sample_sheet=x.tsv", "data.demo.n_songs=8"],
+     "config key data.demo.n_songs (override data.demo.n_songs=8): data.demo is null in the chosen data config "
+     "(data=sheet): check its spelling, choose another data config that has it, or drop the override"),
+    (["data=sheet", "data.sample_sheet=x.tsv", "data.demo.n_songs=8,9"], "data.demo is null in the chosen data config"),
+    (["explain.kernel_width=5,25", "explain.kernel_wdth=3"],
+     "config key explain.kernel_wdth (override explain.kernel_wdth=3): explain has no key kernel_wdth in the chosen "
+     "explain config (explain=default)"),
+    (["data.nokey=1"], "data has no key nokey in the chosen data config (data=demo)"),
+])
+def test_an_override_of_a_key_the_chosen_config_lacks_names_the_key_and_group(overrides, message):
+    with pytest.raises(ConfigError) as raised:
+        compose_sweep(CONF, None, overrides)
+    assert message in str(raised.value)
+
+
 @pytest.mark.parametrize("device, gpus", [("cpu", 0), ("cuda", 1), ("cuda:1", 1), ("auto", 1)])
 def test_compute_device_is_the_one_gpu_switch(device, gpus):
     point = compose_sweep(CONF, None, ["separation=openunmix", f"compute.device={device}"]).points[0].config

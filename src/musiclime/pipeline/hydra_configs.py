@@ -100,9 +100,53 @@ def _compose_validated(overrides: Sequence[str], config_name: str = "config") ->
     try:
         cfg = compose(config_name=config_name, overrides=list(overrides))
         OmegaConf.to_object(cfg)  # instantiates the dataclasses: __post_init__ range checks
-    except (HydraException, OmegaConfBaseException) as exc:
+    except (HydraException, OmegaConfBaseException, AssertionError) as exc:
+        # Hydra asserts (no message of its own) when a value override reaches into a key that is null
+        # in the chosen config: find and name it
+        unknown = _unknown_key(overrides, config_name)
+        if unknown is not None:
+            raise unknown from exc
         raise ConfigError(f"invalid configuration (overrides {list(overrides)}): {exc}") from exc
     return cfg
+
+
+def _unknown_key(overrides: Sequence[str], config_name: str = "config") -> ConfigError | None:
+    """The error naming the first value override whose key the config chosen by the group overrides
+    lacks (a parent that is null or has no such key), or ``None``."""
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        groups = [text for text, o in zip(overrides, parsed) if "." not in o.key_or_group]
+        base = compose(config_name=config_name, overrides=groups, return_hydra_config=True)
+        choices = dict(base.hydra.runtime.choices)
+    except (HydraException, OmegaConfBaseException, AssertionError):
+        return None
+    for text, override in zip(overrides, parsed):
+        key = override.key_or_group
+        if "." not in key or override.is_add() or override.is_force_add():
+            continue
+        problem = missing_key(base, key)
+        if problem is not None:
+            group = key.split(".")[0]
+            chosen = f"{group}={choices[group]}" if choices.get(group) else "the defaults"
+            return ConfigError(f"config key {key} (override {text}): {problem} in the chosen {group} config "
+                               f"({chosen}): check its spelling, choose another {group} config that has it, or drop the override")
+    return None
+
+
+def missing_key(cfg: DictConfig, key: str) -> str | None:
+    """Why ``cfg`` has no ``key`` (dotted), in words (``data.demo is null``, ``data has no key foo``), or
+    ``None`` when it has it."""
+    node, walked = cfg, []
+    for part in key.split("."):
+        where = ".".join(walked) or "the config"
+        if node is None:
+            return f"{where} is null"
+        if not isinstance(node, DictConfig) or part not in node:
+            return f"{where} has no key {part}"
+        node = node._get_node(part)
+        node = None if node._is_none() else node
+        walked.append(part)
+    return None
 
 
 def compose_sweep(conf_dir: str | Path, experiment: str | None = None, overrides: Sequence[str] = ()) -> Sweep:
@@ -154,6 +198,11 @@ class PointComposer:
         if group_overrides not in self._bases:
             self._bases[group_overrides] = _compose_validated(group_overrides)
         cfg = copy.deepcopy(self._bases[group_overrides])
+        for (key, _), text in zip(values, (t for t, o in zip(overrides, parsed) if not self._is_group(o))):
+            problem = missing_key(cfg, key)
+            if problem is not None:
+                _compose_validated(overrides)  # Hydra's own path names the key as it does without sweeps
+                raise ConfigError(f"config key {key} (override {text}): {problem}")
         try:
             for key, value in values:
                 OmegaConf.update(cfg, key, value, merge=True)
