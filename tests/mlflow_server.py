@@ -42,12 +42,13 @@ def mlflow_executable() -> str:
     return str(candidate) if candidate.exists() else "mlflow"
 
 
-def server_command(tmp_dir: Path, port: int) -> list[str]:
-    """``mlflow server`` arguments: SQLite store and artifact folder inside ``tmp_dir``, one worker."""
+def server_command(tmp_dir: Path, port: int, backend: str | None = None, workers: int = 1) -> list[str]:
+    """``mlflow server`` arguments: the ``backend`` store (default: SQLite inside ``tmp_dir``), the artifact
+    folder inside ``tmp_dir``, ``workers`` worker processes."""
     return [mlflow_executable(), "server",
-            "--backend-store-uri", f"sqlite:///{(tmp_dir / 'mlflow.db').resolve()}",
+            "--backend-store-uri", backend or f"sqlite:///{(tmp_dir / 'mlflow.db').resolve()}",
             "--artifacts-destination", str((tmp_dir / "mlartifacts").resolve()),
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
 
 
 def is_healthy(uri: str, timeout_s: float = 2.0) -> bool:
@@ -92,12 +93,13 @@ def _log_tail(path: Path, chars: int = 3000) -> str:
     return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
 
-def _launch(tmp_dir: Path, port: int) -> tuple[subprocess.Popen, Path]:
+def _launch(tmp_dir: Path, port: int, backend: str | None = None, workers: int = 1) -> tuple[subprocess.Popen, Path]:
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     env.pop("MLFLOW_TRACKING_URI", None)
     log_path = tmp_dir / f"server-{port}.log"
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(server_command(tmp_dir, port), cwd=tmp_dir, env=env, stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(server_command(tmp_dir, port, backend, workers), cwd=tmp_dir, env=env,
+                                   stdin=subprocess.DEVNULL,
                                    stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     return process, log_path
 
@@ -115,7 +117,8 @@ def _wait_healthy(process: subprocess.Popen, uri: str, timeout_s: float) -> bool
 
 
 def start_mlflow_server(tmp_dir: str | os.PathLike, timeout_s: float = START_TIMEOUT_S,
-                        port: int | None = None) -> tuple[str, Callable[[], None]]:
+                        port: int | None = None, backend: str | None = None,
+                        workers: int = 1) -> tuple[str, Callable[[], None]]:
     """Start ``mlflow server`` on a free loopback port; return ``(uri, stop)`` once ``/health`` answers.
 
     The store (``mlflow.db``), artifacts (``mlartifacts/``) and the server log live in ``tmp_dir``.
@@ -128,7 +131,7 @@ def start_mlflow_server(tmp_dir: str | os.PathLike, timeout_s: float = START_TIM
     for _attempt in range(1 if fixed_port else START_ATTEMPTS):
         port = fixed_port or free_port()
         uri = f"http://127.0.0.1:{port}"
-        process, log_path = _launch(tmp_dir, port)
+        process, log_path = _launch(tmp_dir, port, backend, workers)
         try:
             healthy = _wait_healthy(process, uri, timeout_s)
         except BaseException as exc:

@@ -56,11 +56,13 @@ def run_params(song: str, kernel_width=25) -> dict:
             "model": "glassbox", "separation_backend": "stems", "lyrics_unit": "line"}
 
 
-def log_song(settings, path: Path, song: str, parent: str | None, key_prefix: str = "p0", **params) -> str:
+def log_song(settings, path: Path, song: str, parent: str | None, key_prefix: str = "p0", session=None,
+             skip_unchanged: bool = False, **params) -> str:
     return log_explanation(settings, path, run_key=f"{key_prefix}/{song}", parent_run_id=parent,
                            params=run_params(song, **params),
                            tags={"musiclime.experiment": "test", "musiclime.sweep_point": key_prefix},
-                           artifacts=[path.parent / "report.txt"], config_path=path.parent / "config.yaml")
+                           artifacts=[path.parent / "report.txt"], config_path=path.parent / "config.yaml",
+                           session=session, skip_unchanged=skip_unchanged)
 
 
 # --- expectations read straight from the JSON ---------------------------------------------------------
@@ -286,3 +288,28 @@ def test_missing_parent_run_raises(tmp_path, explanation_files):
     settings = TrackingSettings(uri=f"sqlite:///{tmp_path}/mlflow.db")
     with pytest.raises(TrackingError, match="parent run 0123456789abcdef"):
         log_song(settings, explanation_files["s0"], "s0", "0123456789abcdef")
+
+
+def test_a_point_session_finds_its_runs_in_one_search_and_keeps_points_apart(explanation_files, tmp_path):
+    """Logging a point's explanations in one session: runs of point p1 are found again (not duplicated) and
+    a later session skips them unchanged; p10's runs, whose keys share the text "p1", stay apart."""
+    from musiclime.tracking import PointSession
+
+    settings = TrackingSettings(uri=f"sqlite:///{tmp_path / 'mlflow.db'}", experiment_name="session")
+    parent = ensure_parent_run(settings, sweep_id="w", sweep_name="session")
+    songs = sorted(explanation_files)[:3]
+
+    def log_point(point):
+        session = PointSession(settings, point)
+        return {song: log_song(settings, explanation_files[song], song, parent, key_prefix=point, session=session,
+                               skip_unchanged=True) for song in songs}
+
+    first, other = log_point("p1"), log_point("p10")
+    assert not set(first.values()) & set(other.values())
+    again = log_point("p1")
+    assert again == first
+    client = MlflowClient(tracking_uri=settings.uri)
+    runs = client.search_runs([client.get_experiment_by_name("session").experiment_id],
+                              run_view_type=ViewType.ACTIVE_ONLY, max_results=100)
+    counts = {run.data.tags.get("musiclime.run_key"): run.data.tags.get("musiclime.log_count") for run in runs}
+    assert {k: v for k, v in counts.items() if k} == {f"{p}/{s}": "1" for p in ("p1", "p10") for s in songs}

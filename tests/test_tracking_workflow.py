@@ -85,8 +85,8 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
     assert len(reports) == 2  # one folder per sweep point
     for folder in reports:
         assert {a.path.rsplit("/", 1)[1] for a in client.list_artifacts(parent.info.run_id, folder)} == {
-            "summary.tsv", "report.html", "config.yaml", "importance-paper.csv", "importance-paper.png",
-            "importance-paper-classes.png", "importance-paper-comparison.png"}
+            "summary.tsv", "report.html", "config.yaml", "explanations.parquet", "importance-paper.csv",
+            "importance-paper.png", "importance-paper-classes.png", "importance-paper-comparison.png"}
 
 
 def test_parallel_jobs_log_every_run_once_to_sqlite_and_rerun_adds_none(tmp_path):

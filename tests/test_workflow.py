@@ -14,6 +14,7 @@ import pytest
 
 from musiclime import load_explanation
 from musiclime.common.artifacts import load_arrays
+from musiclime.evidence.result_table import load_point_table
 
 from .workflow_helpers import REPO, SNAKEFILE, explanation_weights, job_counts, make_songs, snakemake, tiny_overrides
 
@@ -37,7 +38,7 @@ def test_first_run_produces_every_artifact(first_run):
     counts = job_counts(result.stderr)
     # evaluation: 2 more mask seeds per song for stability (custom_example names no randomized model)
     assert counts == {"separate": 2, "perturb": 6, "predict": 6, "fit": 6, "song_media": 2, "song_mix": 2,
-                      "evaluate": 2, "report": 1, "pages": 1, "aggregate": 1, "sweep_summary": 1, "sweep_index": 1,
+                      "evaluate": 2, "report": 1, "point_table": 1, "pages": 1, "aggregate": 1, "sweep_summary": 1, "sweep_index": 1,
                       "all": 1}
     results = workdir / "results"
     assert len(list(results.glob("songs/*/*/*/*/*/explanation.json"))) == 2 * 3  # the point's, 2 more seeds
@@ -64,10 +65,13 @@ def test_first_run_produces_every_artifact(first_run):
             assert (level / "config.yaml").is_file(), f"resolved config missing beside {level}"
     point = next((results / "points").iterdir())
     assert {p.name for p in point.iterdir()} == {"summary.tsv", "report.html", "config.yaml", "songs",
+                                                 "explanations.parquet",
                                                  "attribution-by-class.tsv", "importance-paper.csv", "importance-paper.png",
                                                  "importance-paper-classes.png", "importance-paper-comparison.png"}
     assert sorted(p.name for p in (point / "songs").glob("*.html")) == ["song0.html", "song1.html"]
     assert "I_LIME" in (point / "importance-paper.csv").read_text().splitlines()[0]
+    table = load_point_table(results)  # every explanation's features: 2 songs x 19 features, with trust figures
+    assert len(table) == 2 * 19 and set(table.song_id) == {"song0", "song1"} and "trust_jaccard_top5" in table
     index = (point / "report.html").read_text()
     assert all(f'src="importance-paper-{name}.png"' in index for name in ("classes", "comparison"))
     assert "explain:" in (point / "config.yaml").read_text()

@@ -23,6 +23,7 @@ localrules:
     song_media,
     song_mix,
     report,
+    point_table,
     pages,
     aggregate,
     sweep_summary,
@@ -104,8 +105,9 @@ def embed_inputs(wildcards):
 
 
 def point_report_files(point):
-    """The point's own report files: summary, config, HTML index (report.html) and global importance."""
-    files = [f"{RESULTS}/points/{point}/{name}" for name in ("summary.tsv", "config.yaml")]
+    """The point's own report files: summary, config, the table of every explanation's features
+    (explanations.parquet), HTML index (report.html) and global importance."""
+    files = [f"{RESULTS}/points/{point}/{name}" for name in ("summary.tsv", "config.yaml", "explanations.parquet")]
     if report_config(point)["html"]:
         files.append(f"{RESULTS}/points/{point}/report.html")
     return files + importance_files(point)

@@ -24,6 +24,21 @@ rule report:
                   output.summary, output.config, output.attribution)
 
 
+rule point_table:
+    input:
+        explanations=lambda wildcards: PLAN.explanations(wildcards.point),
+        evaluations=lambda wildcards: PLAN.evaluations(wildcards.point) or [],
+    output:
+        table=f"{RESULTS}/points/{{point}}/explanations.parquet",
+    log:
+        "logs/point_table/{point}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    run:
+        run_stage(log[0], stages.point_table, input.explanations, input.evaluations, wildcards.point, output.table)
+
+
 rule pages:
     input:
         unpack(page_inputs),

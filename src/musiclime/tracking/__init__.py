@@ -12,7 +12,7 @@ from ..common.lazy import lazy_getattr
 _EXPORTS = {
     **dict.fromkeys(("evaluation_record", "explanation_metrics", "ranking_rows", "ranking_table"), ".records"),
     **dict.fromkeys(("ensure_parent_run", "experiment_id", "find_or_create_experiment", "log_evaluation",
-                     "log_explanation", "log_point_report"), ".runs"),
+                     "log_explanation", "log_point_report", "PointSession"), ".runs"),
     **dict.fromkeys(("EXPERIMENT_KIND", "RANKING_ARTIFACT", "RANKING_COLUMNS", "TAG_EXPERIMENT_KIND", "TAG_ROLE",
                      "TAG_RUN_KEY", "TAG_SONG_ID", "TAG_SWEEP_ID", "TrackingError", "TrackingSettings",
                      "refuse_sqlite_on_cluster", "runs_url"), ".settings"),

@@ -75,8 +75,14 @@ def ensure_parent_run(settings: TrackingSettings, sweep_id: str, sweep_name: str
 def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathLike, *, run_key: str,
                     parent_run_id: str | None, params: dict, tags: dict,
                     artifacts: Sequence[str | os.PathLike] = (), config_path: str | os.PathLike | None = None,
-                    extra_metrics: Mapping[str, float] | None = None, skip_unchanged: bool = False) -> str:
+                    extra_metrics: Mapping[str, float] | None = None, skip_unchanged: bool = False,
+                    session: "PointSession | None" = None) -> str:
     """Log one explanation JSON as an MLflow run nested under ``parent_run_id``; return the run id.
+
+    With a ``session`` (:class:`PointSession`: many explanations of one sweep point logged in a row)
+    the experiment is looked up and the parent checked once, and existing runs are found in the
+    session's one search instead of a search per explanation: the cost per explanation stays flat as
+    the point grows.
 
     With ``skip_unchanged``, a run whose fingerprint tag (SHA-256 of the files, params and tags it
     was logged from) equals this call's is left as it is: re-tracking a sweep point costs only its
@@ -113,23 +119,84 @@ def log_explanation(settings: TrackingSettings, explanation_path: str | os.PathL
     check_tracking_uri(settings.uri)
 
     def action() -> str:
-        client = MlflowClient(tracking_uri=settings.uri)
-        experiment_id = find_or_create_experiment(client, settings)
-        if parent_run_id:
-            _check_parent(client, settings, parent_run_id, experiment_id)
-        run, fresh = _find_or_create_explanation_run(client, experiment_id, run_key, run_tags)
+        client = session.client if session is not None else MlflowClient(tracking_uri=settings.uri)
+        if session is not None:
+            experiment_id = session.experiment(settings, parent_run_id)
+        else:
+            experiment_id = find_or_create_experiment(client, settings)
+            if parent_run_id:
+                _check_parent(client, settings, parent_run_id, experiment_id)
+        known = None if session is None else session.run(run_key)
+        run, fresh = (known, False) if known is not None else _find_or_create_explanation_run(
+            client, experiment_id, run_key, run_tags, search=session is None)
         if (skip_unchanged and not fresh and run.info.status == "FINISHED"
                 and run.data.tags.get(TAG_FINGERPRINT) == run_tags[TAG_FINGERPRINT]):
             log.info("MLflow run %s (key %s) is up to date; nothing to log", run.info.run_id, run_key)
             return run.info.run_id
         count = 1 if fresh else int(run.data.tags.get(TAG_LOG_COUNT, "0") or 0) + 1
-        return fill_run(client, run, params=run_params, tags={**run_tags, TAG_LOG_COUNT: str(count)}, metrics=metrics,
-                        files=files, step=count - 1,
-                        then=lambda run_id: _log_ranking(client, run_id, table, fresh))
+        with tempfile.TemporaryDirectory() as tmp:
+            ranking = Path(tmp) / RANKING_ARTIFACT
+            table.to_json(ranking, orient="split", index=False)  # the format MLflow's log_table writes
+            return fill_run(client, run, params=run_params,
+                            tags={**run_tags, TAG_LOG_COUNT: str(count), TAG_LOGGED_ARTIFACTS: RANKING_TABLE_TAG},
+                            metrics=metrics, files=[*files, ranking], step=count - 1)
 
     run_id = guarded(settings.uri, f"logging explanation {path} (run key {run_key!r})", action)
     log.info("logged explanation %s as MLflow run %s (key %s) at %s", path, run_id, run_key, settings.uri)
     return run_id
+
+
+#: The tag MLflow's ``log_table`` sets so that its UI shows the ranking as a table.
+TAG_LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
+RANKING_TABLE_TAG = json.dumps([{"path": RANKING_ARTIFACT, "type": "table"}])
+
+
+class PointSession:
+    """What logging many explanations of one sweep point in a row looks up once.
+
+    The experiment's id and the parent's check, on first use; and every active run whose key starts with
+    ``<point>/`` (the keys :func:`musiclime.pipeline.stages.tracking.track_point` gives), in one paged
+    search: a per-explanation search costs time in proportion to the runs already in the store.
+    """
+
+    def __init__(self, settings: TrackingSettings, point: str):
+        self.settings, self.point = settings, point
+        self.client = MlflowClient(tracking_uri=settings.uri)
+        self._experiment: str | None = None
+        self._checked: set[str] = set()
+        self._runs: dict[str, object] | None = None
+
+    def experiment(self, settings: TrackingSettings, parent_run_id: str | None) -> str:
+        """The experiment's id (found or created once) with ``parent_run_id`` checked once."""
+        if self._experiment is None:
+            self._experiment = find_or_create_experiment(self.client, settings)
+        if parent_run_id and parent_run_id not in self._checked:
+            _check_parent(self.client, settings, parent_run_id, self._experiment)
+            self._checked.add(parent_run_id)
+        return self._experiment
+
+    def run(self, run_key: str):
+        """The active run with ``run_key`` found by the session's search (``None``: none existed)."""
+        if self._runs is None:
+            self._runs = self._search(f"{self.point}/")
+        runs = self._runs.get(str(run_key))
+        return None if not runs else _first_of(sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id)),
+                                              f"runs with key {run_key!r}")
+
+    def _search(self, prefix: str) -> dict[str, list]:
+        condition = f"tags.`{TAG_RUN_KEY}` LIKE {_quoted(prefix.replace('%', '_') + '%')}"
+        found: dict[str, list] = {}
+        token = None
+        while True:
+            page = self.client.search_runs([self._experiment], filter_string=condition,
+                                           run_view_type=ViewType.ACTIVE_ONLY, max_results=1000, page_token=token)
+            for run in page:
+                key = run.data.tags.get(TAG_RUN_KEY)
+                if key is not None and key.startswith(prefix):
+                    found.setdefault(key, []).append(run)
+            token = page.token
+            if not token:
+                return found
 
 
 def experiment_id(settings: TrackingSettings) -> str:
@@ -199,9 +266,11 @@ def _find_or_create_parent(client: MlflowClient, experiment_id: str, sweep_id: s
     return client.get_run(created.info.run_id)
 
 
-def _find_or_create_explanation_run(client: MlflowClient, experiment_id: str, run_key: str, tags: dict):
-    """``(run, fresh)``: the active run tagged with ``run_key``, or a new one."""
-    runs = runs_with_tags(client, experiment_id, {TAG_RUN_KEY: str(run_key)})
+def _find_or_create_explanation_run(client: MlflowClient, experiment_id: str, run_key: str, tags: dict,
+                                    search: bool = True):
+    """``(run, fresh)``: the active run tagged with ``run_key`` (``search``: looked up; else known not to
+    exist), or a new one."""
+    runs = runs_with_tags(client, experiment_id, {TAG_RUN_KEY: str(run_key)}) if search else []
     if runs:
         run = _first_of(runs, f"runs with key {run_key!r}")
         previous_parent = run.data.tags.get(TAG_PARENT_RUN_ID)
@@ -284,6 +353,10 @@ def _log_values(client: MlflowClient, run, *, params: Mapping[str, str], tags: M
     metric_list = [Metric(k, v, timestamp, step) for k, v in (metrics or {}).items()]
     tag_list = [RunTag(k, v) for k, v in tags.items()]
     run_id = run.info.run_id
+    if (len(new_params) <= MAX_PARAMS_PER_BATCH and len(tag_list) <= MAX_TAGS_PER_BATCH
+            and len(metric_list) <= MAX_METRICS_PER_BATCH):
+        client.log_batch(run_id, params=new_params, tags=tag_list, metrics=metric_list, synchronous=True)
+        return  # one call: what nearly every explanation needs
     for chunk in _chunks(new_params, MAX_PARAMS_PER_BATCH):
         client.log_batch(run_id, params=chunk, synchronous=True)
     for chunk in _chunks(tag_list, MAX_TAGS_PER_BATCH):
@@ -365,18 +438,6 @@ def _log_files(client: MlflowClient, run_id: str, files: list[Path]) -> None:
             client.log_artifacts(run_id, str(path), artifact_path=path.name)
         else:
             client.log_artifact(run_id, str(path))
-
-
-def _log_ranking(client: MlflowClient, run_id: str, table, fresh: bool) -> None:
-    """Log the ranking as an MLflow table; on update replace it (``log_table`` would append rows)."""
-    exists = not fresh and any(a.path == RANKING_ARTIFACT for a in client.list_artifacts(run_id))
-    if not exists:
-        client.log_table(run_id, data=table, artifact_file=RANKING_ARTIFACT)
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        local = Path(tmp) / RANKING_ARTIFACT
-        table.to_json(local, orient="split", index=False)  # the format log_table writes
-        client.log_artifact(run_id, str(local))
 
 
 def log_point_report(settings: TrackingSettings, parent_run_id: str, point: str,

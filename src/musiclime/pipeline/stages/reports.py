@@ -1,6 +1,7 @@
 """Stages of the per-point and per-sweep tables: summaries and global importance.
 
 * ``report_point``: one point's summary TSV, the exact attribution per class and its resolved config;
+* ``point_table``: one point's Parquet table, a row per song and feature (:mod:`~musiclime.evidence.result_table`);
 * ``aggregate_point``: global importance per class by ``report.aggregation`` (``importance-<method>.csv``,
   its overview ``.png``, and the paper's figures: per-class heatmaps and bars, class versus class);
 * ``summarize_sweep``: one table for the whole invocation.
@@ -35,6 +36,15 @@ def report_point(explanations: list[str], config: dict, overrides: list[str], ou
         write_tsv(out_attribution, rows, CLASS_ATTRIBUTION_COLUMNS)
     write_config(out_config, {"overrides": list(overrides), **config})
     return Path(out_summary)
+
+
+def point_table(explanations: Sequence[PathLike], evaluations: Sequence[PathLike], point: str,
+                out_parquet: PathLike) -> Path:
+    """One point's ``explanations.parquet``: every explanation's features, exact attributions and (when
+    evaluated, ``evaluations`` in the same order) trust figures."""
+    from ...evidence.result_table import write_point_table
+
+    return write_point_table(list(explanations), list(evaluations), out_parquet, point)
 
 
 def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, out_png: PathLike,

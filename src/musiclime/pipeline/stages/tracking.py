@@ -76,6 +76,7 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
             settings, detector["key"], detector["files"], detector["params"],
             tags={"musiclime.experiment": sweep_name, "musiclime.sweep_id": parent["sweep_id"]})
     runs = {}
+    session = mlflow_tracking.PointSession(settings, point)  # one experiment lookup and run search for the point
     for i, (explanation_path, config_path) in enumerate(zip(explanations, configs)):
         song_id = json.loads(Path(explanation_path).read_text())["metadata"]["song_info"]["song_id"]
         artifacts = sorted(Path(media_dirs[i]).glob("*.png")) if media_dirs else []
@@ -86,7 +87,7 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
         runs[song_id] = mlflow_tracking.log_explanation(
             settings, explanation_path, run_key=f"{point}/{song_id}", parent_run_id=parent["run_id"],
             params=explanation_params(song_id, config), tags={**base_tags, **verdict_tags, "musiclime.song": song_id},
-            artifacts=artifacts, config_path=config_path, extra_metrics=metrics, skip_unchanged=True)
+            artifacts=artifacts, config_path=config_path, extra_metrics=metrics, skip_unchanged=True, session=session)
     mlflow_tracking.log_point_report(settings, parent["run_id"], point, report_files)
     write_json(out_tracked, {"runs": runs, "parent_run_id": parent["run_id"], "point": point, "uri": settings.uri,
                              "detector_run_id": base_tags.get(mlflow_tracking.TAG_DETECTOR_RUN_ID),
