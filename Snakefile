@@ -12,7 +12,9 @@ from musiclime.pipeline.snakemake_setup import plan_from_snakemake_config
 min_version("9.0")
 
 
-PLAN = plan_from_snakemake_config(config, conf_dir=Path(workflow.basedir) / "conf")
+# a cluster job reads the songs as the main process checked them (musiclime.pipeline.checked_sheet)
+PLAN = plan_from_snakemake_config(config, conf_dir=Path(workflow.basedir) / "conf",
+                                  cluster_job=bool(workflow.remote_exec))
 
 
 include: "workflow/rules/common.smk"
@@ -24,6 +26,7 @@ include: "workflow/rules/predict.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/media.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/batch.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/track.smk"
 

@@ -8,6 +8,7 @@
 # process keeps model workers for the jobs of its group. Cheap jobs (perturb, fit, media, reports,
 # tracking) are `localrules`: they run on the host of the main Snakemake process.
 from musiclime.pipeline import stages
+from musiclime.pipeline.song_batches import batch_steps, run_song_batch
 from musiclime.pipeline.worker_pool import start_pools
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
 from musiclime.pipeline.snakemake_setup import (configure_model_workers, mark_snakemake_process, mlflow_summary,
@@ -61,6 +62,7 @@ wildcard_constraints:
     media=r"media-n\d+-k\d+",
     evaluation=r"evaluation-[0-9a-f]{8}",
     point=r"[0-9a-f]{8}",
+    batch=r"\d{5}",
     aggregation=r"paper|gale",
     sweep=r"[0-9a-f]{8}",
 
@@ -113,9 +115,40 @@ def point_report_files(point):
     return files + importance_files(point)
 
 
+def song_files(point):
+    """The per-song artifacts a point's reports read: ``explanations``, ``configs`` (each beside its
+    explanation), ``media``, ``evaluations`` (empty lists when the point makes none) and ``mixes``."""
+    explanations = PLAN.explanations(point)
+    return {"explanations": explanations, "configs": [str(Path(e).parent / "config.yaml") for e in explanations],
+            "media": PLAN.media(point) or [], "evaluations": PLAN.evaluations(point) or [], "mixes": PLAN.mixes(point)}
+
+
+def song_file_lists(point, *kinds):
+    """The lists of :func:`song_files` named by ``kinds``, in order (a rule's arguments)."""
+    files = song_files(point)
+    return [files[kind] for kind in kinds]
+
+
+def batch_of(wildcards):
+    """The steps of a batch job's songs (musiclime.pipeline.song_batches.batch_steps)."""
+    return batch_steps(PLAN, wildcards.point, PLAN.batches()[int(wildcards.batch)])
+
+
+def point_model(point):
+    """The model config slice of a point's explanations (a batch job prefers a worker that holds it)."""
+    return stage_slice("model", PLAN.point_keys[point]["model"])
+
+
+def per_song(point, files):
+    """A point rule's input of per-song artifacts: the files themselves, or, with compute.songs_per_job > 0,
+    the batch jobs' manifests that stand for them (musiclime.pipeline.song_batches)."""
+    return PLAN.batch_manifests(point) if PLAN.songs_per_job else list(files)
+
+
 def point_targets(point):
-    """Every file one sweep point asks for: explanations, media, evaluations, reports, tracking."""
-    targets = PLAN.explanations(point) + (PLAN.media(point) or []) + (PLAN.evaluations(point) or [])
+    """Every file one sweep point asks for: explanations, media, evaluations (or the batches that make
+    them), reports, tracking."""
+    targets = per_song(point, PLAN.explanations(point) + (PLAN.media(point) or []) + (PLAN.evaluations(point) or []))
     targets += point_report_files(point) + detector_files(point)
     if tracking_enabled(point):
         targets.append(f"{RESULTS}/points/{point}/tracked.json")
@@ -143,13 +176,8 @@ def separation_inputs(wildcards):
 
 
 def upstream_configs(wildcards):
-    return {
-        "separation": stage_slice("separation", wildcards.sep),
-        "masks": stage_slice("masks", wildcards.masks),
-        "model": stage_slice("model", wildcards.model),
-        "keys": {"separation": wildcards.sep, "masks": wildcards.masks, "model": wildcards.model,
-                 "fit": wildcards.fit},
-    }
+    return PLAN.upstream({"separation": wildcards.sep, "masks": wildcards.masks, "model": wildcards.model,
+                          "fit": wildcards.fit})
 
 
 def detector_files(point):
@@ -203,8 +231,8 @@ def evaluation_inputs(wildcards):
 
 def page_inputs(wildcards):
     point = wildcards.point
-    return {"explanations": PLAN.explanations(point), "media": PLAN.media(point) or [],
-            "evaluations": PLAN.evaluations(point) or [], "mixes": PLAN.mixes(point),
+    files = song_files(point)
+    return {"songs": per_song(point, files["explanations"] + files["media"] + files["evaluations"] + files["mixes"]),
             "aggregation": importance_files(point), "detector": detector_files(point)}
 
 
@@ -225,23 +253,36 @@ def sweep_index_points(wildcards):
 def sweep_index_inputs(wildcards):
     files = []
     for point in sweep_index_points(wildcards):
-        files += point["explanations"] + point["evaluations"] + point["aggregation"] + detector_files(point["id"])
+        files += per_song(point["id"], point["explanations"] + point["evaluations"])
+        files += point["aggregation"] + detector_files(point["id"])
         files.append(f"{RESULTS}/points/{point['id']}/report.html")
     return {"files": files}
 
 
 def track_point_inputs(wildcards):
     point = wildcards.point
-    explanations = PLAN.explanations(point)
+    files = song_files(point)
     return {
-        "explanations": explanations,
-        "configs": [str(Path(e).parent / "config.yaml") for e in explanations],
-        "media": PLAN.media(point) or [],
-        "evaluations": PLAN.evaluations(point) or [],
+        "songs": per_song(point, files["explanations"] + files["configs"] + files["media"] + files["evaluations"]),
         "report": point_report_files(point),
         "parent": f"{RESULTS}/sweeps/{SWEEP_ID}/mlflow_parent.json",
         "detector": detector_files(point),
     }
+
+
+def batch_inputs(wildcards):
+    """A batch job's inputs: its songs' files, the models its explanations need, the point's trained head,
+    the demo's sheet (written after every demo song)."""
+    point = wildcards.point
+    keys = [PLAN.point_keys[point], *PLAN.seed_keys[point],
+            *(k for keyed in PLAN.randomized_keys[point].values() for k in keyed)]
+    models = {stage_slice("model", k["model"])["name"]: stage_slice("model", k["model"]) for k in keys}
+    inputs = {"songs": PLAN.batch_sources(wildcards.batch),
+              "models": sorted({str(f) for model in models.values() for f in model["requires"]}),
+              "detector": detector_files(point)}
+    if DATA["demo"] is not None:
+        inputs["sheet"] = DATA["sample_sheet"]
+    return inputs
 
 
 def evaluate_arguments(input, params, output):

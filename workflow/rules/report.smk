@@ -4,7 +4,7 @@
 
 rule report:
     input:
-        explanations=lambda wildcards: PLAN.explanations(wildcards.point),
+        explanations=lambda wildcards: per_song(wildcards.point, PLAN.explanations(wildcards.point)),
     output:
         summary=report(f"{RESULTS}/points/{{point}}/summary.tsv", category="Sweep points",
                        subcategory="{point}", labels={"point": "{point}", "table": "summary"}),
@@ -20,14 +20,14 @@ rule report:
         mem_mb=1000,
         runtime=5,
     run:
-        run_stage(log[0], stages.report_point, input.explanations, params.config, params.overrides,
+        run_stage(log[0], stages.report_point, PLAN.explanations(wildcards.point), params.config, params.overrides,
                   output.summary, output.config, output.attribution)
 
 
 rule point_table:
     input:
-        explanations=lambda wildcards: PLAN.explanations(wildcards.point),
-        evaluations=lambda wildcards: PLAN.evaluations(wildcards.point) or [],
+        songs=lambda wildcards: per_song(wildcards.point, PLAN.explanations(wildcards.point)
+                                         + (PLAN.evaluations(wildcards.point) or [])),
     output:
         table=f"{RESULTS}/points/{{point}}/explanations.parquet",
     log:
@@ -36,7 +36,8 @@ rule point_table:
         mem_mb=1000,
         runtime=5,
     run:
-        run_stage(log[0], stages.point_table, input.explanations, input.evaluations, wildcards.point, output.table)
+        run_stage(log[0], stages.point_table, *song_file_lists(wildcards.point, "explanations", "evaluations"),
+                  wildcards.point, output.table)
 
 
 rule pages:
@@ -53,13 +54,14 @@ rule pages:
         mem_mb=1000,
         runtime=10,
     run:
-        run_stage(log[0], stages.point_pages, input.explanations, input.media, input.evaluations, input.mixes,
-                  params.point, output.pages, output.index, input.aggregation)
+        run_stage(log[0], stages.point_pages, *song_file_lists(wildcards.point, "explanations", "media", "evaluations",
+                                                              "mixes"), params.point, output.pages, output.index,
+                  input.aggregation)
 
 
 rule aggregate:
     input:
-        explanations=lambda wildcards: PLAN.explanations(wildcards.point),
+        explanations=lambda wildcards: per_song(wildcards.point, PLAN.explanations(wildcards.point)),
     output:
         table=report(f"{RESULTS}/points/{{point}}/importance-{{aggregation}}.csv", category="Global importance",
                      subcategory="{point}", labels={"point": "{point}", "kind": "table ({aggregation})"}),
@@ -77,7 +79,7 @@ rule aggregate:
         mem_mb=1000,
         runtime=5,
     run:
-        run_stage(log[0], stages.aggregate_point, input.explanations, output.table, output.plot,
+        run_stage(log[0], stages.aggregate_point, PLAN.explanations(wildcards.point), output.table, output.plot,
                   wildcards.aggregation, output.classes, output.comparison)
 
 

@@ -36,5 +36,6 @@ rule track_point:
         mem_mb=1000,
         runtime=30,
     run:
-        run_stage(log[0], stages.track_point, input.explanations, input.configs, input.media, input.evaluations,
-                  input.report, input.parent, params.point, output.tracked)
+        run_stage(log[0], stages.track_point, *song_file_lists(wildcards.point, "explanations", "configs", "media",
+                                                              "evaluations"), input.report, input.parent,
+                  params.point, output.tracked)

@@ -354,6 +354,9 @@ class ComputeConfig:
     with a CUDA device, else ``--cores // threads``; ``0`` runs each heavy job in a fresh process.
     ``model_cache_mb``: MiB of models one worker keeps (least recently used dropped first); ``auto``
     is half the memory (the SLURM job's, else the machine's) shared among the workers, ``0`` no cap.
+    ``songs_per_job``: ``0`` plans one job per song and stage; ``N`` one job per ``N`` songs that runs
+    each song's stages in turn and skips the artifacts that are current
+    (:mod:`musiclime.pipeline.song_batches`), so the job graph does not grow with the dataset.
     """
 
     device: str = "cpu"
@@ -363,9 +366,11 @@ class ComputeConfig:
     threads: int = 2
     model_workers: str = "auto"
     model_cache_mb: str = "auto"
+    songs_per_job: int = 0
 
     def __post_init__(self):
         check_device_name(self.device, "compute.device")
+        _require(self.songs_per_job >= 0, "compute.songs_per_job", f"must be >= 0, got {self.songs_per_job}")
         _require(self.gpu >= 0, "compute.gpu", f"must be >= 0, got {self.gpu}")
         _require(self.threads >= 1, "compute.threads", f"must be >= 1, got {self.threads}")
         for key in ("model_workers", "model_cache_mb"):

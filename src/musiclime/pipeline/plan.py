@@ -36,6 +36,7 @@ from ..common.sheet_table import sheet_rows
 from ..common.song_checks import FileVerdicts, SongProblem, check_files, named_songs, no_lyrics_note
 from ..factorization.lyrics import lyric_lines
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD
+from .checked_sheet import read_checked, write_checked
 from .demo_set import demo_songs
 from .detector_plan import DetectorPlan, check_detector, is_fusion
 from .hydra_configs import Sweep, SweepPoint, short_hash
@@ -334,8 +335,12 @@ class WorkflowPlan:
         return keys
 
     @classmethod
-    def from_sweep(cls, sweep: Sweep) -> "WorkflowPlan":
-        """Read the songs named by the sweep's data config (checking files unless they are generated)."""
+    def from_sweep(cls, sweep: Sweep, cluster_job: bool = False) -> "WorkflowPlan":
+        """Read the songs named by the sweep's data config (checking files unless they are generated).
+
+        The main process records the checked songs (:mod:`musiclime.pipeline.checked_sheet`); a cluster
+        job (``cluster_job``) reads that record instead of checking every song again.
+        """
         data = sweep.points[0].config["data"]
         for point in sweep.points[1:]:
             if point.config["data"] != data:
@@ -346,7 +351,11 @@ class WorkflowPlan:
         else:
             need_stems = any(p.config["separation"]["backend"] == "stems" for p in sweep.points)
             lyrical = any(p.config["explain"]["modality"] == "lyrical" for p in sweep.points)
-            songs, skipped = checked_songs(data, need_stems, lyrical)
+            if cluster_job:
+                songs, skipped = read_checked(data)
+            else:
+                songs, skipped = checked_songs(data, need_stems, lyrical)
+                write_checked(data, songs, skipped)
         training = list(songs)
         if data["songs"]:
             unknown = sorted(set(data["songs"]) - {s.song_id for s in songs} - {p.song_id for p in skipped})
@@ -415,6 +424,40 @@ class WorkflowPlan:
         k = keys or self.point_keys[point]
         return template.format(song=song, sep=k["separation"], masks=k["masks"], model=k["model"], fit=k["fit"],
                                media=k.get("media"), evaluation=k.get("evaluation"), point=point)
+
+    def upstream(self, keys: dict[str, str]) -> dict:
+        """What a fit records of the stages before it: their config slices and the four stage keys."""
+        return {"separation": self.slices["separation"][keys["separation"]], "masks": self.slices["masks"][keys["masks"]],
+                "model": self.slices["model"][keys["model"]],
+                "keys": {stage: keys[stage] for stage in ("separation", "masks", "model", "fit")}}
+
+    @property
+    def songs_per_job(self) -> int:
+        """``compute.songs_per_job``: 0 for one job per song and stage, else the songs of a batch job
+        (:mod:`musiclime.pipeline.song_batches`)."""
+        return int(self.sweep.points[0].config["compute"].get("songs_per_job") or 0)
+
+    def batches(self) -> list[list[str]]:
+        """The song ids of each batch job, in sheet order (``songs_per_job`` > 0)."""
+        ids, size = list(self.songs), max(1, self.songs_per_job)
+        return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+    def batch_manifest(self, point: str, batch: int) -> str:
+        """The file a batch job writes when its songs are done (what Snakemake knows of them)."""
+        return f"{self.paths.results}/points/{point}/batches/{int(batch):05d}.json"
+
+    def batch_manifests(self, point: str) -> list[str]:
+        return [self.batch_manifest(point, i) for i in range(len(self.batches()))]
+
+    def batch_sources(self, batch: int) -> list[str]:
+        """The files a batch's songs are made from (audio, lyrics, given stems, ground truth): an edit re-runs
+        the batch job, which redoes that song's steps only."""
+        files = []
+        for song_id in self.batches()[int(batch)]:
+            song = self.songs[song_id]
+            files += [str(song.audio), self.lyrics_file(song)]
+            files += [str(path) for path in (song.stems, song.ground_truth) if path]  # ground truth: found when checked
+        return files
 
     def explanations(self, point: str) -> list[str]:
         return [self.artifact(self.paths.explanation, song, point) for song in self.songs]

@@ -30,8 +30,9 @@ SNAKEMAKE_PROCESS_ENV = "MUSICLIME_SNAKEMAKE_PROCESS"
 log = logging.getLogger(__name__)
 
 
-def plan_from_snakemake_config(config: dict, conf_dir: str | Path) -> WorkflowPlan:
-    """Compose every sweep point from Snakemake's ``config`` dict and read the songs."""
+def plan_from_snakemake_config(config: dict, conf_dir: str | Path, cluster_job: bool = False) -> WorkflowPlan:
+    """Compose every sweep point from Snakemake's ``config`` dict and read the songs (``cluster_job``: as
+    the main process checked them, :mod:`musiclime.pipeline.checked_sheet`)."""
     unknown = sorted(set(config) - set(ALLOWED_KEYS))
     if unknown:
         raise ConfigError(f"unknown --config keys {unknown}: use experiment=NAME and overrides=[...] "
@@ -40,7 +41,7 @@ def plan_from_snakemake_config(config: dict, conf_dir: str | Path) -> WorkflowPl
     if isinstance(overrides, str):
         overrides = [overrides]
     sweep = compose_sweep(conf_dir, experiment=config.get("experiment"), overrides=[str(o) for o in overrides])
-    return WorkflowPlan.from_sweep(sweep)
+    return WorkflowPlan.from_sweep(sweep, cluster_job=cluster_job)
 
 
 def mark_snakemake_process() -> ProcessIdentity:

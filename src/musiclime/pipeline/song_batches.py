@@ -1,0 +1,169 @@
+"""Jobs that do not grow with songs: one job runs every stage of a batch of songs (``compute.songs_per_job``).
+
+With ``compute.songs_per_job = 0`` Snakemake plans one job per song and stage (separate, perturb,
+predict, fit, pictures, mix, evaluate: 7 to 19 a song), and its job graph, not the work, is what a
+large dataset pays for first. With ``N > 0`` the workflow plans one ``song_batch`` job per ``N``
+songs and point instead: the job walks each of its songs through the same stages, with the same
+arguments, into the same artifact paths as the per-song jobs (so either mode reuses the other's
+work), and skips every step whose outputs are current.
+
+A step is **current** when each of its outputs exists and is at least as new as each of its inputs
+(files, or the files of an input folder): Snakemake's own rule, applied inside the job. Artifact paths
+hold the keys of the configuration that made them, so a changed setting means new paths, and an
+edited song (its audio, lyrics or stems) re-runs that song's steps only. Outputs are written
+atomically, so a killed batch resumes where it stopped.
+
+The plan side (:func:`batch_steps`) lists each song's steps as plain data, from the
+:class:`~musiclime.pipeline.plan.WorkflowPlan`; the job side (:func:`run_song_batch`) runs them.
+Songs go in sheet order: adding songs at the end of a sheet adds batches (or grows the last one)
+and leaves the others' inputs as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+from ..common.atomic_io import write_json
+
+log = logging.getLogger(__name__)
+
+#: The stages a batch runs, in the order a song needs them.
+BATCH_STAGES = ("separate", "perturb", "predict", "fit", "song_media", "song_mix", "evaluate")
+
+
+def step(stage: str, args: Sequence, outputs: Sequence[str], inputs: Sequence[str]) -> dict:
+    """One stage call of a song: ``stages.<stage>(*args)``, its output and input paths."""
+    if stage not in BATCH_STAGES:
+        raise ValueError(f"not a batch stage: {stage}")
+    return {"stage": stage, "args": list(args), "outputs": [str(p) for p in outputs],
+            "inputs": [str(p) for p in inputs if p is not None]}
+
+
+def batch_steps(plan, point: str, song_ids: Sequence[str]) -> dict[str, list[dict]]:
+    """``{song_id: [step, ...]}``: every stage call the per-song jobs of ``point`` would make for these
+    songs (each explanation the point and its evaluation need: the point's own, the other mask seeds',
+    the randomized models'; then the pictures, the mix and the evaluation), each output once."""
+    paths = plan.paths
+    main = plan.point_keys[point]
+    chains = [main, *plan.seed_keys[point], *(k for keyed in plan.randomized_keys[point].values() for k in keyed)]
+    media = plan.media(point)
+    evaluated = plan.evaluations(point) is not None
+    out = {}
+    for song_id in song_ids:
+        song = plan.songs[song_id]
+        info, lyrics = song.info(), plan.lyrics_file(song)
+        sources = [str(song.audio)] + _stem_files(song, plan, main)
+        steps, scheduled = [], set()
+
+        def add(stage, args, outputs, inputs):
+            if outputs[0] not in scheduled:
+                scheduled.add(outputs[0])
+                steps.append(step(stage, args, outputs, inputs))
+
+        for keys in chains:
+            fill = lambda template: plan.artifact(template, song_id, point, keys)  # noqa: E731
+            stems, masks, predictions, explanation = (fill(paths.stems), fill(paths.masks), fill(paths.predictions),
+                                                      fill(paths.explanation))
+            song_dir = paths.song_dir.format(song=song_id)
+            sep_dir, masks_dir = f"{song_dir}/{keys['separation']}", f"{song_dir}/{keys['separation']}/{keys['masks']}"
+            model = plan.slices["model"][keys["model"]]
+            add("separate", (info, plan.slices["separation"][keys["separation"]], stems, f"{sep_dir}/config.yaml"),
+                [stems, f"{sep_dir}/config.yaml"], sources)
+            add("perturb", (stems, lyrics, plan.slices["masks"][keys["masks"]], song_id, masks,
+                            f"{masks_dir}/config.yaml"), [masks, f"{masks_dir}/config.yaml"], [stems, lyrics])
+            add("predict", (stems, masks, lyrics, model, predictions, f"{masks_dir}/{keys['model']}/config.yaml"),
+                [predictions, f"{masks_dir}/{keys['model']}/config.yaml"], [stems, masks, lyrics, *model["requires"]])
+            add("fit", (masks, predictions, plan.slices["fit"][keys["fit"]], info, plan.upstream(keys), explanation,
+                        f"{Path(explanation).parent}/config.yaml"),
+                [explanation, f"{Path(explanation).parent}/config.yaml"], [masks, predictions])
+        fill = lambda template: plan.artifact(template, song_id, point)  # noqa: E731
+        stems, explanation = fill(paths.stems), fill(paths.explanation)
+        if media is not None:
+            folder = fill(paths.media)
+            add("song_media", (explanation, stems, plan.slices["media"][main["media"]], folder), [folder],
+                [explanation, stems])
+        add("song_mix", (stems, fill(paths.mix)), [fill(paths.mix)], [stems])
+        if evaluated:
+            compared = plan.comparison_explanations(song_id, point)
+            evaluation = fill(paths.evaluation)
+            truth = plan.ground_truth(song_id, point)
+            add("evaluate", (explanation, stems, compared["seeds"], compared["randomized"], plan.slices["model"][main["model"]],
+                             plan.slices["evaluation"][main["evaluation"]], evaluation,
+                             f"{Path(evaluation).parent}/config.yaml", truth),
+                [evaluation, f"{Path(evaluation).parent}/config.yaml"],
+                [explanation, stems, *compared["seeds"], *(p for ps in compared["randomized"].values() for p in ps), truth])
+        out[song_id] = steps
+    return out
+
+
+def _stem_files(song, plan, keys) -> list[str]:
+    """The song's given stem files, inputs of its separation when the backend reads them."""
+    if plan.slices["separation"][keys["separation"]]["backend"] != "stems" or not song.stems:
+        return []
+    folder = Path(song.stems)
+    return sorted(str(p) for p in folder.iterdir()) if folder.is_dir() else [str(folder)]
+
+
+def _mtime(path: str) -> float | None:
+    """Modification time of a file, or the newest of a folder's files (the folder's own when empty)."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    if not os.path.isdir(path):
+        return stat.st_mtime
+    times = [entry.stat().st_mtime for entry in os.scandir(path) if entry.is_file()]
+    return max(times, default=stat.st_mtime)
+
+
+def is_current(outputs: Sequence[str], inputs: Sequence[str]) -> bool:
+    """Does every output exist, at least as new as every existing input?"""
+    made = [_mtime(p) for p in outputs]
+    if any(t is None for t in made):
+        return False
+    newest_input = max((t for t in (_mtime(p) for p in inputs) if t is not None), default=0.0)
+    return min(made) >= newest_input
+
+
+def run_song_batch(steps_by_song: dict[str, list[dict]], out_manifest: str | Path) -> Path:
+    """Run each song's steps whose outputs are not current, in order; write the batch's manifest.
+
+    Args:
+        steps_by_song: :func:`batch_steps`.
+        out_manifest: JSON ``{"songs", "ran", "skipped", "seconds", "outputs"}`` written once every song is done.
+
+    Raises:
+        Whatever a stage raises, with the song and stage added to the message's notes (the songs done
+        before keep their artifacts: a re-run resumes with the next one).
+    """
+    from tqdm import tqdm
+
+    from . import stages
+
+    ran = {stage: 0 for stage in BATCH_STAGES}
+    skipped = dict(ran)
+    outputs = []
+    start = time.perf_counter()
+    for song_id, steps in tqdm(steps_by_song.items(), desc="songs of the batch", unit="song",
+                               mininterval=5.0, disable=None):
+        for item in steps:
+            outputs += item["outputs"]
+            if is_current(item["outputs"], item["inputs"]):
+                skipped[item["stage"]] += 1
+                continue
+            try:
+                getattr(stages, item["stage"])(*item["args"])
+            except Exception as exc:
+                exc.add_note(f"in the song batch {out_manifest}: song {song_id}, stage {item['stage']}")
+                raise
+            ran[item["stage"]] += 1
+    seconds = time.perf_counter() - start
+    log.info("batch %s: %d songs in %.1f s; ran %s; current %s", out_manifest, len(steps_by_song), seconds,
+             {k: v for k, v in ran.items() if v}, {k: v for k, v in skipped.items() if v})
+    write_json(out_manifest, {"songs": list(steps_by_song), "ran": ran, "skipped": skipped,
+                              "seconds": round(seconds, 3), "outputs": outputs})
+    return Path(out_manifest)
