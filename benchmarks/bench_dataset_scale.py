@@ -93,12 +93,13 @@ def own_plan(sheet: Path, workdir: Path, songs_per_job: int = 0) -> float:
 
 def run_both(n: int, songs_per_job: int, root: Path) -> dict:
     """Wall per song of the real workflow (``snakemake --cores 2``, batches of ``songs_per_job``) against
-    the same stages through the library in one process (:func:`~musiclime.pipeline.song_batches.run_song_batch`
+    the same stages through the library in one process (:func:`~musiclime.pipeline.stages.batches.song_batch`
     over every song, in its own folder): the engine's overhead, both measured here."""
     import os
 
     from musiclime.pipeline.snakemake_setup import plan_from_snakemake_config
-    from musiclime.pipeline.song_batches import batch_steps, run_song_batch
+    from musiclime.pipeline.song_batches import batch_steps
+    from musiclime.pipeline.stages.batches import song_batch
 
     sheet = write_songs(root / "songs", n)
     overrides = ["data=sheet", f"data.sample_sheet={sheet}", *OVERRIDES, f"compute.songs_per_job={songs_per_job}"]
@@ -119,7 +120,7 @@ def run_both(n: int, songs_per_job: int, root: Path) -> dict:
         start = time.perf_counter()
         plan = plan_from_snakemake_config({"overrides": overrides}, conf_dir=REPO / "conf")
         [point] = plan.points
-        run_song_batch(batch_steps(plan, point, list(plan.songs)), "manifest.json")
+        song_batch(batch_steps(plan, point, list(plan.songs)), "manifest.json")
         library_s = time.perf_counter() - start
     finally:
         os.chdir(here)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from musiclime.pipeline.song_batches import is_current, run_song_batch, step
+from musiclime.pipeline.song_batches import is_current, step
+from musiclime.pipeline.stages.batches import song_batch
 
 from .workflow_helpers import job_counts, make_songs, snakemake, tiny_overrides
 
@@ -101,7 +102,7 @@ def test_current_means_every_output_at_least_as_new_as_every_input(tmp_path):
 def test_a_failing_step_names_its_song_and_stage_and_keeps_earlier_songs(tmp_path):
     done = tmp_path / "done" / "mix.wav"
     with pytest.raises(Exception) as raised:
-        run_song_batch({"ok": [], "bad": [step("song_mix", [str(tmp_path / "no-stems.npz"), str(done)],
+        song_batch({"ok": [], "bad": [step("song_mix", [str(tmp_path / "no-stems.npz"), str(done)],
                                                 [str(done)], [])]}, tmp_path / "manifest.json")
     assert "song bad, stage song_mix" in "\n".join(getattr(raised.value, "__notes__", []))
     assert not (tmp_path / "manifest.json").exists()

@@ -16,5 +16,5 @@ rule song_batch:
         runtime=60 * 24,
         gpu=COMPUTE["gpu"],
     run:
-        run_heavy_stage(log[0], run_song_batch, batch_of(wildcards), output.manifest, threads=threads,
-                        model=point_model(wildcards.point), job=f"rule song_batch {wildcards.point}/{wildcards.batch}")
+        run_heavy_stage(log[0], stages.song_batch, PLAN.batch_steps(wildcards.point, wildcards.batch),
+                        output.manifest, threads=threads, **batch_job(wildcards))

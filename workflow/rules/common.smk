@@ -8,7 +8,6 @@
 # process keeps model workers for the jobs of its group. Cheap jobs (perturb, fit, media, reports,
 # tracking) are `localrules`: they run on the host of the main Snakemake process.
 from musiclime.pipeline import stages
-from musiclime.pipeline.song_batches import batch_steps, run_song_batch
 from musiclime.pipeline.worker_pool import start_pools
 from musiclime.tracking.settings import refuse_sqlite_on_cluster
 from musiclime.pipeline.snakemake_setup import (configure_model_workers, mark_snakemake_process, mlflow_summary,
@@ -129,14 +128,10 @@ def song_file_lists(point, *kinds):
     return [files[kind] for kind in kinds]
 
 
-def batch_of(wildcards):
-    """The steps of a batch job's songs (musiclime.pipeline.song_batches.batch_steps)."""
-    return batch_steps(PLAN, wildcards.point, PLAN.batches()[int(wildcards.batch)])
-
-
-def point_model(point):
-    """The model config slice of a point's explanations (a batch job prefers a worker that holds it)."""
-    return stage_slice("model", PLAN.point_keys[point]["model"])
+def batch_job(wildcards):
+    """A batch job's ``model`` (its point's: a worker that holds it is preferred) and ``job`` (its name in errors)."""
+    return {"model": stage_slice("model", PLAN.point_keys[wildcards.point]["model"]),
+            "job": f"rule song_batch, point {wildcards.point}, batch {wildcards.batch}"}
 
 
 def per_song(point, files):

@@ -442,6 +442,12 @@ class WorkflowPlan:
         ids, size = list(self.songs), max(1, self.songs_per_job)
         return [ids[i:i + size] for i in range(0, len(ids), size)]
 
+    def batch_steps(self, point: str, batch: int) -> dict[str, list[dict]]:
+        """What batch job ``batch`` of ``point`` runs (:func:`musiclime.pipeline.song_batches.batch_steps`)."""
+        from .song_batches import batch_steps
+
+        return batch_steps(self, point, self.batches()[int(batch)])
+
     def batch_manifest(self, point: str, batch: int) -> str:
         """The file a batch job writes when its songs are done (what Snakemake knows of them)."""
         return f"{self.paths.results}/points/{point}/batches/{int(batch):05d}.json"

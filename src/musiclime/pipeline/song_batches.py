@@ -13,23 +13,18 @@ hold the keys of the configuration that made them, so a changed setting means ne
 edited song (its audio, lyrics or stems) re-runs that song's steps only. Outputs are written
 atomically, so a killed batch resumes where it stopped.
 
-The plan side (:func:`batch_steps`) lists each song's steps as plain data, from the
-:class:`~musiclime.pipeline.plan.WorkflowPlan`; the job side (:func:`run_song_batch`) runs them.
+The plan side (:func:`batch_steps`, :meth:`~musiclime.pipeline.plan.WorkflowPlan.batch_steps`) lists each
+song's steps as plain data; the job side, the stage :func:`musiclime.pipeline.stages.batches.song_batch`, runs
+the ones that are not current (:func:`is_current`).
 Songs go in sheet order: adding songs at the end of a sheet adds batches (or grows the last one)
 and leaves the others' inputs as they were.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import time
 from pathlib import Path
 from typing import Sequence
-
-from ..common.atomic_io import write_json
-
-log = logging.getLogger(__name__)
 
 #: The stages a batch runs, in the order a song needs them.
 BATCH_STAGES = ("separate", "perturb", "predict", "fit", "song_media", "song_mix", "evaluate")
@@ -127,43 +122,3 @@ def is_current(outputs: Sequence[str], inputs: Sequence[str]) -> bool:
         return False
     newest_input = max((t for t in (_mtime(p) for p in inputs) if t is not None), default=0.0)
     return min(made) >= newest_input
-
-
-def run_song_batch(steps_by_song: dict[str, list[dict]], out_manifest: str | Path) -> Path:
-    """Run each song's steps whose outputs are not current, in order; write the batch's manifest.
-
-    Args:
-        steps_by_song: :func:`batch_steps`.
-        out_manifest: JSON ``{"songs", "ran", "skipped", "seconds", "outputs"}`` written once every song is done.
-
-    Raises:
-        Whatever a stage raises, with the song and stage added to the message's notes (the songs done
-        before keep their artifacts: a re-run resumes with the next one).
-    """
-    from tqdm import tqdm
-
-    from . import stages
-
-    ran = {stage: 0 for stage in BATCH_STAGES}
-    skipped = dict(ran)
-    outputs = []
-    start = time.perf_counter()
-    for song_id, steps in tqdm(steps_by_song.items(), desc="songs of the batch", unit="song",
-                               mininterval=5.0, disable=None):
-        for item in steps:
-            outputs += item["outputs"]
-            if is_current(item["outputs"], item["inputs"]):
-                skipped[item["stage"]] += 1
-                continue
-            try:
-                getattr(stages, item["stage"])(*item["args"])
-            except Exception as exc:
-                exc.add_note(f"in the song batch {out_manifest}: song {song_id}, stage {item['stage']}")
-                raise
-            ran[item["stage"]] += 1
-    seconds = time.perf_counter() - start
-    log.info("batch %s: %d songs in %.1f s; ran %s; current %s", out_manifest, len(steps_by_song), seconds,
-             {k: v for k, v in ran.items() if v}, {k: v for k, v in skipped.items() if v})
-    write_json(out_manifest, {"songs": list(steps_by_song), "ran": ran, "skipped": skipped,
-                              "seconds": round(seconds, 3), "outputs": outputs})
-    return Path(out_manifest)

@@ -10,6 +10,7 @@ dependencies and nothing else (a fit never imports torch; a separation never imp
 * :mod:`.tracking`    ``track_parent``, ``track_point``
 * :mod:`.media`       ``song_media``, ``song_mix``
 * :mod:`.evaluation`  ``evaluate``
+* :mod:`.batches`     ``song_batch`` (every stage of a batch of songs, ``compute.songs_per_job``)
 * :mod:`.reports`     ``report_point``, ``point_table``, ``aggregate_point``, ``summarize_sweep``
 * :mod:`.pages`       ``point_pages``, ``sweep_index``
 * :mod:`.demo_inputs` ``synthesize_demo_songs``, ``train_demo_model``
@@ -33,7 +34,7 @@ _STAGE_MODULES = {
     "predict": ".prediction", "load_predict_fn": ".prediction",
     "fit": ".fitting",
     "track_parent": ".tracking", "track_point": ".tracking",
-    "song_media": ".media", "song_mix": ".media", "evaluate": ".evaluation",
+    "song_media": ".media", "song_mix": ".media", "evaluate": ".evaluation", "song_batch": ".batches",
     "report_point": ".reports", "point_table": ".reports", "aggregate_point": ".reports", "summarize_sweep": ".reports",
     "point_pages": ".pages", "sweep_index": ".pages",
     "synthesize_demo_songs": ".demo_inputs", "train_demo_model": ".demo_inputs",
