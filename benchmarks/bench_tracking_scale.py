@@ -23,8 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from musiclime.evidence.result_table import load_point_table, write_point_table  # noqa: E402
 from musiclime.pipeline.stages.tracking import track_parent, track_point  # noqa: E402
+
+try:  # absent before the point tables existed: the script also times older checkouts (PYTHONPATH=<old>/src)
+    from musiclime.evidence.result_table import load_point_table, write_point_table
+except ImportError:
+    load_point_table = write_point_table = None
 
 
 def glassbox_explanation(folder: Path) -> Path:
@@ -71,17 +75,19 @@ def measure(source: Path, n: int, root: Path) -> dict:
     again = time.perf_counter()
     track_point(explanations, configs, [], [], [], parent, info, folder / "tracked.json")
     unchanged = time.perf_counter() - again
-    table_start = time.perf_counter()
-    write_point_table(explanations, [], folder / "explanations.parquet", "p0")
-    table_write = time.perf_counter() - table_start
-    read_start = time.perf_counter()
-    rows = len(load_point_table(folder / "explanations.parquet"))
-    table_read = time.perf_counter() - read_start
-    return {"explanations": n, "parent_s": round(first - start, 2), "log_s": round(logged, 2),
-            "log_ms_per_explanation": round(1000 * logged / n, 1), "unchanged_s": round(unchanged, 2),
-            "unchanged_ms_per_explanation": round(1000 * unchanged / n, 1), "table_write_s": round(table_write, 2),
-            "table_read_s": round(table_read, 3), "table_rows": rows,
-            "table_mb": round((folder / "explanations.parquet").stat().st_size / 1e6, 2)}
+    result = {"explanations": n, "parent_s": round(first - start, 2), "log_s": round(logged, 2),
+              "log_ms_per_explanation": round(1000 * logged / n, 1), "unchanged_s": round(unchanged, 2),
+              "unchanged_ms_per_explanation": round(1000 * unchanged / n, 1), "table_write_s": None,
+              "table_read_s": None, "table_rows": 0, "table_mb": None}
+    if write_point_table is not None:
+        table_start = time.perf_counter()
+        write_point_table(explanations, [], folder / "explanations.parquet", "p0")
+        result["table_write_s"] = round(time.perf_counter() - table_start, 2)
+        read_start = time.perf_counter()
+        result["table_rows"] = len(load_point_table(folder / "explanations.parquet"))
+        result["table_read_s"] = round(time.perf_counter() - read_start, 3)
+        result["table_mb"] = round((folder / "explanations.parquet").stat().st_size / 1e6, 2)
+    return result
 
 
 def main() -> None:

@@ -120,7 +120,7 @@ class FileVerdicts:
 
     def verdict(self, path: Path, kind: str) -> str | None:
         """The reason ``path`` (an ``audio`` or ``lyrics`` file) is bad, or ``None``; cached."""
-        found = self._lookup(Path(path), kind)
+        found = self._lookup(path, kind)
         if isinstance(found, str) or found is None:
             return found
         key, stamp = found
@@ -132,7 +132,7 @@ class FileVerdicts:
         processes when there are many, with a progress bar; :meth:`verdict` then answers at once."""
         todo: dict[str, tuple[Path, list]] = {}
         for path in paths:
-            found = self._lookup(Path(path), "audio")
+            found = self._lookup(path, "audio")
             if isinstance(found, tuple):
                 todo.setdefault(found[0], (Path(path), found[1]))
         if not todo:
@@ -143,12 +143,17 @@ class FileVerdicts:
             self._store(key, stamp, reason)
 
     def _lookup(self, path: Path, kind: str) -> str | None | tuple[str, list]:
-        """The cached verdict (a reason, or ``None``), a missing file's reason, or ``(key, stamp)`` to check."""
+        """The cached verdict (a reason, or ``None``), a missing file's reason, or ``(key, stamp)`` to check.
+
+        Plain strings and ``os`` calls, not :class:`~pathlib.Path` methods: a 100,000-row sheet makes 300,000
+        lookups, and pathlib's parsing was most of the plan's time."""
+        name = os.fspath(path)
         try:
-            stat = path.stat()
+            stat = os.stat(name)
         except OSError:
             return f"{kind} file not found: {path}"
-        key = f"{kind}:{_real_folder(os.path.dirname(os.path.abspath(path)))}/{path.name}"
+        folder, base = os.path.split(os.path.abspath(name))
+        key = f"{kind}:{_real_folder(folder)}/{base}"
         stamp = [stat.st_size, stat.st_mtime_ns]
         entry = self._entries.get(key)
         if entry is not None and entry[:2] == stamp and (kind != "audio" or self.depth == "quick"
@@ -242,7 +247,8 @@ def has_text(lyrics: str) -> bool:
 
 def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyrics: str = "instrumental",
                 verdicts: FileVerdicts | None = None, has_lyrics: Callable[[str], bool] = has_text,
-                lyrics_needed: bool = False) -> tuple[list[SongProblem], dict[str, list[str]]]:
+                lyrics_needed: bool = False,
+                truths: dict[str, Path | None] | None = None) -> tuple[list[SongProblem], dict[str, list[str]]]:
     """Check the files of sample-sheet rows ``(line, Song)``: audio decodes, lyrics read, stems exist, a
     ground-truth file (:func:`~musiclime.common.ground_truth_file.ground_truth_path`) is valid.
 
@@ -251,6 +257,7 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
             factorization's own test, so a file of ``[Chorus]`` tags alone counts as empty).
         lyrics_needed: some sweep point explains the lyrics alone (``explain.modality=lyrical``):
             empty lyrics make the row bad whatever ``empty_lyrics`` says, and so does a row without lyrics.
+        truths: filled with each song's ground-truth file as found here (``None``: none), for the caller.
 
     Returns:
         ``(problems, notes)``: every problem found (several per row possible), and per song id the
@@ -288,6 +295,8 @@ def check_files(rows: Sequence[tuple[int, object]], need_stems: bool, empty_lyri
                 else:
                     notes.setdefault(song.song_id, []).append(empty_lyrics_note(Path(path)))
         truth = ground_truth_path(getattr(song, "ground_truth", None), song.audio)
+        if truths is not None:
+            truths[song.song_id] = truth
         reason = None if truth is None else ground_truth_problem(truth)
         if reason:
             problems.append(SongProblem(song.song_id, line, reason))

@@ -55,8 +55,14 @@ def _song(record: dict) -> Song:
 def write_checked(data: dict, songs: list[Song], skipped: list[SongProblem]) -> Path:
     """Record what the main process found (atomically: a job never reads half of it)."""
     path = record_path(data)
-    write_json(path, {"songs": [_song_record(s) for s in songs],
-                      "skipped": [{"song_id": p.song_id, "line": p.line, "reason": p.reason} for p in skipped]})
+    record = {"songs": [_song_record(s) for s in songs],
+              "skipped": [{"song_id": p.song_id, "line": p.line, "reason": p.reason} for p in skipped]}
+    try:
+        if json.loads(path.read_text()) == record:
+            return path  # as the last plan left it: no rewrite
+    except (OSError, ValueError):
+        pass
+    write_json(path, record)
     return path
 
 

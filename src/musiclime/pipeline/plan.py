@@ -239,8 +239,10 @@ def checked_songs(data: dict, need_stems: bool, lyrical: bool = False) -> tuple[
     mode = check_duplicate_mode(data.get("duplicate_audio", "error"))
     rows, problems = sheet_rows(data, need_stems=need_stems)
     verdicts = FileVerdicts(depth=data.get("audio_check", "quick"), workers=data.get("check_workers", 0))
+    truths: dict[str, Path | None] = {}
     file_problems, notes = check_files(rows, need_stems, data.get("empty_lyrics", "instrumental"), verdicts=verdicts,
-                                       has_lyrics=lambda text: bool(lyric_lines(text)), lyrics_needed=lyrical)
+                                       has_lyrics=lambda text: bool(lyric_lines(text)), lyrics_needed=lyrical,
+                                       truths=truths)
     problems = sorted(problems + file_problems, key=lambda p: p.line)
     bad = {p.line for p in problems}
     hashes = FileHashes()
@@ -259,7 +261,7 @@ def checked_songs(data: dict, need_stems: bool, lyrical: bool = False) -> tuple[
         log.warning("skipping %s (data.skip_bad_songs=true)", problem.describe())
     good = merged_rows([(line, song) for line, song in rows if line not in bad], duplicates)
     songs = [dataclasses.replace(song, notes=tuple(notes.get(song.song_id, ())),
-                                 ground_truth=ground_truth_path(song.ground_truth, song.audio))
+                                 ground_truth=truths.get(song.song_id, song.ground_truth))
              for line, song in good]
     return songs, problems
 
