@@ -129,3 +129,14 @@ def test_cluster_jobs_read_the_songs_as_the_main_process_checked_them(tmp_path, 
     songs.write_text(songs.read_text() + "\n")  # the sheet edited after the main process planned
     with pytest.raises(ConfigError, match="do not edit the sheet while they run"):
         WorkflowPlan.from_sweep(sweep, cluster_job=True)
+
+
+@pytest.mark.slow
+def test_the_demo_plans_in_batches_after_its_songs_and_model(tmp_path):
+    """The demo's songs and model are made by jobs: the batches wait for them (their stems are the
+    generator's, not an input)."""
+    result = snakemake(tmp_path, ["compute.songs_per_job=2"], None, "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts["song_batch"] == 2 and counts["demo_songs"] == 1 and counts["train_demo_model"] == 1, counts
+    assert not PER_SONG_RULES & set(counts), counts

@@ -459,12 +459,15 @@ class WorkflowPlan:
 
     def batch_sources(self, batch: int) -> list[str]:
         """The files a batch's songs are made from (audio, lyrics, given stems, ground truth): an edit re-runs
-        the batch job, which redoes that song's steps only."""
+        the batch job, which redoes that song's steps only. Given stems count only where the separation reads
+        them (``separation=stems`` on a sheet; the demo's stems are its generator's, not an input)."""
+        given_stems = self.sweep.points[0].config["data"]["demo"] is None and any(
+            p.config["separation"]["backend"] == "stems" for p in self.sweep.points)
         files = []
         for song_id in self.batches()[int(batch)]:
             song = self.songs[song_id]
             files += [str(song.audio), self.lyrics_file(song)]
-            files += [str(path) for path in (song.stems, song.ground_truth) if path]  # ground truth: found when checked
+            files += [str(path) for path in ((song.stems if given_stems else None), song.ground_truth) if path]
         return files
 
     def explanations(self, point: str) -> list[str]:
