@@ -8,8 +8,8 @@ Usage (from the repository root)::
 Writes ``--songs`` distinct tiny songs (a quarter second of noise each, 8 kHz WAV, one shared lyrics
 file) and their sample sheet, then times ``snakemake -n`` on them with the trust checks and tracking
 off, ``separation=time_only`` and the near-free ``model=custom_example``, for each ``--songs-per-job``
-(0: one job per song and stage; N: batch jobs of N songs, :mod:`musiclime.pipeline.song_batches`): the first dry run (audio
-checks included, their cache cold) and a second one (checks cached), each with its peak memory
+(0: one job per song and stage; N: batch jobs of N songs, :mod:`musiclime.pipeline.song_batches`): the
+first dry run (audio checks included, their cache cold) and a second one (checks cached), each with its peak memory
 (``/usr/bin/time``) and the jobs Snakemake planned. The project's own plan (Hydra, the sheet, the
 cached checks) is timed apart from Snakemake's job graph. A run that passes ``--timeout`` is reported
 as such. Prints a table, writes JSON (``results/dataset_scale.json``).

@@ -105,8 +105,8 @@ def main() -> None:
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(f"| {r['explanations']:,} | {r['log_s']} | {r['log_ms_per_explanation']} | "
-              f"{r['unchanged_ms_per_explanation']} | {r['table_write_s']} | {r['table_read_s']} | {r['table_rows']:,} | "
-              f"{r['table_mb']} |")
+              f"{r['unchanged_ms_per_explanation']} | {r['table_write_s']} | {r['table_read_s']} | "
+              f"{r['table_rows']:,} | {r['table_mb']} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 

@@ -15,7 +15,7 @@ from its ranking (:mod:`musiclime.evidence.rankings`), and a sentence names a mo
 where they are resolved (:func:`~musiclime.evidence.claims.resolved`), in words no stronger than the
 certification: a certified set as a set, an order only as far as it is certified
 (:func:`claim_words`). Otherwise it says what is known (what removing the modality does) and names no
-leader. The claims themselves are :mod:`musiclime.evidence.claims`'. Explanations written before the
+leader. The claims as data are in :mod:`musiclime.evidence.claims`. Explanations written before the
 exact attribution keep the older wording (the share of the weight). Plain text: the page's template
 escapes it.
 """

@@ -219,5 +219,6 @@ def _ranking(explanation: MusicLIMEExplanation, modality: str, columns: list[int
                                   tied=column in tied, repeats=None if repeats is None else int(repeats)))
     share = float(np.abs(weights[columns]).sum()) / total if total > 0 else 0.0
     return ModalityRanking(modality=modality, rows=rows, total=len(columns), share=share, certified_top_k=k,
-                           certified_sets=sets, ranking_columns=tuple(int(c) for c in ranking), judged=bool(record.get("judged", True)) if record else False, tie_ranks=tie_ranks,
+                           certified_sets=sets, ranking_columns=tuple(int(c) for c in ranking),
+                           judged=bool(record.get("judged", True)) if record else False, tie_ranks=tie_ranks,
                            full_fit=full)

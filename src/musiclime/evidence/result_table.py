@@ -50,7 +50,8 @@ def feature_rows(explanation: MusicLIMEExplanation, evaluation: Mapping | None =
     info = explanation.metadata.get("song_info", {})
     parameters = explanation.metadata.get("parameters", {})
     original = explanation.probabilities_original
-    song = {"point": point, "song_id": str(info.get("song_id", "")), "true_label": _optional_int(info.get("true_label")),
+    song = {"point": point, "song_id": str(info.get("song_id", "")),
+            "true_label": _optional_int(info.get("true_label")),
             "predicted_label": int(explanation.predicted_label), "explained_label": int(label),
             "label_name": explanation.label_name(label),
             "p_original": None if original is None else float(original[label]),

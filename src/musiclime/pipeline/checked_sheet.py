@@ -40,7 +40,8 @@ def record_path(data: dict) -> Path:
 
 
 def _song_record(song: Song) -> dict:
-    return {"song_id": song.song_id, "audio": str(song.audio), "lyrics": None if song.lyrics is None else str(song.lyrics),
+    return {"song_id": song.song_id, "audio": str(song.audio),
+            "lyrics": None if song.lyrics is None else str(song.lyrics),
             "stems": None if song.stems is None else str(song.stems), "label": song.label,
             "ground_truth": None if song.ground_truth is None else str(song.ground_truth), "notes": list(song.notes),
             "split": song.split}

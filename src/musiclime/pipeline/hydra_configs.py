@@ -129,7 +129,8 @@ def _unknown_key(overrides: Sequence[str], config_name: str = "config") -> Confi
             group = key.split(".")[0]
             chosen = f"{group}={choices[group]}" if choices.get(group) else "the defaults"
             return ConfigError(f"config key {key} (override {text}): {problem} in the chosen {group} config "
-                               f"({chosen}): check its spelling, choose another {group} config that has it, or drop the override")
+                               f"({chosen}): check its spelling, choose another {group} config that has it, "
+                               f"or drop the override")
     return None
 
 

@@ -429,8 +429,8 @@ class WorkflowPlan:
 
     def upstream(self, keys: dict[str, str]) -> dict:
         """What a fit records of the stages before it: their config slices and the four stage keys."""
-        return {"separation": self.slices["separation"][keys["separation"]], "masks": self.slices["masks"][keys["masks"]],
-                "model": self.slices["model"][keys["model"]],
+        return {"separation": self.slices["separation"][keys["separation"]],
+                "masks": self.slices["masks"][keys["masks"]], "model": self.slices["model"][keys["model"]],
                 "keys": {stage: keys[stage] for stage in ("separation", "masks", "model", "fit")}}
 
     @property

@@ -86,11 +86,12 @@ def batch_steps(plan, point: str, song_ids: Sequence[str]) -> dict[str, list[dic
             compared = plan.comparison_explanations(song_id, point)
             evaluation = fill(paths.evaluation)
             truth = plan.ground_truth(song_id, point)
-            add("evaluate", (explanation, stems, compared["seeds"], compared["randomized"], plan.slices["model"][main["model"]],
-                             plan.slices["evaluation"][main["evaluation"]], evaluation,
-                             f"{Path(evaluation).parent}/config.yaml", truth),
+            randomized = [p for paths_of_variant in compared["randomized"].values() for p in paths_of_variant]
+            add("evaluate", (explanation, stems, compared["seeds"], compared["randomized"],
+                             plan.slices["model"][main["model"]], plan.slices["evaluation"][main["evaluation"]],
+                             evaluation, f"{Path(evaluation).parent}/config.yaml", truth),
                 [evaluation, f"{Path(evaluation).parent}/config.yaml"],
-                [explanation, stems, *compared["seeds"], *(p for ps in compared["randomized"].values() for p in ps), truth])
+                [explanation, stems, *compared["seeds"], *randomized, truth])
         out[song_id] = steps
     return out
 
