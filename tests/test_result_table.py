@@ -63,7 +63,7 @@ def test_a_row_per_song_and_feature_with_what_the_pages_show(point):
 
 
 def test_tables_of_every_point_load_together_and_duckdb_reads_them(point):
-    duckdb = pytest.importorskip("duckdb")
+    import duckdb  # the test extra installs it
     root, explanations, evaluations = point
     for name, evaluated in (("p1", evaluations), ("p2", [])):
         write_point_table(explanations, evaluated, root / "results" / "points" / name / "explanations.parquet", name)
