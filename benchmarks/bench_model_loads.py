@@ -175,6 +175,7 @@ def predict_jobs(workdir: Path) -> list[dict]:
         jobs.append({"predictions": relative, "song": song_dir.name, "model_key": model_dir.name,
                      "stems": str(sep_dir / "stems.npz"), "masks": str(masks_dir / "masks.npz"),
                      "lyrics": lyrics.get(song_dir.name),
+                     "coalitions": (meta.get("coalitions") or {}).get("file"),  # the attribute stage's table
                      "model": yaml.safe_load((model_dir / "config.yaml").read_text())["model"],
                      "predict_seconds": float(meta["predict_seconds"]),
                      "snakemake_s": None if start is None or end is None else float(end) - float(start)})
@@ -185,8 +186,8 @@ FRESH_PROCESS = """
 import json, sys
 spec = json.loads(sys.argv[1])
 from musiclime.pipeline import stages
-stages.predict(spec["stems"], spec["masks"], spec["lyrics"], spec["model"], spec["out"] + "/predictions.npz",
-               spec["out"] + "/config.yaml")
+inputs = [spec["stems"], spec["masks"], spec["lyrics"]] + ([spec["coalitions"]] if spec["coalitions"] else [])
+stages.predict(*inputs, spec["model"], spec["out"] + "/predictions.npz", spec["out"] + "/config.yaml")
 """
 
 WARM_WORKER = """
@@ -208,8 +209,9 @@ for i in range(spec["calls"]):
     loads_before = len(load_log.read_text().splitlines()) if load_log.exists() else 0
     start = time.perf_counter()
     try:
-        run_in_worker(str(out / "predict.log"), stages.predict, spec["stems"], spec["masks"], spec["lyrics"],
-                      spec["model"], str(out / "predictions.npz"), str(out / "config.yaml"))
+        inputs = [spec["stems"], spec["masks"], spec["lyrics"]] + ([spec["coalitions"]] if spec["coalitions"] else [])
+        run_in_worker(str(out / "predict.log"), stages.predict, *inputs, spec["model"], str(out / "predictions.npz"),
+                      str(out / "config.yaml"))
     except Exception as exc:
         print(json.dumps({"skipped": f"run_in_worker(stages.predict) failed: {exc!r}"}))
         sys.exit(0)
@@ -228,7 +230,8 @@ def overhead_spec(job: dict, out: Path, load_log: Path) -> dict:
     logging to ``load_log``, outputs under ``out``."""
     model = json.loads(json.dumps(job["model"]))
     model["predict_fn"].update({"load_seconds": 0, "load_log": str(load_log)})
-    return {"stems": job["stems"], "masks": job["masks"], "lyrics": job["lyrics"], "model": model, "out": str(out)}
+    return {"stems": job["stems"], "masks": job["masks"], "lyrics": job["lyrics"], "coalitions": job["coalitions"],
+            "model": model, "out": str(out)}
 
 
 def overhead_fresh_process(repo: Path, job: dict, workdir: Path, calls: int) -> dict:

@@ -10,7 +10,7 @@ from musiclime.common.artifacts import load_arrays
 from musiclime.method.estimation.sampling import (attribution_grid_sizes, factorial_pool, grid_sizes, pool_sizes,
                                        select_grid_rows)
 from musiclime.models.glassbox import GlassBoxModel
-from musiclime.pipeline.stages import fit, perturb, predict
+from musiclime.pipeline.stages import attribute, fit, perturb, predict
 
 from .evidence_helpers import SEGMENTS, glassbox_slice, separate_song, write_song
 
@@ -70,7 +70,8 @@ def test_the_workflow_stages_fit_the_rows_the_predict_stage_kept(tmp_path):
                    "sampler": "factorial", "seed": 0, "grid_allocation": "by_attribution"}
     masks_npz = perturb(stems, song["lyrics"], masks_slice, "s0", tmp_path / "masks.npz", tmp_path / "masks.yaml")
     model = {**glassbox_slice(stems), "requires": [], "memory_budget_mb": 64}
-    predictions_npz = predict(stems, masks_npz, song["lyrics"], model, tmp_path / "predictions.npz",
+    coalitions = attribute(stems, song["lyrics"], "line", model, tmp_path / "coalitions.npz", tmp_path / "c.yaml")
+    predictions_npz = predict(stems, masks_npz, song["lyrics"], coalitions, model, tmp_path / "predictions.npz",
                               tmp_path / "predictions.yaml", progress=False)
     meta, arrays = load_arrays(predictions_npz)
     _, pool = load_arrays(masks_npz)

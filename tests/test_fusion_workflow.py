@@ -98,6 +98,28 @@ def test_an_explain_change_runs_no_embed_or_train_head_and_a_head_change_no_embe
     assert counts.get("train_head") == 2 and not counts.get("embed"), counts
 
 
+def test_in_batches_the_embeddings_are_batch_jobs_too(fusion_run, tmp_path):
+    """compute.songs_per_job > 0: the labelled songs are embedded by a job per batch and encoder, not a job
+    per song, into the same files with the same values; the head trains on them as before."""
+    root, _, _ = fusion_run
+    sheet = make_songs(tmp_path / "songs", n_songs=8, seconds=3.0)  # the fusion run's songs, made again
+    overrides = fusion_overrides(sheet, "compute.songs_per_job=3", "evaluation.enabled=false", "tracking.enabled=false")
+    result = snakemake(tmp_path, overrides, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts["embed_batch"] == 2 * 3 and "embed" not in counts, counts  # 8 songs in 3 batches, 2 encoders
+    assert counts["train_head"] == 2 and counts["song_batch"] == 1 and "predict" not in counts, counts
+    batched = sorted(tmp_path.glob("results/songs/*/embeddings/*/embedding.npz"))
+    assert len(batched) == 16
+    for path in batched:
+        expected = root / path.relative_to(tmp_path)
+        np.testing.assert_allclose(load_arrays(path)[1]["embedding"], load_arrays(expected)[1]["embedding"],
+                                   atol=1e-6)
+    for metrics in tmp_path.glob("results/detectors/*/metrics.json"):  # the same heads, trained alike
+        expected = json.loads((root / metrics.relative_to(tmp_path)).read_text())["test"]
+        assert json.loads(metrics.read_text())["test"]["accuracy"] == pytest.approx(expected["accuracy"])
+
+
 def test_a_given_head_checkpoint_trains_nothing(fusion_run):
     root, sheet, _ = fusion_run
     head = next(p for p in (root / "results" / "detectors").iterdir() if "shuffled" not in p.name)

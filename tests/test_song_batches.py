@@ -15,7 +15,7 @@ from musiclime.pipeline.stages.batches import song_batch
 from .workflow_helpers import job_counts, make_songs, snakemake, tiny_overrides
 
 NO_TRACKING = "tracking.enabled=false"
-PER_SONG_RULES = {"separate", "perturb", "predict", "fit", "song_media", "song_mix", "evaluate"}
+PER_SONG_RULES = {"separate", "perturb", "attribute", "predict", "fit", "song_media", "song_mix", "evaluate"}
 
 
 def essentials(path: Path) -> str:
@@ -43,8 +43,9 @@ def test_batches_make_what_per_song_jobs_make_and_redo_only_an_edited_song(tmp_p
     assert counts["song_batch"] == 2 and not PER_SONG_RULES & set(counts), counts  # 3 songs, 2 a job
     first, second = manifests(tmp_path / "batched")
     assert first["songs"] == ["song0", "song1"] and second["songs"] == ["song2"]
-    assert first["ran"] == {"separate": 2, "perturb": 6, "predict": 6, "fit": 6, "song_media": 2, "song_mix": 2,
-                            "evaluate": 2}  # each song: its separation, 3 mask seeds (stability), one evaluation
+    assert first["ran"] == {"separate": 2, "perturb": 6, "attribute": 2, "predict": 6, "fit": 6, "song_media": 2,
+                            "song_mix": 2, "evaluate": 2}  # each song: its separation, its coalitions once, 3 mask
+    # seeds (stability), one evaluation
 
     per_song = snakemake(tmp_path / "per_song", tiny_overrides(songs, NO_TRACKING))
     assert per_song.returncode == 0, per_song.stderr[-3000:]
@@ -67,8 +68,8 @@ def test_batches_make_what_per_song_jobs_make_and_redo_only_an_edited_song(tmp_p
     assert edited.returncode == 0, edited.stderr[-3000:]
     assert job_counts(edited.stderr)["song_batch"] == 1  # the batch of song1 only
     redone = manifests(tmp_path / "batched")[0]
-    assert redone["ran"] == {"separate": 0, "perturb": 3, "predict": 3, "fit": 3, "song_media": 1, "song_mix": 0,
-                             "evaluate": 1}  # song1's lyrics-dependent steps; song0 untouched
+    assert redone["ran"] == {"separate": 0, "perturb": 3, "attribute": 1, "predict": 3, "fit": 3, "song_media": 1,
+                             "song_mix": 0, "evaluate": 1}  # song1's lyrics-dependent steps; song0 untouched
     assert {p: p.stat().st_mtime_ns for p in untouched} == untouched
 
 
@@ -140,3 +141,27 @@ def test_the_demo_plans_in_batches_after_its_songs_and_model(tmp_path):
     counts = job_counts(result.stdout + result.stderr)
     assert counts["song_batch"] == 2 and counts["demo_songs"] == 1 and counts["train_demo_model"] == 1, counts
     assert not PER_SONG_RULES & set(counts), counts
+
+
+def test_auto_plans_per_song_jobs_below_a_thousand_songs_and_about_a_hundred_batches_from_there():
+    from musiclime.pipeline.song_batches import auto_songs_per_job, songs_per_job
+
+    assert [auto_songs_per_job(n) for n in (1, 999, 1000, 1001, 10_000, 100_000)] == [0, 0, 10, 11, 100, 1000]
+    assert -(-100_000 // auto_songs_per_job(100_000)) == 100 and -(-1001 // auto_songs_per_job(1001)) == 91
+    assert songs_per_job("auto", 5000) == 50 and songs_per_job("7", 5000) == 7 and songs_per_job(0, 5000) == 0
+
+
+def test_songs_per_job_is_auto_by_default_and_a_bad_value_names_the_key(tmp_path, monkeypatch):
+    from musiclime.common.errors import ConfigError
+    from musiclime.pipeline.hydra_configs import compose_sweep
+    from musiclime.pipeline.plan import WorkflowPlan
+
+    from .workflow_helpers import REPO
+
+    monkeypatch.chdir(tmp_path)
+    songs = make_songs(tmp_path / "songs", n_songs=2, seconds=1.0)
+    sweep = compose_sweep(REPO / "conf", None, tiny_overrides(songs))
+    assert sweep.points[0].config["compute"]["songs_per_job"] == "auto"
+    assert WorkflowPlan.from_sweep(sweep).songs_per_job == 0  # 2 songs: a job per song and stage
+    with pytest.raises(ConfigError, match="compute.songs_per_job.*must be auto or a whole number"):
+        compose_sweep(REPO / "conf", None, tiny_overrides(songs, "compute.songs_per_job=-3"))

@@ -222,9 +222,11 @@ def test_num_samples_and_model_changes_never_reseparate(first_run):
     result = snakemake(workdir, overrides + ["explain.num_samples=60"], None, "-n")
     counts = job_counts(result.stdout + result.stderr)
     assert counts.get("predict") == 2 * 3 and "separate" not in counts, counts  # 3 mask seeds (stability)
+    assert "attribute" not in counts, counts  # a song's coalitions do not depend on its masks
     result = snakemake(workdir, overrides + ["model.predict_fn.segment=first_half"], None, "-n")
     counts = job_counts(result.stdout + result.stderr)
     assert counts.get("predict") == 2 * 3 and not {"separate", "perturb"} & set(counts), counts
+    assert counts.get("attribute") == 2, counts  # a new model: each song's coalitions once, for its 3 mask seeds
 
 
 def test_stopping_rule_fits_the_rows_it_scored_and_a_kernel_sweep_reuses_them(first_run):

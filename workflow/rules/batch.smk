@@ -1,5 +1,5 @@
 # With compute.songs_per_job > 0: one job per batch of songs and sweep point, in place of the per-song
-# jobs (separate, perturb, predict, fit, song_media, song_mix, evaluate). The job runs each song's steps
+# jobs (separate, perturb, attribute, predict, fit, song_media, song_mix, evaluate). The job runs each song's steps
 # in turn, skipping the current ones, in a warm model worker (musiclime.pipeline.song_batches).
 
 

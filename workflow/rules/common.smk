@@ -57,6 +57,7 @@ wildcard_constraints:
     sep=r"[^/]+",
     masks=r"[^/]+",
     model=r"[^/]+",
+    unit=r"[a-z_]+",
     fit=r"[^/]+",
     media=r"media-n\d+-k\d+",
     evaluation=r"evaluation-[0-9a-f]{8}",
@@ -92,6 +93,12 @@ def importance_files(point):
     return [f"{stem}-classes.png", f"{stem}-comparison.png", f"{stem}.png", f"{stem}.csv"]
 
 
+def coalitions_file(wildcards):
+    """The coalitions a predict job reads: its song's, under its separation, model and masks' lyric unit."""
+    return PATHS.coalitions.format(song=wildcards.song, sep=wildcards.sep, model=wildcards.model,
+                                   unit=PLAN.lyrics_unit(wildcards.masks))
+
+
 def embed_inputs(wildcards):
     """The song's audio or lyrics file, the encoder folder the workflow builds (if any), the demo's sheet."""
     encoder = PLAN.detectors.encoders[wildcards.encoder]
@@ -102,6 +109,23 @@ def embed_inputs(wildcards):
         inputs["encoder"] = folder
     if DATA["demo"] is not None:
         inputs["sheet"] = DATA["sample_sheet"]  # written after every demo song
+    return inputs
+
+
+def head_embeddings(head, modality):
+    """A head's input of embeddings: the files, or with compute.songs_per_job > 0 the batch jobs' manifests."""
+    if PLAN.songs_per_job:
+        return PLAN.embedding_manifests(head, modality)
+    return PLAN.detectors.embedding_files(head, modality)
+
+
+def embed_batch_inputs(wildcards):
+    """An embed batch job's inputs: its songs' audio or lyrics files, a workflow-built encoder, the demo's sheet."""
+    steps = PLAN.embedding_steps(wildcards.encoder, wildcards.batch, COMPUTE["device"])
+    inputs = {"songs": sorted({path for song_steps in steps.values() for item in song_steps
+                               for path in item["inputs"]})}
+    if DATA["demo"] is not None:
+        inputs["sheet"] = DATA["sample_sheet"]
     return inputs
 
 

@@ -1,5 +1,6 @@
 # A fusion detector (model=fusion): each labelled song embedded once per encoder config, then the head trained
 # on the embeddings (musiclime.pipeline.detector_plan). The predict jobs read the head through model.requires.
+# With compute.songs_per_job > 0 the embeddings are made by batch jobs (embed_batch), as the explanations are.
 import re
 
 
@@ -46,10 +47,32 @@ if PLAN.detectors.heads:
                             output.embedding, output.config, threads=threads,
                             job=f"rule embed, song {wildcards.song}, encoder {wildcards.encoder}")
 
+    if PLAN.songs_per_job:
+
+        rule embed_batch:
+            input:
+                unpack(embed_batch_inputs),
+            output:
+                manifest=f"{RESULTS}/detectors/embeddings/{{encoder}}/batches/{{batch}}.json",
+            log:
+                "logs/embed_batch/{encoder}/{batch}.log",
+            threads: COMPUTE["threads"]
+            resources:
+                mem_mb=COMPUTE["predict_mem_mb"],
+                runtime=60 * 12,
+                gpu=COMPUTE["gpu"],
+            wildcard_constraints:
+                encoder=r"(audio|lyrics)-[^/]+",
+            run:
+                run_heavy_stage(log[0], stages.song_batch,
+                                PLAN.embedding_steps(wildcards.encoder, wildcards.batch, COMPUTE["device"]),
+                                output.manifest, threads=threads,
+                                job=f"rule embed_batch, encoder {wildcards.encoder}, batch {wildcards.batch}")
+
     rule train_head:
         input:
-            audio=lambda wildcards: PLAN.detectors.embedding_files(wildcards.detector, "audio"),
-            lyrics=lambda wildcards: PLAN.detectors.embedding_files(wildcards.detector, "lyrics"),
+            audio=lambda wildcards: head_embeddings(wildcards.detector, "audio"),
+            lyrics=lambda wildcards: head_embeddings(wildcards.detector, "lyrics"),
         output:
             head=f"{RESULTS}/detectors/{{detector}}/head.pt",
             head_json=f"{RESULTS}/detectors/{{detector}}/head.json",
@@ -66,5 +89,6 @@ if PLAN.detectors.heads:
         wildcard_constraints:
             detector="|".join(re.escape(k) for k in PLAN.detectors.heads),
         run:
-            run_stage(log[0], stages.train_head, list(input.audio), list(input.lyrics), params.detector,
-                      output.head, output.config)
+            run_stage(log[0], stages.train_head, PLAN.detectors.embedding_files(wildcards.detector, "audio"),
+                      PLAN.detectors.embedding_files(wildcards.detector, "lyrics"), params.detector, output.head,
+                      output.config)

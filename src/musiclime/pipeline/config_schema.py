@@ -356,7 +356,9 @@ class ComputeConfig:
     is half the memory (the SLURM job's, else the machine's) shared among the workers, ``0`` no cap.
     ``songs_per_job``: ``0`` plans one job per song and stage; ``N`` one job per ``N`` songs that runs
     each song's stages in turn and skips the artifacts that are current
-    (:mod:`musiclime.pipeline.song_batches`), so the job graph does not grow with the dataset.
+    (:mod:`musiclime.pipeline.song_batches`), so the job graph does not grow with the dataset; ``auto``
+    (default) is ``0`` below 1,000 songs and about 100 batches a point from there
+    (:func:`musiclime.pipeline.song_batches.auto_songs_per_job`).
     """
 
     device: str = "cpu"
@@ -366,14 +368,13 @@ class ComputeConfig:
     threads: int = 2
     model_workers: str = "auto"
     model_cache_mb: str = "auto"
-    songs_per_job: int = 0
+    songs_per_job: str = "auto"
 
     def __post_init__(self):
         check_device_name(self.device, "compute.device")
-        _require(self.songs_per_job >= 0, "compute.songs_per_job", f"must be >= 0, got {self.songs_per_job}")
         _require(self.gpu >= 0, "compute.gpu", f"must be >= 0, got {self.gpu}")
         _require(self.threads >= 1, "compute.threads", f"must be >= 1, got {self.threads}")
-        for key in ("model_workers", "model_cache_mb"):
+        for key in ("model_workers", "model_cache_mb", "songs_per_job"):
             value = str(getattr(self, key))
             _require(value == "auto" or (value.isdigit()), f"compute.{key}",
                      f"must be auto or a whole number >= 0, got {value!r}")

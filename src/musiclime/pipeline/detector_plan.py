@@ -148,6 +148,14 @@ class DetectorPlan:
         self.heads[key] = slice_
         return key
 
+    def encoder_songs(self, encoder: str) -> list[str]:
+        """The song ids an encoder embeds: every song of the heads that use it, in their order, each once."""
+        ids = {}
+        for head in self.heads.values():
+            if encoder in (head["audio"], head["lyrics"]):
+                ids.update((song, None) for song, _, _ in head["songs"])
+        return list(ids)
+
     def embedding_files(self, head_key: str, modality: str) -> list[str]:
         """The embeddings one head trains on, in its songs' order."""
         head = self.heads[head_key]

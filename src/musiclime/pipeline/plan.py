@@ -195,6 +195,11 @@ class ArtifactPaths:
         return f"{self.song_dir}/{{sep}}/{{masks}}/masks.npz"
 
     @property
+    def coalitions(self) -> str:
+        """The song's coalitions under one model and lyric unit (``{unit}``), shared by its mask seeds."""
+        return f"{self.song_dir}/{{sep}}/coalitions-{{unit}}/{{model}}/coalitions.npz"
+
+    @property
     def predictions(self) -> str:
         return f"{self.song_dir}/{{sep}}/{{masks}}/{{model}}/predictions.npz"
 
@@ -288,6 +293,7 @@ class WorkflowPlan:
         self.songs = {s.song_id: s for s in songs}
         #: the songs a fusion head trains on: every good row of the sheet (``data.songs`` only picks whom to explain)
         self.training = list(songs if training is None else training)
+        self._training_by_id = {song.song_id: song for song in self.training}
         if any(song.lyrics is None for song in [*songs, *self.training]):
             write_no_lyrics_file()
         #: rows of the sample sheet left out (``data.skip_bad_songs=true``), with why
@@ -389,7 +395,7 @@ class WorkflowPlan:
 
     def training_song(self, song_id: str) -> Song:
         """A song of the sheet a fusion head trains on (explained or not)."""
-        return next(song for song in self.training if song.song_id == song_id)
+        return self._training_by_id[song_id]
 
     def detector_head(self, point: str) -> str | None:
         """The folder of the head the workflow trains for ``point``'s fusion model, or ``None`` (another model,
@@ -425,7 +431,12 @@ class WorkflowPlan:
         """Fill ``template`` for one song and point (or for the stage ``keys`` given)."""
         k = keys or self.point_keys[point]
         return template.format(song=song, sep=k["separation"], masks=k["masks"], model=k["model"], fit=k["fit"],
-                               media=k.get("media"), evaluation=k.get("evaluation"), point=point)
+                               media=k.get("media"), evaluation=k.get("evaluation"), point=point,
+                               unit=self.lyrics_unit(k["masks"]))
+
+    def lyrics_unit(self, masks_key: str) -> str:
+        """The lyric unit of a masks key (its coalitions' ``{unit}``)."""
+        return self.slices["masks"][masks_key]["lyrics_unit"]
 
     def upstream(self, keys: dict[str, str]) -> dict:
         """What a fit records of the stages before it: their config slices and the four stage keys."""
@@ -436,8 +447,10 @@ class WorkflowPlan:
     @property
     def songs_per_job(self) -> int:
         """``compute.songs_per_job``: 0 for one job per song and stage, else the songs of a batch job
-        (:mod:`musiclime.pipeline.song_batches`)."""
-        return int(self.sweep.points[0].config["compute"].get("songs_per_job") or 0)
+        (:mod:`musiclime.pipeline.song_batches`; ``auto`` follows the number of songs)."""
+        from .song_batches import songs_per_job
+
+        return songs_per_job(self.sweep.points[0].config["compute"].get("songs_per_job"), len(self.songs))
 
     def batches(self) -> list[list[str]]:
         """The song ids of each batch job, in sheet order (``songs_per_job`` > 0)."""
@@ -469,6 +482,25 @@ class WorkflowPlan:
             files += [str(song.audio), self.lyrics_file(song)]
             files += [str(path) for path in ((song.stems if given_stems else None), song.ground_truth) if path]
         return files
+
+    def embedding_batches(self, encoder: str) -> list[list[str]]:
+        """The song ids of each ``embed`` batch job of a fusion head's encoder (``songs_per_job`` > 0): the
+        labelled songs its heads train on, in sheet order."""
+        ids, size = self.detectors.encoder_songs(encoder), max(1, self.songs_per_job)
+        return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+    def embedding_manifests(self, head: str, modality: str) -> list[str]:
+        """The manifests of the batch jobs that embed the songs ``head`` trains on with its ``modality`` encoder."""
+        encoder = self.detectors.heads[head][modality]
+        return [f"{self.paths.results}/detectors/embeddings/{encoder}/batches/{i:05d}.json"
+                for i in range(len(self.embedding_batches(encoder)))]
+
+    def embedding_steps(self, encoder: str, batch: int, device: str) -> dict[str, list[dict]]:
+        """What ``embed`` batch job ``batch`` of ``encoder`` runs: each song's ``embed`` step
+        (:func:`musiclime.pipeline.song_batches.embedding_steps`)."""
+        from .song_batches import embedding_steps
+
+        return embedding_steps(self, encoder, self.embedding_batches(encoder)[int(batch)], device)
 
     def explanations(self, point: str) -> list[str]:
         return [self.artifact(self.paths.explanation, song, point) for song in self.songs]

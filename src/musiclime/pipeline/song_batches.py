@@ -1,7 +1,7 @@
 """Jobs that do not grow with songs: one job runs every stage of a batch of songs (``compute.songs_per_job``).
 
 With ``compute.songs_per_job = 0`` Snakemake plans one job per song and stage (separate, perturb,
-predict, fit, pictures, mix, evaluate: 7 to 19 a song), and its job graph, not the work, is what a
+attribute, predict, fit, pictures, mix, evaluate: 8 to 21 a song), and its job graph, not the work, is what a
 large dataset pays for first. With ``N > 0`` the workflow plans one ``song_batch`` job per ``N``
 songs and point instead: the job walks each of its songs through the same stages, with the same
 arguments, into the same artifact paths as the per-song jobs (so either mode reuses the other's
@@ -26,8 +26,28 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+#: ``compute.songs_per_job=auto``: per-song jobs below this many songs (they plan in under a minute).
+AUTO_BATCHES_FROM = 1000
+#: ``compute.songs_per_job=auto`` from :data:`AUTO_BATCHES_FROM` songs: about this many batch jobs a point.
+AUTO_BATCHES = 100
+
+
+def auto_songs_per_job(n_songs: int) -> int:
+    """``compute.songs_per_job=auto``: ``0`` (a job per song and stage) below :data:`AUTO_BATCHES_FROM` songs,
+    else ``ceil(n_songs / AUTO_BATCHES)`` (10 songs a job at 1,000 songs, 1,000 at 100,000): a plan of about
+    100 jobs a point, enough to keep 100 cores or SLURM jobs busy."""
+    if n_songs < AUTO_BATCHES_FROM:
+        return 0
+    return -(-n_songs // AUTO_BATCHES)
+
+
+def songs_per_job(setting, n_songs: int) -> int:
+    """The songs of a batch job for ``compute.songs_per_job`` (``auto`` or a whole number) and a sheet's songs."""
+    return auto_songs_per_job(n_songs) if str(setting) == "auto" else int(setting or 0)
+
+
 #: The stages a batch runs, in the order a song needs them.
-BATCH_STAGES = ("separate", "perturb", "predict", "fit", "song_media", "song_mix", "evaluate")
+BATCH_STAGES = ("embed", "separate", "perturb", "attribute", "predict", "fit", "song_media", "song_mix", "evaluate")
 
 
 def step(stage: str, args: Sequence, outputs: Sequence[str], inputs: Sequence[str]) -> dict:
@@ -70,8 +90,14 @@ def batch_steps(plan, point: str, song_ids: Sequence[str]) -> dict[str, list[dic
                 [stems, f"{sep_dir}/config.yaml"], sources)
             add("perturb", (stems, lyrics, plan.slices["masks"][keys["masks"]], song_id, masks,
                             f"{masks_dir}/config.yaml"), [masks, f"{masks_dir}/config.yaml"], [stems, lyrics])
-            add("predict", (stems, masks, lyrics, model, predictions, f"{masks_dir}/{keys['model']}/config.yaml"),
-                [predictions, f"{masks_dir}/{keys['model']}/config.yaml"], [stems, masks, lyrics, *model["requires"]])
+            coalitions = fill(paths.coalitions)
+            add("attribute", (stems, lyrics, plan.lyrics_unit(keys["masks"]), model, coalitions,
+                              f"{Path(coalitions).parent}/config.yaml"),
+                [coalitions, f"{Path(coalitions).parent}/config.yaml"], [stems, lyrics, *model["requires"]])
+            add("predict", (stems, masks, lyrics, coalitions, model, predictions,
+                            f"{masks_dir}/{keys['model']}/config.yaml"),
+                [predictions, f"{masks_dir}/{keys['model']}/config.yaml"],
+                [stems, masks, lyrics, coalitions, *model["requires"]])
             add("fit", (masks, predictions, plan.slices["fit"][keys["fit"]], info, plan.upstream(keys), explanation,
                         f"{Path(explanation).parent}/config.yaml"),
                 [explanation, f"{Path(explanation).parent}/config.yaml"], [masks, predictions])
@@ -93,6 +119,24 @@ def batch_steps(plan, point: str, song_ids: Sequence[str]) -> dict[str, list[dic
                 [evaluation, f"{Path(evaluation).parent}/config.yaml"],
                 [explanation, stems, *compared["seeds"], *randomized, truth])
         out[song_id] = steps
+    return out
+
+
+def embedding_steps(plan, encoder: str, song_ids: Sequence[str], device: str) -> dict[str, list[dict]]:
+    """``{song_id: [step]}``: the ``embed`` call of each song with a fusion head's ``encoder`` (the per-song
+    ``embed`` jobs' arguments and outputs; its inputs: the song's audio or lyrics and a workflow-built encoder's
+    folder)."""
+    settings = plan.detectors.encoders[encoder]
+    folder = str(settings["settings"].get("encoder"))
+    built = [folder] if folder in plan.detectors.tiny else []
+    out = {}
+    for song_id in song_ids:
+        song = plan.training_song(song_id)
+        source = str(song.audio) if settings["modality"] == "audio" else plan.lyrics_file(song)
+        embedding = plan.detectors.embedding(song_id, encoder)
+        config = f"{Path(embedding).parent}/config.yaml"
+        out[song_id] = [step("embed", (song_id, source, settings, device, embedding, config), [embedding, config],
+                             [source, *built])]
     return out
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..estimation.coarse_attribution import LYRICS_PLAYER, CoalitionTable
 from .inference import PredictFn, predict_masks
+from .late_fusion import EncodingStore
 from ..modality import FeatureLayout
 from .model_io import PredictionResult
 
@@ -30,19 +31,25 @@ def coalition_masks(n_sources: int, temporal_segments: int, n_text: int) -> np.n
 
 
 def score_coalitions(audio_factorization, text_factorization, predict_fn: PredictFn, batch_size: int = 32,
-                     memory_budget_mb: float | None = None, progress: bool = False) -> CoalitionTable:
+                     memory_budget_mb: float | None = None, progress: bool = False,
+                     store: EncodingStore | None = None) -> CoalitionTable:
     """Score every coalition of the sources and the lyrics with the model (``2 ** P`` items, streamed).
+
+    The values do not depend on the temporal segments (a source's segments are all on or all off) but
+    do on the lyric unit (its all-on and all-off texts): one table serves every mask seed and segment
+    count of a song, model and unit (the workflow's ``attribute`` stage).
 
     Args:
         audio_factorization: the song's components (its ``source_names`` are the audio players).
         text_factorization: its lyric units (all removed is the lyrics' "off").
         predict_fn: the classifier; a late-fusion model encodes each distinct audio and lyrics input once.
+        store: a late-fusion model's encodings, shared with the explanation's rows that follow.
     """
     sources = tuple(audio_factorization.source_names)
     n_text = int(text_factorization.num_words())
     masks = coalition_masks(len(sources), audio_factorization.temporal_segments, n_text)
     layout = FeatureLayout("both", audio_factorization.get_number_components(), n_text)
-    settings = {"batch_size": batch_size, "progress": progress}
+    settings = {"batch_size": batch_size, "progress": progress, "store": store}
     if memory_budget_mb is not None:
         settings["memory_budget_mb"] = memory_budget_mb
     result: PredictionResult = predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn,

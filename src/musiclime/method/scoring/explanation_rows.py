@@ -4,7 +4,10 @@ The exact coarse attribution (:mod:`.coalitions`, :mod:`musiclime.method.estimat
 is scored before any mask, because two choices depend on it: which modalities the stopping rule
 must resolve (``explain.stopping.modality_top_k``: those that matter) and, for
 ``explain.grid_allocation=by_attribution``, which cells of the drawn pool the factorial grid keeps.
-The workflow's predict stage and the library's facade both score through :func:`score_explanation_rows`.
+The workflow's predict stage and the library's facade both score through :func:`score_explanation_rows`;
+the workflow scores a song's coalitions once per model and lyric unit (its ``attribute`` stage) and hands
+the table in, the facade scores them here. A late-fusion model's encodings of the coalitions (the whole
+lyrics, the all-on and all-off audio) serve the rows too.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from ..estimation.sampling import PAIRED_SAMPLERS, allocate_pool
 from ..estimation.stopping import StoppingRule
 from ..modality import FeatureLayout
 from .coalitions import score_coalitions
+from .late_fusion import EncodingStore
 from .inference import PredictFn
 from .model_io import PredictionResult
 from .rounds import StoppingRecord, score_masks
@@ -48,7 +52,7 @@ class ScoredRows:
 def score_explanation_rows(audio_factorization, text_factorization, masks: np.ndarray, layout: FeatureLayout,
                            predict_fn: PredictFn, rule: StoppingRule | None, label: int, sampler: str,
                            grid_cells: np.ndarray | None = None, num_samples: int | None = None,
-                           **settings) -> ScoredRows:
+                           coalitions: CoalitionTable | None = None, **settings) -> ScoredRows:
     """Score the coalitions, keep the pool's split when ``grid_cells`` is given, then score the masks.
 
     Args:
@@ -58,11 +62,15 @@ def score_explanation_rows(audio_factorization, text_factorization, masks: np.nd
         sampler: the masks' sampler (paired samplers score whole pairs per round).
         grid_cells: ``(n, 2)`` each pool row's audio and lyrics mask index (``by_attribution``).
         num_samples: the rows to keep from the pool (``explain.num_samples``).
+        coalitions: the song's coalitions scored before (:func:`.coalitions.score_coalitions` with this
+            model and lyric unit), or ``None`` to score them here.
         settings: ``batch_size``, ``progress``, ``memory_budget_mb`` of the scoring.
     """
-    coalitions = score_coalitions(audio_factorization, text_factorization, predict_fn,
-                                  batch_size=settings.get("batch_size", 32),
-                                  memory_budget_mb=settings.get("memory_budget_mb"))
+    store = EncodingStore()
+    if coalitions is None:
+        coalitions = score_coalitions(audio_factorization, text_factorization, predict_fn,
+                                      batch_size=settings.get("batch_size", 32),
+                                      memory_budget_mb=settings.get("memory_budget_mb"), store=store)
     pool_rows = allocation = None
     if grid_cells is not None:
         pool_rows, allocation = allocate_pool(grid_cells, num_samples, layout.n_audio, layout.n_text,
@@ -71,7 +79,7 @@ def score_explanation_rows(audio_factorization, text_factorization, masks: np.nd
         masks = masks[pool_rows]
     result, record = score_masks(audio_factorization, text_factorization, masks, layout, predict_fn, rule, label,
                                  sampler in PAIRED_SAMPLERS, required=modalities_that_matter(coalitions, label),
-                                 **settings)
+                                 store=store, **settings)
     used = len(result.predictions)
     return ScoredRows(masks[:used], result, record, coalitions, None if pool_rows is None else pool_rows[:used],
                       allocation)

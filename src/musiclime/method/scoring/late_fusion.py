@@ -13,8 +13,12 @@ and staying a plain ``predict_fn(texts, audios)``. Embeddings may be NumPy array
 (on any device); ``fuse`` gets them back in the type the encoders returned.
 
 The rows of a mask matrix then cost their *distinct* inputs: each distinct audio mask is composed
-and encoded once, each distinct lyrics mask encoded once, and ``fuse`` (cheap) scores every row.
+and encoded once, each distinct lyrics text encoded once (two masks that leave the same words, e.g.
+of a repeated line, are one text), and ``fuse`` (cheap) scores every row.
 With ``modality="audio"`` the lyrics are encoded once; with ``"lyrical"`` the audio is.
+An :class:`EncodingStore` carries the encodings from one call to the next: the rounds of the
+stopping rule, and the coalitions of the exact attribution before the explanation's rows (their
+whole lyrics and their all-on and all-off audio are the rows' too).
 """
 
 from __future__ import annotations
@@ -83,11 +87,16 @@ class EncodedInputs:
 
 @dataclass
 class EncodingStore:
-    """Every distinct audio and lyrics mask encoded so far, so that later rounds of samples
-    (:mod:`musiclime.method.estimation.stopping`) encode only the inputs they add.
+    """Every distinct audio mask and lyrics text encoded so far, so that later calls on the same song
+    (rounds of samples, :mod:`musiclime.method.estimation.stopping`; the rows after the coalitions)
+    encode only the inputs they add.
+
+    Audio is keyed by its mask's bytes, so one store serves one factorization of one song (masks of
+    ``n_audio`` columns, any layout); lyrics by their text, whatever mask or layout produced it.
 
     Attributes:
-        audio_rows, lyric_rows: mask bytes -> row of the stored embeddings.
+        audio_rows: audio mask bytes -> row of the stored audio embeddings.
+        lyric_rows: lyrics text -> row of the stored lyrics embeddings.
         audio_parts, lyric_parts: embedding blocks ``(batch, d)`` in encoding order.
         calls: encoder calls made.
     """
@@ -121,16 +130,31 @@ def _new_inputs(masks: np.ndarray, known: dict) -> tuple[np.ndarray, np.ndarray]
     return (np.array(new, dtype=np.int64).reshape(len(new), masks.shape[1]), index)
 
 
+def _new_texts(text_factorization, text_masks: np.ndarray, known: dict) -> tuple[list[str], np.ndarray]:
+    """The lyrics texts of ``text_masks`` ``(n_rows, n_text)`` not in ``known`` (distinct, first-seen
+    order), and every row's index in ``known`` once they are added to it; ``known`` is updated.
+    Each distinct mask's text is built once."""
+    distinct = distinct_rows(text_masks)
+    texts = texts_for(text_factorization, distinct.rows)
+    new = []
+    for text in texts:
+        if text not in known:
+            known[text] = len(known)
+            new.append(text)
+    rows = np.fromiter((known[text] for text in texts), dtype=np.int64, count=len(texts))
+    return new, rows[distinct.index]
+
+
 def encode_distinct(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                     layout: FeatureLayout, model, batch_size: int, budget_bytes: int,
                     progress: bool = True, store: EncodingStore | None = None) -> EncodedInputs:
-    """Compose and encode each distinct audio mask once, and encode each distinct lyrics mask once.
+    """Compose and encode each distinct audio mask once, and encode each distinct lyrics text once.
 
     With a ``store``, inputs it already holds are not encoded again, and the new ones are added to it.
     """
     store = store if store is not None else EncodingStore()
     new_audio, audio_index = _new_inputs(layout.audio_masks(masks), store.audio_rows)
-    new_lyrics, lyric_index = _new_inputs(layout.text_masks(masks), store.lyric_rows)
+    new_lyrics, lyric_index = _new_texts(text_factorization, layout.text_masks(masks), store.lyric_rows)
     bar = tqdm(total=len(new_audio) + len(new_lyrics), desc="encode", unit="input", disable=not progress,
                leave=False)
     if len(new_audio):
@@ -144,7 +168,7 @@ def encode_distinct(audio_factorization: Factorization, text_factorization, mask
                 store.calls += 1
                 bar.update(len(batch))
     for start in range(0, len(new_lyrics), batch_size):
-        texts = texts_for(text_factorization, new_lyrics[start:start + batch_size])
+        texts = new_lyrics[start:start + batch_size]
         store.lyric_parts.append(_embedding(model.encode_lyrics(texts), len(texts), "encode_lyrics"))
         store.calls += 1
         bar.update(len(texts))
@@ -171,23 +195,25 @@ def fuse_rows(model, encoded: EncodedInputs, n_classes: int | None = None) -> np
 def predict_late_fusion(audio_factorization: Factorization, text_factorization, masks: np.ndarray,
                         layout: FeatureLayout, model, batch_size: int, budget_bytes: int,
                         progress: bool = True, store: EncodingStore | None = None) -> PredictionResult:
-    """Score every mask row of a late-fusion ``model``; the result counts its encodings and fused rows.
+    """Score every mask row of a late-fusion ``model``; the result counts the encodings this call made
+    and the rows it fused.
 
-    With a ``store`` (rounds of samples), inputs encoded in earlier rounds are reused, and the counts
-    are the store's totals.
+    With a ``store`` (rounds of samples; the rows after the coalitions), inputs encoded by earlier calls
+    are reused and not counted again: the counts of consecutive calls add up.
     """
     start = time.perf_counter()
     store = store if store is not None else EncodingStore()
-    calls_before = store.calls
+    before = (store.calls, store.audio_encodings, store.lyric_encodings)
     encoded = encode_distinct(audio_factorization, text_factorization, masks, layout, model, batch_size,
                               budget_bytes, progress, store)
     predictions = fuse_rows(model, encoded)
     seconds = time.perf_counter() - start
-    log.info("scored %d samples from %d audio and %d lyrics encodings (%.1f s)", len(predictions),
-             store.audio_encodings, store.lyric_encodings, seconds)
-    return PredictionResult(predictions, n_calls=encoded.calls - calls_before + -(-len(predictions) // FUSE_BATCH),
-                            seconds=seconds, compositions=store.audio_encodings, audio_encodings=store.audio_encodings,
-                            lyric_encodings=store.lyric_encodings, fused_rows=len(predictions))
+    audio, lyrics = store.audio_encodings - before[1], store.lyric_encodings - before[2]
+    log.info("scored %d samples from %d new audio and %d new lyrics encodings (%.1f s)", len(predictions), audio,
+             lyrics, seconds)
+    return PredictionResult(predictions, n_calls=encoded.calls - before[0] + -(-len(predictions) // FUSE_BATCH),
+                            seconds=seconds, compositions=audio, audio_encodings=audio, lyric_encodings=lyrics,
+                            fused_rows=len(predictions))
 
 
 def _embedding(output, batch: int, method: str):

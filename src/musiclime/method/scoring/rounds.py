@@ -13,7 +13,7 @@ import numpy as np
 
 from ...factorization.base import Factorization
 from .inference import PredictFn, predict_masks
-from .late_fusion import EncodingStore, is_late_fusion
+from .late_fusion import EncodingStore
 from .memory_budget import DEFAULT_MEMORY_BUDGET_MB
 from ..modality import FeatureLayout
 from .model_io import PredictionResult
@@ -63,7 +63,8 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
                          layout: FeatureLayout, predict_fn: PredictFn, rule: StoppingRule, label: int,
                          ends: list[int], batch_size: int = 32, progress: bool = True,
                          memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
-                         required: tuple[str, ...] = ()) -> tuple[PredictionResult, StoppingRecord]:
+                         required: tuple[str, ...] = (),
+                         store: EncodingStore | None = None) -> tuple[PredictionResult, StoppingRecord]:
     """Score growing prefixes of ``masks`` until the top-k features of ``label`` are certified.
 
     Args:
@@ -74,13 +75,13 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
             (:func:`musiclime.method.estimation.stopping.round_ends`).
         required: the modalities whose own top ``rule.modality_top_k`` ranks must be certified too (those
             that matter, :func:`musiclime.method.estimation.coarse_attribution.modalities_that_matter`).
+        store: a late-fusion model's encodings made before the rounds (the coalitions'), reused.
 
     Returns:
         The predictions of the rows scored ``(samples_used, n_classes)`` with their summed costs, and
         the record of the rounds.
     """
-    store = EncodingStore()
-    late_fusion = is_late_fusion(predict_fn)
+    store = store if store is not None else EncodingStore()
     required = tuple(required) if rule.modality_top_k else ()
     record = StoppingRecord({**rule.as_dict(), **({"required_modalities": list(required)} if rule.modality_top_k
                                                   else {})}, int(label))
@@ -108,17 +109,19 @@ def predict_until_stable(audio_factorization: Factorization, text_factorization,
             record.stopped = "stable"
             break
     record.samples_used = int(start)
-    return merge_results(results, late_fusion), record
+    return merge_results(results), record
 
 
 def score_masks(audio_factorization: Factorization, text_factorization, masks: np.ndarray, layout: FeatureLayout,
                 predict_fn: PredictFn, rule: StoppingRule | None, label: int, paired: bool = False,
-                required: tuple[str, ...] = (), **settings) -> tuple[PredictionResult, StoppingRecord | None]:
+                required: tuple[str, ...] = (), store: EncodingStore | None = None,
+                **settings) -> tuple[PredictionResult, StoppingRecord | None]:
     """Score every mask (``rule`` is ``None``), or rounds of them until ``rule`` calls ``label``'s top
     features stable (:func:`predict_until_stable`, rounds of whole pairs when ``paired``; ``required``:
     the modalities whose own ranking must be certified too).
 
     Args:
+        store: a late-fusion model's encodings made before (the coalitions'), reused and extended.
         settings: ``batch_size``, ``progress`` and ``memory_budget_mb`` of
             :func:`~musiclime.method.scoring.inference.predict_masks`.
 
@@ -126,18 +129,17 @@ def score_masks(audio_factorization: Factorization, text_factorization, masks: n
         The predictions of the rows scored with their costs, and the rule's record (``None`` without a rule).
     """
     if rule is None:
-        return predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn, **settings), None
+        return predict_masks(audio_factorization, text_factorization, masks, layout, predict_fn, store=store,
+                             **settings), None
     return predict_until_stable(audio_factorization, text_factorization, masks, layout, predict_fn, rule, label,
-                                round_ends(len(masks), rule, pairs=paired), required=required, **settings)
+                                round_ends(len(masks), rule, pairs=paired), required=required, store=store,
+                                **settings)
 
 
-def merge_results(results: list[PredictionResult], late_fusion: bool) -> PredictionResult:
-    """One result for consecutive rounds: predictions stacked, counts summed (a late-fusion model's
-    encodings are the last round's running totals)."""
-    last = results[-1]
+def merge_results(results: list[PredictionResult]) -> PredictionResult:
+    """One result for consecutive rounds: predictions stacked, counts summed (each round counts only
+    the inputs it encoded, :func:`~musiclime.method.scoring.late_fusion.predict_late_fusion`)."""
     total = {name: sum(getattr(r, name) for r in results) for name in
-             ("n_calls", "seconds", "compositions", "model_items", "fused_rows")}
-    if late_fusion:
-        total["compositions"] = last.compositions
-    return PredictionResult(np.concatenate([r.predictions for r in results], axis=0),
-                            audio_encodings=last.audio_encodings, lyric_encodings=last.lyric_encodings, **total)
+             ("n_calls", "seconds", "compositions", "model_items", "fused_rows", "audio_encodings",
+              "lyric_encodings")}
+    return PredictionResult(np.concatenate([r.predictions for r in results], axis=0), **total)

@@ -5,6 +5,7 @@ dependencies and nothing else (a fit never imports torch; a separation never imp
 
 * :mod:`.separation`  ``separate``, ``load_factorization``
 * :mod:`.masks`       ``perturb``
+* :mod:`.attribution` ``attribute`` (a song's coalitions, once per model and lyric unit)
 * :mod:`.prediction`  ``predict``, ``load_predict_fn``
 * :mod:`.fitting`     ``fit``
 * :mod:`.tracking`    ``track_parent``, ``track_point``
@@ -31,6 +32,7 @@ PathLike = str | os.PathLike
 _STAGE_MODULES = {
     "separate": ".separation", "load_factorization": ".separation",
     "perturb": ".masks",
+    "attribute": ".attribution",
     "predict": ".prediction", "load_predict_fn": ".prediction",
     "fit": ".fitting",
     "track_parent": ".tracking", "track_point": ".tracking",

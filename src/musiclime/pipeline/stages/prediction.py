@@ -57,12 +57,29 @@ def weights_provenance(predict_fn, model_slice: dict) -> dict:
                                    "weight_files attribute and model.requires is empty)")
 
 
-def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Path, model_slice: dict,
-            out_predictions: str | Path, out_config: str | Path, progress: bool = True) -> Path:
-    """Score every perturbed instance of one song (streamed in batches), the original song, the
+def song_model(model_slice: dict, sample_rate: int):
+    """The model (:func:`cached_predict_fn`), checked against the song's sample rate (Hz).
+
+    Raises:
+        ConfigError: the model names a ``sample_rate`` other than ``data.sample_rate``.
+    """
+    predict_fn = cached_predict_fn(model_slice)
+    model_rate = getattr(predict_fn, "sample_rate", None)
+    if model_rate is not None and int(model_rate) != sample_rate:
+        raise ConfigError(f"model {model_slice['name']!r} expects audio at {model_rate} Hz but data.sample_rate is "
+                          f"{sample_rate} Hz")
+    return predict_fn
+
+
+def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Path, coalitions_npz: str | Path,
+            model_slice: dict, out_predictions: str | Path, out_config: str | Path, progress: bool = True) -> Path:
+    """Score every perturbed instance of one song (streamed in batches), the original song and the
     all-off instance (``prediction_all_off``, Kernel SHAP's ``v(0)``: one more item, unless a scored
-    mask row is already all zeros) and every coalition of the sources and the lyrics
-    (``coalition_predictions``, ``2 ** P`` items: :mod:`musiclime.method.estimation.coarse_attribution`)."""
+    mask row is already all zeros); copy in the song's coalitions (``coalition_predictions``, ``2 ** P``
+    rows scored once per model and lyric unit by the ``attribute`` stage, :mod:`.attribution`), which
+    choose the modalities the stopping rule must resolve and the ``by_attribution`` split."""
+    from .attribution import load_coalitions
+
     masks_meta, arrays = load_arrays(masks_npz)
     song_id = masks_meta["song_id"]
     fact, stems_meta = load_factorization(stems_npz, masks_meta["temporal_segments"])
@@ -70,19 +87,15 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
     layout = FeatureLayout(masks_meta["modality"], masks_meta["n_audio"], masks_meta["n_text"])
     if (fact.get_number_components(), text.num_words()) != (layout.n_audio, layout.n_text):
         raise MusicLimeError(f"masks {masks_npz} do not match song {song_id!r}'s components; re-run the workflow")
-    predict_fn = cached_predict_fn(model_slice)
-    model_rate = getattr(predict_fn, "sample_rate", None)
-    if model_rate is not None and int(model_rate) != fact.sample_rate:
-        raise ConfigError(f"model {model_slice['name']!r} expects audio at {model_rate} Hz but data.sample_rate is "
-                          f"{fact.sample_rate} Hz")
+    coalitions = load_coalitions(coalitions_npz, song_id, fact.source_names, text.num_words())
+    predict_fn = song_model(model_slice, fact.sample_rate)
     original = predict_original(fact, text, predict_fn)
     settings = {"batch_size": model_slice["batch_size"], "progress": progress,
                 "memory_budget_mb": model_slice["memory_budget_mb"]}
-    # the exact coarse attribution first (method.scoring.explanation_rows), then the rows it selects
     scored_rows = score_explanation_rows(fact, text, arrays["masks"], layout, predict_fn,
                                          StoppingRule.from_config(masks_meta.get("stopping")), int(np.argmax(original)),
                                          masks_meta["sampler"], arrays.get("grid_cells"), masks_meta["num_samples"],
-                                         **settings)
+                                         coalitions=coalitions, **settings)
     result, record, coalitions, allocation = (scored_rows.result, scored_rows.record, scored_rows.coalitions,
                                               scored_rows.allocation)
     if allocation:
@@ -101,7 +114,7 @@ def predict(stems_npz: str | Path, masks_npz: str | Path, lyrics_path: str | Pat
             "all_off": "reused a scored row" if extra is None else "scored",
             **({"allocation": allocation} if allocation else {}),
             "coalitions": {"players": list(coalitions.players), "sources": list(coalitions.sources),
-                           "costs": coalitions.costs},
+                           "costs": coalitions.costs, "file": str(coalitions_npz)},
             "provenance": {"inputs": {"audio": stems_meta.get("audio_file"), "lyrics": describe_file(lyrics_path)},
                            "weights": weights_provenance(predict_fn, model_slice)}}
     save_arrays(out_predictions, meta, predictions=result.predictions, probabilities_original=original,
