@@ -167,7 +167,10 @@ def per_song(point, files):
 def point_targets(point):
     """Every file one sweep point asks for: explanations, media, evaluations (or the batches that make
     them), reports, tracking."""
-    targets = per_song(point, PLAN.explanations(point) + (PLAN.media(point) or []) + (PLAN.evaluations(point) or []))
+    if PLAN.songs_per_job:  # the batches' manifests; no list of every song's files (a cluster job parses this too)
+        targets = PLAN.batch_manifests(point)
+    else:
+        targets = PLAN.explanations(point) + (PLAN.media(point) or []) + (PLAN.evaluations(point) or [])
     targets += point_report_files(point) + detector_files(point)
     if tracking_enabled(point):
         targets.append(f"{RESULTS}/points/{point}/tracked.json")

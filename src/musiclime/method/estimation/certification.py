@@ -70,12 +70,11 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import norm
 
 from ...common.errors import ConfigError
 from ..modality import FeatureLayout
 from .robust_fit import MIN_DRAWS_PER_PARAMETER, Clustering, RobustFit, mask_clusters, robust_fit
-from .sequential_ranks import (leading_run, pairwise_p_values, rank_p_values, signed_covariance,
+from .sequential_ranks import (leading_run, pairwise_p_values, rank_p_values, signed_covariance, standard_normal,
                                unconditional_gap_p)
 
 log = logging.getLogger(__name__)
@@ -253,7 +252,7 @@ def _sequential(ranked: np.ndarray, covariance: np.ndarray, ranking: tuple[int, 
     k = leading_run(p_rank, alpha)
     gap_p = unconditional_gap_p(ranked, covariance, k) if k < m - 1 else None
     worst = np.maximum.accumulate(p_rank)  # ranks 1 .. k all verified <=> worst[k - 1] <= alpha
-    separations = tuple(float(norm.isf(p / 2)) for p in worst)
+    separations = tuple(float(standard_normal().isf(p / 2)) for p in worst)
     # the boundary group: the failing rank's leader and those whose gap to it fails the plain two-sided
     # test (the runner-up's test); the conditional p of a lower feature also grows when the runner-up is
     # close (the selection), which says nothing about that feature's own gap
@@ -300,7 +299,7 @@ def _holm(ranked: np.ndarray, covariance: np.ndarray, ranking: tuple[int, ...], 
     worst = [float(np.max(adjusted[:k, k:])) for k in range(1, m)]
     k = max((k for k in range(1, m) if worst[k - 1] <= alpha), default=0)
     tied = tuple(ranking[b] for b in range(k, m) if b == k or adjusted[k, b] > alpha) if k < m - 1 else ()
-    separations = tuple(float(norm.isf(min(p, 1 - 1e-12) / 2)) for p in worst)  # 0 for p = 1
+    separations = tuple(float(standard_normal().isf(min(p, 1 - 1e-12) / 2)) for p in worst)  # 0 for p = 1
     return Certification(k, ranking, tied, separations, critical, pair_tests(m), method="holm",
                          p_values=tuple(worst))
 
@@ -309,7 +308,7 @@ def two_sided_p(z):
     """Two-sided p-value ``2 (1 - Phi(|z|))`` of a pair's z: the ranking chose the pair's order from the
     data, so "``a`` above ``b``" is tested against both orders (one-sided, a tie at the boundary is
     certified in the order the data happened to show twice as often as ``alpha`` allows)."""
-    return np.minimum(1.0, 2 * norm.sf(np.abs(z)))
+    return np.minimum(1.0, 2 * standard_normal().sf(np.abs(z)))
 
 
 def _pair_statistics(ranked: np.ndarray, covariance: np.ndarray) -> np.ndarray:

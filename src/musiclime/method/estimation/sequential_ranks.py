@@ -39,7 +39,14 @@ The family-wise error is therefore checked empirically (glass boxes with known r
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
+
+
+def standard_normal():
+    """``scipy.stats.norm``, imported on first use: the workflow's plan imports this module (through the
+    config's checks), and importing scipy.stats costs about a second of every Snakemake start."""
+    from scipy.stats import norm
+
+    return norm
 
 
 def signed_covariance(ranked: np.ndarray, covariance: np.ndarray) -> np.ndarray:
@@ -78,6 +85,7 @@ def conditional_pair_p(gap: np.ndarray, leader_lead: np.ndarray, var_leader: np.
     lower = np.where(~plain & (tau > 0), np.maximum(bound, 0.0), 0.0)
     upper = np.where(~plain & (tau < 0), np.maximum(bound, z), np.inf)
     # p = P(Z >= z | lower < Z < upper), on the log scale where upper is infinite (tiny tails)
+    norm = standard_normal()
     log_open = norm.logsf(z) - norm.logsf(lower)
     numerator = norm.sf(z) - norm.sf(upper)
     denominator = norm.sf(lower) - norm.sf(upper)
