@@ -12,7 +12,8 @@ off, ``separation=time_only`` and the near-free ``model=custom_example``, for ea
 first dry run (audio checks included, their cache cold) and a second one (checks cached), each with its peak memory
 (``/usr/bin/time``) and the jobs Snakemake planned. The project's own plan (Hydra, the sheet, the
 cached checks) is timed apart from Snakemake's job graph. A run that passes ``--timeout`` is reported
-as such. Prints a table, writes JSON (``results/dataset_scale.json``).
+as such. ``--run M`` then runs M songs for real, through Snakemake and through the library in one
+process (``--trust``: with the trust checks on). Prints a table, writes JSON (``results/dataset_scale.json``).
 """
 
 from __future__ import annotations
@@ -91,7 +92,11 @@ def own_plan(sheet: Path, workdir: Path, songs_per_job: int = 0) -> float:
         os.chdir(here)
 
 
-def run_both(n: int, songs_per_job: int, root: Path) -> dict:
+#: ``--trust``: the real run with the trust checks (stability, faithfulness, randomization) on, as by default.
+TRUST_CHECKS = ("evaluation.stability=false", "evaluation.faithfulness=false", "evaluation.randomization=false")
+
+
+def run_both(n: int, songs_per_job: int, root: Path, trust: bool = False) -> dict:
     """Wall per song of the real workflow (``snakemake --cores 2``, batches of ``songs_per_job``) against
     the same stages through the library in one process (:func:`~musiclime.pipeline.stages.batches.song_batch`
     over every song, in its own folder): the engine's overhead, both measured here."""
@@ -103,6 +108,8 @@ def run_both(n: int, songs_per_job: int, root: Path) -> dict:
 
     sheet = write_songs(root / "songs", n)
     overrides = ["data=sheet", f"data.sample_sheet={sheet}", *OVERRIDES, f"compute.songs_per_job={songs_per_job}"]
+    if trust:
+        overrides = [o for o in overrides if o not in TRUST_CHECKS]
     workflow_dir = root / "workflow"
     workflow_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workflow_dir), "--cores",
@@ -124,7 +131,7 @@ def run_both(n: int, songs_per_job: int, root: Path) -> dict:
         library_s = time.perf_counter() - start
     finally:
         os.chdir(here)
-    return {"songs": n, "songs_per_job": songs_per_job, "workflow_s": round(workflow_s, 1),
+    return {"songs": n, "songs_per_job": songs_per_job, "trust_checks": trust, "workflow_s": round(workflow_s, 1),
             "library_s": round(library_s, 1), "workflow_s_per_song": round(workflow_s / n, 3),
             "library_s_per_song": round(library_s / n, 3), "ratio": round(workflow_s / library_s, 2)}
 
@@ -138,6 +145,7 @@ def main() -> None:
     parser.add_argument("--run", type=int, default=0,
                         help="also run this many songs for real (batches of the first --songs-per-job above 0) "
                              "and through the library in one process, and compare their wall per song")
+    parser.add_argument("--trust", action="store_true", help="the real run with the trust checks on")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "dataset_scale.json")
     args = parser.parse_args()
     results = []
@@ -164,9 +172,10 @@ def main() -> None:
     if args.run:
         size = next((s for s in args.songs_per_job if s > 0), 1000)
         with tempfile.TemporaryDirectory() as tmp:
-            compared = run_both(args.run, size, Path(tmp))
+            compared = run_both(args.run, size, Path(tmp), args.trust)
         results.append({"run": compared})
-        print(f"\nreal run, {compared['songs']:,} songs in batches of {size}: workflow {compared['workflow_s']} s "
+        print(f"\nreal run, {compared['songs']:,} songs in batches of {size}"
+              f"{', trust checks on' if args.trust else ''}: workflow {compared['workflow_s']} s "
               f"({compared['workflow_s_per_song']} s a song), library in one process {compared['library_s']} s "
               f"({compared['library_s_per_song']} s a song): {compared['ratio']}x")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -296,9 +296,7 @@ def batch_inputs(wildcards):
     """A batch job's inputs: its songs' files, the models its explanations need, the point's trained head,
     the demo's sheet (written after every demo song)."""
     point = wildcards.point
-    keys = [PLAN.point_keys[point], *PLAN.seed_keys[point],
-            *(k for keyed in PLAN.randomized_keys[point].values() for k in keyed)]
-    models = {stage_slice("model", k["model"])["name"]: stage_slice("model", k["model"]) for k in keys}
+    models = {model["name"]: model for model in (stage_slice("model", k["model"]) for k in PLAN.chain_keys(point))}
     inputs = {"songs": PLAN.batch_sources(wildcards.batch),
               "models": sorted({str(f) for model in models.values() for f in model["requires"]}),
               "detector": detector_files(point)}

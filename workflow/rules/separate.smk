@@ -1,5 +1,6 @@
 # Separation: depends only on the song and the separation settings (never on segments or samples).
-# A heavy stage: a warm model worker runs it and keeps the Open-Unmix separator for the next song.
+# A heavy stage: a warm model worker runs it and keeps the Open-Unmix separator for the next song, and
+# starts building the models of the jobs after it meanwhile (musiclime.pipeline.model_prefetch).
 
 
 rule separate:
@@ -20,4 +21,5 @@ rule separate:
         gpu=COMPUTE["gpu"],
     run:
         run_heavy_stage(log[0], stages.separate, params.song, params.separation, output.stems, output.config,
-                        threads=threads, job=f"rule separate, song {wildcards.song}")
+                        threads=threads, job=f"rule separate, song {wildcards.song}",
+                        build_ahead=PLAN.models_after(wildcards.sep))

@@ -15,6 +15,10 @@ tries once more.
 
 The capacity comes from the environment variable :data:`CAPACITY_ENV` (MiB; the workflow sets it from
 ``compute.model_cache_mb`` in each worker); unset or ``0`` means no cap.
+
+:meth:`ModelCache.prefetch` builds a model in a background thread, so that a load overlaps the work
+before its first job (the workflow starts the models a run will need while it separates the songs); a
+job that asks for a model being built waits for that build instead of starting another.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -117,6 +122,7 @@ class CachedModel:
     stamps: tuple[FileStamp, ...]
     build_seconds: float
     hits: int = field(default=0)
+    ahead: bool = False  # built by :meth:`ModelCache.prefetch`, before any job asked for it
 
 
 class ModelCache:
@@ -131,6 +137,8 @@ class ModelCache:
         self.capacity_bytes = None if not capacity_mb else int(float(capacity_mb) * MIB)
         self._models: OrderedDict[str, CachedModel] = OrderedDict()
         self.builds: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self._building: dict[str, threading.Event] = {}  # keys being built, set when their build ends
 
     def __contains__(self, key: str) -> bool:
         return key in self._models
@@ -154,25 +162,90 @@ class ModelCache:
             what: the model's name in log lines, e.g. ``model 'demo'``.
         """
         files = list(files)
-        entry = self._models.get(key)
-        if entry is not None:
-            watched = files + list(getattr(entry.value, "weight_files", ()) or ())
-            if file_stamps(watched) == entry.stamps:
-                self._models.move_to_end(key)
-                entry.hits += 1
-                log.info("%s: already built in this process (the build took %.2f s); job %d to use it (%s)", what,
-                         entry.build_seconds, entry.hits + 1, key)
-                return entry.value
-            log.info("%s: its weight files changed since it was built; building it again", what)
-            self.evict(key)
-        value, seconds = self._build(build, what)
-        watched = files + list(getattr(value, "weight_files", ()) or ())
-        self._models[key] = CachedModel(value, model_nbytes(value), file_stamps(watched), seconds)
-        self.builds[key] = self.builds.get(key, 0) + 1
-        log.info("%s: built in %.2f s (%.0f MiB; %d model(s), %.0f MiB held in this process %d)", what, seconds,
-                 self._models[key].nbytes / MIB, len(self._models), self.nbytes / MIB, os.getpid())
-        self._evict_past_capacity(keep=key)
+        while True:
+            with self._lock:
+                held = self._held(key, files, what)
+                if held is not None:
+                    return held.value
+                pending = self._building.get(key)
+                if pending is None:
+                    self._building[key] = threading.Event()
+                    break
+            log.info("%s: being built by another thread of this process; waiting for it", what)
+            pending.wait()
+        return self._build_claimed(key, build, files, what, ahead=False)
+
+    def _build_claimed(self, key: str, build: Callable[[], T], files: list, what: str, ahead: bool) -> T:
+        """Build the model under ``key``, which this thread claimed (``_building[key]``); store it; release
+        the claim, waking the threads that wait for it."""
+        try:
+            value, seconds = self._build(build, what)
+            watched = files + list(getattr(value, "weight_files", ()) or ())
+            with self._lock:
+                self._models[key] = CachedModel(value, model_nbytes(value), file_stamps(watched), seconds, ahead=ahead)
+                self.builds[key] = self.builds.get(key, 0) + 1
+                if not ahead:
+                    self._log_build(key, what)
+                self._evict_past_capacity(keep=key)
+        finally:
+            with self._lock:
+                self._building.pop(key).set()
         return value
+
+    def _held(self, key: str, files: list, what: str) -> CachedModel | None:
+        """The entry under ``key`` if its weight files are unchanged (counted as a hit); a stale one is dropped."""
+        entry = self._models.get(key)
+        if entry is None:
+            return None
+        watched = files + list(getattr(entry.value, "weight_files", ()) or ())
+        if file_stamps(watched) == entry.stamps:
+            self._models.move_to_end(key)
+            if entry.ahead:  # the first job to use a model built ahead: its build goes in this job's log
+                entry.ahead = False
+                self._log_build(key, what, "ahead of this job, in a background thread")
+                return entry
+            entry.hits += 1
+            log.info("%s: already built in this process (the build took %.2f s); job %d to use it (%s)", what,
+                     entry.build_seconds, entry.hits + 1, key)
+            return entry
+        log.info("%s: its weight files changed since it was built; building it again", what)
+        self.evict(key)
+        return None
+
+    def _log_build(self, key: str, what: str, how: str = "") -> None:
+        entry = self._models[key]
+        log.info("%s: built in %.2f s%s (%.0f MiB; %d model(s), %.0f MiB held in this process %d)", what,
+                 entry.build_seconds, f" {how}" if how else "", entry.nbytes / MIB, len(self._models),
+                 self.nbytes / MIB, os.getpid())
+
+    def prefetch(self, key: str, build: Callable[[], Any], files: Iterable[str | os.PathLike] = (),
+                 what: str = "model") -> threading.Thread | None:
+        """Start building the model under ``key`` in a background thread, unless it is held or being built.
+
+        A job that then asks :meth:`get` for it waits for this build. A failed build is logged and
+        leaves nothing behind: the job's own :meth:`get` builds it again and raises the error there.
+        Nothing is built ahead when the cache is already at its capacity.
+
+        Returns:
+            The thread, or ``None`` when nothing was started.
+        """
+        files = list(files)
+        with self._lock:
+            if key in self._models or key in self._building:
+                return None
+            if self.capacity_bytes is not None and self.nbytes >= self.capacity_bytes:
+                return None
+            self._building[key] = threading.Event()  # claimed now: a job asking from here on waits for it
+
+        def run() -> None:
+            try:
+                self._build_claimed(key, build, files, what, ahead=True)
+            except Exception as exc:  # the job that needs the model gets the error itself
+                log.warning("%s: building it ahead of its first job failed (%s); that job will build it", what, exc)
+
+        thread = threading.Thread(target=run, name=f"prefetch {key}", daemon=True)
+        thread.start()
+        return thread
 
     def _build(self, build: Callable[[], T], what: str) -> tuple[T, float]:
         start = time.perf_counter()
@@ -206,14 +279,16 @@ class ModelCache:
 
     def evict(self, key: str) -> None:
         """Drop the model under ``key`` (if held) and free its memory, GPU memory included."""
-        entry = self._models.pop(key, None)
+        with self._lock:
+            entry = self._models.pop(key, None)
         if entry is not None:
             del entry
             release_memory()
 
     def clear(self) -> None:
         """Drop every model."""
-        self._models.clear()
+        with self._lock:
+            self._models.clear()
         release_memory()
 
 

@@ -434,6 +434,19 @@ class WorkflowPlan:
                                media=k.get("media"), evaluation=k.get("evaluation"), point=point,
                                unit=self.lyrics_unit(k["masks"]))
 
+    def chain_keys(self, point: str) -> list[dict[str, str]]:
+        """The stage keys of every explanation ``point`` and its evaluation need: its own, the other mask
+        seeds', the randomized models' (each a separation, masks, model and fit key)."""
+        return [self.point_keys[point], *self.seed_keys[point],
+                *(keys for keyed in self.randomized_keys[point].values() for keys in keyed)]
+
+    def models_after(self, separation: str) -> list[dict]:
+        """The model slices of every explanation made from separation key ``separation``, each once: what
+        the jobs after a song's separation load (:mod:`musiclime.pipeline.model_prefetch`)."""
+        names = {keys["model"] for point in self.points for keys in self.chain_keys(point)
+                 if keys["separation"] == separation}
+        return [self.slices["model"][name] for name in sorted(names)]
+
     def lyrics_unit(self, masks_key: str) -> str:
         """The lyric unit of a masks key (its coalitions' ``{unit}``)."""
         return self.slices["masks"][masks_key]["lyrics_unit"]

@@ -109,18 +109,23 @@ def configure_model_workers(compute: dict, cores: int | None, cluster_job: bool 
 
 
 def run_heavy_stage(log_path: str | Path | None, stage: Callable[..., T], *args, threads: int, job: str,
-                    model: dict | None = None, **kwargs) -> T:
+                    model: dict | None = None, build_ahead: list[dict] | None = None, **kwargs) -> T:
     """Run one heavy stage (separate, predict, evaluate) for a Snakemake ``run:`` job in a warm model worker.
 
     The worker keeps the models it builds, so the next job of the same model skips the load; a job
     prefers a worker that holds its ``model`` (the model config slice). ``threads`` is the job's
     Snakemake ``threads`` (torch's CPU threads in the call); ``job`` names the rule and song in errors,
-    e.g. when the worker dies (:class:`musiclime.pipeline.worker_pool.WorkerDiedError`).
+    e.g. when the worker dies (:class:`musiclime.pipeline.worker_pool.WorkerDiedError`). ``build_ahead``:
+    model slices the worker starts building in the background while the stage runs
+    (:mod:`musiclime.pipeline.model_prefetch`; not with ``compute.model_workers=0``).
     """
     from ..common.model_cache import model_key
     from .job_step_server import call_server, server_address
-    from .worker_pool import Call, run_call
+    from .model_prefetch import BuildingModelsAhead
+    from .worker_pool import Call, get_pool, run_call
 
+    if build_ahead and get_pool("models").settings.reuse:
+        stage = BuildingModelsAhead(stage, build_ahead)
     affinity = model_key(model) if model and "predict_fn" in model else None
     call = Call(stage, args, kwargs, None if log_path is None else str(log_path), int(threads), affinity, job)
     address = server_address()  # a job step of a SLURM (group) job: the batch step's workers hold the models

@@ -50,12 +50,13 @@ def songs_per_job(setting, n_songs: int) -> int:
 BATCH_STAGES = ("embed", "separate", "perturb", "attribute", "predict", "fit", "song_media", "song_mix", "evaluate")
 
 
-def step(stage: str, args: Sequence, outputs: Sequence[str], inputs: Sequence[str]) -> dict:
-    """One stage call of a song: ``stages.<stage>(*args)``, its output and input paths."""
+def step(stage: str, args: Sequence, outputs: Sequence[str], inputs: Sequence[str], model: dict | None = None) -> dict:
+    """One stage call of a song: ``stages.<stage>(*args)``, its output and input paths, and the ``model``
+    config slice it scores with (if any: the batch builds it ahead, :mod:`musiclime.pipeline.model_prefetch`)."""
     if stage not in BATCH_STAGES:
         raise ValueError(f"not a batch stage: {stage}")
     return {"stage": stage, "args": list(args), "outputs": [str(p) for p in outputs],
-            "inputs": [str(p) for p in inputs if p is not None]}
+            "inputs": [str(p) for p in inputs if p is not None], **({"model": model} if model else {})}
 
 
 def batch_steps(plan, point: str, song_ids: Sequence[str]) -> dict[str, list[dict]]:
@@ -64,7 +65,7 @@ def batch_steps(plan, point: str, song_ids: Sequence[str]) -> dict[str, list[dic
     the randomized models'; then the pictures, the mix and the evaluation), each output once."""
     paths = plan.paths
     main = plan.point_keys[point]
-    chains = [main, *plan.seed_keys[point], *(k for keyed in plan.randomized_keys[point].values() for k in keyed)]
+    chains = plan.chain_keys(point)
     media = plan.media(point)
     evaluated = plan.evaluations(point) is not None
     out = {}
@@ -74,10 +75,10 @@ def batch_steps(plan, point: str, song_ids: Sequence[str]) -> dict[str, list[dic
         sources = [str(song.audio)] + _stem_files(song, plan, main)
         steps, scheduled = [], set()
 
-        def add(stage, args, outputs, inputs):
+        def add(stage, args, outputs, inputs, model=None):
             if outputs[0] not in scheduled:
                 scheduled.add(outputs[0])
-                steps.append(step(stage, args, outputs, inputs))
+                steps.append(step(stage, args, outputs, inputs, model))
 
         for keys in chains:
             fill = lambda template: plan.artifact(template, song_id, point, keys)  # noqa: E731
@@ -93,11 +94,11 @@ def batch_steps(plan, point: str, song_ids: Sequence[str]) -> dict[str, list[dic
             coalitions = fill(paths.coalitions)
             add("attribute", (stems, lyrics, plan.lyrics_unit(keys["masks"]), model, coalitions,
                               f"{Path(coalitions).parent}/config.yaml"),
-                [coalitions, f"{Path(coalitions).parent}/config.yaml"], [stems, lyrics, *model["requires"]])
+                [coalitions, f"{Path(coalitions).parent}/config.yaml"], [stems, lyrics, *model["requires"]], model)
             add("predict", (stems, masks, lyrics, coalitions, model, predictions,
                             f"{masks_dir}/{keys['model']}/config.yaml"),
                 [predictions, f"{masks_dir}/{keys['model']}/config.yaml"],
-                [stems, masks, lyrics, coalitions, *model["requires"]])
+                [stems, masks, lyrics, coalitions, *model["requires"]], model)
             add("fit", (masks, predictions, plan.slices["fit"][keys["fit"]], info, plan.upstream(keys), explanation,
                         f"{Path(explanation).parent}/config.yaml"),
                 [explanation, f"{Path(explanation).parent}/config.yaml"], [masks, predictions])
@@ -158,6 +159,17 @@ def _mtime(path: str) -> float | None:
         return stat.st_mtime
     times = [entry.stat().st_mtime for entry in os.scandir(path) if entry.is_file()]
     return max(times, default=stat.st_mtime)
+
+
+def models_to_build(steps_by_song: dict[str, list[dict]]) -> list[dict]:
+    """The model slices of the steps that will run (not current), each once, in the order first needed."""
+    models: dict[str, dict] = {}
+    for steps in steps_by_song.values():
+        for item in steps:
+            model = item.get("model")
+            if model and model["name"] not in models and not is_current(item["outputs"], item["inputs"]):
+                models[model["name"]] = model
+    return list(models.values())
 
 
 def is_current(outputs: Sequence[str], inputs: Sequence[str]) -> bool:

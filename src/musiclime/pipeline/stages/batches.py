@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ...common.atomic_io import write_json
-from ..song_batches import BATCH_STAGES, is_current
+from ..song_batches import BATCH_STAGES, is_current, models_to_build
 from . import PathLike
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,9 @@ def song_batch(steps_by_song: dict[str, list[dict]], out_manifest: PathLike) -> 
     from tqdm import tqdm
 
     from .. import stages
+    from ..model_prefetch import build_models_ahead
 
+    build_models_ahead(models_to_build(steps_by_song))  # loads overlap the first songs' separations
     ran = {stage: 0 for stage in BATCH_STAGES}
     skipped = dict(ran)
     outputs = []

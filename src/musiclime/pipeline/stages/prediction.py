@@ -31,14 +31,21 @@ def load_predict_fn(model_slice: dict):
         raise ConfigError(f"config key model.predict_fn: cannot build model {model_slice['name']!r}: {exc}") from exc
 
 
+def model_build(model_slice: dict) -> tuple:
+    """``(key, build, files, what)``: how the model cache (:data:`~musiclime.common.model_cache.MODELS`) builds
+    the model of ``model_slice``: its key, a function that builds it, its weight files, its name in logs."""
+    return (model_key(model_slice), lambda: load_predict_fn(model_slice), model_slice.get("requires") or (),
+            f"model {model_slice['name']!r}")
+
+
 def cached_predict_fn(model_slice: dict):
     """The model of ``model_slice["predict_fn"]``, built once per process (:mod:`musiclime.common.model_cache`).
 
     A warm model worker keeps it for the next job that asks for the same factory config and weight
     files (``model.requires`` and the ``predict_fn``'s ``weight_files``); a new checkpoint is a new model.
     """
-    return MODELS.get(model_key(model_slice), lambda: load_predict_fn(model_slice),
-                      files=model_slice.get("requires") or (), what=f"model {model_slice['name']!r}")
+    key, build, files, what = model_build(model_slice)
+    return MODELS.get(key, build, files=files, what=what)
 
 
 def weights_provenance(predict_fn, model_slice: dict) -> dict:
