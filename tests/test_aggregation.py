@@ -134,7 +134,14 @@ def test_aggregate_point_writes_csv_and_plot(tmp_path):
         song = write_song(tmp_path / "songs", f"s{i}", seed=i)
         stems = separate_song(song, tmp_path / f"s{i}")
         paths.append(explain_song(song, stems, tmp_path / f"s{i}" / "explanation.json", num_samples=150))
-    for method, keep in (("gale", lambda w: True), ("paper", lambda w: w > 0)):  # paper: positive weights only
+    def local(exp):  # the selected features
+        return exp.local_exp[1]
+
+    def every(exp):  # every feature, from the full fit
+        return list(enumerate(exp.metadata["full_fit"]["labels"]["1"]["weights"]))
+
+    # gale: the selected features' |weights|; paper: every feature's positive weights
+    for method, keep, weights in (("gale", lambda w: True, local), ("paper", lambda w: w > 0, every)):
         out_csv, out_png = aggregate_point(paths, tmp_path / "agg" / f"importance-{method}.csv",
                                            tmp_path / "agg" / f"importance-{method}.png", method)
         with open(out_csv, newline="") as handle:
@@ -142,7 +149,7 @@ def test_aggregate_point_writes_csv_and_plot(tmp_path):
         assert {"I_LIME", "I_AVG", "I_HOM"} <= set(table[0]) and {r["method"] for r in table} == {method}
         drums = [r for r in table if r["kind"] == "source" and r["group"] == "drums"]
         assert drums and float(drums[0]["I_LIME"]) > 0
-        expected = sum(abs(w) for p in paths for i, w in load_explanation(p).local_exp[1]
+        expected = sum(abs(w) for p in paths for i, w in weights(load_explanation(p))
                        if load_explanation(p).features[i]["feature"].startswith("drums_") and keep(w))
         assert float(drums[0]["I_LIME"]) == pytest.approx(math.sqrt(expected), rel=1e-5)
         assert out_png.stat().st_size > 5000
@@ -162,3 +169,28 @@ def test_a_distinct_line_counts_once_per_song_and_sections_are_global():
     section = explanation(1, {3: 0.2}, unit="section")
     assert row(paper_importance([section]), 1, "section", "la")["I_AVG"] == pytest.approx(0.2)
     assert row(global_importance([section]), 1, "section", "la")["n_present"] == 1
+
+
+def with_full_fit(label: int, weights: dict[int, float], top: int = 2) -> MusicLIMEExplanation:
+    """An explanation whose full fit holds ``weights`` (every feature) and whose ``local_exp`` keeps only the
+    ``top`` largest |weights|, as LIME's feature selection does."""
+    exp = explanation(label, dict(sorted(weights.items(), key=lambda kv: -abs(kv[1]))[:top]))
+    exp.metadata["full_fit"] = {"labels": {str(label): {"weights": [weights.get(i, 0.0) for i in range(len(FEATURES))],
+                                                        "intercept": 0.0, "score": 1.0}}}
+    return exp
+
+
+def test_the_paper_method_aggregates_every_feature_as_the_notebook_by_default():
+    """The notebook explained with num_features=100000: every feature's weight counts. With the songs'
+    full fits holding PAPER_SONGS, the default equals the hand-computed values above (which count every
+    weight), while `top` counts each song's two largest only."""
+    songs = [with_full_fit(label, weights) for label, weights in PAPER_SONGS]
+    every = paper_importance(songs)
+    assert every == paper_importance([explanation(label, weights) for label, weights in PAPER_SONGS])
+    assert row(every, 1, "component", "bass_T0")["I_HOM"] == pytest.approx(0.013792, abs=1e-6)
+    top = paper_importance(songs, "top")  # song A keeps drums_T0 and la: bass_T0 +0.05 is dropped
+    assert not [r for r in top if r["class"] == 1 and r["group"] == "bass_T0"]
+    assert importance_rows(songs, "paper", "top") == top and importance_rows(songs, "paper") == every
+    with pytest.raises(ConfigError, match="report.aggregation_features"):
+        paper_importance(songs, "some")
+    assert ReportConfig().aggregation_features == "all"

@@ -73,6 +73,8 @@ rule aggregate:
         comparison=report(f"{RESULTS}/points/{{point}}/importance-{{aggregation}}-comparison.png",
                           category="Global importance", subcategory="{point}",
                           labels={"point": "{point}", "kind": "class versus class ({aggregation})"}),
+    params:
+        features=lambda wildcards: report_config(wildcards.point)["aggregation_features"],
     log:
         "logs/aggregate/{point}-{aggregation}.log",
     resources:
@@ -80,7 +82,7 @@ rule aggregate:
         runtime=5,
     run:
         run_stage(log[0], stages.aggregate_point, PLAN.explanations(wildcards.point), output.table, output.plot,
-                  wildcards.aggregation, output.classes, output.comparison)
+                  wildcards.aggregation, output.classes, output.comparison, params.features)
 
 
 rule sweep_summary:

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: The values of ``report.aggregation``: the MusicLIME paper's method, and the GALE-style variant.
 AGGREGATION_METHODS = ("paper", "gale")
+#: ``report.aggregation_features`` of the paper's method: every feature's full-fit weight (as the notebook), or
+#: each explanation's selected top features (:mod:`.paper_aggregation`).
+AGGREGATION_FEATURES = ("all", "top")
 
 #: Columns of ``importance-<method>.csv``; ``songs`` is filled for lyric lines only (the songs they come from).
 COLUMNS = ("method", "class", "class_name", "kind", "group", "n_songs", "n_present", "sum_abs_weight", "I_LIME",

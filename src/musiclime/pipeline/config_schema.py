@@ -16,7 +16,7 @@ from omegaconf import MISSING, OmegaConf
 from ..common.devices import check_device_name
 from ..common.errors import ConfigError
 from ..common.sheet_table import LYRICS_AS
-from ..evidence.aggregation import AGGREGATION_METHODS
+from ..evidence.aggregation import AGGREGATION_FEATURES, AGGREGATION_METHODS
 from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, check_alpha, check_method
 from ..method.scoring.memory_budget import DEFAULT_MEMORY_BUDGET_MB
@@ -304,10 +304,13 @@ class ReportConfig:
     html: bool = True  # per-song pages and the index
     aggregate: bool = True  # global importance per class (I_LIME, I_AVG, I_HOM) per sweep point
     aggregation: str = "paper"  # paper: the MusicLIME paper's method; gale: the GALE-style variant
+    aggregation_features: str = "all"  # paper's method: all (every feature's full-fit weight, as the notebook) or top
 
     def __post_init__(self):
         _require(self.aggregation in AGGREGATION_METHODS, "report.aggregation",
                  f"must be one of {list(AGGREGATION_METHODS)}, got {self.aggregation!r}")
+        _require(self.aggregation_features in AGGREGATION_FEATURES, "report.aggregation_features",
+                 f"must be one of {list(AGGREGATION_FEATURES)}, got {self.aggregation_features!r}")
         _require(self.num_features >= 1, "report.num_features", f"must be >= 1, got {self.num_features}")
         _require(self.listenable_top_k >= 1, "report.listenable_top_k", f"must be >= 1, got {self.listenable_top_k}")
 

@@ -49,12 +49,13 @@ def point_table(explanations: Sequence[PathLike], evaluations: Sequence[PathLike
 
 def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, out_png: PathLike,
                     method: str = "paper", out_classes: PathLike | None = None,
-                    out_comparison: PathLike | None = None) -> list[Path]:
+                    out_comparison: PathLike | None = None, features: str = "all") -> list[Path]:
     """Global importance of one sweep point's songs by ``method`` (``report.aggregation``: ``paper`` or
-    ``gale``): the CSV (``I_LIME``, ``I_AVG``, ``I_HOM``, a ``method`` column), its overview plot and,
-    when their paths are given, the per-class heatmap-and-bars figure and the class comparison."""
+    ``gale``; ``features``: ``report.aggregation_features``): the CSV (``I_LIME``, ``I_AVG``, ``I_HOM``, a
+    ``method`` column), its overview plot and, when their paths are given, the per-class heatmap-and-bars
+    figure and the class comparison."""
     explanations = [load_explanation(p) for p in explanation_paths]
-    rows = importance_rows(explanations, method)
+    rows = importance_rows(explanations, method, features)
     class_names = {c: n for e in explanations for c, n in e.class_names.items()}
     components = sorted({f["feature"] for e in explanations for f in e.features if f["type"] == "audio"})
     kinds = [k for k in ("modality", "source", "segment", "word") if any(r["kind"] == k for r in rows)]
