@@ -206,10 +206,11 @@ def _stanzas(raw: str) -> list[tuple[str, list[str]]]:
 
 
 class WordIndexedString(_IndexedLyrics):
-    """Lyrics whose features are distinct words (bag of words, as in the MusicLIME paper).
+    """Lyrics whose features are distinct words (bag of words, as LIME's text explainer in the MusicLIME paper).
 
-    Removing feature ``i`` removes every occurrence of that word (case-sensitive) and keeps the
-    line structure and punctuation of the rest.
+    Removing feature ``i`` removes every occurrence of that word (case-sensitive, as LIME's) and keeps
+    the line structure and punctuation of the rest. Unlike LIME's ``\W+`` split, an inner apostrophe
+    stays in its word (``don't`` is one word, not ``don`` and ``t``).
 
     Args:
         lyrics: raw lyrics text; empty and metadata lines are dropped first.
