@@ -3,7 +3,7 @@
 # Every job but the demo's inputs is a `run:` job: a thread of the Snakemake process hands its stage
 # function to a warm worker process (musiclime.pipeline.worker_pool), so a job costs its own work,
 # not a Python start, the library's imports and, for the heavy stages, a model load.
-# Heavy jobs (separate, predict, evaluate) run in model workers that keep the models they built;
+# Heavy jobs (separate, attribute, predict, evaluate, batches) run in model workers that keep the models they built;
 # on a cluster each is a SLURM job (or one of a group job: profiles/slurm), whose own Snakemake
 # process keeps model workers for the jobs of its group. Cheap jobs (perturb, fit, media, reports,
 # tracking) are `localrules`: they run on the host of the main Snakemake process.

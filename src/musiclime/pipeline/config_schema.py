@@ -352,7 +352,7 @@ class ComputeConfig:
     ``cpu`` (default) keeps everything on the CPU. ``gpu`` (GPUs the separate and predict rules
     request; local runs ignore it, SLURM honours it) follows the device by default: 1 unless cpu.
 
-    The heavy stages (separate, predict, evaluate) run in warm model workers that keep the models
+    The heavy stages (separate, attribute, predict, evaluate, song_batch) run in warm model workers that keep the models
     they built (:mod:`musiclime.pipeline.worker_pool`). ``model_workers``: ``auto`` is one per GPU
     with a CUDA device, else ``--cores // threads``; ``0`` runs each heavy job in a fresh process.
     ``model_cache_mb``: MiB of models one worker keeps (least recently used dropped first); ``auto``

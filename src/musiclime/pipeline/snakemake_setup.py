@@ -110,7 +110,7 @@ def configure_model_workers(compute: dict, cores: int | None, cluster_job: bool 
 
 def run_heavy_stage(log_path: str | Path | None, stage: Callable[..., T], *args, threads: int, job: str,
                     model: dict | None = None, build_ahead: list[dict] | None = None, **kwargs) -> T:
-    """Run one heavy stage (separate, predict, evaluate) for a Snakemake ``run:`` job in a warm model worker.
+    """Run one heavy stage (separate, attribute, predict, evaluate, batches) for a ``run:`` job in a model worker.
 
     The worker keeps the models it builds, so the next job of the same model skips the load; a job
     prefers a worker that holds its ``model`` (the model config slice). ``threads`` is the job's
