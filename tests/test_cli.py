@@ -436,8 +436,11 @@ def test_open_binds_only_the_loopback_address(tmp_path):
 def test_open_serves_the_newest_index_and_stops_on_ctrl_c(tmp_path):
     results = results_folder(tmp_path)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    # as from a terminal: Ctrl-C's signal handled (a test run started in the background of a script ignores it,
+    # and a child would inherit that)
     process = subprocess.Popen([sys.executable, "-m", "musiclime.cli", "open", str(results)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env)
+                               stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         url = process.stdout.readline().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/sweeps/abc123/index\.html", url), url

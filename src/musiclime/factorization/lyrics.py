@@ -209,8 +209,8 @@ class WordIndexedString(_IndexedLyrics):
     """Lyrics whose features are distinct words (bag of words, as LIME's text explainer in the MusicLIME paper).
 
     Removing feature ``i`` removes every occurrence of that word (case-sensitive, as LIME's) and keeps
-    the line structure and punctuation of the rest. Unlike LIME's ``\W+`` split, an inner apostrophe
-    stays in its word (``don't`` is one word, not ``don`` and ``t``).
+    the line structure and punctuation of the rest. Unlike LIME's split at every non-word character, an
+    inner apostrophe stays in its word (``don't`` is one word, not ``don`` and ``t``).
 
     Args:
         lyrics: raw lyrics text; empty and metadata lines are dropped first.
