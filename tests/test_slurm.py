@@ -79,7 +79,8 @@ def test_heavy_jobs_ran_as_slurm_group_jobs_and_cheap_ones_locally(sweep_runs, s
     ids = {int(job_id) for job_id, _ in submitted}
     assert ids == slurm["slurm_jobs"], (ids, slurm["slurm_jobs"])  # slurmctld saw exactly these jobs
     groups = {Path(log).relative_to(slurm["workdir"] / ".snakemake/slurm_logs").parts[0] for _, log in submitted}
-    assert groups == {"group_separation_separate", "group_inference_predict"}
+    assert groups == {"group_separation_separate", "group_inference_attribute_predict"}  # a song's coalitions, then its
+    # predictions: one group job
     for job_id in ids:
         info = slurm_cluster.run("scontrol", "show", "job", str(job_id)).stdout
         assert "JobState=COMPLETED" in info and f"Partition={PARTITION}" in info, info
@@ -91,10 +92,11 @@ def test_heavy_jobs_ran_as_slurm_group_jobs_and_cheap_ones_locally(sweep_runs, s
 
 
 def test_a_group_job_loads_its_model_once(sweep_runs):
-    """The job steps of a group job send their predictions to the model worker of its batch step: as many
-    model builds as group jobs of predict, one worker for all 4 songs."""
+    """The job steps of a group job send their coalitions and predictions to the model worker of its batch step:
+    as many model builds as group jobs of predict, one worker for all 4 songs."""
     logs = sorted((sweep_runs["slurm"]["workdir"] / "logs" / "predict").glob("**/*.log"))
     assert len(logs) == 4
+    logs += sorted((sweep_runs["slurm"]["workdir"] / "logs" / "attribute").glob("**/*.log"))
     texts = [log.read_text() for log in logs]
     builds = [line for text in texts for line in text.splitlines() if "model 'loudness': built in" in line]
     group_jobs = [log for _, log in SUBMITTED.findall(sweep_runs["slurm"]["result"].stderr) if "group_inference" in log]

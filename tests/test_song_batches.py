@@ -43,8 +43,8 @@ def test_batches_make_what_per_song_jobs_make_and_redo_only_an_edited_song(tmp_p
     assert counts["song_batch"] == 2 and not PER_SONG_RULES & set(counts), counts  # 3 songs, 2 a job
     first, second = manifests(tmp_path / "batched")
     assert first["songs"] == ["song0", "song1"] and second["songs"] == ["song2"]
-    assert first["ran"] == {"separate": 2, "perturb": 6, "attribute": 2, "predict": 6, "fit": 6, "song_media": 2,
-                            "song_mix": 2, "evaluate": 2}  # each song: its separation, its coalitions once, 3 mask
+    assert first["ran"] == {"embed": 0, "separate": 2, "perturb": 6, "attribute": 2, "predict": 6, "fit": 6,
+                            "song_media": 2, "song_mix": 2, "evaluate": 2}  # each song: its separation, its coalitions once, 3 mask
     # seeds (stability), one evaluation
 
     per_song = snakemake(tmp_path / "per_song", tiny_overrides(songs, NO_TRACKING))
@@ -68,7 +68,8 @@ def test_batches_make_what_per_song_jobs_make_and_redo_only_an_edited_song(tmp_p
     assert edited.returncode == 0, edited.stderr[-3000:]
     assert job_counts(edited.stderr)["song_batch"] == 1  # the batch of song1 only
     redone = manifests(tmp_path / "batched")[0]
-    assert redone["ran"] == {"separate": 0, "perturb": 3, "attribute": 1, "predict": 3, "fit": 3, "song_media": 1,
+    assert redone["ran"] == {"embed": 0, "separate": 0, "perturb": 3, "attribute": 1, "predict": 3, "fit": 3,
+                             "song_media": 1,
                              "song_mix": 0, "evaluate": 1}  # song1's lyrics-dependent steps; song0 untouched
     assert {p: p.stat().st_mtime_ns for p in untouched} == untouched
 

@@ -37,7 +37,8 @@ def test_first_run_produces_every_artifact(first_run):
     workdir, _, result = first_run
     counts = job_counts(result.stderr)
     # evaluation: 2 more mask seeds per song for stability (custom_example names no randomized model)
-    assert counts == {"separate": 2, "perturb": 6, "predict": 6, "fit": 6, "song_media": 2, "song_mix": 2,
+    assert counts == {"separate": 2, "perturb": 6, "attribute": 2, "predict": 6, "fit": 6, "song_media": 2,
+                      "song_mix": 2,
                       "evaluate": 2, "report": 1, "point_table": 1, "pages": 1, "aggregate": 1, "sweep_summary": 1, "sweep_index": 1,
                       "all": 1}
     results = workdir / "results"
@@ -94,8 +95,9 @@ def test_every_job_runs_in_warm_workers_of_the_snakemake_process(first_run):
     cheap = [path for rule in ("perturb", "fit", "song_media", "report", "pages", "sweep_summary")
              for path in sorted(logs.glob(f"{rule}/**/*.log"))]
     assert len(cheap) == 6 + 6 + 2 + 1 + 1 + 1
-    heavy = [path for rule in ("separate", "predict", "evaluate") for path in sorted(logs.glob(f"{rule}/**/*.log"))]
-    assert len(heavy) == 2 + 6 + 2
+    heavy = [path for rule in ("separate", "attribute", "predict", "evaluate")
+             for path in sorted(logs.glob(f"{rule}/**/*.log"))]
+    assert len(heavy) == 2 + 2 + 6 + 2
     cheap_workers = {worker_of(path) for path in cheap}
     heavy_workers = {worker_of(path) for path in heavy}
     assert {snakemake_pid for _, snakemake_pid in cheap_workers | heavy_workers} == {result.pid}
@@ -125,7 +127,9 @@ def test_a_model_worker_killed_mid_job_costs_only_that_song(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     result = snakemake(tmp_path / "run", overrides, env=env)
     assert result.returncode != 0
-    assert re.search(r"rule predict, song song1, model \S+: the models worker \(pid \d+\) running it died \(killed by "
+    # the song's first job with the model: its coalitions (attribute), then predict
+    assert re.search(r"rule (attribute|predict), song song1, model \S+: the models worker \(pid \d+\) running it "
+                     r"died \(killed by "
                      r"SIGKILL\)", result.stderr), result.stderr[-3000:]
     assert "out of memory" in result.stderr
     assert len(list((tmp_path / "run").glob("results/songs/song0/**/explanation.json"))) == 1
