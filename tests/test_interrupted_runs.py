@@ -27,11 +27,20 @@ from pathlib import Path
 
 import pytest
 
-from .workflow_helpers import SNAKEFILE, explanation_weights, make_songs, snakemake, tiny_overrides
+from .workflow_helpers import REPO, SNAKEFILE, explanation_weights, make_songs, snakemake, tiny_overrides
 
 pytestmark = pytest.mark.slow
 
 MARKER = "MUSICLIME_TEST_RUN"
+#: The model of every run here pauses 0.1 s a call, so that a predict job lasts long enough to be caught running
+#: (the same probabilities as the tiny runs' model; ``tests`` importable by the workers).
+PACED = ("model.predict_fn._target_=tests.paced_model.paced_predict_fn", "+model.predict_fn.seconds_per_call=0.1")
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+
+
+def run_overrides(sheet: Path) -> list[str]:
+    """The overrides of every run in this module: the tiny run (tracking on, as the README's) with the paced model."""
+    return tiny_overrides(sheet, *PACED)
 ABANDONED = "abandoning the work under way"
 FINISHED_FIRST = "finishing the uninterrupted step under way"
 #: Per moment: the rule whose job is under way, and its output (relative to the job's log name).
@@ -123,7 +132,7 @@ def schema_revision(db: Path) -> str | None:
 def uninterrupted(sheet, tmp_path_factory) -> dict:
     """The explanations of the same run, not killed, and its MLflow store's schema revision."""
     workdir = tmp_path_factory.mktemp("uninterrupted")
-    result = snakemake(workdir, tiny_overrides(sheet))
+    result = snakemake(workdir, run_overrides(sheet), env=ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     return {"explanations": explanation_weights(workdir), "schema": schema_revision(workdir / "mlflow.db")}
 
@@ -162,12 +171,12 @@ def kill_at(moment: str, workdir: Path, process: subprocess.Popen) -> Path:
 @pytest.mark.parametrize("moment", ["predict_written", *WORKER_MOMENTS])
 def test_hard_kill_leaves_no_process_and_the_readme_command_resumes(moment, sheet, uninterrupted, tmp_path):
     workdir, marker = tmp_path / "run", uuid.uuid4().hex
-    overrides = tiny_overrides(sheet)  # MLflow tracking on, in workdir/mlflow.db, as in the README's run
+    overrides = run_overrides(sheet)  # MLflow tracking on, in workdir/mlflow.db, as in the README's run
     command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir), "--cores", "2",
                "--config", "overrides=[" + ",".join(f'"{o}"' for o in overrides) + "]"]
     with open(tmp_path / "killed.log", "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                   env={**os.environ, MARKER: marker})
+                                   env={**ENV, MARKER: marker})
         try:
             evidence = kill_at(moment, workdir, process)
         finally:
@@ -180,10 +189,10 @@ def test_hard_kill_leaves_no_process_and_the_readme_command_resumes(moment, shee
     left = marked_processes(marker)
     assert not left, f"processes that Snakemake started outlived it by 10 s: {left}"
 
-    assert snakemake(workdir, overrides, None, "--unlock").returncode == 0  # Snakemake's lock outlives it
+    assert snakemake(workdir, overrides, None, "--unlock", env=ENV).returncode == 0  # Snakemake's lock outlives it
     if moment == "predict_written":
         # without the profile, Snakemake refuses: predict's outputs are there but were never marked complete
-        bare = snakemake(workdir, overrides, None, "-n", "--workflow-profile", "none")
+        bare = snakemake(workdir, overrides, None, "-n", "--workflow-profile", "none", env=ENV)
         said = bare.stdout + bare.stderr
         assert bare.returncode != 0 and "IncompleteFilesException" in said, said[-2000:]
         assert str(evidence.relative_to(workdir)) in said
@@ -194,7 +203,7 @@ def test_hard_kill_leaves_no_process_and_the_readme_command_resumes(moment, shee
         said = evidence.read_text()
         assert ABANDONED in said or (moment == "tracking_running" and FINISHED_FIRST in said), said
 
-    resumed = snakemake(workdir, overrides)  # the README's command: no --rerun-incomplete, no profile named
+    resumed = snakemake(workdir, overrides, env=ENV)  # the README's command: no --rerun-incomplete, no profile named
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert explanation_weights(workdir) == uninterrupted["explanations"]
 
