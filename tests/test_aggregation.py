@@ -9,6 +9,7 @@ import pytest
 
 from musiclime.common.errors import ConfigError
 from musiclime.evidence.aggregation import AGGREGATION_METHODS, global_importance, homogeneity_of
+from musiclime.evidence.lyric_roles import ROLE_KINDS
 from musiclime.evidence.paper_aggregation import importance_rows, paper_importance
 from musiclime.pipeline.config_schema import ReportConfig
 from musiclime.pipeline.stages.reports import aggregate_point
@@ -110,7 +111,8 @@ def test_paper_method_keys_lines_by_text_with_their_songs():
     rows = paper_importance([exp])
     line = row(rows, 1, "line", "la")
     assert line["songs"] == "s7" and line["I_AVG"] == pytest.approx(0.2)
-    assert {r["kind"] for r in rows} == {"modality", "line"}  # drums_T0 negative: no audio row
+    assert {r["kind"] for r in rows} == {"modality", "line", *ROLE_KINDS}  # drums_T0 negative: no audio row
+    assert row(rows, 1, "lyric repetition", "sung once")["I_AVG"] == pytest.approx(0.2)
 
 
 def test_method_is_chosen_by_config_key():
@@ -125,7 +127,7 @@ def test_method_is_chosen_by_config_key():
 
 def test_line_unit_has_no_word_groups():
     rows = global_importance([explanation(1, {3: 0.2}, unit="line")])
-    assert {r["kind"] for r in rows} == {"modality"}
+    assert {r["kind"] for r in rows} == {"modality", *ROLE_KINDS}
 
 
 def test_aggregate_point_writes_csv_and_plot(tmp_path):

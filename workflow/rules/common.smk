@@ -90,7 +90,25 @@ def importance_files(point):
     if not settings["aggregate"]:
         return []
     stem = f"{RESULTS}/points/{point}/importance-{settings['aggregation']}"
-    return [f"{stem}-classes.png", f"{stem}-comparison.png", f"{stem}.png", f"{stem}.csv"]
+    return [f"{stem}-classes.png", f"{stem}-comparison.png", f"{stem}.png", f"{stem}.csv", f"{stem}.parquet"]
+
+
+def findings_files(point):
+    """The point's findings across songs (class figures with intervals, tested differences): CSV and Parquet;
+    none when report.aggregate is off."""
+    if not report_config(point)["aggregate"]:
+        return []
+    return [f"{RESULTS}/points/{point}/findings.csv", f"{RESULTS}/points/{point}/findings.parquet"]
+
+
+def seed_explanation_files(point):
+    """Every song's explanations with the point's other mask seeds, flat (inputs of the findings and intervals)."""
+    return [path for paths in PLAN.seed_explanations(point) for path in paths]
+
+
+def cohort_sheet(point):
+    """The sample sheet, an input of the findings when report.cohorts names its columns."""
+    return [DATA["sample_sheet"]] if report_config(point)["cohorts"] else []
 
 
 def coalitions_file(wildcards):
@@ -135,7 +153,7 @@ def point_report_files(point):
     files = [f"{RESULTS}/points/{point}/{name}" for name in ("summary.tsv", "config.yaml", "explanations.parquet")]
     if report_config(point)["html"]:
         files.append(f"{RESULTS}/points/{point}/report.html")
-    return files + importance_files(point)
+    return files + importance_files(point) + findings_files(point)
 
 
 def song_files(point):
@@ -255,7 +273,8 @@ def page_inputs(wildcards):
     point = wildcards.point
     files = song_files(point)
     return {"songs": per_song(point, files["explanations"] + files["media"] + files["evaluations"] + files["mixes"]),
-            "aggregation": importance_files(point), "detector": detector_files(point)}
+            "aggregation": importance_files(point), "detector": detector_files(point),
+            "findings": findings_files(point)}
 
 
 def sweep_index_points(wildcards):
@@ -268,7 +287,8 @@ def sweep_index_points(wildcards):
         points.append({"id": point, "overrides": list(PLAN.points[point].overrides),
                        "detector": point_info(point).get("detector"),
                        "explanations": PLAN.explanations(point), "evaluations": PLAN.evaluations(point) or [],
-                       "pages_dir": f"{RESULTS}/points/{point}/songs", "aggregation": aggregation})
+                       "pages_dir": f"{RESULTS}/points/{point}/songs", "aggregation": aggregation,
+                       "findings": findings_files(point)})
     return points
 
 
@@ -276,7 +296,7 @@ def sweep_index_inputs(wildcards):
     files = []
     for point in sweep_index_points(wildcards):
         files += per_song(point["id"], point["explanations"] + point["evaluations"])
-        files += point["aggregation"] + detector_files(point["id"])
+        files += point["aggregation"] + point["findings"] + detector_files(point["id"])
         files.append(f"{RESULTS}/points/{point['id']}/report.html")
     return {"files": files}
 

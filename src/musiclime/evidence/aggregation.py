@@ -16,18 +16,16 @@ of features (a source, a segment index, a modality, a component, a word), with `
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable
 
-from ..common.atomic_io import write_text
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import explained_label
+from .lyric_roles import ROLE_KINDS, role_groups, song_line_keys
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +35,13 @@ AGGREGATION_METHODS = ("paper", "gale")
 #: each explanation's selected top features (:mod:`.paper_aggregation`).
 AGGREGATION_FEATURES = ("all", "top")
 
-#: Columns of ``importance-<method>.csv``; ``songs`` is filled for lyric lines only (the songs they come from).
+#: Columns of ``importance-<method>.csv``; ``songs`` is filled for lyric lines only (the songs they come from);
+#: the interval columns (:mod:`.importance_intervals`) follow.
 COLUMNS = ("method", "class", "class_name", "kind", "group", "n_songs", "n_present", "sum_abs_weight", "I_LIME",
            "I_AVG", "homogeneity", "I_HOM", "songs")
+#: Interval columns of the table (``<figure>_low``, ``<figure>_high``, the level).
+INTERVAL_COLUMNS = tuple(f"{s}_{end}" for s in ("I_LIME", "I_AVG", "homogeneity", "I_HOM") for end in ("low", "high")
+                         ) + ("interval_level",)
 
 
 #: Kinds whose groups are single features (the paper aggregates these); the others group many features.
@@ -65,14 +67,49 @@ def feature_groups(feature: dict, lyrics_unit: str, lines: bool = False) -> list
     return [("modality", "lyrics")] + ([("line", feature["feature"])] if lines else [])
 
 
-def song_group_weights(explanation: MusicLIMEExplanation, label: int) -> dict[tuple[str, str], float]:
-    """Summed ``|weight|`` per ``(kind, group)`` of one explanation for ``label``."""
+def explanation_groups(explanation: MusicLIMEExplanation, lines: bool = False,
+                       shared_lines: Collection[str] | None = None) -> list[list[tuple[str, str]]]:
+    """Per feature of ``explanation`` (in feature order), the ``(kind, group)`` pairs it counts in:
+    :func:`feature_groups`, and for lyric lines their roles (:func:`.lyric_roles.role_groups`;
+    ``shared_lines``: the lines other songs sing too, :func:`shared_line_keys`)."""
     unit = explanation.metadata.get("lyrics_unit", "line")
+    lyrics = explanation.metadata.get("song_info", {}).get("lyrics")
+    roles = role_groups(explanation.features, unit, lyrics, shared_lines)
+    return [feature_groups(feature, unit, lines) + roles.get(i, []) for i, feature in enumerate(explanation.features)]
+
+
+def per_line_means(totals: dict[tuple[str, str], float], groups: list[list[tuple[str, str]]]) -> dict:
+    """``totals`` with each lyric role's sum divided by the number of the song's lyric features in that role:
+    a role's value is the mean weight per line (per feature) of its lines, comparable with one component's."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for keys in groups:
+        for key in keys:
+            if key[0] in ROLE_KINDS:
+                counts[key] += 1
+    return {key: (value / counts[key] if key in counts else value) for key, value in totals.items()}
+
+
+def shared_line_keys(explanations: Iterable[MusicLIMEExplanation]) -> set[str]:
+    """The lyric lines (normalised) that more than one song of ``explanations`` sings."""
+    seen: dict[str, str] = {}
+    shared: set[str] = set()
+    for explanation in explanations:
+        song = str(explanation.metadata.get("song_info", {}).get("song_id", id(explanation)))
+        for key in song_line_keys(explanation.features, explanation.metadata.get("lyrics_unit", "line")):
+            if seen.setdefault(key, song) != song:
+                shared.add(key)
+    return shared
+
+
+def song_group_weights(explanation: MusicLIMEExplanation, label: int,
+                       shared_lines: Collection[str] | None = None) -> dict[tuple[str, str], float]:
+    """Summed ``|weight|`` per ``(kind, group)`` of one explanation for ``label`` (its selected features)."""
+    groups = explanation_groups(explanation, shared_lines=shared_lines)
     totals: dict[tuple[str, str], float] = defaultdict(float)
     for index, weight in explanation.local_exp[label]:
-        for key in feature_groups(explanation.features[int(index)], unit):
+        for key in groups[int(index)]:
             totals[key] += abs(float(weight))
-    return dict(totals)
+    return per_line_means(totals, groups)
 
 
 def global_importance(explanations: Iterable[MusicLIMEExplanation]) -> list[dict]:
@@ -83,12 +120,14 @@ def global_importance(explanations: Iterable[MusicLIMEExplanation]) -> list[dict
     n_songs: dict[int, int] = defaultdict(int)
     names: dict[int, str] = {}
     n_classes = 2
+    explanations = list(explanations)
+    shared = shared_line_keys(explanations)
     for explanation in explanations:
         label = explained_label(explanation)
         n_classes = max(n_classes, len(explanation.class_names), label + 1)
         names[label] = explanation.label_name(label)
         n_songs[label] += 1
-        for key, value in song_group_weights(explanation, label).items():
+        for key, value in song_group_weights(explanation, label, shared).items():
             sums[label][key] += value
             present[label][key] += value > 0
     averages = {c: {k: (s / present[c][k] if present[c][k] else 0.0) for k, s in groups.items()}
@@ -115,12 +154,11 @@ def homogeneity_of(importances: list[float]) -> float:
     return max(0.0, 1.0 - entropy / math.log(len(importances)))
 
 
-def write_importance_csv(rows: list[dict], out_csv: str | os.PathLike) -> Path:
+def write_importance_csv(rows: list[dict], out_csv: str | os.PathLike,
+                         out_parquet: str | os.PathLike | None = None) -> Path:
     """Write :func:`global_importance` or :func:`.paper_aggregation.paper_importance` rows as CSV with columns
-    :data:`COLUMNS` (atomic)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-    return write_text(out_csv, buffer.getvalue())
+    :data:`COLUMNS` and, where the rows have them, :data:`INTERVAL_COLUMNS` (atomic); and as Parquet."""
+    from .rows_table import write_rows
+
+    columns = COLUMNS + (INTERVAL_COLUMNS if any("I_AVG_low" in row for row in rows) else ())
+    return write_rows(rows, columns, out_csv, out_parquet)

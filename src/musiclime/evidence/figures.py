@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -241,15 +241,31 @@ def draw_global_importance(rows: Sequence[dict], out_png: str | os.PathLike, kin
             chosen = sorted((row for row in rows if row["kind"] == kind and row["class_name"] == cls),
                             key=lambda row: -row["I_AVG"])[:top][::-1]
             y = np.arange(len(chosen))
-            ax.barh(y - 0.2, [row["I_AVG"] for row in chosen], height=0.4, color=AUDIO_COLOR, label="I_AVG")
-            ax.barh(y + 0.2, [row["I_LIME"] for row in chosen], height=0.4, color=LYRICS_COLOR, label="I_LIME")
+            for offset, value, color in ((-0.2, "I_AVG", AUDIO_COLOR), (0.2, "I_LIME", LYRICS_COLOR)):
+                values = [row[value] for row in chosen]
+                ax.barh(y + offset, values, height=0.4, color=color, label=value)
+                spans = error_bars(chosen, value)
+                if spans is not None:
+                    ax.errorbar(values, y + offset, xerr=spans, fmt="none", ecolor="#222222", elinewidth=0.7,
+                                capsize=1.5)
             ax.set_yticks(y, [_shorten(str(row["group"]), 28) for row in chosen], fontsize=8)
             ax.set_title(f"{kind} - {cls}", fontsize=9)
             ax.tick_params(axis="x", labelsize=7)
             if r == 0 and c == 0:
                 ax.legend(fontsize=7, loc="lower right")
-    fig.suptitle("Global importance across songs, per class", fontsize=11)
+    fig.suptitle("Global importance across songs, per class (bars: interval over songs, where computed)", fontsize=11)
     return save_png(fig, out_png)
+
+
+def error_bars(rows: Sequence[Mapping], value: str) -> np.ndarray | None:
+    """``(2, n)`` distances below and above each row's ``value`` to its interval (``<value>_low``/``_high``),
+    or None when the rows carry no interval."""
+    if not rows or rows[0].get(f"{value}_low") is None:
+        return None
+    values = np.array([float(r[value]) for r in rows])
+    low = np.array([float(r.get(f"{value}_low") if r.get(f"{value}_low") is not None else r[value]) for r in rows])
+    high = np.array([float(r.get(f"{value}_high") if r.get(f"{value}_high") is not None else r[value]) for r in rows])
+    return np.stack([np.maximum(values - low, 0.0), np.maximum(high - values, 0.0)])
 
 
 def _note_picture(message: str, out_png: str | os.PathLike) -> Path:

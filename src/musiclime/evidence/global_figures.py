@@ -6,9 +6,10 @@
   source and segment, and the top features of each on one scale.
 
 Lyrics in the bars: words are global features (``explain.lyrics_unit=word``); lines are
-song-specific, so a line's ``I_AVG`` is usually its weight in the one song it comes from. Lines are
-shown anyway, labelled with their song, and every bar carries ``n``, the songs it averages over, so
-a reader sees which bars are single-song values. Inputs are the rows of
+song-specific (a line's ``I_AVG`` is its weight in the one song it comes from), so no bar stands for a
+line: lines count through their roles (:mod:`.lyric_roles`: ``chorus lines``, ``lines sung 3+ times``,
+...). Every bar carries ``n``, the songs it averages over, and, where the table has them, its interval
+over songs as an error bar. Inputs are the rows of
 :func:`musiclime.evidence.paper_aggregation.importance_rows` (either method). Thread-safe and
 pyplot-free like :mod:`.figures`.
 """
@@ -23,7 +24,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .aggregation import FEATURE_KINDS
-from .figures import AUDIO_COLOR, DIVERGING, LYRICS_COLOR, _shorten, new_figure, save_png
+from .lyric_roles import ROLE_KINDS, describe_role
+from .figures import AUDIO_COLOR, DIVERGING, LYRICS_COLOR, _shorten, error_bars, new_figure, save_png
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,14 @@ def component_grid(rows: Sequence[dict], cls: int, value: str = "I_AVG",
     return sources, segments, grid
 
 
+#: Kinds a figure's bars rank: single features shared across songs and the lyric roles (not song-specific lines).
+BAR_KINDS = tuple(k for k in FEATURE_KINDS if k != "line") + ROLE_KINDS
+
+
 def top_feature_rows(rows: Sequence[dict], cls: int, top: int, value: str = "I_AVG") -> list[dict]:
-    """The ``top`` single-feature rows (components, words, lines) of class ``cls`` by descending ``value``."""
-    chosen = [r for r in rows if r["class"] == cls and r["kind"] in FEATURE_KINDS]
+    """The ``top`` rows of class ``cls`` by descending ``value`` among components, words, sections and
+    lyric roles (:data:`BAR_KINDS`)."""
+    chosen = [r for r in rows if r["class"] == cls and r["kind"] in BAR_KINDS]
     return sorted(chosen, key=lambda r: (-r[value], r["group"]))[:top]
 
 
@@ -67,6 +74,8 @@ def feature_label(row: Mapping) -> str:
         return f'word "{_shorten(row["group"], MAX_BAR_LABEL - 7)}"'
     if row["kind"] == "section":
         return f'[{_shorten(row["group"], MAX_BAR_LABEL - 2)}]'
+    if row["kind"] in ROLE_KINDS:
+        return _shorten(describe_role(row["kind"], str(row["group"])), MAX_BAR_LABEL)
     if row["kind"] == "line":
         songs = str(row.get("songs", "")).split()
         where = songs[0] + (f" +{len(songs) - 1}" if len(songs) > 1 else "") if songs else "?"
@@ -129,10 +138,14 @@ def _bars(ax, chosen: list[dict], value: str, limit: float | None = None) -> Non
     values = [r[value] for r in chosen]
     colors = [AUDIO_COLOR if r["kind"] == "component" else LYRICS_COLOR for r in chosen]
     ax.barh(y, values, color=colors, height=0.7)
+    errors = error_bars(chosen, value)
+    if errors is not None:
+        ax.errorbar(values, y, xerr=errors, fmt="none", ecolor="#222222", elinewidth=0.8, capsize=2)
     ax.set_yticks(y, [feature_label(r) for r in chosen], fontsize=7)
     ax.set_ylim(-0.6, max(len(chosen), 1) - 0.4)
-    limit = limit or max(values, default=1.0) or 1.0
-    for yi, v, r in zip(y, values, chosen):
+    highs = [v if errors is None else v + e for v, e in zip(values, [] if errors is None else errors[1])]
+    limit = limit or max(highs, default=1.0) or 1.0
+    for yi, v, r in zip(y, highs, chosen):
         ax.text(v + 0.02 * limit, yi, f"n={r['n_present']}", va="center", fontsize=6, color="#444444")
     ax.set_xlim(0.0, limit * 1.25)
     ax.tick_params(axis="x", labelsize=7)
@@ -184,14 +197,14 @@ def draw_class_heatmaps(rows: Sequence[dict], out_png: str | os.PathLike,
         chosen = top_feature_rows(rows, cls, top)
         if chosen:
             _bars(bar_ax, chosen, "I_AVG")
-            bar_ax.set_xlabel("I_AVG (n = songs averaged over)", fontsize=8)
+            bar_ax.set_xlabel("I_AVG (n = songs averaged over; bars: interval over songs)", fontsize=8)
             _modality_legend(bar_ax)
         else:
             _note(bar_ax, "no feature counted for this class")
         kinds = {(r["kind"], r["group"]) for r in rows if r["class"] == cls}
-        unranked = ("modality", "lyrics") in kinds and not any(kind in ("word", "line", "section") for kind, _ in kinds)
+        lines = any(kind == "line" for kind, _ in kinds) or any(kind in ROLE_KINDS for kind, _ in kinds)
         bar_ax.set_title(f"{name}: top {len(chosen)} features" + (
-            "\n(lyric lines are song-specific: this method ranks none)" if unranked else ""), fontsize=9)
+            "\n(lyric lines are song-specific: they count by their role)" if lines else ""), fontsize=9)
     fig.suptitle(f"Global importance per class ({_method(rows) or 'unknown'} aggregation)", fontsize=11)
     return save_png(fig, out_png)
 
@@ -242,12 +255,12 @@ def draw_class_comparison(rows: Sequence[dict], out_png: str | os.PathLike,
                           f"red: larger for {names[a]}, blue: larger for {names[b]}, grey: never counted", fontsize=9)
     else:
         _note(heat_ax, "no audio component counted for either class")
-    limit = max((r["I_AVG"] for r in top_a + top_b), default=1.0) or 1.0
+    limit = max((r.get("I_AVG_high") or r["I_AVG"] for r in top_a + top_b), default=1.0) or 1.0
     for position, cls, chosen in ((0, a, top_a), (1, b, top_b)):
         ax = fig.add_subplot(grid_spec[1, position])
         if chosen:
             _bars(ax, chosen, "I_AVG", limit)
-            ax.set_xlabel("I_AVG (same scale in both; n = songs)", fontsize=8)
+            ax.set_xlabel("I_AVG (same scale in both; n = songs; bars: interval over songs)", fontsize=8)
             _modality_legend(ax)
         else:
             _note(ax, f"no song was explained as {names[cls]}" if not counts.get(cls, 0)

@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable
+from typing import Collection, Iterable
 
 from ..common.errors import ConfigError
 from ..method.explanation import MusicLIMEExplanation
 from ..method.explanation_views import explained_label
-from .aggregation import AGGREGATION_FEATURES, FEATURE_KINDS, feature_groups, global_importance
+from .aggregation import (AGGREGATION_FEATURES, FEATURE_KINDS, explanation_groups, global_importance, per_line_means,
+                          shared_line_keys)
 
 Key = tuple[str, str]
 
@@ -59,17 +60,19 @@ def feature_weights(explanation: MusicLIMEExplanation, label: int, features: str
     return [(int(index), float(weight)) for index, weight in explanation.local_exp[label]]
 
 
-def positive_group_weights(explanation: MusicLIMEExplanation, label: int, features: str = "all") -> dict[Key, float]:
-    """Summed positive weight per ``(kind, group)`` of one explanation for ``label`` (lines keyed by text),
-    over the features :func:`feature_weights` gives."""
-    unit = explanation.metadata.get("lyrics_unit", "line")
+def positive_group_weights(explanation: MusicLIMEExplanation, label: int, features: str = "all",
+                           shared_lines: Collection[str] | None = None) -> dict[Key, float]:
+    """Summed positive weight per ``(kind, group)`` of one explanation for ``label`` (lines keyed by text), over
+    the features :func:`feature_weights` gives; a lyric role's (:mod:`.lyric_roles`) is the mean per line of
+    the role (:func:`.aggregation.per_line_means`)."""
+    groups = explanation_groups(explanation, lines=True, shared_lines=shared_lines)
     totals: dict[Key, float] = defaultdict(float)
     for index, weight in feature_weights(explanation, label, features):
         if float(weight) <= 0:
             continue
-        for key in feature_groups(explanation.features[int(index)], unit, lines=True):
+        for key in groups[int(index)]:
             totals[key] += float(weight)
-    return dict(totals)
+    return per_line_means(totals, groups)
 
 
 def entropy_bits(values: list[float]) -> float:
@@ -99,12 +102,14 @@ def paper_importance(explanations: Iterable[MusicLIMEExplanation], features: str
     line_songs: dict[int, dict[Key, list[str]]] = defaultdict(lambda: defaultdict(list))
     n_songs: dict[int, int] = defaultdict(int)
     names: dict[int, str] = {}
+    explanations = list(explanations)
+    shared = shared_line_keys(explanations)
     for explanation in explanations:
         label = explained_label(explanation)
         names[label] = explanation.label_name(label)
         n_songs[label] += 1
         song = str(explanation.metadata.get("song_info", {}).get("song_id", ""))
-        for key, value in positive_group_weights(explanation, label, features).items():
+        for key, value in positive_group_weights(explanation, label, features, shared).items():
             sums[label][key] += value
             counts[label][key] += 1
             if key[0] == "line":

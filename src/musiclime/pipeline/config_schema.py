@@ -17,6 +17,7 @@ from ..common.devices import check_device_name
 from ..common.errors import ConfigError
 from ..common.sheet_table import LYRICS_AS
 from ..evidence.aggregation import AGGREGATION_FEATURES, AGGREGATION_METHODS
+from ..evidence.differences import CORRECTIONS
 from ..factorization.separation_budget import DEFAULT_SEPARATION_MEMORY_BUDGET_MB
 from ..method.estimation.certification import DEFAULT_ALPHA, DEFAULT_METHOD, check_alpha, check_method
 from ..method.scoring.memory_budget import DEFAULT_MEMORY_BUDGET_MB
@@ -305,6 +306,12 @@ class ReportConfig:
     aggregate: bool = True  # global importance per class (I_LIME, I_AVG, I_HOM) per sweep point
     aggregation: str = "paper"  # paper: the MusicLIME paper's method; gale: the GALE-style variant
     aggregation_features: str = "all"  # paper's method: all (every feature's full-fit weight, as the notebook) or top
+    interval_level: float = 0.9  # bootstrap intervals over songs (and mask seeds) of every global figure
+    interval_replicates: int = 1000
+    interval_seed: int = 0
+    difference_alpha: float = 0.05  # a class or cohort difference holds at this level after the correction
+    difference_correction: str = "holm"  # holm (family-wise error) or fdr (Benjamini-Hochberg)
+    cohorts: list[str] = field(default_factory=list)  # sample-sheet columns to compare songs by, e.g. [generator]
 
     def __post_init__(self):
         _require(self.aggregation in AGGREGATION_METHODS, "report.aggregation",
@@ -312,6 +319,14 @@ class ReportConfig:
         _require(self.aggregation_features in AGGREGATION_FEATURES, "report.aggregation_features",
                  f"must be one of {list(AGGREGATION_FEATURES)}, got {self.aggregation_features!r}")
         _require(self.num_features >= 1, "report.num_features", f"must be >= 1, got {self.num_features}")
+        _require(0.0 < self.interval_level < 1.0, "report.interval_level",
+                 f"must be between 0 and 1, got {self.interval_level}")
+        _require(self.interval_replicates >= 1, "report.interval_replicates",
+                 f"must be >= 1, got {self.interval_replicates}")
+        _require(0.0 < self.difference_alpha < 1.0, "report.difference_alpha",
+                 f"must be between 0 and 1, got {self.difference_alpha}")
+        _require(self.difference_correction in CORRECTIONS, "report.difference_correction",
+                 f"must be one of {list(CORRECTIONS)}, got {self.difference_correction!r}")
         _require(self.listenable_top_k >= 1, "report.listenable_top_k", f"must be >= 1, got {self.listenable_top_k}")
 
 

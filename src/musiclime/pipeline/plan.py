@@ -545,6 +545,12 @@ class WorkflowPlan:
         path = ground_truth_path(song.ground_truth, song.audio)
         return None if path is None else str(path)
 
+    def seed_explanations(self, point: str) -> list[list[str]]:
+        """Per song, its explanations with the point's other mask seeds (the stability seeds; empty lists when
+        the point makes none): the findings and intervals resample them within songs."""
+        return [[self.artifact(self.paths.explanation, song, point, k) for k in self.seed_keys[point]]
+                for song in self.songs]
+
     def comparison_explanations(self, song: str, point: str) -> dict[str, list[str] | str | None]:
         """What the evaluation of one explanation compares it with: ``seeds`` (other mask seeds, in
         seed order) and ``randomized`` (``{variant: [explanation per mask seed]}`` of the models that

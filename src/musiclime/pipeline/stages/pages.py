@@ -40,7 +40,8 @@ def song_entries(explanations: list[str], media_dirs: list[str], evaluations: li
 
 
 def point_pages(explanations: list[str], media_dirs: list[str], evaluations: list[str], mixes: list[str],
-                point: dict, out_pages: str | Path, out_index: str | Path, aggregation: Sequence[str] = ()) -> Path:
+                point: dict, out_pages: str | Path, out_index: str | Path, aggregation: Sequence[str] = (),
+                findings: Sequence[str] = ()) -> Path:
     """One page per song (``out_pages/<song>.html``) and the point's index page ``out_index``.
 
     Args:
@@ -48,6 +49,7 @@ def point_pages(explanations: list[str], media_dirs: list[str], evaluations: lis
         point: ``id``, ``overrides``, ``config`` (``report.num_features``, ``experiment_name``), ``detector``
             (optional: the head the workflow trained, ``key`` and ``files``; each page names its song's split).
         aggregation: the point's global importance files (pictures shown, in this order; tables linked).
+        findings: the point's ``findings.csv`` (and Parquet): what holds across its songs leads the index.
     """
     entries = song_entries(explanations, media_dirs, evaluations, mixes, out_pages)
     splits = DetectorSplits.from_detector(point.get("detector"))
@@ -56,12 +58,13 @@ def point_pages(explanations: list[str], media_dirs: list[str], evaluations: lis
                         evaluation_json=entry["evaluation"], point=point["id"], overrides=point["overrides"],
                         index_html=out_index, num_features=point["config"]["report"]["num_features"],
                         detector_split=None if splits is None else splits.page_entry(entry["song"]))
-    write_index([index_point(point, entries, aggregation)], out_index, point["config"]["experiment_name"])
+    write_index([index_point(point, entries, aggregation, findings)], out_index, point["config"]["experiment_name"])
     return Path(out_index)
 
 
-def index_point(point: dict, entries: list[dict], aggregation: list[str] = ()) -> dict:
+def index_point(point: dict, entries: list[dict], aggregation: list[str] = (), findings: Sequence[str] = ()) -> dict:
     return {"id": point["id"], "overrides": point["overrides"], "aggregation": list(aggregation),
+            "findings": list(findings),
             "detector": point.get("detector"),
             "songs": [{"explanation": e["explanation"], "page": e["page"], "evaluation": e["evaluation"]}
                       for e in entries]}
@@ -77,7 +80,7 @@ def sweep_index(points: list[dict], out_index: str | Path, title: str, skipped: 
     rendered = []
     for point in points:
         entries = song_entries(point["explanations"], [], point["evaluations"], [], point["pages_dir"])
-        rendered.append(index_point(point, entries, point["aggregation"]))
+        rendered.append(index_point(point, entries, point["aggregation"], point.get("findings", ())))
     return write_index(rendered, out_index, title, skipped)
 
 
@@ -142,6 +145,7 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str, skipp
         aggregation = [{"name": Path(f).name, "href": relative_href(f, out_html), "caption": aggregation_caption(f),
                         "is_image": Path(f).suffix.lower() == ".png"} for f in point.get("aggregation", [])]
         rendered.append({"id": str(point["id"]), "overrides": list(point.get("overrides", [])), "rows": rows,
+                         "findings": findings_lead(point.get("findings", ()), len(rows), out_html),
                          "song_title": None if splits is None else SPLIT_TITLE,
                          "held_out": None if splits is None else splits.held_out_summary([r["song_id"] for r in rows]),
                          "aggregation": aggregation, "verdicts": verdict_summary(evaluations),
@@ -152,6 +156,19 @@ def write_index(points: Sequence[Mapping], out_html: PathLike, title: str, skipp
     return write_text(out_html, render("index.html.j2", title=title, points=rendered, columns=INDEX_COLUMNS,
                                        text_columns=INDEX_TEXT_COLUMNS, column_titles=INDEX_COLUMN_TITLES,
                                        n_songs=n_songs, skipped=[dict(row) for row in skipped]))
+
+
+def findings_lead(findings: Sequence[PathLike], n_songs: int, out_html: PathLike) -> dict | None:
+    """The "what holds across the dataset" lead of a point (:func:`~musiclime.evidence.dataset_findings.page_lead`)
+    with links to its tables, or None without findings."""
+    from ...evidence.dataset_findings import page_lead
+
+    csv_files = [f for f in findings if Path(f).suffix.lower() == ".csv"]
+    if not csv_files:
+        return None
+    lead = page_lead(csv_files[0], n_songs)
+    lead["files"] = [{"name": Path(f).name, "href": relative_href(f, out_html)} for f in findings]
+    return lead
 
 
 def _read_json(path: PathLike | None) -> dict | None:

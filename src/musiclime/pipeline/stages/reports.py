@@ -12,11 +12,12 @@ The HTML pages are the stages of :mod:`.pages`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ...common.artifacts import write_config
 from ...evidence.aggregation import write_importance_csv
 from ...evidence.figures import draw_global_importance
+from ...evidence.lyric_roles import ROLE_KINDS
 from ...evidence.global_figures import draw_class_comparison, draw_class_heatmaps
 from ...evidence.paper_aggregation import importance_rows
 from ...evidence.tables import (CLASS_ATTRIBUTION_COLUMNS, class_attribution_rows, summary_rows, write_sweep_summary,
@@ -49,17 +50,29 @@ def point_table(explanations: Sequence[PathLike], evaluations: Sequence[PathLike
 
 def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, out_png: PathLike,
                     method: str = "paper", out_classes: PathLike | None = None,
-                    out_comparison: PathLike | None = None, features: str = "all") -> list[Path]:
+                    out_comparison: PathLike | None = None, features: str = "all",
+                    seed_explanations: Sequence[Sequence[PathLike]] = (), report: Mapping | None = None,
+                    out_parquet: PathLike | None = None) -> list[Path]:
     """Global importance of one sweep point's songs by ``method`` (``report.aggregation``: ``paper`` or
     ``gale``; ``features``: ``report.aggregation_features``): the CSV (``I_LIME``, ``I_AVG``, ``I_HOM``, a
-    ``method`` column), its overview plot and, when their paths are given, the per-class heatmap-and-bars
-    figure and the class comparison."""
+    ``method`` column, and each figure's bootstrap interval over songs and, with ``seed_explanations`` (per
+    song, its other mask seeds' explanations), over seeds within songs; ``report``: the interval settings),
+    the same table as Parquet (``out_parquet``), its overview plot and, when their paths are given, the
+    per-class heatmap-and-bars figure and the class comparison (error bars: the intervals)."""
+    from ...evidence.dataset_findings import Settings
+    from ...evidence.importance_intervals import importance_intervals, with_intervals
+    from .findings import point_song_table
+
     explanations = [load_explanation(p) for p in explanation_paths]
-    rows = importance_rows(explanations, method, features)
+    settings = Settings.from_report(report or {})
+    table = point_song_table(explanation_paths, seed_explanations, (), {"aggregation": method,
+                                                                        "aggregation_features": features})
+    intervals = importance_intervals(table, method, settings.level, settings.replicates, settings.seed)
+    rows = with_intervals(importance_rows(explanations, method, features), intervals)
     class_names = {c: n for e in explanations for c, n in e.class_names.items()}
     components = sorted({f["feature"] for e in explanations for f in e.features if f["type"] == "audio"})
-    kinds = [k for k in ("modality", "source", "segment", "word") if any(r["kind"] == k for r in rows)]
-    written = [write_importance_csv(rows, out_csv), draw_global_importance(rows, out_png, kinds=kinds)]
+    kinds = [k for k in ("modality", "source", "segment", "word", *ROLE_KINDS) if any(r["kind"] == k for r in rows)]
+    written = [write_importance_csv(rows, out_csv, out_parquet), draw_global_importance(rows, out_png, kinds=kinds)]
     if out_classes is not None:
         written.append(draw_class_heatmaps(rows, out_classes, class_names, components=components))
     if out_comparison is not None:
