@@ -86,7 +86,15 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
     for folder in reports:
         assert {a.path.rsplit("/", 1)[1] for a in client.list_artifacts(parent.info.run_id, folder)} == {
             "summary.tsv", "report.html", "config.yaml", "explanations.parquet", "importance-paper.csv",
-            "importance-paper.png", "importance-paper-classes.png", "importance-paper-comparison.png"}
+            "importance-paper.parquet", "importance-paper.png", "importance-paper-classes.png",
+            "importance-paper-comparison.png", "findings.csv", "findings.parquet"}
+    # the findings' class figures and their intervals are metrics of the parent run
+    parent_metrics = client.get_run(parent.info.run_id).data.metrics
+    for point in (folder.rsplit("/", 1)[1] for folder in reports):
+        audio = [k for k in parent_metrics if k.startswith(f"{point}/class/") and k.endswith("/exact_modality/audio")]
+        assert audio, sorted(parent_metrics)[:10]
+        for key in audio:
+            assert parent_metrics[key + "_low"] <= parent_metrics[key + "_high"]
 
 
 def test_parallel_jobs_log_every_run_once_to_sqlite_and_rerun_adds_none(tmp_path):

@@ -15,6 +15,7 @@ as the point's songs represent their population; with few songs per group they a
 
 from __future__ import annotations
 
+import warnings
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -73,10 +74,7 @@ def percentile_interval(samples: np.ndarray, level: float) -> tuple[np.ndarray, 
     """``(low, high)`` percentile interval along axis 0 of ``samples`` ``(replicates, ...)``, NaN-aware
     (a replication where the statistic is undefined, e.g. a feature never drawn, is left out)."""
     tail = (1.0 - level) / 2.0
-    with np.errstate(invalid="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            low, high = np.nanquantile(samples, [tail, 1.0 - tail], axis=0)
+    with warnings.catch_warnings():  # all-NaN slices (never defined) give NaN, quietly
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanquantile(samples, [tail, 1.0 - tail], axis=0)
     return low, high

@@ -441,8 +441,9 @@ def _log_files(client: MlflowClient, run_id: str, files: list[Path]) -> None:
 
 
 def log_point_report(settings: TrackingSettings, parent_run_id: str, point: str,
-                     files: Sequence[str | os.PathLike]) -> str:
-    """Attach one sweep point's report files (summary table, HTML, config) to the parent run.
+                     files: Sequence[str | os.PathLike], metrics: Mapping[str, float] | None = None) -> str:
+    """Attach one sweep point's report files (summary table, HTML, config) to the parent run, and log
+    ``metrics`` on it (the findings' figures with their intervals, :func:`.records.finding_metrics`).
 
     They land under ``points/<point>/`` of the parent's artifacts; logging again replaces them.
 
@@ -459,6 +460,9 @@ def log_point_report(settings: TrackingSettings, parent_run_id: str, point: str,
         client = MlflowClient(tracking_uri=settings.uri)
         for path in paths:
             client.log_artifact(parent_run_id, str(path), artifact_path=f"points/{point}")
+        timestamp = int(time.time() * 1000)
+        for chunk in _chunks([Metric(k, v, timestamp, 0) for k, v in (metrics or {}).items()], MAX_METRICS_PER_BATCH):
+            client.log_batch(parent_run_id, metrics=chunk, synchronous=True)
         return parent_run_id
 
     guarded(settings.uri, f"logging the report of point {point} to parent run {parent_run_id}", action)
