@@ -21,7 +21,7 @@ from musiclime.evidence.lyric_roles import line_sections, position_group, role_g
 from musiclime.evidence.paper_aggregation import paper_importance
 from musiclime.evidence.song_table import song_table
 from musiclime.pipeline.config_schema import ReportConfig
-from musiclime.pipeline.stages.findings import point_findings
+from musiclime.pipeline.stages.reports import aggregate_point
 
 from .evidence_helpers import explain_song, separate_song, write_song
 from .findings_glassbox import check_repeats
@@ -152,9 +152,10 @@ def test_cohort_columns_come_from_the_sheet(tmp_path):
         cohort_values(data, ["model"])
 
 
-def test_findings_stage_writes_both_tables_and_tests_class_differences(tmp_path):
+def test_aggregate_stage_writes_intervals_and_findings_and_tests_class_differences(tmp_path):
     """Eight glass-box songs, four explained as each class (the model's bias decides), a cohort column: the
-    stage writes the same rows to CSV and Parquet, tests the class and cohort pairs with three or more
+    aggregate stage writes the importance table with intervals, and the findings, the same rows to CSV and
+    Parquet; tests the class and cohort pairs with three or more
     songs each, and the page's lead counts what it tested."""
     paths, seeds, lines = [], [], ["song_id\taudio\tlyrics\tgenerator"]
     for i in range(8):
@@ -172,8 +173,14 @@ def test_findings_stage_writes_both_tables_and_tests_class_differences(tmp_path)
     sheet = tmp_path / "sheet.tsv"
     sheet.write_text("\n".join(lines) + "\n")
     report = {"aggregation": "paper", "aggregation_features": "all", "interval_replicates": 200, "cohorts": ["generator"]}
-    out_csv = point_findings(paths, seeds, [], report, {"sample_sheet": str(sheet)}, tmp_path / "findings.csv",
-                             tmp_path / "findings.parquet")
+    written = aggregate_point(paths, tmp_path / "importance-paper.csv", tmp_path / "importance-paper.png", "paper",
+                              seed_explanations=seeds, report=report, out_parquet=tmp_path / "importance-paper.parquet",
+                              data={"sample_sheet": str(sheet)}, out_findings=tmp_path / "findings.csv",
+                              out_findings_parquet=tmp_path / "findings.parquet")
+    out_csv = written[-1]
+    importance = pd.read_parquet(tmp_path / "importance-paper.parquet")
+    assert {"I_AVG_low", "I_AVG_high", "I_HOM_low", "interval_level"} <= set(importance.columns)
+    assert (importance["I_LIME_low"] <= importance["I_LIME_high"]).all()
     rows = read_findings(out_csv)
     frame = pd.read_parquet(tmp_path / "findings.parquet")
     assert list(frame.columns) == list(FINDING_COLUMNS) and len(frame) == len(rows)

@@ -87,7 +87,7 @@ def test_sweep_logged_to_a_real_server_matches_the_explanation_files(tmp_path, m
         assert {a.path.rsplit("/", 1)[1] for a in client.list_artifacts(parent.info.run_id, folder)} == {
             "summary.tsv", "report.html", "config.yaml", "explanations.parquet", "importance-paper.csv",
             "importance-paper.parquet", "importance-paper.png", "importance-paper-classes.png",
-            "importance-paper-comparison.png", "findings.csv", "findings.parquet"}
+            "importance-paper-comparison.png", "findings-paper.csv", "findings-paper.parquet"}
     # the findings' class figures and their intervals are metrics of the parent run
     parent_metrics = client.get_run(parent.info.run_id).data.metrics
     for point in (folder.rsplit("/", 1)[1] for folder in reports):

@@ -96,9 +96,11 @@ def importance_files(point):
 def findings_files(point):
     """The point's findings across songs (class figures with intervals, tested differences): CSV and Parquet;
     none when report.aggregate is off."""
-    if not report_config(point)["aggregate"]:
+    settings = report_config(point)
+    if not settings["aggregate"]:
         return []
-    return [f"{RESULTS}/points/{point}/findings.csv", f"{RESULTS}/points/{point}/findings.parquet"]
+    stem = f"{RESULTS}/points/{point}/findings-{settings['aggregation']}"
+    return [f"{stem}.csv", f"{stem}.parquet"]
 
 
 def seed_explanation_files(point):

@@ -62,7 +62,9 @@ rule pages:
 rule aggregate:
     input:
         explanations=lambda wildcards: per_song(wildcards.point, PLAN.explanations(wildcards.point)
-                                                + seed_explanation_files(wildcards.point)),
+                                                + seed_explanation_files(wildcards.point)
+                                                + (PLAN.evaluations(wildcards.point) or [])),
+        sheet=lambda wildcards: cohort_sheet(wildcards.point),
     output:
         table=report(f"{RESULTS}/points/{{point}}/importance-{{aggregation}}.csv", category="Global importance",
                      subcategory="{point}", labels={"point": "{point}", "kind": "table ({aggregation})"}),
@@ -75,42 +77,23 @@ rule aggregate:
                           category="Global importance", subcategory="{point}",
                           labels={"point": "{point}", "kind": "class versus class ({aggregation})"}),
         parquet=f"{RESULTS}/points/{{point}}/importance-{{aggregation}}.parquet",
+        findings=report(f"{RESULTS}/points/{{point}}/findings-{{aggregation}}.csv", category="Global importance",
+                        subcategory="{point}", labels={"point": "{point}", "kind": "findings across songs"}),
+        findings_parquet=f"{RESULTS}/points/{{point}}/findings-{{aggregation}}.parquet",
     params:
         features=lambda wildcards: report_config(wildcards.point)["aggregation_features"],
         report=lambda wildcards: report_config(wildcards.point),
-    log:
-        "logs/aggregate/{point}-{aggregation}.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    run:
-        run_stage(log[0], stages.aggregate_point, PLAN.explanations(wildcards.point), output.table, output.plot,
-                  wildcards.aggregation, output.classes, output.comparison, params.features,
-                  PLAN.seed_explanations(wildcards.point), params.report, output.parquet)
-
-
-rule findings:
-    input:
-        songs=lambda wildcards: per_song(wildcards.point, PLAN.explanations(wildcards.point)
-                                         + seed_explanation_files(wildcards.point)
-                                         + (PLAN.evaluations(wildcards.point) or [])),
-        sheet=lambda wildcards: cohort_sheet(wildcards.point),
-    output:
-        table=report(f"{RESULTS}/points/{{point}}/findings.csv", category="Global importance", subcategory="{point}",
-                     labels={"point": "{point}", "kind": "findings across songs"}),
-        parquet=f"{RESULTS}/points/{{point}}/findings.parquet",
-    params:
-        report=lambda wildcards: report_config(wildcards.point),
         data=DATA,
     log:
-        "logs/findings/{point}.log",
+        "logs/aggregate/{point}-{aggregation}.log",
     resources:
         mem_mb=2000,
         runtime=10,
     run:
-        run_stage(log[0], stages.point_findings, PLAN.explanations(wildcards.point),
-                  PLAN.seed_explanations(wildcards.point), PLAN.evaluations(wildcards.point) or [], params.report,
-                  params.data, output.table, output.parquet)
+        run_stage(log[0], stages.aggregate_point, PLAN.explanations(wildcards.point), output.table, output.plot,
+                  wildcards.aggregation, output.classes, output.comparison, params.features,
+                  PLAN.seed_explanations(wildcards.point), params.report, output.parquet,
+                  PLAN.evaluations(wildcards.point) or [], params.data, output.findings, output.findings_parquet)
 
 
 rule sweep_summary:

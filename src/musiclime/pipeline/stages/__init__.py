@@ -13,7 +13,6 @@ dependencies and nothing else (a fit never imports torch; a separation never imp
 * :mod:`.evaluation`  ``evaluate``
 * :mod:`.batches`     ``song_batch`` (every stage of a batch of songs, ``compute.songs_per_job``)
 * :mod:`.reports`     ``report_point``, ``point_table``, ``aggregate_point``, ``summarize_sweep``
-* :mod:`.findings`    ``point_findings`` (class figures with intervals, tested differences)
 * :mod:`.pages`       ``point_pages``, ``sweep_index``
 * :mod:`.demo_inputs` ``synthesize_demo_songs``, ``train_demo_model``
 * :mod:`.detector`    ``embed``, ``train_head``, ``build_tiny_encoder`` (``model=fusion``)
@@ -39,7 +38,6 @@ _STAGE_MODULES = {
     "track_parent": ".tracking", "track_point": ".tracking",
     "song_media": ".media", "song_mix": ".media", "evaluate": ".evaluation", "song_batch": ".batches",
     "report_point": ".reports", "point_table": ".reports", "aggregate_point": ".reports", "summarize_sweep": ".reports",
-    "point_findings": ".findings",
     "point_pages": ".pages", "sweep_index": ".pages",
     "synthesize_demo_songs": ".demo_inputs", "train_demo_model": ".demo_inputs",
     "embed": ".detector", "train_head": ".detector", "build_tiny_encoder": ".detector",

@@ -163,7 +163,7 @@ def findings_lead(findings: Sequence[PathLike], n_songs: int, out_html: PathLike
     with links to its tables, or None without findings."""
     from ...evidence.dataset_findings import page_lead
 
-    csv_files = [f for f in findings if Path(f).suffix.lower() == ".csv"]
+    csv_files = [f for f in findings if Path(f).suffix.lower() == ".csv"]  # findings-<method>.csv
     if not csv_files:
         return None
     lead = page_lead(csv_files[0], n_songs)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...common.artifacts import write_config
+from ...common.cohorts import cohort_values
 from ...evidence.aggregation import write_importance_csv
 from ...evidence.figures import draw_global_importance
 from ...evidence.lyric_roles import ROLE_KINDS
@@ -52,21 +53,26 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
                     method: str = "paper", out_classes: PathLike | None = None,
                     out_comparison: PathLike | None = None, features: str = "all",
                     seed_explanations: Sequence[Sequence[PathLike]] = (), report: Mapping | None = None,
-                    out_parquet: PathLike | None = None) -> list[Path]:
+                    out_parquet: PathLike | None = None, evaluations: Sequence[PathLike] = (),
+                    data: Mapping | None = None, out_findings: PathLike | None = None,
+                    out_findings_parquet: PathLike | None = None) -> list[Path]:
     """Global importance of one sweep point's songs by ``method`` (``report.aggregation``: ``paper`` or
     ``gale``; ``features``: ``report.aggregation_features``): the CSV (``I_LIME``, ``I_AVG``, ``I_HOM``, a
     ``method`` column, and each figure's bootstrap interval over songs and, with ``seed_explanations`` (per
     song, its other mask seeds' explanations), over seeds within songs; ``report``: the interval settings),
     the same table as Parquet (``out_parquet``), its overview plot and, when their paths are given, the
-    per-class heatmap-and-bars figure and the class comparison (error bars: the intervals)."""
+    per-class heatmap-and-bars figure and the class comparison (error bars: the intervals); and, with
+    ``out_findings``, the point's findings (:func:`.findings.write_findings`: ``evaluations`` per song, the
+    ``data`` config's sheet for ``report.cohorts``)."""
     from ...evidence.dataset_findings import Settings
     from ...evidence.importance_intervals import importance_intervals, with_intervals
-    from .findings import point_song_table
+    from .findings import point_song_table, write_findings
 
     explanations = [load_explanation(p) for p in explanation_paths]
     settings = Settings.from_report(report or {})
-    table = point_song_table(explanation_paths, seed_explanations, (), {"aggregation": method,
-                                                                        "aggregation_features": features})
+    report = {**dict(report or {}), "aggregation": method, "aggregation_features": features}
+    table = point_song_table(explanation_paths, seed_explanations, evaluations, report,
+                             cohort_values(data or {}, list(report.get("cohorts") or [])))
     intervals = importance_intervals(table, method, settings.level, settings.replicates, settings.seed)
     rows = with_intervals(importance_rows(explanations, method, features), intervals)
     class_names = {c: n for e in explanations for c, n in e.class_names.items()}
@@ -78,6 +84,8 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
     if out_comparison is not None:
         written.append(draw_class_comparison(rows, out_comparison, class_names,
                                              components=components))
+    if out_findings is not None:
+        written.append(write_findings(table, settings, out_findings, out_findings_parquet))
     return written
 
 

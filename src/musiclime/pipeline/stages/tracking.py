@@ -88,7 +88,7 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
             settings, explanation_path, run_key=f"{point}/{song_id}", parent_run_id=parent["run_id"],
             params=explanation_params(song_id, config), tags={**base_tags, **verdict_tags, "musiclime.song": song_id},
             artifacts=artifacts, config_path=config_path, extra_metrics=metrics, skip_unchanged=True, session=session)
-    findings = [f for f in report_files if Path(f).name == "findings.csv"]
+    findings = [f for f in report_files if Path(f).name.startswith("findings-") and Path(f).suffix == ".csv"]
     metrics = mlflow_tracking.finding_metrics(findings[0], point) if findings else {}
     mlflow_tracking.log_point_report(settings, parent["run_id"], point, report_files, metrics)
     write_json(out_tracked, {"runs": runs, "parent_run_id": parent["run_id"], "point": point, "uri": settings.uri,
