@@ -113,9 +113,8 @@ def test_lyric_lines_count_by_role():
     lines = ["first line", "second line", "sing it loud", "sing it loud", "a bridge line", "sing it loud"]
     features = [{"type": "audio", "feature": "drums_T0", "index": 0}] + [
         {"type": "lyrics", "feature": text, "index": i} for i, text in enumerate(lines)]
-    path = None
-    groups = role_groups(features, "line", path, shared_lines={"a bridge line"})
-    assert groups[3] == [("lyric section", "chorus" if path else "repeated line"), ("lyric repetition", "sung 3+ times"),
+    groups = role_groups(features, "line", None, shared_lines={"a bridge line"})  # no file: untagged
+    assert groups[3] == [("lyric section", "repeated line"), ("lyric repetition", "sung 3+ times"),
                          ("lyric position", "middle third"), ("lyric recurrence", "this song only")]
     assert groups[1][:2] == [("lyric section", "single line"), ("lyric repetition", "sung once")]
     assert groups[5][3] == ("lyric recurrence", "in other songs too") and 0 not in groups
@@ -172,7 +171,8 @@ def test_aggregate_stage_writes_intervals_and_findings_and_tests_class_differenc
         lines.append(f"s{i}\tx.wav\tx.txt\t{'suno' if i % 2 else 'udio'}")
     sheet = tmp_path / "sheet.tsv"
     sheet.write_text("\n".join(lines) + "\n")
-    report = {"aggregation": "paper", "aggregation_features": "all", "interval_replicates": 200, "cohorts": ["generator"]}
+    report = {"aggregation": "paper", "aggregation_features": "all", "interval_replicates": 200,
+              "cohorts": ["generator"]}
     written = aggregate_point(paths, tmp_path / "importance-paper.csv", tmp_path / "importance-paper.png", "paper",
                               seed_explanations=seeds, report=report, out_parquet=tmp_path / "importance-paper.parquet",
                               data={"sample_sheet": str(sheet)}, out_findings=tmp_path / "findings.csv",

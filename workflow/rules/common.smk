@@ -103,6 +103,17 @@ def findings_files(point):
     return [f"{stem}.csv", f"{stem}.parquet"]
 
 
+def aggregate_arguments(wildcards, output, params):
+    """stages.aggregate_point's arguments: the point's explanations (their other mask seeds, evaluations and the
+    sheet's cohorts for the intervals and findings) and the rule's outputs."""
+    point = wildcards.point
+    return {"explanation_paths": PLAN.explanations(point), "out_csv": output.table, "out_png": output.plot,
+            "method": wildcards.aggregation, "out_classes": output.classes, "out_comparison": output.comparison,
+            "features": params.features, "seed_explanations": PLAN.seed_explanations(point), "report": params.report,
+            "out_parquet": output.parquet, "evaluations": PLAN.evaluations(point) or [], "data": params.data,
+            "out_findings": output.findings, "out_findings_parquet": output.findings_parquet}
+
+
 def seed_explanation_files(point):
     """Every song's explanations with the point's other mask seeds, flat (inputs of the findings and intervals)."""
     return [path for paths in PLAN.seed_explanations(point) for path in paths]

@@ -90,10 +90,7 @@ rule aggregate:
         mem_mb=2000,
         runtime=10,
     run:
-        run_stage(log[0], stages.aggregate_point, PLAN.explanations(wildcards.point), output.table, output.plot,
-                  wildcards.aggregation, output.classes, output.comparison, params.features,
-                  PLAN.seed_explanations(wildcards.point), params.report, output.parquet,
-                  PLAN.evaluations(wildcards.point) or [], params.data, output.findings, output.findings_parquet)
+        run_stage(log[0], stages.aggregate_point, **aggregate_arguments(wildcards, output, params))
 
 
 rule sweep_summary:
