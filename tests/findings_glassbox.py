@@ -83,14 +83,15 @@ def difference_truth(plant: Plant, measure: str, key: str) -> float:
 
 
 def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: int = 200, level: float = 0.9,
-                  alpha: float = 0.05, seed: int = 0) -> dict:
+                  alpha: float = 0.05, seed: int = 0, correction: str = "holm") -> dict:
     """Draw the dataset ``repeats`` times; per draw, the intervals of ``I_AVG`` (each class and component) and
     of each class's mean exact stem value, and the tested differences (classes and the null cohort).
 
     Returns: ``coverage`` (share of all intervals that hold their planted value), ``coverage_min`` (the
     lowest per-figure coverage over the repeats), ``share_of_figures_covered`` (figures covered in at least
     85% of the repeats), ``family_wise_error`` (share of draws with any "holds" on a null difference),
-    ``wrong_sign`` (holds with the wrong sign), ``power`` (share of non-null class differences that hold).
+    ``wrong_sign`` (holds with the wrong sign), ``power`` (share of non-null class differences that hold),
+    ``false_discovery_share`` (mean over draws of the wrong share among what holds; 0 where nothing holds).
     """
     from musiclime.evidence.dataset_findings import Settings, difference_rows
     from musiclime.evidence.differences import group_means
@@ -98,9 +99,9 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
 
     plant = make_plant()
     rng = np.random.default_rng(seed)
-    settings = Settings(level=level, replicates=replicates, seed=seed, alpha=alpha)
+    settings = Settings(level=level, replicates=replicates, seed=seed, alpha=alpha, correction=correction)
     covered: dict[tuple, list[bool]] = {}
-    any_false, wrong_sign, hits, nonnull = 0, 0, 0, 0
+    any_false, wrong_sign, hits, nonnull, shares = 0, 0, 0, 0, []
     for r in range(repeats):
         table = planted_table(plant, rng, songs_per_class)
         intervals = importance_intervals(table, "paper", level, replicates, seed + r)
@@ -117,22 +118,25 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
                 covered.setdefault(("stem", c, stem), []).append(means.low[g, s] <= plant.stem_mean[c, s]
                                                                  <= means.high[g, s])
         rows = difference_rows(table, Settings(level, replicates, seed + r, alpha, settings.correction))
-        false_here = False
+        false_here, wrong_here, holding_here = False, 0, 0
         for row in rows:
             truth = 0.0 if row["comparison"] != "class" else difference_truth(plant, row["measure"], row["key"])
             if row["comparison"] == "class" and row["measure"] == "exact stem" and row["key"] == "lyrics":
                 continue
+            holding_here += row["holds"]
             if truth == 0.0:
                 false_here |= row["holds"]
+                wrong_here += row["holds"]
             else:
                 nonnull += 1
                 hits += row["holds"]
                 wrong_sign += row["holds"] and np.sign(row["difference"]) != np.sign(truth)
         any_false += false_here
+        shares.append(wrong_here / holding_here if holding_here else 0.0)
     rates = {key: float(np.mean(values)) for key, values in covered.items()}
     return {"repeats": repeats, "songs": 2 * songs_per_class, "replicates": replicates, "level": level,
             "alpha": alpha, "figures": len(rates), "coverage": float(np.mean(list(rates.values()))),
             "coverage_min": float(min(rates.values())),
             "share_of_figures_covered": float(np.mean([v >= 0.85 for v in rates.values()])),
             "family_wise_error": any_false / repeats, "wrong_sign": int(wrong_sign),
-            "power": hits / max(nonnull, 1)}
+            "power": hits / max(nonnull, 1), "false_discovery_share": float(np.mean(shares))}

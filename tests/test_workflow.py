@@ -68,9 +68,13 @@ def test_first_run_produces_every_artifact(first_run):
     assert {p.name for p in point.iterdir()} == {"summary.tsv", "report.html", "config.yaml", "songs",
                                                  "explanations.parquet",
                                                  "attribution-by-class.tsv", "importance-paper.csv", "importance-paper.png",
-                                                 "importance-paper-classes.png", "importance-paper-comparison.png"}
+                                                 "importance-paper-classes.png", "importance-paper-comparison.png",
+                                                 "importance-paper.parquet", "findings-paper.csv",
+                                                 "findings-paper.parquet"}
     assert sorted(p.name for p in (point / "songs").glob("*.html")) == ["song0.html", "song1.html"]
-    assert "I_LIME" in (point / "importance-paper.csv").read_text().splitlines()[0]
+    assert {"I_LIME", "I_LIME_low", "I_HOM_high"} <= set((point / "importance-paper.csv").read_text().splitlines()[0]
+                                                         .split(","))
+    assert "What holds across the dataset" in (point / "report.html").read_text()
     table = load_point_table(results)  # every explanation's features: 2 songs x 19 features, with trust figures
     assert len(table) == 2 * 19 and set(table.song_id) == {"song0", "song1"} and "trust_jaccard_top5" in table
     index = (point / "report.html").read_text()
