@@ -145,6 +145,7 @@
       label.appendChild(box);
       filterHolder.appendChild(label);
     });
+    filterHolder.appendChild(element("span", "hint", "click a column's header to sort by it"));
     select();
   }
 

@@ -77,13 +77,14 @@ def sweep_index(points: list[dict], out_index: str | Path, title: str, skipped: 
     """The index page across every sweep point and song of the invocation.
 
     Args:
-        points: per point ``{"id", "overrides", "explanations", "evaluations", "pages_dir", "aggregation"}``.
+        points: per point ``{"id", "overrides", "explanations", "evaluations", "pages_dir", "aggregation"}``
+            and optionally ``"cohorts"`` (per song id ``{column: value}``).
         skipped: sample-sheet rows left out (``song_id``, ``line``, ``stage``, ``reason``), listed first.
     """
     rendered = []
     for point in points:
         entries = song_entries(point["explanations"], [], point["evaluations"], [], point["pages_dir"])
-        rendered.append(index_point(point, entries, point["aggregation"]))
+        rendered.append(index_point(point, entries, point["aggregation"], point.get("cohorts")))
     return write_index(rendered, out_index, title, skipped)
 
 
