@@ -137,14 +137,17 @@ class Chromium:
         return json.loads(raw)
 
     # --- a page visit ----------------------------------------------------------------------------
-    def open(self, page: Path) -> "Tab":
-        """Load ``page`` (a file) in a fresh tab and wait for its load event; close the tab when done."""
+    def open(self, page: Path, on_new_document: str | None = None) -> "Tab":
+        """Load ``page`` (a file) in a fresh tab and wait for its load event; close the tab when done.
+        ``on_new_document``: JavaScript run in the page before its own scripts."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
             self.send(f"{domain}.enable", session=session)
         self.send("Emulation.setDeviceMetricsOverride", {"width": self.width, "height": self.height,
                                                          "deviceScaleFactor": 1, "mobile": False}, session=session)
+        if on_new_document:
+            self.send("Page.addScriptToEvaluateOnNewDocument", {"source": on_new_document}, session=session)
         self.events.clear()
         self.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         self.wait_for("Page.loadEventFired")

@@ -97,6 +97,7 @@ def test_the_page_embeds_every_row_with_its_filters(index):
     text = index.read_text(encoding="utf-8")
     assert "<tr><td>" not in text and "<tbody></tbody>" in text  # no static rows
     assert "<noscript>" in text and "summary.tsv" in text and "explanations.parquet" in text
+    assert '<div class="wide" hidden><table class="index">' in text  # without the script no empty table shows
     [table] = embedded_tables(index).values()
     assert table["page_rows"] == PAGE_ROWS and len(table["rows"]) == N_SONGS
     options = {f["name"]: dict(f["options"]) for f in table["filters"]}
@@ -130,10 +131,12 @@ def test_the_table_pages_sorts_and_filters_in_chromium(index, tmp_path):
 
         def choose(name, value):
             tab.evaluate(f"""(() => {{ const box = document.querySelector('select[data-filter={json.dumps(name)}]');
-                box.value = Array.from(box.options).find(o => o.textContent.startsWith({json.dumps(value)} + ' (')).value;
+                box.value = Array.from(box.options)
+                    .find(o => o.textContent.startsWith({json.dumps(value)} + ' (')).value;
                 box.dispatchEvent(new Event('change')); }})()""")
 
         first = look()
+        assert tab.evaluate("document.querySelector('table.index').offsetHeight") > 1000  # shown (hidden in the HTML)
         assert len(first["rows"]) == PAGE_ROWS and first["status"] == f"rows 1-{PAGE_ROWS} of {N_SONGS}"
         assert [r[0] for r in first["rows"][:4]] == ["song0", "song1", "song2", HOSTILE_ID]  # as text, in order
         assert first["pwned"] is None and first["scripts"] == 2

@@ -147,6 +147,7 @@
     });
     filterHolder.appendChild(element("span", "hint", "click a column's header to sort by it"));
     select();
+    root.querySelector(".wide").hidden = false;  // hidden in the HTML: without this script, only the noscript line
   }
 
   document.querySelectorAll("div.index-table").forEach(setUp);
