@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from musiclime.evidence.index_table import (FAILS_SOME, NOT_EVALUATED, PAGE_ROWS, PASSES_ALL, script_json, sort_key,
-                                            verdict_class)
+from musiclime.evidence.index_table import (FAILS_SOME, NOT_EVALUATED, PAGE_ROWS, PASSES_ALL, ranked_keys,
+                                            script_json, sort_key, verdict_class)
 from musiclime.evidence.trust import verdicts
 from musiclime.pipeline.stages.pages import index_point, write_index
 
@@ -76,6 +76,12 @@ def test_sort_keys_are_numbers_for_number_columns_and_text_for_words():
     assert sort_key("deletion AOPC (random orders)", "0.300 (0.100)") == 0.3
     assert sort_key("R^2", "-") is None and sort_key("top-5 Jaccard", "1e-3") == 0.001
     assert sort_key("song", "s10") == "s10" and sort_key("top audio", "4% of the effect") == "4% of the effect"
+
+
+def test_text_keys_become_ranks_in_natural_order():
+    rows = [{"song": song, "keys": [song, value]} for song, value in (("s10", 0.5), ("S2", None), ("s1", -1.0))]
+    assert [row["keys"] for row in ranked_keys(rows)] == [[2, 0.5], [1, None], [0, -1.0]]
+    assert ranked_keys([]) == []
 
 
 def test_verdict_class_reads_the_explanations_own_checks():
@@ -165,6 +171,9 @@ def test_the_table_pages_sorts_and_filters_in_chromium(index, tmp_path):
         last = look()
         assert last["status"] == f"rows 201-{N_SONGS} of {N_SONGS}" and len(last["rows"]) == N_SONGS - 200
         assert [r[column] for r in last["rows"]][-1] == "-"  # songs without an evaluation sort last
+
+        click_header("song")  # text in natural order: song10 after song9 ('<' before letters)
+        assert [r[0] for r in look()["rows"][:11]] == [HOSTILE_ID, *(f"song{i}" for i in (0, 1, 2, 4, 5, 6, 7, 8, 9, 10))]
 
         choose("true label", "AI")
         n_ai = sum(label(i) == "AI" for i in range(N_SONGS))

@@ -107,10 +107,26 @@ def filters(names: Sequence[str], rows: Sequence[Mapping]) -> list[dict]:
 
 def table_data(point_id: str, columns: Sequence[str], rows: Sequence[Mapping], names: Sequence[str]) -> dict:
     """What the page's script reads for one point's table: ``{"point", "columns", "text_columns",
-    "page_rows", "filters", "rows"}``."""
+    "page_rows", "filters", "rows"}``; text sort keys become ranks (:func:`ranked_keys`)."""
     return {"point": point_id, "columns": list(columns),
             "text_columns": [c for c in columns if c in INDEX_TEXT_COLUMNS], "page_rows": PAGE_ROWS,
-            "filters": filters(names, rows), "rows": list(rows)}
+            "filters": filters(names, rows), "rows": ranked_keys(rows)}
+
+
+def ranked_keys(rows: Sequence[Mapping]) -> list[dict]:
+    """The rows with every text sort key replaced by its rank (0, 1, ...) among the column's texts in natural,
+    case-blind order (``s2`` before ``s10``; equal texts share a rank), so the page sorts 10,000 rows by
+    comparing numbers; number keys and ``None`` stay."""
+    if not rows:
+        return []
+    keys = [list(row["keys"]) for row in rows]
+    for c in range(len(keys[0])):
+        texts = {k[c] for k in keys if isinstance(k[c], str)}
+        rank = {text: i for i, text in enumerate(sorted(texts, key=lambda t: (_natural(t), t)))}
+        for k in keys:
+            if isinstance(k[c], str):
+                k[c] = rank[k[c]]
+    return [{**row, "keys": k} for row, k in zip(rows, keys)]
 
 
 def script_json(data) -> Markup:

@@ -1,7 +1,8 @@
 // The index's tables: each point's rows come from its JSON data element (id "rows-<point>",
 // written by musiclime.evidence.index_table); one page of them is in the DOM at a time. A click on a column header
-// sorts (numbers as numbers, text in natural order; a second click reverses; empty cells last), the select
-// boxes filter, previous/next page. Every text goes in through textContent, never as markup.
+// sorts (numbers as numbers, text by its natural-order rank written with the data; a second click reverses;
+// empty cells last), the select boxes filter, previous/next page. Every text goes in through textContent,
+// never as markup.
 (function () {
   "use strict";
   var collator = new Intl.Collator("en", {numeric: true, sensitivity: "base"});
