@@ -137,26 +137,31 @@ class Chromium:
         return json.loads(raw)
 
     # --- a page visit ----------------------------------------------------------------------------
-    def visit(self, page: Path) -> PageVisit:
-        """Load ``page`` (a file) in a fresh tab, collect problems and a full-page screenshot."""
+    def open(self, page: Path, on_new_document: str | None = None) -> "Tab":
+        """Load ``page`` (a file) in a fresh tab and wait for its load event; close the tab when done.
+        ``on_new_document``: JavaScript run in the page before its own scripts."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
             self.send(f"{domain}.enable", session=session)
         self.send("Emulation.setDeviceMetricsOverride", {"width": self.width, "height": self.height,
                                                          "deviceScaleFactor": 1, "mobile": False}, session=session)
+        if on_new_document:
+            self.send("Page.addScriptToEvaluateOnNewDocument", {"source": on_new_document}, session=session)
         self.events.clear()
         self.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         self.wait_for("Page.loadEventFired")
-        result = self.send("Runtime.evaluate", {"expression": CHECK_MEDIA, "awaitPromise": True,
-                                                "returnByValue": True}, session=session)
-        media = json.loads(result["result"]["value"])
-        shot = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
+        return Tab(self, target, session)
+
+    def visit(self, page: Path) -> PageVisit:
+        """Load ``page`` (a file) in a fresh tab, collect problems and a full-page screenshot."""
+        tab = self.open(page)
+        media = json.loads(tab.evaluate(CHECK_MEDIA))
         visit = PageVisit(broken_images=media["broken_images"], broken_audio=media["broken_audio"],
                           n_images=media["n_images"], n_audio=media["n_audio"], text=media["text"],
-                          screenshot=base64.b64decode(shot["data"]))
-        visit.errors = [_describe(e) for e in self.events if _is_error(e)]
-        self.send("Target.closeTarget", {"targetId": target})
+                          screenshot=tab.screenshot())
+        visit.errors = tab.errors()
+        tab.close()
         return visit
 
     def close(self) -> None:
@@ -171,6 +176,33 @@ class Chromium:
             self.process.wait()
         os.close(self._to_child)
         os.close(self._from_child)
+
+
+class Tab:
+    """One open page: evaluate JavaScript in it (promises awaited, values returned as JSON values)."""
+
+    def __init__(self, browser: Chromium, target: str, session: str):
+        self.browser, self.target, self.session = browser, target, session
+
+    def evaluate(self, expression: str):
+        """The value of ``expression`` (awaited); an exception in the page raises ``RuntimeError``."""
+        result = self.browser.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
+                                                        "returnByValue": True}, session=self.session)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"page exception: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def screenshot(self) -> bytes:
+        shot = self.browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
+                                 session=self.session)
+        return base64.b64decode(shot["data"])
+
+    def errors(self) -> list[str]:
+        """Console errors, uncaught exceptions and failed loads seen so far."""
+        return [_describe(e) for e in self.browser.events if _is_error(e)]
+
+    def close(self) -> None:
+        self.browser.send("Target.closeTarget", {"targetId": self.target})
 
 
 def _is_error(event: dict) -> bool:

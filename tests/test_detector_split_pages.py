@@ -13,6 +13,7 @@ from musiclime.evidence.detector_split import DetectorSplits
 from musiclime.pipeline.stages.pages import point_pages
 
 from .evidence_helpers import explain_song, separate_song, write_song
+from .index_page import rows_by_song
 
 SPLIT = {"train": ["s0", "x1", "x2"], "validation": ["s1", "x3"], "test": ["s2", "x4"]}
 TEST = {"accuracy": 0.5, "balanced_accuracy": 0.5, "roc_auc": 0.75, "n": 2}
@@ -34,7 +35,8 @@ def pages(tmp_path_factory):
                                                                    "experiment_name": "split pages"},
              "detector": {"key": head.name, "files": [str(head / "metrics.json")]}}
     index = point_pages(explanations, [], [], [], point, root / "results" / "points" / "p0" / "songs",
-                        root / "results" / "points" / "p0" / "report.html")
+                        root / "results" / "points" / "p0" / "report.html",
+                        cohorts={"s0": {"era": "1970s"}, "s2": {"era": 1990}})
     return {"index": index, "songs": root / "results" / "points" / "p0" / "songs"}
 
 
@@ -56,10 +58,15 @@ def test_each_song_page_names_its_split_and_what_it_means(pages):
 
 def test_the_index_tags_each_song_with_its_split_and_gives_the_test_scores_beside_the_held_out_songs(pages):
     index = text_of(pages["index"])
-    tags = {song: index.split(f">{song}</a>")[1].split("</td>")[0] for song in ("s0", "s1", "s2", "s3")}
-    assert tags == {"s0": '<br><span class="split-tag">train</span>',
-                    "s1": '<br><span class="split-tag">validation</span>',
-                    "s2": '<br><span class="split-tag">test: held out</span>', "s3": ""}
+    rows = rows_by_song(pages["index"])
+    assert {song: row["split"] for song, row in rows.items()} == {"s0": "train", "s1": "validation",
+                                                                  "s2": "test: held out", "s3": None}
+    # the split filter: a song the head did not use has none
+    assert {song: row["facets"]["detector split"] for song, row in rows.items()} == {
+        "s0": "train", "s1": "validation", "s2": "test: held out", "s3": "-"}
+    # a cohort column given per song: one more filter (a song without a value: "-")
+    assert {song: row["facets"]["era"] for song, row in rows.items()} == {"s0": "1970s", "s1": "-", "s2": "1990",
+                                                                          "s3": "-"}
     assert "<th title=\"under each song, where the fusion detector's head used it" in index
     assert ("1 of the 4 songs below is held out (test split): s2; the head's test scores over its 2 test songs: "
             "accuracy 0.50, balanced accuracy 0.50, ROC AUC 0.75. The head trained on (or stopped its training on) "

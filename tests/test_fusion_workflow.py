@@ -12,6 +12,7 @@ import pytest
 from musiclime.common.artifacts import load_arrays
 from musiclime.common.sample_sheet import read_sample_sheet, write_sample_sheet
 
+from .index_page import rows_by_song
 from .workflow_helpers import job_counts, make_songs, snakemake
 
 pytestmark = pytest.mark.slow
@@ -187,7 +188,10 @@ def test_pages_name_each_songs_split_and_the_head_records_its_encoders(fusion_ru
         page = (point / "songs" / f"{song}.html").read_text()
         assert f"Detector split: {split_of[song]}" in page, song
     index = (point / "report.html").read_text()
-    assert 'class="split-tag">' in index and "held out (test split)" in index
+    splits = {song: row["split"] for song, row in rows_by_song(point / "report.html").items()}
+    tags = {"train": "train", "validation": "validation", "test": "test: held out"}
+    assert splits == {song: tags[split_of[song]] for song in EXPLAINED}
+    assert "held out (test split)" in index
     assert "the head&#39;s test scores over its" in index or "the head's test scores over its" in index
     recorded = json.loads((head / "head.json").read_text())["encoders"]
     assert recorded["audio"]["key"].startswith("audio-tiny-ast-") and recorded["audio"]["identity"] is None  # built

@@ -17,6 +17,7 @@ from musiclime.pipeline.stages.pages import write_index, write_song_page
 
 from .chromium import Chromium, require_chromium
 from .evidence_helpers import LINE_PLANT, explain_song, separate_song, write_song
+from .index_page import rows_by_song
 
 MARKUP_LINE = next(line for line in LINE_PLANT if "<b>" in line)
 
@@ -45,28 +46,42 @@ def report(tmp_path_factory):
 
 
 def test_data_text_is_escaped_in_every_page(report):
-    for page in [report["index"], *report["pages"]]:
-        text = page.read_text(encoding="utf-8")
-        assert "<script>" not in text and "<i>0</i>" not in text and "kernel_width=<5>" not in text
     for page in report["pages"]:
         text = page.read_text(encoding="utf-8")
+        assert "<script" not in text and "<i>0</i>" not in text and "kernel_width=<5>" not in text
         assert "<b>markup</b>" not in text
         assert "&lt;b&gt;markup&lt;/b&gt; &amp;" in text and MARKUP_LINE in html.unescape(text)
-    assert "song &lt;i&gt;0&lt;/i&gt;" in report["index"].read_text(encoding="utf-8")
+    index = report["index"].read_text(encoding="utf-8")
+    # the index's own two script elements (the rows' JSON, the table's code) and no other markup from the data
+    assert index.count("<script") == 2 and index.count("</script") == 2
+    assert "demo &lt;script&gt;" in index and "<i>0</i>" not in index and "kernel_width=<5>" not in index
+    data = index[index.index('<script type="application/json"'):]
+    data = data[data.index(">") + 1:data.index("</script>")]
+    assert "<" not in data and ">" not in data and "&" not in data  # \u003c etc.: read back exactly by JSON.parse
+    rows = rows_by_song(report["index"])
+    assert set(rows) == {"song <i>0</i>", "song&1"}
 
 
 def test_links_are_relative_and_survive_copying(report, tmp_path):
     import shutil
 
-    for page in [report["index"], *report["pages"]]:
-        links = re.findall(r'(?:src|href)="([^"]+)"', page.read_text(encoding="utf-8"))
+    from urllib.parse import unquote
+
+    def links_of(page):  # the index's song links are in its rows' JSON
+        rows = rows_by_song(page) if page.name == "index.html" else {}
+        return re.findall(r'(?:src|href)="([^"]+)"', page.read_text(encoding="utf-8")) + [
+            row["href"] for row in rows.values()]
+
+    for page in report["pages"]:
+        links = links_of(page)
         assert links and not [link for link in links if link.startswith("/") or "://" in link]
+    hrefs = [row["href"] for row in rows_by_song(report["index"]).values()]
+    assert len(hrefs) == 2 and not [link for link in hrefs if link.startswith("/") or "://" in link]
     copied = tmp_path / "elsewhere"
     shutil.copytree(report["results"], copied)
     for page in [copied / "index.html", *copied.glob("points/p0/*/page.html")]:
         folder = page.parent
-        for link in re.findall(r'(?:src|href)="([^"]+)"', page.read_text(encoding="utf-8")):
-            from urllib.parse import unquote
+        for link in links_of(page):
             assert (folder / unquote(link)).is_file(), (page, link)
 
 
@@ -129,7 +144,9 @@ def test_verdicts_sit_beside_the_numbers(report, tmp_path):
                                                  "evaluation": evaluation}]}], tmp_path / "index.html", title="t")
     text = index.read_text(encoding="utf-8")
     assert "stability: 0 of 1 songs pass; faithfulness: 1 of 1 songs pass; randomization: 0 of 1 songs pass" in text
-    assert "not stable, faithful, fails randomization" in text
+    [row] = rows_by_song(index).values()
+    assert row["verdicts"] == "not stable, faithful, fails randomization"
+    assert row["facets"]["verdict"] == "fails some"
 
 
 def _variant(explanation_json, out_json, **metadata):

@@ -287,7 +287,7 @@ def page_inputs(wildcards):
     files = song_files(point)
     return {"songs": per_song(point, files["explanations"] + files["media"] + files["evaluations"] + files["mixes"]),
             "aggregation": importance_files(point), "detector": detector_files(point),
-            "findings": findings_files(point)}
+            "findings": findings_files(point), "sheet": cohort_sheet(point)}
 
 
 def sweep_index_points(wildcards):
