@@ -10,8 +10,7 @@ from __future__ import annotations
 from ..common.lazy import lazy_getattr
 
 _EXPORTS = {
-    **dict.fromkeys(("evaluation_record", "explanation_metrics", "finding_metrics", "ranking_rows", "ranking_table"),
-                    ".records"),
+    **dict.fromkeys(("evaluation_record", "explanation_metrics", "ranking_rows", "ranking_table"), ".records"),
     **dict.fromkeys(("ensure_parent_run", "experiment_id", "find_or_create_experiment", "log_evaluation",
                      "log_explanation", "log_point_report", "PointSession"), ".runs"),
     **dict.fromkeys(("EXPERIMENT_KIND", "RANKING_ARTIFACT", "RANKING_COLUMNS", "TAG_EXPERIMENT_KIND", "TAG_ROLE",

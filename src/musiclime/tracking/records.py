@@ -43,29 +43,6 @@ def metric_name(name: str) -> str:
     return _METRIC_NAME_UNSAFE.sub("_", name)
 
 
-def finding_metrics(findings_csv: str | os.PathLike, point: str) -> dict[str, float]:
-    """The findings of a point (``findings.csv``) as metrics of the parent run: per class figure
-    ``<point>/class/<class>/<measure>/<key>`` with ``_low`` and ``_high``; per tested difference
-    ``<point>/difference/<comparison>/<a>-<b>/<measure>/<key>`` with ``_low``, ``_high``, ``_p_adjusted`` and
-    ``_holds`` (1 or 0). Names are made MLflow-safe (:func:`metric_name`)."""
-    from ..evidence.dataset_findings import read_findings
-
-    metrics: dict[str, float] = {}
-    for row in read_findings(findings_csv):
-        measure = row["measure"].replace(" ", "_")
-        if row["section"] == "class":
-            name = f"{point}/class/{row['group_a']}/{measure}/{row['key']}"
-            values = {"": row["value_a"], "_low": row["low_a"], "_high": row["high_a"]}
-        elif row["p_value"] is not None:
-            name = f"{point}/difference/{row['comparison']}/{row['group_a']}-{row['group_b']}/{measure}/{row['key']}"
-            values = {"": row["difference"], "_low": row["low"], "_high": row["high"],
-                      "_p_adjusted": row["p_adjusted"], "_holds": float(bool(row["holds"]))}
-        else:
-            continue
-        metrics.update({metric_name(name + suffix): float(v) for suffix, v in values.items() if v is not None})
-    return metrics
-
-
 #: Metadata counts of what an explanation cost, logged as metrics of the same names.
 CALL_ACCOUNTING = ("model_calls", "model_items", "compositions", "audio_encodings", "lyric_encodings", "fused_rows",
                    "samples_used")

@@ -443,7 +443,7 @@ def _log_files(client: MlflowClient, run_id: str, files: list[Path]) -> None:
 def log_point_report(settings: TrackingSettings, parent_run_id: str, point: str,
                      files: Sequence[str | os.PathLike], metrics: Mapping[str, float] | None = None) -> str:
     """Attach one sweep point's report files (summary table, HTML, config) to the parent run, and log
-    ``metrics`` on it (the findings' figures with their intervals, :func:`.records.finding_metrics`).
+    ``metrics`` on it (e.g. the findings' figures with their intervals).
 
     They land under ``points/<point>/`` of the parent's artifacts; logging again replaces them.
 

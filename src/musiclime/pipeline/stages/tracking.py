@@ -89,7 +89,7 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
             params=explanation_params(song_id, config), tags={**base_tags, **verdict_tags, "musiclime.song": song_id},
             artifacts=artifacts, config_path=config_path, extra_metrics=metrics, skip_unchanged=True, session=session)
     findings = [f for f in report_files if Path(f).name.startswith("findings-") and Path(f).suffix == ".csv"]
-    metrics = mlflow_tracking.finding_metrics(findings[0], point) if findings else {}
+    metrics = finding_metrics(findings[0], point) if findings else {}
     mlflow_tracking.log_point_report(settings, parent["run_id"], point, report_files, metrics)
     write_json(out_tracked, {"runs": runs, "parent_run_id": parent["run_id"], "point": point, "uri": settings.uri,
                              "detector_run_id": base_tags.get(mlflow_tracking.TAG_DETECTOR_RUN_ID),
@@ -100,3 +100,27 @@ def track_point(explanations: list[str], configs: list[str], media_dirs: list[st
 # MLflow stages share one worker (see musiclime.pipeline.worker_pool): one MLflow import, no compute worker held.
 track_parent.worker_pool = "tracking"
 track_point.worker_pool = "tracking"
+
+
+def finding_metrics(findings_csv: str | os.PathLike, point: str) -> dict[str, float]:
+    """The findings of a point (``findings.csv``) as metrics of the parent run: per class figure
+    ``<point>/class/<class>/<measure>/<key>`` with ``_low`` and ``_high``; per tested difference
+    ``<point>/difference/<comparison>/<a>-<b>/<measure>/<key>`` with ``_low``, ``_high``, ``_p_adjusted`` and
+    ``_holds`` (1 or 0). Names are made MLflow-safe (:func:`musiclime.tracking.records.metric_name`)."""
+    from ...evidence.dataset_findings import read_findings
+    from ...tracking.records import metric_name
+
+    metrics: dict[str, float] = {}
+    for row in read_findings(findings_csv):
+        measure = row["measure"].replace(" ", "_")
+        if row["section"] == "class":
+            name = f"{point}/class/{row['group_a']}/{measure}/{row['key']}"
+            values = {"": row["value_a"], "_low": row["low_a"], "_high": row["high_a"]}
+        elif row["p_value"] is not None:
+            name = f"{point}/difference/{row['comparison']}/{row['group_a']}-{row['group_b']}/{measure}/{row['key']}"
+            values = {"": row["difference"], "_low": row["low"], "_high": row["high"],
+                      "_p_adjusted": row["p_adjusted"], "_holds": float(bool(row["holds"]))}
+        else:
+            continue
+        metrics.update({metric_name(name + suffix): float(v) for suffix, v in values.items() if v is not None})
+    return metrics
