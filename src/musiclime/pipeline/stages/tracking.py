@@ -102,7 +102,7 @@ track_parent.worker_pool = "tracking"
 track_point.worker_pool = "tracking"
 
 
-def finding_metrics(findings_csv: str | os.PathLike, point: str) -> dict[str, float]:
+def finding_metrics(findings_csv: str | Path, point: str) -> dict[str, float]:
     """The findings of a point (``findings.csv``) as metrics of the parent run: per class figure
     ``<point>/class/<class>/<measure>/<key>`` with ``_low`` and ``_high``; per tested difference
     ``<point>/difference/<comparison>/<a>-<b>/<measure>/<key>`` with ``_low``, ``_high``, ``_p_adjusted`` and
