@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from musiclime.common.atomic_io import write_json
 from musiclime.common.cohorts import cohort_values
 from musiclime.common.errors import ConfigError
 from musiclime.evidence.aggregation import global_importance
@@ -173,10 +174,13 @@ def test_aggregate_stage_writes_intervals_and_findings_and_tests_class_differenc
     sheet.write_text("\n".join(lines) + "\n")
     report = {"aggregation": "paper", "aggregation_features": "all", "interval_replicates": 200,
               "cohorts": ["generator"]}
+    metrics = tmp_path / "detectors" / "fusion-abc" / "metrics.json"  # the head's split: a cohort of its own
+    write_json(metrics, {"split": {"train": ["s0", "s1", "s4", "s5"], "test": ["s2", "s3", "s6", "s7"]}})
     written = aggregate_point(paths, tmp_path / "importance-paper.csv", tmp_path / "importance-paper.png", "paper",
                               seed_explanations=seeds, report=report, out_parquet=tmp_path / "importance-paper.parquet",
                               data={"sample_sheet": str(sheet)}, out_findings=tmp_path / "findings.csv",
-                              out_findings_parquet=tmp_path / "findings.parquet")
+                              out_findings_parquet=tmp_path / "findings.parquet",
+                              detector={"key": "fusion-abc", "files": [str(metrics)]})
     out_csv = written[-1]
     importance = pd.read_parquet(tmp_path / "importance-paper.parquet")
     assert {"I_AVG_low", "I_AVG_high", "I_HOM_low", "interval_level"} <= set(importance.columns)
@@ -190,6 +194,7 @@ def test_aggregate_stage_writes_intervals_and_findings_and_tests_class_differenc
     assert len(classes) == 2, classes
     comparisons = {(r["comparison"], r["group_a"], r["group_b"]) for r in rows if r["section"] == "difference"}
     assert ("generator", "suno", "udio") in comparisons and any(c[0] == "class" for c in comparisons)
+    assert ("detector split", "test", "train") in comparisons
     for r in rows:
         if r["section"] == "difference" and r["p_value"] is not None:
             assert r["low"] <= r["high"] and r["p_adjusted"] >= r["p_value"]

@@ -111,7 +111,8 @@ def aggregate_arguments(wildcards, output, params):
             "method": wildcards.aggregation, "out_classes": output.classes, "out_comparison": output.comparison,
             "features": params.features, "seed_explanations": PLAN.seed_explanations(point), "report": params.report,
             "out_parquet": output.parquet, "evaluations": PLAN.evaluations(point) or [], "data": params.data,
-            "out_findings": output.findings, "out_findings_parquet": output.findings_parquet}
+            "out_findings": output.findings, "out_findings_parquet": output.findings_parquet,
+            "detector": point_info(point).get("detector")}
 
 
 def seed_explanation_files(point):

@@ -65,6 +65,7 @@ rule aggregate:
                                                 + seed_explanation_files(wildcards.point)
                                                 + (PLAN.evaluations(wildcards.point) or [])),
         sheet=lambda wildcards: cohort_sheet(wildcards.point),
+        detector=lambda wildcards: detector_files(wildcards.point),
     output:
         table=report(f"{RESULTS}/points/{{point}}/importance-{{aggregation}}.csv", category="Global importance",
                      subcategory="{point}", labels={"point": "{point}", "kind": "table ({aggregation})"}),

@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 from ...common.artifacts import write_config
 from ...common.cohorts import cohort_values
 from ...evidence.aggregation import write_importance_csv
+from ...evidence.detector_split import DetectorSplits
 from ...evidence.figures import draw_global_importance
 from ...evidence.lyric_roles import ROLE_KINDS
 from ...evidence.global_figures import draw_class_comparison, draw_class_heatmaps
@@ -55,7 +56,7 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
                     seed_explanations: Sequence[Sequence[PathLike]] = (), report: Mapping | None = None,
                     out_parquet: PathLike | None = None, evaluations: Sequence[PathLike] = (),
                     data: Mapping | None = None, out_findings: PathLike | None = None,
-                    out_findings_parquet: PathLike | None = None) -> list[Path]:
+                    out_findings_parquet: PathLike | None = None, detector: Mapping | None = None) -> list[Path]:
     """Global importance of one sweep point's songs by ``method`` (``report.aggregation``: ``paper`` or
     ``gale``; ``features``: ``report.aggregation_features``): the CSV (``I_LIME``, ``I_AVG``, ``I_HOM``, a
     ``method`` column, and each figure's bootstrap interval over songs and, with ``seed_explanations`` (per
@@ -63,7 +64,8 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
     the same table as Parquet (``out_parquet``), its overview plot and, when their paths are given, the
     per-class heatmap-and-bars figure and the class comparison (error bars: the intervals); and, with
     ``out_findings``, the point's findings (:func:`.findings.write_findings`: ``evaluations`` per song, the
-    ``data`` config's sheet for ``report.cohorts``)."""
+    ``data`` config's sheet for ``report.cohorts``; ``detector``: the head the workflow trained, whose split,
+    ``detector split``, is a cohort too)."""
     from ...evidence.dataset_findings import Settings
     from ...evidence.importance_intervals import importance_intervals, with_intervals
     from .findings import point_song_table, write_findings
@@ -71,8 +73,12 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
     explanations = [load_explanation(p) for p in explanation_paths]
     settings = Settings.from_report(report or {})
     report = {**dict(report or {}), "aggregation": method, "aggregation_features": features}
-    table = point_song_table(explanation_paths, seed_explanations, evaluations, report,
-                             cohort_values(data or {}, list(report.get("cohorts") or [])))
+    cohorts = cohort_values(data or {}, list(report.get("cohorts") or []))
+    splits = DetectorSplits.from_detector(detector)
+    if splits is not None:
+        songs = [str(e.metadata.get("song_info", {}).get("song_id", "")) for e in explanations]
+        cohorts["detector split"] = {song: splits.of(song) or "" for song in songs}
+    table = point_song_table(explanation_paths, seed_explanations, evaluations, report, cohorts)
     intervals = importance_intervals(table, method, settings.level, settings.replicates, settings.seed)
     rows = with_intervals(importance_rows(explanations, method, features), intervals)
     class_names = {c: n for e in explanations for c, n in e.class_names.items()}
