@@ -102,12 +102,16 @@ def welch_p_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return p
 
 
+def _ascending(p_values: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(p, all-NaN adjusted, indices of the tested p-values in ascending order)``; NaN is not tested."""
+    p = np.asarray(p_values, dtype=float)
+    tested = np.flatnonzero(~np.isnan(p))
+    return p, np.full(p.shape, np.nan), tested[np.argsort(p[tested], kind="stable")]
+
+
 def holm(p_values: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjusted p-values (NaN stays NaN and does not count in the family)."""
-    p = np.asarray(p_values, dtype=float)
-    adjusted = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(~np.isnan(p))
-    order = tested[np.argsort(p[tested], kind="stable")]
+    p, adjusted, order = _ascending(p_values)
     m, running = len(order), 0.0
     for i, index in enumerate(order):
         running = max(running, min(1.0, (m - i) * p[index]))
@@ -117,10 +121,7 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
 
 def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (false discovery rate; NaN stays NaN)."""
-    p = np.asarray(p_values, dtype=float)
-    adjusted = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(~np.isnan(p))
-    order = tested[np.argsort(p[tested], kind="stable")]
+    p, adjusted, order = _ascending(p_values)
     m, running = len(order), 1.0
     for i in range(m - 1, -1, -1):
         running = min(running, p[order[i]] * m / (i + 1))
