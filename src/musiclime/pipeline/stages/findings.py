@@ -14,21 +14,24 @@ from typing import Mapping, Sequence
 from ...evidence.dataset_findings import FINDING_COLUMNS, Settings, dataset_findings
 from ...evidence.rows_table import write_rows
 from ...evidence.song_table import SongTable, song_table
-from ...method.explanation import load_explanation
+from ...method.explanation import MusicLIMEExplanation, load_explanation
 from . import PathLike
 
 
 def point_song_table(explanations: Sequence[PathLike], seed_explanations: Sequence[Sequence[PathLike]] = (),
                      evaluations: Sequence[PathLike] = (), report: Mapping | None = None,
-                     cohorts: Mapping[str, Mapping[str, str]] | None = None) -> SongTable:
+                     cohorts: Mapping[str, Mapping[str, str]] | None = None,
+                     loaded: Sequence[MusicLIMEExplanation] | None = None) -> SongTable:
     """The point's :class:`~musiclime.evidence.song_table.SongTable`: per song its explanation, then its other
     mask seeds' (``seed_explanations``, per song; empty: none), its evaluation and cohort values
-    (``report``: ``aggregation`` and ``aggregation_features`` choose the weights)."""
+    (``report``: ``aggregation`` and ``aggregation_features`` choose the weights; ``loaded``: the point's
+    explanations already read, in the order of ``explanations``)."""
     report = dict(report or {})
     songs = []
     for i, path in enumerate(explanations):
         others = seed_explanations[i] if i < len(seed_explanations) else []
-        songs.append([load_explanation(p) for p in [path, *others]])
+        first = loaded[i] if loaded is not None else load_explanation(path)
+        songs.append([first, *(load_explanation(p) for p in others)])
     documents = [json.loads(Path(p).read_text(encoding="utf-8")) for p in evaluations]
     return song_table(songs, report.get("aggregation", "paper"), report.get("aggregation_features", "all"),
                       documents, cohorts)

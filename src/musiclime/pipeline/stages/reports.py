@@ -78,7 +78,7 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
     if splits is not None:
         songs = [str(e.metadata.get("song_info", {}).get("song_id", "")) for e in explanations]
         cohorts["detector split"] = {song: splits.of(song) or "" for song in songs}
-    table = point_song_table(explanation_paths, seed_explanations, evaluations, report, cohorts)
+    table = point_song_table(explanation_paths, seed_explanations, evaluations, report, cohorts, explanations)
     intervals = importance_intervals(table, method, settings.level, settings.replicates, settings.seed)
     rows = with_intervals(importance_rows(explanations, method, features), intervals)
     class_names = {c: n for e in explanations for c, n in e.class_names.items()}
