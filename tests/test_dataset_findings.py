@@ -21,12 +21,14 @@ from musiclime.evidence.importance_intervals import importance_intervals, point_
 from musiclime.evidence.lyric_roles import line_sections, position_group, role_groups, section_role
 from musiclime.evidence.paper_aggregation import paper_importance
 from musiclime.evidence.song_table import song_table
+from musiclime.method.estimation.surrogate import SurrogateFit
+from musiclime.method.explanation import MusicLIMEExplanation
 from musiclime.pipeline.config_schema import ReportConfig
 from musiclime.pipeline.stages.reports import aggregate_point
 
 from .evidence_helpers import explain_song, separate_song, write_song
 from .findings_glassbox import check_repeats
-from .test_aggregation import PAPER_SONGS, explanation, with_full_fit
+from .test_aggregation import FEATURES, PAPER_SONGS, explanation, with_full_fit
 
 
 def test_point_estimates_of_the_interval_code_equal_the_aggregation():
@@ -204,3 +206,31 @@ def test_aggregate_stage_writes_intervals_and_findings_and_tests_class_differenc
     summary = lead_summary(rows, 8)
     assert summary["n_tested"] == len([r for r in rows if r["section"] == "difference" and r["p_value"] is not None])
     assert all("songs than for" in lead["finding"] for lead in lead_rows(rows))
+
+
+def test_one_song_features_left_out_of_the_bootstrap_change_no_other_interval():
+    """Lines of one song are replicated only through their entropy of 0 in the paper's min-max pool: every
+    other figure's interval is the one replicating them gives, and they get none."""
+    rng = np.random.default_rng(5)
+    features = FEATURES[:3] + [{"type": "lyrics", "feature": f"line {j}", "index": j} for j in range(3)]
+    songs = []
+    for i in range(12):
+        weights = {k: float(rng.normal(0.1, 0.1)) for k in range(6)}
+        weights[3 + i % 3] = abs(weights[3 + i % 3])
+        exp = MusicLIMEExplanation(None, None, None, None, features=features, probabilities_original=[0.5, 0.5],
+                                   metadata={"lyrics_unit": "line", "song_info": {"song_id": f"s{i}"}})
+        exp.features = [dict(f, feature=f"{f['feature']} of s{i}" if f["type"] == "lyrics" and j == 3 else
+                             f["feature"]) for j, f in enumerate(features)]  # line 0: one song's; lines 1, 2 shared
+        exp.add_fit(SurrogateFit(label=i % 2, intercept=0.0, local_exp=list(weights.items()), score=1.0,
+                                 local_pred=0.5))
+        songs.append(exp)
+    table = song_table([[s] for s in songs], "paper")
+    fast = importance_intervals(table, "paper", 0.9, 200, 3)
+    full = importance_intervals(table, "paper", 0.9, 200, 3, one_song_shortcut=False)
+    one_song = [key for key in full if key[1] == "line" and " of s" in key[2]]
+    assert one_song and not any(key in fast for key in one_song)
+    shared = [key for key in full if key not in one_song]
+    assert len(shared) == len(fast) and any(key[1] == "component" for key in shared)
+    for key in shared:
+        for name, value in full[key].items():
+            assert fast[key][name] == pytest.approx(value, nan_ok=True, abs=1e-6), (key, name)

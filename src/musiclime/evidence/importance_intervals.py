@@ -9,12 +9,19 @@ seeds), the same functions give the point estimates of :mod:`.paper_aggregation`
 
 In a replication where a group never counts for a class, its ``I_LIME`` and ``I_HOM`` are 0 (it has no
 weight there) and its ``I_AVG`` is undefined (left out of the interval).
+
+A single feature that only one song has (a lyric line sung in one song, a rare word) gets no interval: its
+figures are that song's values. It still counts where it changes the others' figures: in the paper's
+min-max of entropies, where it has entropy 0 (one class) in every replication that draws its song. So
+it is left out of the replicated table and stands in as "an entropy of 0 is in the pool" of those
+replications, which keeps the work and memory proportional to the features songs share.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -48,8 +55,11 @@ def class_sums(table: SongTable, counts: np.ndarray, classes: list[int]) -> tupl
     return sums, present
 
 
-def paper_statistics(sums: np.ndarray, present: np.ndarray, kinds: np.ndarray) -> dict[str, np.ndarray]:
-    """The paper's figures (:mod:`.paper_aggregation`) from ``(b, C, K)`` sums and presence counts."""
+def paper_statistics(sums: np.ndarray, present: np.ndarray, kinds: np.ndarray,
+                     zero_entropy: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The paper's figures (:mod:`.paper_aggregation`) from ``(b, C, K)`` sums and presence counts;
+    ``zero_entropy`` ``(b,)``: replications whose feature pool also holds an entropy of 0 (a feature of
+    one song, left out of the arrays)."""
     lime = np.sqrt(np.maximum(sums, 0.0))
     counted = present > 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -59,10 +69,13 @@ def paper_statistics(sums: np.ndarray, present: np.ndarray, kinds: np.ndarray) -
     anywhere = counted.any(axis=1)  # (b, K)
     normalised = np.full(entropy.shape, np.nan)
     pools = [np.isin(kinds, FEATURE_KINDS)] + [kinds == kind for kind in sorted(set(kinds) - set(FEATURE_KINDS))]
-    for pool in pools:
+    for index, pool in enumerate(pools):
         member = anywhere & pool[None, :]
         low = np.where(member, entropy, np.inf).min(axis=1, keepdims=True)
         high = np.where(member, entropy, -np.inf).max(axis=1, keepdims=True)
+        if index == 0 and zero_entropy is not None:  # the feature pool: one-song features have entropy 0
+            low = np.where(zero_entropy[:, None], np.minimum(low, 0.0), low)
+            high = np.where(zero_entropy[:, None], np.maximum(high, 0.0), high)
         span = np.where(high > low, high - low, 1.0)
         scaled = np.where(high > low, (entropy - low) / span, 0.0)
         normalised = np.where(member, scaled, normalised)
@@ -89,29 +102,34 @@ def gale_statistics(sums: np.ndarray, present: np.ndarray, n_classes: int) -> di
             "I_HOM": np.where(counted, average * homogeneity, 0.0)}
 
 
-def statistics(table: SongTable, counts: np.ndarray, method: str, classes: list[int]) -> dict[str, np.ndarray]:
-    """The figures of ``method`` (``paper`` or ``gale``) for each replication in ``counts`` ``(b, n_rows)``."""
+def statistics(table: SongTable, counts: np.ndarray, method: str, classes: list[int],
+               one_song_rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The figures of ``method`` (``paper`` or ``gale``) for each replication in ``counts`` ``(b, n_rows)``;
+    ``one_song_rows`` ``(n_rows,)``: rows with a positive one-song feature left out of ``table``."""
     sums, present = class_sums(table, counts, classes)
     if method == "paper":
-        return paper_statistics(sums, present, kinds_of(table))
+        zero = None if one_song_rows is None else (counts[:, one_song_rows] > 0).any(axis=1)
+        return paper_statistics(sums, present, kinds_of(table), zero)
     n_classes = max([2, len(table.class_names)] + [c + 1 for c in classes])
     return gale_statistics(sums, present, n_classes)
 
 
 def importance_intervals(table: SongTable, method: str, level: float = 0.9, replicates: int = 1000,
-                         seed: int = 0) -> dict[tuple[int, str, str], dict[str, float]]:
-    """Per ``(class, kind, group)``: the interval columns (:data:`INTERVAL_COLUMNS`) of each figure."""
+                         seed: int = 0, one_song_shortcut: bool = True) -> dict[tuple[int, str, str], dict[str, float]]:
+    """Per ``(class, kind, group)``: the interval columns (:data:`INTERVAL_COLUMNS`) of each figure; single
+    features of one song get none (module docstring; ``one_song_shortcut=False`` replicates them too)."""
     classes = sorted({int(c) for c in table.classes})
     if not classes or not table.keys or replicates < 1:
         return {}
+    table, one_song_rows = without_one_song_features(table) if one_song_shortcut else (table, None)
     per_replicate = len(table.song_of_row) + table.n_songs + 8 * len(classes) * len(table.keys)
     samples: dict[str, list[np.ndarray]] = {name: [] for name in STATISTICS}
     per_chunk = max(1, CHUNK_CELLS // per_replicate)  # replications whose figures fit in CHUNK_CELLS numbers
     chunks = resample_counts(table.classes, table.song_of_row, replicates, seed,
                              chunk_cells=per_chunk * (len(table.song_of_row) + table.n_songs))
     for counts in chunks:
-        for name, values in statistics(table, counts, method, classes).items():
-            samples[name].append(values)
+        for name, values in statistics(table, counts, method, classes, one_song_rows).items():
+            samples[name].append(values.astype(np.float32))
     bounds = {name: percentile_interval(np.concatenate(parts), level) for name, parts in samples.items()}
     intervals = {}
     for i, c in enumerate(classes):
@@ -121,6 +139,27 @@ def importance_intervals(table: SongTable, method: str, level: float = 0.9, repl
                 entry[f"{name}_low"], entry[f"{name}_high"] = float(low[i, k]), float(high[i, k])
             intervals[(c, kind, group)] = entry
     return intervals
+
+
+def without_one_song_features(table: SongTable) -> tuple[SongTable, np.ndarray]:
+    """The table without the single features (:data:`.aggregation.FEATURE_KINDS`) that one song alone has,
+    and ``(n_rows,)`` whether each row has such a feature with a positive value."""
+    columns = table.weights.tocsc()
+    songs_of_entries = table.song_of_row[columns.indices]
+    starts, ends = columns.indptr[:-1], columns.indptr[1:]
+    filled = ends > starts
+    low = np.full(len(table.keys), -1)
+    high = np.full(len(table.keys), -1)
+    if filled.any():
+        low[filled] = np.minimum.reduceat(songs_of_entries, starts[filled])
+        high[filled] = np.maximum.reduceat(songs_of_entries, starts[filled])
+    single = np.isin(kinds_of(table), FEATURE_KINDS) & (low == high)
+    if not single.any():
+        return table, np.zeros(len(table.song_of_row), dtype=bool)
+    rows = np.asarray((columns[:, np.flatnonzero(single)] > 0).sum(axis=1)).ravel() > 0
+    kept = np.flatnonzero(~single)
+    reduced = replace(table, keys=[table.keys[k] for k in kept], weights=columns[:, kept].tocsr())
+    return reduced, rows
 
 
 def point_statistics(table: SongTable, method: str) -> dict[tuple[int, str, str], dict[str, float]]:
