@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ...common.cohorts import cohort_values
 from ...evidence.dataset_findings import FINDING_COLUMNS, Settings, dataset_findings
+from ...evidence.detector_split import DetectorSplits
 from ...evidence.rows_table import write_rows
 from ...evidence.song_table import SongTable, song_table
 from ...method.explanation import MusicLIMEExplanation, load_explanation
@@ -35,6 +37,18 @@ def point_song_table(explanations: Sequence[PathLike], seed_explanations: Sequen
     documents = [json.loads(Path(p).read_text(encoding="utf-8")) for p in evaluations]
     return song_table(songs, report.get("aggregation", "paper"), report.get("aggregation_features", "all"),
                       documents, cohorts)
+
+
+def point_cohorts(explanations: Sequence[MusicLIMEExplanation], report: Mapping, data: Mapping | None,
+                  detector: Mapping | None) -> dict[str, dict[str, str]]:
+    """``{column: {song_id: value}}``: the sheet's columns ``report.cohorts`` names and, for a head the workflow
+    trained (``detector``), its split (``detector split``: train, validation, test; blank for unused songs)."""
+    cohorts = cohort_values(data or {}, list(report.get("cohorts") or []))
+    splits = DetectorSplits.from_detector(detector)
+    if splits is not None:
+        songs = [str(e.metadata.get("song_info", {}).get("song_id", "")) for e in explanations]
+        cohorts["detector split"] = {song: splits.of(song) or "" for song in songs}
+    return cohorts
 
 
 def write_findings(table: SongTable, settings: Settings, out_csv: PathLike, out_parquet: PathLike | None) -> Path:

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...common.artifacts import write_config
-from ...common.cohorts import cohort_values
 from ...evidence.aggregation import write_importance_csv
-from ...evidence.detector_split import DetectorSplits
 from ...evidence.figures import draw_global_importance
 from ...evidence.lyric_roles import ROLE_KINDS
 from ...evidence.global_figures import draw_class_comparison, draw_class_heatmaps
@@ -68,16 +66,12 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
     ``detector split``, is a cohort too)."""
     from ...evidence.dataset_findings import Settings
     from ...evidence.importance_intervals import importance_intervals, with_intervals
-    from .findings import point_song_table, write_findings
+    from .findings import point_cohorts, point_song_table, write_findings
 
     explanations = [load_explanation(p) for p in explanation_paths]
     settings = Settings.from_report(report or {})
     report = {**dict(report or {}), "aggregation": method, "aggregation_features": features}
-    cohorts = cohort_values(data or {}, list(report.get("cohorts") or []))
-    splits = DetectorSplits.from_detector(detector)
-    if splits is not None:
-        songs = [str(e.metadata.get("song_info", {}).get("song_id", "")) for e in explanations]
-        cohorts["detector split"] = {song: splits.of(song) or "" for song in songs}
+    cohorts = point_cohorts(explanations, report, data, detector)
     table = point_song_table(explanation_paths, seed_explanations, evaluations, report, cohorts, explanations)
     intervals = importance_intervals(table, method, settings.level, settings.replicates, settings.seed)
     rows = with_intervals(importance_rows(explanations, method, features), intervals)
