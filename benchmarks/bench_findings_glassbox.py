@@ -66,13 +66,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeats:
         print("| correction | draws | songs | replications | coverage (mean) | coverage (lowest figure) | "
-              "figures covered >= 85% | draws with a wrong holds | wrong share of holds | sign errors | power |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "figures covered >= 85% | I_LIME coverage | I_HOM coverage | draws with a wrong holds | wrong share of holds | "
+              "sign errors | power |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for correction in ("holm", "fdr"):
             start = time.perf_counter()
             r = check_repeats(args.repeats, 100, args.replicates, correction=correction)
             print(f"| {correction} | {r['repeats']} | {r['songs']} | {r['replicates']} | {r['coverage']:.3f} | "
-                  f"{r['coverage_min']:.2f} | {r['share_of_figures_covered']:.0%} | {r['family_wise_error']:.2f} | "
+                  f"{r['coverage_min']:.2f} | {r['share_of_figures_covered']:.0%} | {r['coverage_I_LIME']:.3f} | "
+                  f"{r['coverage_I_HOM']:.3f} | {r['family_wise_error']:.2f} | "
                   f"{r['false_discovery_share']:.3f} | {r['wrong_sign']} | {r['power']:.2f} |  ({time.perf_counter() - start:.0f} s)")
     if args.songs:
         print("\n| songs | keys | replications | intervals (s) | findings (s) | rows |")

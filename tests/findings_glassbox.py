@@ -82,6 +82,17 @@ def difference_truth(plant: Plant, measure: str, key: str) -> float:
     return 0.0 if not plant.stem_differs[s] else float(np.sign(plant.stem_mean[0, s] - plant.stem_mean[1, s]))
 
 
+def planted_lime_hom(plant: Plant, songs_per_class: int) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's ``I_LIME`` and ``I_HOM`` ``(2, n_components)`` of the planted population at this class size:
+    ``I_LIME = sqrt(n_c q mu)`` (the expected sum), the entropy of those over the classes, min-max over the
+    components, ``I_HOM = I_LIME (1 - normalised entropy)``."""
+    lime = np.sqrt(songs_per_class * plant.q * plant.mu)
+    share = lime / lime.sum(axis=0)
+    entropy = -(share * np.log2(share)).sum(axis=0)
+    normalised = (entropy - entropy.min()) / (entropy.max() - entropy.min())
+    return lime, lime * (1.0 - normalised)
+
+
 def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: int = 200, level: float = 0.9,
                   alpha: float = 0.05, seed: int = 0, correction: str = "holm") -> dict:
     """Draw the dataset ``repeats`` times; per draw, the intervals of ``I_AVG`` (each class and component) and
@@ -91,7 +102,8 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
     lowest per-figure coverage over the repeats), ``share_of_figures_covered`` (figures covered in at least
     85% of the repeats), ``family_wise_error`` (share of draws with any "holds" on a null difference),
     ``wrong_sign`` (holds with the wrong sign), ``power`` (share of non-null class differences that hold),
-    ``false_discovery_share`` (mean over draws of the wrong share among what holds; 0 where nothing holds).
+    ``false_discovery_share`` (mean over draws of the wrong share among what holds; 0 where nothing holds),
+    ``coverage_I_LIME`` and ``coverage_I_HOM`` (of :func:`planted_lime_hom`; not part of ``coverage``).
     """
     from musiclime.evidence.dataset_findings import Settings, difference_rows
     from musiclime.evidence.differences import group_means
@@ -101,6 +113,8 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
     rng = np.random.default_rng(seed)
     settings = Settings(level=level, replicates=replicates, seed=seed, alpha=alpha, correction=correction)
     covered: dict[tuple, list[bool]] = {}
+    lime_truth, hom_truth = planted_lime_hom(plant, songs_per_class)
+    others: dict[tuple, list[bool]] = {}
     any_false, wrong_sign, hits, nonnull, shares = 0, 0, 0, 0, []
     for r in range(repeats):
         table = planted_table(plant, rng, songs_per_class)
@@ -110,6 +124,9 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
                 entry = intervals[(c, "component", name)]
                 covered.setdefault(("I_AVG", c, name), []).append(entry["I_AVG_low"] <= plant.mu[c, j]
                                                                   <= entry["I_AVG_high"])
+                for figure, truth in (("I_LIME", lime_truth), ("I_HOM", hom_truth)):
+                    others.setdefault((figure, c, name), []).append(entry[f"{figure}_low"] <= truth[c, j]
+                                                                    <= entry[f"{figure}_high"])
         names = [CLASS_NAMES[int(c)] for c in table.classes]
         means, _ = group_means(table.exact, table.song_of_row, table.main_rows, names, level, replicates, seed + r)
         for g, group in enumerate(means.groups):
@@ -139,4 +156,6 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
             "coverage_min": float(min(rates.values())),
             "share_of_figures_covered": float(np.mean([v >= 0.85 for v in rates.values()])),
             "family_wise_error": any_false / repeats, "wrong_sign": int(wrong_sign),
-            "power": hits / max(nonnull, 1), "false_discovery_share": float(np.mean(shares))}
+            "power": hits / max(nonnull, 1), "false_discovery_share": float(np.mean(shares)),
+            **{f"coverage_{figure}": float(np.mean([np.mean(v) for k, v in others.items() if k[0] == figure]))
+               for figure in ("I_LIME", "I_HOM")}}
