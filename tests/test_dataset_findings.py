@@ -17,7 +17,7 @@ from musiclime.evidence.aggregation import global_importance
 from musiclime.evidence.bootstrap import resample_counts
 from musiclime.evidence.dataset_findings import FINDING_COLUMNS, lead_rows, lead_summary, read_findings
 from musiclime.evidence.differences import benjamini_hochberg, holm, pairs_to_compare
-from musiclime.evidence.importance_intervals import importance_intervals, point_statistics
+from musiclime.evidence.importance_intervals import importance_intervals, importance_rows_of, point_statistics
 from musiclime.evidence.lyric_roles import line_sections, position_group, role_groups, section_role
 from musiclime.evidence.paper_aggregation import paper_importance
 from musiclime.evidence.song_table import song_table
@@ -235,3 +235,21 @@ def test_one_song_features_left_out_of_the_bootstrap_change_no_other_interval():
     for key in shared:
         for name, value in full[key].items():
             assert fast[key][name] == pytest.approx(value, nan_ok=True, abs=1e-6), (key, name)
+
+
+def test_rows_from_the_table_equal_the_aggregation_of_the_explanations():
+    """The aggregate job takes its rows from the per-song table (each explanation's groups computed once):
+    the same rows, in the same order, as the aggregation of the explanations, for both methods."""
+    songs = [with_full_fit(label, weights) for label, weights in PAPER_SONGS]
+    lines = explanation(1, {3: 0.2, 0: 0.1}, unit="line")
+    for i, song in enumerate([*songs, lines]):
+        song.metadata["song_info"] = {"song_id": f"s{i}"}
+    for method, rows in (("paper", paper_importance([*songs, lines])), ("gale", global_importance([*songs, lines]))):
+        derived = importance_rows_of(song_table([[s] for s in [*songs, lines]], method), method)
+        assert [(r["class"], r["kind"], r["group"]) for r in derived] == [(r["class"], r["kind"], r["group"])
+                                                                          for r in rows], method
+        for mine, theirs in zip(derived, rows):
+            assert mine.keys() == theirs.keys()
+            for key, value in theirs.items():
+                assert mine[key] == (pytest.approx(value, abs=1e-12) if isinstance(value, float) else value), (
+                    method, theirs["kind"], theirs["group"], key)

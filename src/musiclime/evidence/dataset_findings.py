@@ -26,6 +26,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .bootstrap import percentile_interval
 from .differences import MIN_GROUP_SONGS, adjust, group_means, pairs_to_compare, welch_p_values
 from .lyric_roles import ROLE_KINDS
 from .song_table import SongTable
@@ -154,8 +155,6 @@ def _pair_rows(table: SongTable, comparison: str, a: str, b: str, groups: list[s
     means, samples = group_means(values[keep_rows], song_of_row, main, kept_groups, settings.level,
                                  settings.replicates, settings.seed)
     ia, ib = means.groups.index(a), means.groups.index(b)
-    from .bootstrap import percentile_interval
-
     low, high = percentile_interval(samples[:, ia] - samples[:, ib], settings.level)
     side = np.array(groups)
     p = welch_p_values(song_values[side == a], song_values[side == b])

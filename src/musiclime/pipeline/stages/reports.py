@@ -19,7 +19,6 @@ from ...evidence.aggregation import write_importance_csv
 from ...evidence.figures import draw_global_importance
 from ...evidence.lyric_roles import ROLE_KINDS
 from ...evidence.global_figures import draw_class_comparison, draw_class_heatmaps
-from ...evidence.paper_aggregation import importance_rows
 from ...evidence.tables import (CLASS_ATTRIBUTION_COLUMNS, class_attribution_rows, summary_rows, write_sweep_summary,
                                 write_tsv)
 from ...method.explanation import load_explanation
@@ -65,7 +64,7 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
     ``data`` config's sheet for ``report.cohorts``; ``detector``: the head the workflow trained, whose split,
     ``detector split``, is a cohort too)."""
     from ...evidence.dataset_findings import Settings
-    from ...evidence.importance_intervals import importance_intervals, with_intervals
+    from ...evidence.importance_intervals import importance_intervals, importance_rows_of, with_intervals
     from .findings import point_cohorts, point_song_table, write_findings
 
     explanations = [load_explanation(p) for p in explanation_paths]
@@ -74,7 +73,7 @@ def aggregate_point(explanation_paths: Sequence[PathLike], out_csv: PathLike, ou
     cohorts = point_cohorts(explanations, report, data, detector)
     table = point_song_table(explanation_paths, seed_explanations, evaluations, report, cohorts, explanations)
     intervals = importance_intervals(table, method, settings.level, settings.replicates, settings.seed)
-    rows = with_intervals(importance_rows(explanations, method, features), intervals)
+    rows = with_intervals(importance_rows_of(table, method), intervals)
     class_names = {c: n for e in explanations for c, n in e.class_names.items()}
     components = sorted({f["feature"] for e in explanations for f in e.features if f["type"] == "audio"})
     kinds = [k for k in ("modality", "source", "segment", "word", *ROLE_KINDS) if any(r["kind"] == k for r in rows)]
