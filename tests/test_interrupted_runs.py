@@ -15,6 +15,7 @@ Snakemake finds them all, reparented or not.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
@@ -114,6 +115,21 @@ def job_output(workdir: Path, rule: str, log: Path, pattern: str) -> Path:
     return workdir / pattern.format(log=log.relative_to(workdir / "logs" / rule).with_suffix(""))
 
 
+PREDICTIONS = "results/songs/{log}/predictions.npz"
+
+
+def marked_incomplete(workdir: Path, output: Path) -> bool:
+    """True once Snakemake (its default file store) has marked ``output`` incomplete: a job writing it started.
+
+    The mark is a file under ``.snakemake/incomplete`` named by the URL-safe base64 of the output's path, split
+    into components of at most 254 characters, all but the last prefixed with ``@``.
+    """
+    wanted = base64.urlsafe_b64encode(str(output.relative_to(workdir)).encode()).decode()
+    root = workdir / ".snakemake" / "incomplete"
+    return any("".join(part.lstrip("@") for part in mark.relative_to(root).parts) == wanted
+               for mark in root.rglob("*") if mark.is_file())
+
+
 @pytest.fixture(scope="module")
 def sheet(tmp_path_factory) -> Path:
     return make_songs(tmp_path_factory.mktemp("songs"))
@@ -145,9 +161,17 @@ def kill_at(moment: str, workdir: Path, process: subprocess.Popen) -> Path:
     if moment == "predict_written":
         # a model worker has begun a predict job: freeze Snakemake alone, so that it can no longer mark the
         # job's outputs complete, and let the worker write them (a warm worker takes milliseconds)
-        log = wait_for(lambda: stage_log_started(workdir, "predict"), 180, "predict job", process)
+        # Snakemake's local executor hands the job to its pool before it marks the outputs incomplete, so the
+        # worker's log can come first: wait for the mark too (else the kill lands before it, and nothing is marked)
+        def begun_and_marked():
+            log = stage_log_started(workdir, "predict")
+            if log and marked_incomplete(workdir, job_output(workdir, "predict", log, PREDICTIONS)):
+                return log
+            return None
+
+        log = wait_for(begun_and_marked, 180, "predict job marked incomplete", process)
         os.kill(process.pid, signal.SIGSTOP)
-        predictions = job_output(workdir, "predict", log, "results/songs/{log}/predictions.npz")
+        predictions = job_output(workdir, "predict", log, PREDICTIONS)
         wait_for(lambda: (predictions.parent / "config.yaml").exists(), 60, "predict outputs", process)
         frozen, evidence = [], predictions
     else:
