@@ -3,7 +3,7 @@
 1. Glass box (tests/findings_glassbox.py): 200 songs a draw with planted class effects per audio
    component and stem, song-to-song and seed-to-seed variation, a null cohort; over ``--repeats`` draws:
    how often the 90% intervals cover the planted values, how often a null difference "holds" (per
-   correction), sign errors, power.
+   correction), sign errors, power; then the same coverage with ``--class-sizes`` songs a class.
 2. Cost: the intervals of the importance table and the findings for ``--songs`` songs (3 mask seeds
    each, 40 components, ``--lines`` song-specific lyric lines a song: each a key of its own).
 
@@ -60,22 +60,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--replicates", type=int, default=200, help="bootstrap replications in the glass box")
+    parser.add_argument("--class-sizes", type=int, nargs="*", default=[5, 10, 25],
+                        help="songs a class of the small-class coverage table (60 draws each)")
     parser.add_argument("--songs", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--lines", type=int, default=16)
     parser.add_argument("--cost-replicates", type=int, default=1000)
     args = parser.parse_args()
     if args.repeats:
         print("| correction | draws | songs | replications | coverage (mean) | coverage (lowest figure) | "
-              "figures covered >= 85% | I_LIME coverage | I_HOM coverage | draws with a wrong holds | wrong share of holds | "
+              "figures covered >= 85% | I_LIME coverage | I_HOM coverage | difference coverage | draws with a wrong holds | wrong share of holds | "
               "sign errors | power |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for correction in ("holm", "fdr"):
             start = time.perf_counter()
             r = check_repeats(args.repeats, 100, args.replicates, correction=correction)
             print(f"| {correction} | {r['repeats']} | {r['songs']} | {r['replicates']} | {r['coverage']:.3f} | "
                   f"{r['coverage_min']:.2f} | {r['share_of_figures_covered']:.0%} | {r['coverage_I_LIME']:.3f} | "
-                  f"{r['coverage_I_HOM']:.3f} | {r['family_wise_error']:.2f} | "
+                  f"{r['coverage_I_HOM']:.3f} | {r['coverage_differences']:.3f} | {r['family_wise_error']:.2f} | "
                   f"{r['false_discovery_share']:.3f} | {r['wrong_sign']} | {r['power']:.2f} |  ({time.perf_counter() - start:.0f} s)")
+    if args.class_sizes:
+        print("\n| songs a class | coverage (mean) | lowest figure | figures covered >= 85% | I_LIME coverage | "
+              "difference coverage | draws with a wrong holds |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for size in args.class_sizes:
+            r = check_repeats(60, size, args.replicates)
+            print(f"| {size} | {r['coverage']:.3f} | {r['coverage_min']:.2f} | {r['share_of_figures_covered']:.0%} | "
+                  f"{r['coverage_I_LIME']:.3f} | {r['coverage_differences']:.3f} | {r['family_wise_error']:.2f} |")
     if args.songs:
         print("\n| songs | keys | replications | intervals (s) | findings (s) | rows |")
         print("|---:|---:|---:|---:|---:|---:|")

@@ -103,7 +103,8 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
     85% of the repeats), ``family_wise_error`` (share of draws with any "holds" on a null difference),
     ``wrong_sign`` (holds with the wrong sign), ``power`` (share of non-null class differences that hold),
     ``false_discovery_share`` (mean over draws of the wrong share among what holds; 0 where nothing holds),
-    ``coverage_I_LIME`` and ``coverage_I_HOM`` (of :func:`planted_lime_hom`; not part of ``coverage``).
+    ``coverage_I_LIME`` and ``coverage_I_HOM`` (of :func:`planted_lime_hom`; not part of ``coverage``),
+    ``coverage_differences`` (intervals of the tested differences, classes and the null cohort).
     """
     from musiclime.evidence.dataset_findings import Settings, difference_rows
     from musiclime.evidence.differences import group_means
@@ -115,13 +116,16 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
     covered: dict[tuple, list[bool]] = {}
     lime_truth, hom_truth = planted_lime_hom(plant, songs_per_class)
     others: dict[tuple, list[bool]] = {}
+    differences: dict[tuple, list[bool]] = {}
     any_false, wrong_sign, hits, nonnull, shares = 0, 0, 0, 0, []
     for r in range(repeats):
         table = planted_table(plant, rng, songs_per_class)
         intervals = importance_intervals(table, "paper", level, replicates, seed + r)
         for c in (0, 1):
             for j, name in enumerate(plant.components):
-                entry = intervals[(c, "component", name)]
+                entry = intervals.get((c, "component", name))
+                if entry is None:  # no song of the class has it (small classes): no figure to cover
+                    continue
                 covered.setdefault(("I_AVG", c, name), []).append(entry["I_AVG_low"] <= plant.mu[c, j]
                                                                   <= entry["I_AVG_high"])
                 for figure, truth in (("I_LIME", lime_truth), ("I_HOM", hom_truth)):
@@ -140,6 +144,9 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
             truth = 0.0 if row["comparison"] != "class" else difference_truth(plant, row["measure"], row["key"])
             if row["comparison"] == "class" and row["measure"] == "exact stem" and row["key"] == "lyrics":
                 continue
+            if row["low"] is not None:
+                differences.setdefault((row["comparison"], row["group_a"], row["measure"], row["key"]), []).append(
+                    row["low"] <= truth <= row["high"])
             holding_here += row["holds"]
             if truth == 0.0:
                 false_here |= row["holds"]
@@ -157,5 +164,6 @@ def check_repeats(repeats: int = 100, songs_per_class: int = 100, replicates: in
             "share_of_figures_covered": float(np.mean([v >= 0.85 for v in rates.values()])),
             "family_wise_error": any_false / repeats, "wrong_sign": int(wrong_sign),
             "power": hits / max(nonnull, 1), "false_discovery_share": float(np.mean(shares)),
+            "coverage_differences": float(np.mean([np.mean(v) for v in differences.values()])),
             **{f"coverage_{figure}": float(np.mean([np.mean(v) for k, v in others.items() if k[0] == figure]))
                for figure in ("I_LIME", "I_HOM")}}

@@ -7,15 +7,18 @@ explanations: every statistic that is a (weighted) sum over songs is a matrix pr
 thousands of replications of tens of thousands of songs cost a few matrix products
 (:func:`resample_counts` yields them in chunks that keep memory bounded).
 
-Intervals are percentile intervals (:func:`percentile_interval`): the ``(1 - level) / 2`` and
-``(1 + level) / 2`` quantiles of the replicated statistic. They describe sampling variation over songs
-as the point's songs represent their population; with few songs per group they are too narrow
+Intervals are percentile intervals (:func:`percentile_interval`): quantiles of the replicated statistic.
+Plain percentile intervals of a mean are too narrow with few songs (on the glass box, 90% intervals cover
+74% of planted values at 5 songs a class, 83% at 10, 88% at 25), because the bootstrap's spread is the
+plug-in one and its tails are normal ones. So each figure's tails are *expanded* for the number of songs
+behind it (Hesterberg's expanded percentile interval, :func:`expanded_tail`): the tail probability is
+``Phi(-sqrt(n / (n - 1)) t_{n-1})`` instead of ``(1 - level) / 2``, which tends to the plain one as ``n``
+grows. They describe sampling variation over songs as the point's songs represent their population
 (docs/reports.md).
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -70,11 +73,47 @@ def _by_seed_count(rows_of_song: list[np.ndarray]) -> list[tuple[np.ndarray, np.
     return grouped
 
 
-def percentile_interval(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+def expanded_tail(level: float, songs: np.ndarray) -> np.ndarray:
+    """Per figure, the tail probability of its expanded percentile interval at ``level`` (module docstring).
+
+    ``songs``: the number of songs behind each figure (any shape). ``Phi(-sqrt(n / (n - 1)) t)`` with ``t``
+    the ``(1 + level) / 2`` quantile of Student's t with ``n - 1`` degrees of freedom; 0 (the range of the
+    replications) below 2 songs, where no interval means anything.
+    """
+    from scipy import stats
+
+    songs = np.asarray(songs, dtype=float)
+    tail = np.zeros(songs.shape)
+    enough = songs >= 2
+    n = songs[enough]
+    tail[enough] = stats.norm.cdf(-np.sqrt(n / (n - 1.0)) * stats.t.ppf((1.0 + level) / 2.0, n - 1.0))
+    return tail
+
+
+def percentile_interval(samples: np.ndarray, level: float,
+                        songs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(low, high)`` percentile interval along axis 0 of ``samples`` ``(replicates, ...)``, NaN-aware
-    (a replication where the statistic is undefined, e.g. a feature never drawn, is left out)."""
-    tail = (1.0 - level) / 2.0
-    with warnings.catch_warnings():  # all-NaN slices (never defined) give NaN, quietly
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low, high = np.nanquantile(samples, [tail, 1.0 - tail], axis=0)
-    return low, high
+    (a replication where the statistic is undefined, e.g. a feature never drawn, is left out).
+
+    ``songs`` (shape ``samples.shape[1:]`` or broadcastable to it): the songs behind each figure; given, each
+    figure's tails are expanded for it (:func:`expanded_tail`), else they are ``(1 - level) / 2``.
+    """
+    if songs is None:
+        tail = np.full(samples.shape[1:], (1.0 - level) / 2.0)
+    else:
+        tail = np.broadcast_to(expanded_tail(level, songs), samples.shape[1:])
+    return column_quantiles(samples, tail), column_quantiles(samples, 1.0 - tail)
+
+
+def column_quantiles(samples: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The ``q`` quantile (``samples.shape[1:]``, one per column) along axis 0, NaN left out, interpolated
+    linearly between order statistics as ``numpy.quantile``'s default; NaN where a column has no value."""
+    ordered = np.sort(samples, axis=0)  # NaN sorts last
+    valid = (~np.isnan(samples)).sum(axis=0)
+    position = np.asarray(q, dtype=float) * np.maximum(valid - 1, 0)
+    below = np.floor(position).astype(int)
+    above = np.minimum(below + 1, np.maximum(valid - 1, 0))
+    fraction = position - below
+    low = np.take_along_axis(ordered, below[None], axis=0)[0].astype(float)
+    high = np.take_along_axis(ordered, above[None], axis=0)[0].astype(float)
+    return np.where(valid > 0, low + fraction * (high - low), np.nan)

@@ -155,7 +155,8 @@ def _pair_rows(table: SongTable, comparison: str, a: str, b: str, groups: list[s
     means, samples = group_means(values[keep_rows], song_of_row, main, kept_groups, settings.level,
                                  settings.replicates, settings.seed)
     ia, ib = means.groups.index(a), means.groups.index(b)
-    low, high = percentile_interval(samples[:, ia] - samples[:, ib], settings.level)
+    low, high = percentile_interval(samples[:, ia] - samples[:, ib], settings.level,
+                                    np.minimum(means.n[ia], means.n[ib]))
     side = np.array(groups)
     p = welch_p_values(song_values[side == a], song_values[side == b])
     rows = []

@@ -4,9 +4,11 @@ Values are per explanation (``(n_rows, k)``, NaN where a song lacks one), songs 
 a cohort value). For each group and column:
 
 * the **mean** over the group's songs (the point's own explanations, one per song) with a bootstrap
-  percentile interval (:mod:`.bootstrap`: songs resampled within the group, mask seeds within songs);
-* for a pair of groups, the **difference** of their means with its bootstrap interval, and Welch's
-  t-test of "equal means" on the songs' values (a song's seeds averaged), two-sided.
+  percentile interval (:mod:`.bootstrap`: songs resampled within the group, mask seeds within songs; the
+  tails expanded for the group's songs);
+* for a pair of groups, the **difference** of their means with its bootstrap interval (the tails expanded
+  for the smaller group's songs: Welch's degrees of freedom are at least that group's, so this errs wide),
+  and Welch's t-test of "equal means" on the songs' values (a song's seeds averaged), two-sided.
 
 The p-values of one point's whole family of comparisons are adjusted together (:func:`holm` or
 :func:`benjamini_hochberg`); a difference **holds** when its adjusted p-value is at most ``alpha``.
@@ -65,7 +67,7 @@ def group_means(values: np.ndarray, song_of_row: np.ndarray, main_rows: np.ndarr
                   for counts in resample_counts(codes, song_of_row, replicates, seed,
                                                 chunk_cells=per_chunk * (len(song_of_row) + len(codes)))]
     samples = np.concatenate(replicated) if replicated else np.full((0, len(labels), values.shape[1]), np.nan)
-    low, high = percentile_interval(samples, level) if len(samples) else (estimate * np.nan, estimate * np.nan)
+    low, high = percentile_interval(samples, level, n) if len(samples) else (estimate * np.nan, estimate * np.nan)
     return GroupMeans(labels, estimate, low, high, n), samples
 
 

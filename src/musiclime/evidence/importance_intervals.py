@@ -3,7 +3,7 @@
 Each replication of :func:`.bootstrap.resample_counts` (songs resampled within their class, mask seeds
 within songs) recomputes the whole aggregation, cross-class entropy and min-max normalisation
 included, from the per-song sums of :mod:`.song_table`; the interval of a figure is the percentile
-interval of its replications. With every explanation of the point counted once (the point's own
+interval of its replications, its tails expanded for the songs behind the figure (:func:`songs_behind`). With every explanation of the point counted once (the point's own
 seeds), the same functions give the point estimates of :mod:`.paper_aggregation` and :mod:`.aggregation`
 (tested), so an interval and its estimate come from one formula.
 
@@ -127,7 +127,8 @@ def importance_intervals(table: SongTable, method: str, level: float = 0.9, repl
     for counts in chunks:
         for name, values in statistics(table, counts, method, classes, one_song_rows).items():
             samples[name].append(values.astype(np.float32))
-    bounds = {name: percentile_interval(np.concatenate(parts), level) for name, parts in samples.items()}
+    songs = songs_behind(table, method, classes)
+    bounds = {name: percentile_interval(np.concatenate(parts), level, songs) for name, parts in samples.items()}
     intervals = {}
     for i, c in enumerate(classes):
         for k, (kind, group) in enumerate(table.keys):
@@ -157,6 +158,18 @@ def without_one_song_features(table: SongTable) -> tuple[SongTable, np.ndarray]:
     kept = np.flatnonzero(~single)
     reduced = replace(table, keys=[table.keys[k] for k in kept], weights=columns[:, kept].tocsr())
     return reduced, rows
+
+
+def songs_behind(table: SongTable, method: str, classes: list[int]) -> np.ndarray:
+    """``(n_classes, n_keys)``: the songs each figure of the point's own explanations averages over: those of
+    the class where the feature is present (``paper``: ``I_AVG`` is a mean over them), or all the class's songs
+    (``gale``)."""
+    if method == "paper":
+        counts = np.zeros((1, len(table.song_of_row)))
+        counts[0, table.main_rows] = 1.0
+        return class_sums(table, counts, classes)[1][0]
+    sizes = np.array([(table.classes == c).sum() for c in classes], dtype=float)
+    return np.broadcast_to(sizes[:, None], (len(classes), len(table.keys)))
 
 
 def point_statistics(table: SongTable, method: str) -> dict[tuple[int, str, str], dict[str, float]]:
