@@ -5,7 +5,8 @@
 * ``section="class"``: per class (the label each song's explanation explains) the mean over its songs of
   the exact attribution (each modality's and stem's Shapley value towards the class, probability units;
   the audio's share of the effect) and of each trust figure (``passes_<check>``: the share of songs that
-  pass), with a percentile bootstrap interval (:mod:`.differences`, :mod:`.bootstrap`);
+  pass), with a bootstrap percentile interval, its tails expanded for the songs behind it
+  (:mod:`.differences`, :mod:`.bootstrap`);
 * ``section="difference"``: for each pair of classes, and of values of each cohort column named in
   ``report.cohorts`` (sheet columns, e.g. ``generator``), the difference of the mean *importance* of each
   modality and stem (``|exact value|``: how far removing it moves the probability), of the audio's share,
