@@ -68,8 +68,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeats:
         print("| correction | draws | songs | replications | coverage (mean) | coverage (lowest figure) | "
-              "figures covered >= 85% | I_LIME coverage | I_HOM coverage | difference coverage | draws with a wrong holds | wrong share of holds | "
-              "sign errors | power |")
+              "figures covered >= 85% | I_LIME coverage | I_HOM coverage | difference coverage | "
+              "draws with a wrong holds | wrong share of holds | sign errors | power |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for correction in ("holm", "fdr"):
             start = time.perf_counter()

@@ -3,9 +3,10 @@
 Each replication of :func:`.bootstrap.resample_counts` (songs resampled within their class, mask seeds
 within songs) recomputes the whole aggregation, cross-class entropy and min-max normalisation
 included, from the per-song sums of :mod:`.song_table`; the interval of a figure is the percentile
-interval of its replications, its tails expanded for the songs behind the figure (:func:`songs_behind`). With every explanation of the point counted once (the point's own
-seeds), the same functions give the point estimates of :mod:`.paper_aggregation` and :mod:`.aggregation`
-(tested), so an interval and its estimate come from one formula.
+interval of its replications, its tails expanded for the songs behind the figure (:func:`songs_behind`).
+With every explanation of the point counted once (the point's own seeds), the same functions give the
+point estimates of :mod:`.paper_aggregation` and :mod:`.aggregation` (tested), so an interval and its
+estimate come from one formula.
 
 In a replication where a group never counts for a class, its ``I_LIME`` and ``I_HOM`` are 0 (it has no
 weight there) and its ``I_AVG`` is undefined (left out of the interval).
