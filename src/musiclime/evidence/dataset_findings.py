@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 FINDING_COLUMNS = ("section", "comparison", "group_a", "group_b", "measure", "key", "n_a", "n_b", "value_a",
                    "low_a", "high_a", "value_b", "low_b", "high_b", "difference", "low", "high", "p_value",
                    "p_adjusted", "holds", "correction", "alpha", "interval_level")
-#: Below this many songs in a class, the page says its intervals mean little (a bootstrap of few songs is too narrow).
+#: Below this many songs in a class, the page says its intervals mean little (a bootstrap only knows these songs).
 FEW_SONGS = 10
 #: Measures, as the table names them.
 EXACT_MODALITY, EXACT_STEM, AUDIO_SHARE = "exact modality", "exact stem", "audio share"
